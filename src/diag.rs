@@ -1,0 +1,348 @@
+//! Diagnostics shared by every stage: source files, spans, located messages and their rendering.
+//!
+//! A [`Span`] is a file id plus a byte range; line and column are computed only when a
+//! diagnostic or finding is rendered ([`SourceMap::location`]). Columns count characters, not
+//! bytes, so a caret lands under the right character after Chinese text.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// Identifies one source file inside a [`SourceMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+///
+/// Equality and hashing ignore spans (two AST nodes that differ only in where they were written
+/// are equal); use [`Span::same_place`] to compare positions.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Span {
+    /// The file, or `None` for values built in code (facts added through the API).
+    pub file: Option<FileId>,
+    /// Start byte offset (inclusive).
+    pub start: u32,
+    /// End byte offset (exclusive).
+    pub end: u32,
+}
+
+impl Span {
+    /// A span over `range` in `file`. Offsets beyond `u32::MAX` are clamped (files that large
+    /// are refused before parsing).
+    pub fn new(file: FileId, range: Range<usize>) -> Self {
+        Span {
+            file: Some(file),
+            start: u32::try_from(range.start).unwrap_or(u32::MAX),
+            end: u32::try_from(range.end).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// A span that points nowhere (for facts built in code).
+    pub fn none() -> Self {
+        Span::default()
+    }
+
+    /// The byte range as `usize`.
+    pub fn range(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// The smallest span covering both `self` and `other` (same file assumed).
+    pub fn to(&self, other: Span) -> Span {
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+
+    /// Whether both spans point at the same file and bytes.
+    pub fn same_place(&self, other: &Span) -> bool {
+        self.file == other.file && self.start == other.start && self.end == other.end
+    }
+}
+
+impl PartialEq for Span {
+    fn eq(&self, _: &Span) -> bool {
+        true
+    }
+}
+
+impl Eq for Span {}
+
+impl std::hash::Hash for Span {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+/// One source text, stored once.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The name the file was loaded under (usually its path as the user gave it).
+    pub name: String,
+    /// The full text.
+    pub text: Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+/// A 1-based line and column (columns count characters).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// The file name as loaded.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// All source files of one engine; resolves spans to locations and text.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, name: impl Into<String>, text: Arc<str>) -> FileId {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        });
+        id
+    }
+
+    /// The file with this id.
+    pub fn file(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
+    /// The text a span covers, or `""` for a span without a file.
+    pub fn slice(&self, span: Span) -> &str {
+        span.file
+            .and_then(|f| self.file(f))
+            .and_then(|f| f.text.get(span.range()))
+            .unwrap_or("")
+    }
+
+    /// Line and column of the start of `span`; `None` for spans without a file.
+    pub fn location(&self, span: Span) -> Option<Location> {
+        let file = self.file(span.file?)?;
+        let offset = span.start as usize;
+        let line_index = file.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line_start = file.line_starts.get(line_index).copied().unwrap_or(0);
+        let column = file
+            .text
+            .get(line_start..offset)
+            .map(|s| s.trim_start_matches('\u{feff}').chars().count())
+            .unwrap_or(0);
+        Some(Location {
+            file: file.name.clone(),
+            line: line_index + 1,
+            column: column + 1,
+        })
+    }
+}
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The input cannot be used; exit code 2.
+    Error,
+    /// Suspicious but usable.
+    Warning,
+}
+
+/// A located message about the input: syntax errors, unknown names, bad literals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub level: Level,
+    /// What is wrong, in plain words (lowercase, no final period, user text in backticks).
+    pub message: String,
+    /// Where: the primary span first, with a short label each.
+    pub labels: Vec<(Span, String)>,
+    /// How to fix it, when we can tell ("did you mean `USD`?").
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `span` with a label.
+    pub fn error(message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Error,
+            message: message.into(),
+            labels: vec![(span, label.into())],
+            help: None,
+        }
+    }
+
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn with_label(mut self, span: Span, label: impl Into<String>) -> Self {
+        self.labels.push((span, label.into()));
+        self
+    }
+
+    /// The primary span (the first label's), if any.
+    pub fn span(&self) -> Option<Span> {
+        self.labels.first().map(|(s, _)| *s)
+    }
+}
+
+/// `did you mean `x`?` for the candidate closest to `name`, if one is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let best = candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (strsim::normalized_damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))?;
+    Some(format!("did you mean `{}`?", best.1))
+}
+
+/// Whether rendered output may use colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colour {
+    /// Plain text.
+    Never,
+    /// ANSI colours.
+    Always,
+}
+
+/// Renders a diagnostic with a source snippet, `file:line:column`, the labels and the help.
+pub fn render(diag: &Diagnostic, sources: &SourceMap, colour: Colour) -> String {
+    use miette::{GraphicalReportHandler, GraphicalTheme};
+    let theme = match colour {
+        Colour::Never => GraphicalTheme::unicode_nocolor(),
+        Colour::Always => GraphicalTheme::unicode(),
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false)
+        .tab_width(4);
+    let report = MietteView::new(diag, sources);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &report).is_err() {
+        out = format!("error: {}\n", diag.message);
+    }
+    out
+}
+
+/// Adapter from a [`Diagnostic`] to `miette`'s rendering traits.
+#[derive(Debug)]
+struct MietteView {
+    message: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<miette::NamedSource<Arc<str>>>,
+    labels: Vec<miette::LabeledSpan>,
+}
+
+impl MietteView {
+    fn new(diag: &Diagnostic, sources: &SourceMap) -> Self {
+        let file = diag.span().and_then(|s| s.file).and_then(|f| sources.file(f));
+        let location = diag.span().and_then(|s| sources.location(s));
+        let message = match &location {
+            Some(l) => format!("{} ({}:{}:{})", diag.message, l.file, l.line, l.column),
+            None => diag.message.clone(),
+        };
+        let primary_file = diag.span().and_then(|s| s.file);
+        let labels = diag
+            .labels
+            .iter()
+            .enumerate()
+            .filter(|(_, (s, _))| s.file.is_some() && s.file == primary_file)
+            .map(|(i, (s, text))| {
+                let len = s.range().len();
+                let label = if text.is_empty() { None } else { Some(text.clone()) };
+                if i == 0 {
+                    miette::LabeledSpan::new_primary_with_span(label, (s.start as usize, len))
+                } else {
+                    miette::LabeledSpan::new_with_span(label, (s.start as usize, len))
+                }
+            })
+            .collect();
+        MietteView {
+            message,
+            severity: match diag.level {
+                Level::Error => miette::Severity::Error,
+                Level::Warning => miette::Severity::Warning,
+            },
+            help: diag.help.clone(),
+            source: file.map(|f| miette::NamedSource::new(f.name.clone(), f.text.clone())),
+            labels,
+        }
+    }
+}
+
+impl fmt::Display for MietteView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for MietteView {}
+
+impl miette::Diagnostic for MietteView {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_counts_characters_not_bytes() {
+        let mut map = SourceMap::default();
+        let id = map.add("a.deals", Arc::from("entity 甲骨文 {\n  x: 1\n}"));
+        // `{` after two spaces and three Chinese characters (9 bytes).
+        let brace = "entity 甲骨文 ".len();
+        let loc = map.location(Span::new(id, brace..brace + 1)).map(|l| (l.line, l.column));
+        assert_eq!(loc, Some((1, 12)));
+        let x = "entity 甲骨文 {\n  ".len();
+        let loc = map.location(Span::new(id, x..x + 1)).map(|l| (l.line, l.column));
+        assert_eq!(loc, Some((2, 3)));
+    }
+
+    #[test]
+    fn did_you_mean_picks_the_closest_name() {
+        assert_eq!(
+            did_you_mean("USX", ["USD", "EUR", "GW"]),
+            Some("did you mean `USD`?".to_string())
+        );
+        assert_eq!(did_you_mean("zzzz", ["USD", "EUR"]), None);
+    }
+}

@@ -1,0 +1,4 @@
+//! dealrules
+pub mod diag;
+pub mod syntax;
+pub mod value;

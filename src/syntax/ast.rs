@@ -1,0 +1,323 @@
+//! The typed syntax tree of deal and rule files. Every node carries a [`Span`].
+
+use crate::diag::Span;
+use crate::value::{Name, Value};
+use std::fmt;
+
+/// A parsed file: its declarations in written order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct File {
+    /// Entities, deals and rules, in the order they were written.
+    pub items: Vec<Item>,
+}
+
+/// One top-level declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    /// `entity ID ["title"] { ... }` or `deal ID ["title"] { ... }`.
+    Fact(FactDecl),
+    /// `rule ID ["title"] { ... }`.
+    Rule(RuleDecl),
+}
+
+/// Whether a fact is an entity (company, fund, SPV) or a deal between entities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FactKind {
+    /// A company, fund, special purpose vehicle...
+    Entity,
+    /// A deal: investment, purchase, cloud contract, lease, warrant grant...
+    Deal,
+}
+
+impl FactKind {
+    /// `entity` or `deal`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            FactKind::Entity => "entity",
+            FactKind::Deal => "deal",
+        }
+    }
+}
+
+/// A name with its span.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ident {
+    /// The name (quotes removed).
+    pub name: Name,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// A text literal with its span (titles, messages).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    /// The text with escapes resolved.
+    pub text: String,
+    /// Where it was written, quotes included.
+    pub span: Span,
+}
+
+/// An entity or deal declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactDecl {
+    /// Entity or deal.
+    pub kind: FactKind,
+    /// Its id, unique across all loaded files.
+    pub id: Ident,
+    /// Optional display title.
+    pub title: Option<Text>,
+    /// `field: value` pairs in written order.
+    pub fields: Vec<Field>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `name: value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Field {
+    /// The field name.
+    pub name: Ident,
+    /// Its value.
+    pub value: Value,
+    /// Where the value was written.
+    pub value_span: Span,
+}
+
+/// Severity of a rule and of its findings, from most to least serious.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Reported revenue or solvency likely misstated or at risk.
+    Critical,
+    /// A structural pattern that needs review every time (circular money, equity to customers).
+    High,
+    /// Common in legitimate deals; needs context.
+    Medium,
+    /// Data-quality or presentation issue.
+    Low,
+    /// Context worth showing next to other findings.
+    Info,
+}
+
+impl Severity {
+    /// All severities, most serious first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    /// The lowercase name used in rule files and JSON (`high`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+
+    /// Parses `critical`, `high`, `medium`, `low` or `info`.
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.name() == text)
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rule declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleDecl {
+    /// The rule id (`vendor_financing`).
+    pub id: Ident,
+    /// The title shown with each finding.
+    pub title: Option<Text>,
+    /// `severity:` (required).
+    pub severity: Severity,
+    /// `tags: [...]`.
+    pub tags: Vec<Name>,
+    /// `reference:` — the standard or source that motivates the rule.
+    pub reference: Option<Text>,
+    /// `match` patterns; empty for the implicit single-deal form.
+    pub patterns: Vec<Pattern>,
+    /// The `when` condition, if any.
+    pub when: Option<Expr>,
+    /// The `flag` message.
+    pub message: Template,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// `var: deal where condition`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pattern {
+    /// The binding name.
+    pub var: Ident,
+    /// Which facts it ranges over.
+    pub kind: FactKind,
+    /// Optional `where` condition.
+    pub filter: Option<Expr>,
+    /// The whole pattern.
+    pub span: Span,
+}
+
+/// An expression in a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The shapes of [`Expr`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A literal value.
+    Literal(Value),
+    /// `a.b.c`: a binding, field or symbol, then fields.
+    Path(Vec<Ident>),
+    /// `[a, b]`.
+    List(Vec<Expr>),
+    /// `f(a, b)`.
+    Call(Ident, Vec<Expr>),
+    /// `not a`, `-a`.
+    Unary(UnaryOp, Box<Expr>),
+    /// `a op b`.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+}
+
+/// Prefix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `not`
+    Not,
+    /// `-`
+    Neg,
+}
+
+/// Infix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `or`
+    Or,
+    /// `and`
+    And,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `in`
+    In,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::In => "in",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+        }
+    }
+
+    /// Whether this operator compares two values (`==`, `<`, `in`...).
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::In
+        )
+    }
+}
+
+/// A `flag` message: text with `{expression}` placeholders.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    /// Text and placeholders in order.
+    pub parts: Vec<TemplatePart>,
+    /// The whole string literal.
+    pub span: Span,
+}
+
+/// One piece of a [`Template`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum TemplatePart {
+    /// Literal text (`{{` and `}}` already turned into braces).
+    Text(String),
+    /// A placeholder's expression.
+    Expr(Expr),
+}
+
+impl fmt::Display for Expr {
+    /// An S-expression view without spans, for snapshot tests and messages.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ExprKind::Literal(v) => match v {
+                Value::Text(t) => write!(f, "{t:?}"),
+                other => write!(f, "{other}"),
+            },
+            ExprKind::Path(parts) => {
+                for (i, p) in parts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(&p.name)?;
+                }
+                Ok(())
+            }
+            ExprKind::List(items) => {
+                f.write_str("[")?;
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                f.write_str("]")
+            }
+            ExprKind::Call(name, args) => {
+                write!(f, "({}", name.name)?;
+                for a in args {
+                    write!(f, " {a}")?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Unary(UnaryOp::Not, e) => write!(f, "(not {e})"),
+            ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "(- {e})"),
+            ExprKind::Binary(op, a, b) => write!(f, "({} {a} {b})", op.symbol()),
+        }
+    }
+}

@@ -1,0 +1,875 @@
+//! Parsing: source text to a typed AST with spans, collecting every syntax error of a file.
+//!
+//! The pest grammar lives in `grammar/dealrules.pest`. Pest pairs never leave this module: each
+//! grammar rule has one lowering function named after it.
+
+pub mod ast;
+mod literal;
+
+pub use ast::*;
+
+use crate::diag::{Diagnostic, FileId, Span};
+use crate::value::{Name, Value};
+use indexmap::IndexMap;
+use pest::Parser as _;
+use pest::iterators::Pair;
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::sync::{Arc, OnceLock};
+
+mod grammar {
+    //! The parser generated from `grammar/dealrules.pest`.
+    #![allow(missing_docs)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/dealrules.pest"]
+    pub(super) struct Grammar;
+}
+
+use grammar::{Grammar, Rule};
+
+/// Largest source file accepted, in bytes (spans are 32-bit).
+pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
+
+/// Parses one file. Returns every declaration that parsed and a diagnostic for each syntax error
+/// or bad literal; after an error the parser resumes at the next line that starts with
+/// `entity`, `deal` or `rule`.
+pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    let mut out = File::default();
+    let mut diags = Vec::new();
+    if text.len() > MAX_FILE_BYTES {
+        diags.push(Diagnostic::error(
+            format!("file too large ({} bytes; the limit is {MAX_FILE_BYTES})", text.len()),
+            Span::new(file, 0..0),
+            "",
+        ));
+        return (out, diags);
+    }
+    pest::set_error_detail(true);
+    let mut offset = 0;
+    while offset <= text.len() {
+        let rest = text.get(offset..).unwrap_or("");
+        match Grammar::parse(Rule::chunk, rest) {
+            Ok(mut pairs) => {
+                let Some(item) = pairs.next().and_then(|chunk| chunk.into_inner().next()) else {
+                    break;
+                };
+                if item.as_rule() == Rule::EOI {
+                    break;
+                }
+                let end = item.as_span().end();
+                let mut lower = Lower {
+                    file,
+                    base: offset,
+                    diags: &mut diags,
+                };
+                if let Some(item) = lower.item(item) {
+                    out.items.push(item);
+                }
+                offset += end.max(1);
+            }
+            Err(err) => {
+                diags.push(syntax_error(file, text, offset, &err));
+                match resync(text, offset) {
+                    Some(next) => offset = next,
+                    None => break,
+                }
+            }
+        }
+    }
+    (out, diags)
+}
+
+/// The start of the next line after the item starting at `offset` that begins a declaration.
+fn resync(text: &str, offset: usize) -> Option<usize> {
+    let rest = text.get(offset..)?;
+    let item_start = offset + (rest.len() - skip_trivia(rest).len());
+    let mut pos = text.get(item_start..)?.find('\n').map(|i| item_start + i + 1)?;
+    while pos < text.len() {
+        let line = text.get(pos..)?;
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        for kw in ["entity", "deal", "rule"] {
+            if let Some(after) = trimmed.strip_prefix(kw) {
+                if after.starts_with([' ', '\t']) {
+                    return Some(pos);
+                }
+            }
+        }
+        pos = line.find('\n').map(|i| pos + i + 1)?;
+    }
+    None
+}
+
+fn skip_trivia(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_start();
+        if let Some(comment) = t.strip_prefix("//") {
+            s = comment.find('\n').map_or("", |i| comment.get(i..).unwrap_or(""));
+        } else {
+            return t;
+        }
+    }
+}
+
+/// Plain words for what a grammar rule stands for, used in "expected ..." messages.
+fn describe_rule(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::entity_decl | Rule::deal_decl | Rule::rule_decl | Rule::chunk => {
+            "a declaration (`entity`, `deal` or `rule`)"
+        }
+        Rule::field => "a field (`name: value`)",
+        Rule::value | Rule::list | Rule::record | Rule::symbol | Rule::boolean | Rule::date => "a value",
+        Rule::prefix_money | Rule::suffixed_number | Rule::number | Rule::digits => "a value",
+        Rule::ident => "a name",
+        Rule::string | Rule::string_inner => "a quoted string",
+        Rule::title => "a title in quotes",
+        Rule::rule_meta => "rule metadata (`severity:`, `tags:`, `reference:`)",
+        Rule::match_clause => "`match`",
+        Rule::pattern => "a pattern (`name: deal where ...`)",
+        Rule::fact_type => "`deal` or `entity`",
+        Rule::when_clause => "`when`",
+        Rule::flag_clause => "`flag` and a message",
+        Rule::expr | Rule::path | Rule::call | Rule::expr_list => "an expression",
+        Rule::op_or | Rule::op_and | Rule::op_in | Rule::op_eq | Rule::op_ne | Rule::op_le => "an operator",
+        Rule::op_ge | Rule::op_lt | Rule::op_gt | Rule::op_add | Rule::op_sub | Rule::op_mul => "an operator",
+        Rule::op_div | Rule::op_not | Rule::op_neg => "an operator",
+        Rule::unit => "a unit or currency",
+        Rule::percent => "`%`",
+        Rule::fraction => "a number",
+        _ => return None,
+    })
+}
+
+fn syntax_error(file: FileId, text: &str, base: usize, err: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = base
+        + match err.location {
+            InputLocation::Pos(p) => p,
+            InputLocation::Span((s, _)) => s,
+        };
+    let mut expected: Vec<String> = Vec::new();
+    let push = |expected: &mut Vec<String>, s: String| {
+        if !expected.contains(&s) {
+            expected.push(s);
+        }
+    };
+    if let Some(attempts) = err.parse_attempts() {
+        for token in attempts.expected_tokens() {
+            let token = token.to_string();
+            if ["{", "}", ":", "[", "]", "(", ")", ",", "\""].contains(&token.as_str()) {
+                push(&mut expected, format!("`{token}`"));
+            }
+        }
+    }
+    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+        for rule in positives {
+            if let Some(words) = describe_rule(*rule) {
+                push(&mut expected, words.to_string());
+            }
+        }
+    }
+    // Tokens that only start a value or an expression add nothing next to "a value".
+    if expected.iter().any(|e| e == "a value" || e == "an expression") {
+        expected.retain(|e| !["`\"`", "`[`", "`{`", "`(`"].contains(&e.as_str()));
+    }
+    if expected.is_empty() {
+        push(&mut expected, "valid syntax".into());
+    }
+    let list = match expected.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    let before = text.get(..pos).unwrap_or("").trim_end();
+    let context = if before.ends_with(':') {
+        let name: String = before
+            .trim_end_matches(':')
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        if name.is_empty() {
+            String::new()
+        } else {
+            format!(" after `{name}:`")
+        }
+    } else {
+        String::new()
+    };
+    let found = match text.get(pos..).and_then(|s| s.chars().next()) {
+        None => "end of file".to_string(),
+        Some(c) if c.is_whitespace() => "a line break".to_string(),
+        Some(_) => {
+            let word: String = text
+                .get(pos..)
+                .unwrap_or("")
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .take(20)
+                .collect();
+            format!("`{word}`")
+        }
+    };
+    let width = text.get(pos..).and_then(|s| s.chars().next()).map_or(0, char::len_utf8);
+    Diagnostic::error(
+        format!("expected {list}{context}, found {found}"),
+        Span::new(file, pos..pos + width),
+        format!("expected {list}"),
+    )
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::op_or, Assoc::Left))
+            .op(Op::infix(Rule::op_and, Assoc::Left))
+            .op(Op::prefix(Rule::op_not))
+            .op(Op::infix(Rule::op_eq, Assoc::Left)
+                | Op::infix(Rule::op_ne, Assoc::Left)
+                | Op::infix(Rule::op_lt, Assoc::Left)
+                | Op::infix(Rule::op_le, Assoc::Left)
+                | Op::infix(Rule::op_gt, Assoc::Left)
+                | Op::infix(Rule::op_ge, Assoc::Left)
+                | Op::infix(Rule::op_in, Assoc::Left))
+            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+            .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+            .op(Op::prefix(Rule::op_neg))
+    })
+}
+
+/// Turns pest pairs into AST nodes; one method per grammar rule.
+struct Lower<'a> {
+    file: FileId,
+    /// Byte offset of the parsed slice in the file.
+    base: usize,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Lower<'_> {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, self.base + s.start()..self.base + s.end())
+    }
+
+    fn error(&mut self, message: impl Into<String>, span: Span, label: impl Into<String>) {
+        self.diags.push(Diagnostic::error(message, span, label));
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        match pair.as_rule() {
+            Rule::entity_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Entity))),
+            Rule::deal_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Deal))),
+            Rule::rule_decl => self.rule_decl(pair).map(Item::Rule),
+            _ => None,
+        }
+    }
+
+    fn name(&mut self, pair: Pair<'_, Rule>) -> Ident {
+        let span = self.span(&pair);
+        let name: Name = match pair.as_rule() {
+            Rule::string => Arc::from(self.string(pair).as_str()),
+            _ => Arc::from(pair.as_str()),
+        };
+        Ident { name, span }
+    }
+
+    fn string(&mut self, pair: Pair<'_, Rule>) -> String {
+        let span = self.span(&pair);
+        let raw = pair.into_inner().next().map_or("", |p| p.as_str());
+        match literal::unescape(raw) {
+            Ok(s) => s,
+            Err(why) => {
+                self.error(format!("invalid string: {why}"), span, "here");
+                raw.to_string()
+            }
+        }
+    }
+
+    fn title(&mut self, pair: Pair<'_, Rule>) -> Text {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next();
+        let text = inner.map(|s| self.string(s)).unwrap_or_default();
+        Text { text, span }
+    }
+
+    fn fact_decl(&mut self, pair: Pair<'_, Rule>, kind: FactKind) -> FactDecl {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut title = None;
+        let mut fields = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident | Rule::string if id.is_none() => id = Some(self.name(p)),
+                Rule::title => title = Some(self.title(p)),
+                Rule::field => {
+                    if let Some(f) = self.field(p) {
+                        fields.push(f);
+                    }
+                }
+                _ => {}
+            }
+        }
+        FactDecl {
+            kind,
+            id: id.unwrap_or(Ident {
+                name: Arc::from(""),
+                span,
+            }),
+            title,
+            fields,
+            span,
+        }
+    }
+
+    fn field(&mut self, pair: Pair<'_, Rule>) -> Option<Field> {
+        let mut inner = pair.into_inner();
+        let name = self.name(inner.next()?);
+        let value_pair = inner.next()?;
+        let value_span = self.span(&value_pair);
+        let value = self.value(value_pair)?;
+        Some(Field {
+            name,
+            value,
+            value_span,
+        })
+    }
+
+    fn value(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+        let span = self.span(&pair);
+        let mut ceiling = false;
+        let mut result = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ceiling => ceiling = true,
+                _ => result = self.value_inner(p),
+            }
+        }
+        let mut value = result?;
+        if ceiling {
+            match &mut value {
+                Value::Money(m) => m.ceiling = true,
+                Value::Quantity(q) => q.ceiling = true,
+                other => {
+                    self.error(
+                        format!("`up to` needs an amount or a quantity, not {}", other.describe()),
+                        span,
+                        "here",
+                    );
+                }
+            }
+        }
+        Some(value)
+    }
+
+    fn value_inner(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::list => {
+                let items = pair.into_inner().filter_map(|p| self.value(p)).collect();
+                Some(Value::List(items))
+            }
+            Rule::record => {
+                let mut fields: IndexMap<Name, Value> = IndexMap::new();
+                for f in pair.into_inner() {
+                    if let Some(field) = self.field(f) {
+                        if fields.contains_key(&field.name.name) {
+                            self.error(
+                                format!("field `{}` appears twice in this record", field.name.name),
+                                field.name.span,
+                                "second time",
+                            );
+                            continue;
+                        }
+                        fields.insert(field.name.name, field.value);
+                    }
+                }
+                Some(Value::Record(fields))
+            }
+            Rule::string => Some(Value::Text(Arc::from(self.string(pair).as_str()))),
+            Rule::boolean => Some(Value::Bool(pair.as_str() == "true")),
+            Rule::symbol => Some(Value::Symbol(Arc::from(pair.as_str()))),
+            Rule::date => self.literal_result(literal::date(pair.as_str()), span),
+            Rule::prefix_money => self.prefix_money(pair),
+            Rule::suffixed_number => self.suffixed_number(pair),
+            _ => None,
+        }
+    }
+
+    fn literal_result(&mut self, r: Result<Value, literal::LiteralError>, span: Span) -> Option<Value> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let (message, help) = e.describe();
+                let mut d = Diagnostic::error(message, span, "here");
+                d.help = help;
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn number(&mut self, pair: Pair<'_, Rule>) -> Option<rust_decimal::Decimal> {
+        let span = self.span(&pair);
+        let (mut sign, mut digits, mut fraction, mut scale) = (false, "", None, None);
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::sign => sign = true,
+                Rule::digits => digits = p.as_str(),
+                Rule::fraction => fraction = Some(p.as_str()),
+                Rule::scale => scale = Some(p.as_str()),
+                _ => {}
+            }
+        }
+        match literal::number(sign, digits, fraction, scale) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                let (message, help) = e.describe();
+                let mut d = Diagnostic::error(message, span, "here");
+                d.help = help;
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn prefix_money(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+        let span = self.span(&pair);
+        let mut currency = "USD".to_string();
+        let mut amount = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::currency_prefix => {
+                    if let Some(code) = p.into_inner().find(|c| c.as_rule() == Rule::currency_code) {
+                        currency = code.as_str().to_string();
+                    }
+                }
+                Rule::number => amount = Some(self.number(p)?),
+                _ => {}
+            }
+        }
+        let r = literal::with_unit(amount?, &currency);
+        self.literal_result(r, span)
+    }
+
+    fn suffixed_number(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+        let mut amount = None;
+        let mut suffix: Option<(Rule, &str, Span)> = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::number => amount = Some(self.number(p)?),
+                Rule::percent | Rule::unit => suffix = Some((p.as_rule(), p.as_str(), self.span(&p))),
+                _ => {}
+            }
+        }
+        let amount = amount?;
+        match suffix {
+            None => Some(Value::Number(amount)),
+            Some((Rule::percent, _, span)) => {
+                let ratio = amount.checked_div(rust_decimal::Decimal::ONE_HUNDRED);
+                self.literal_result(ratio.map(Value::Percent).ok_or(literal::LiteralError::TooLarge), span)
+            }
+            Some((_, unit, span)) => self.literal_result(literal::with_unit(amount, unit), span),
+        }
+    }
+
+    fn rule_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RuleDecl> {
+        let span = self.span(&pair);
+        let mut id = None;
+        let mut title = None;
+        let mut severity = None;
+        let mut tags = Vec::new();
+        let mut reference = None;
+        let mut patterns = Vec::new();
+        let mut when = None;
+        let mut message = None;
+        let mut ok = true;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident | Rule::string if id.is_none() => id = Some(self.name(p)),
+                Rule::title => title = Some(self.title(p)),
+                Rule::rule_meta => {
+                    let Some(field) = self.field(p) else {
+                        ok = false;
+                        continue;
+                    };
+                    match &*field.name.name {
+                        "severity" => match field.value.as_name().and_then(Severity::parse) {
+                            Some(s) => severity = Some(s),
+                            None => {
+                                ok = false;
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        format!("unknown severity `{}`", field.value),
+                                        field.value_span,
+                                        "not a severity",
+                                    )
+                                    .with_help("severity is one of `critical`, `high`, `medium`, `low`, `info`"),
+                                );
+                            }
+                        },
+                        "tags" => match field.value {
+                            Value::List(items) => {
+                                tags = items.iter().filter_map(|v| v.as_name().map(Arc::from)).collect()
+                            }
+                            _ => self.error("`tags` must be a list of names", field.value_span, "not a list"),
+                        },
+                        "reference" => match field.value {
+                            Value::Text(t) => {
+                                reference = Some(Text {
+                                    text: t.to_string(),
+                                    span: field.value_span,
+                                })
+                            }
+                            _ => self.error("`reference` must be quoted text", field.value_span, "not text"),
+                        },
+                        other => {
+                            let mut d = Diagnostic::error(
+                                format!("unknown rule setting `{other}`"),
+                                field.name.span,
+                                "not a rule setting",
+                            );
+                            d.help = crate::diag::did_you_mean(other, ["severity", "tags", "reference"])
+                                .or(Some("rule settings are `severity`, `tags` and `reference`".into()));
+                            self.diags.push(d);
+                            ok = false;
+                        }
+                    }
+                }
+                Rule::match_clause => {
+                    for pat in p.into_inner() {
+                        match self.pattern(pat) {
+                            Some(pattern) => patterns.push(pattern),
+                            None => ok = false,
+                        }
+                    }
+                }
+                Rule::when_clause => {
+                    let Some(e) = p.into_inner().next() else { continue };
+                    match self.expr(e) {
+                        Some(e) => when = Some(e),
+                        None => ok = false,
+                    }
+                }
+                Rule::flag_clause => {
+                    let Some(s) = p.into_inner().next() else { continue };
+                    match self.template(s) {
+                        Some(t) => message = Some(t),
+                        None => ok = false,
+                    }
+                }
+                _ => {}
+            }
+        }
+        let id = id?;
+        if severity.is_none() && ok {
+            self.diags.push(
+                Diagnostic::error(format!("rule `{}` has no `severity`", id.name), id.span, "this rule")
+                    .with_help("add `severity: high` (or `critical`, `medium`, `low`, `info`)"),
+            );
+            ok = false;
+        }
+        if !ok {
+            return None;
+        }
+        Some(RuleDecl {
+            id,
+            title,
+            severity: severity?,
+            tags,
+            reference,
+            patterns,
+            when,
+            message: message?,
+            span,
+        })
+    }
+
+    fn pattern(&mut self, pair: Pair<'_, Rule>) -> Option<Pattern> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let var = self.name(inner.next()?);
+        let kind = match inner.next()?.as_str() {
+            "entity" => FactKind::Entity,
+            _ => FactKind::Deal,
+        };
+        let filter = match inner.next() {
+            Some(e) => Some(self.expr(e)?),
+            None => None,
+        };
+        Some(Pattern {
+            var,
+            kind,
+            filter,
+            span,
+        })
+    }
+
+    fn template(&mut self, pair: Pair<'_, Rule>) -> Option<Template> {
+        let span = self.span(&pair);
+        let raw_pair = pair.into_inner().next()?;
+        let raw = raw_pair.as_str();
+        let raw_start = self.base + raw_pair.as_span().start();
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = raw.char_indices().peekable();
+        let mut ok = true;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '{' if chars.peek().map(|(_, c)| *c) == Some('{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek().map(|(_, c)| *c) == Some('}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    let Some(close) = raw.get(i..).and_then(|s| s.find('}')).map(|j| i + j) else {
+                        self.error(
+                            "unclosed `{` in message",
+                            Span::new(self.file, raw_start + i..raw_start + i + 1),
+                            "opened here; write `{{` for a literal brace",
+                        );
+                        return None;
+                    };
+                    if !text.is_empty() {
+                        parts.push(TemplatePart::Text(self.unescape_part(&text, span)));
+                        text.clear();
+                    }
+                    let inner = raw.get(i + 1..close).unwrap_or("");
+                    match self.placeholder(inner, raw_start + i + 1) {
+                        Some(e) => parts.push(TemplatePart::Expr(e)),
+                        None => ok = false,
+                    }
+                    while chars.peek().is_some_and(|(j, _)| *j <= close) {
+                        chars.next();
+                    }
+                }
+                '}' => {
+                    self.error(
+                        "unmatched `}` in message",
+                        Span::new(self.file, raw_start + i..raw_start + i + 1),
+                        "write `}}` for a literal brace",
+                    );
+                    ok = false;
+                }
+                c => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(TemplatePart::Text(self.unescape_part(&text, span)));
+        }
+        ok.then_some(Template { parts, span })
+    }
+
+    fn unescape_part(&mut self, raw: &str, span: Span) -> String {
+        match literal::unescape(raw) {
+            Ok(s) => s,
+            Err(why) => {
+                self.error(format!("invalid string: {why}"), span, "in this message");
+                raw.to_string()
+            }
+        }
+    }
+
+    /// Parses the expression inside `{...}` of a message; `start` is its byte offset in the file.
+    fn placeholder(&mut self, text: &str, start: usize) -> Option<Expr> {
+        match Grammar::parse(Rule::placeholder, text) {
+            Ok(mut pairs) => {
+                let e = pairs.next()?.into_inner().next()?;
+                let mut sub = Lower {
+                    file: self.file,
+                    base: start,
+                    diags: self.diags,
+                };
+                sub.expr(e)
+            }
+            Err(err) => {
+                let full_text = " ".repeat(start) + text;
+                let mut d = syntax_error(self.file, &full_text, start, &err);
+                d.message = format!("in message placeholder: {}", d.message);
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+        let file = self.file;
+        let base = self.base;
+        let span_of = |p: &Pair<'_, Rule>| {
+            let s = p.as_span();
+            Span::new(file, base + s.start()..base + s.end())
+        };
+        // The Pratt parser's closures cannot borrow `self` mutably together; collect primaries
+        // first through a RefCell.
+        let this = std::cell::RefCell::new(&mut *self);
+        let result: Option<Expr> = pratt()
+            .map_primary(|p| this.borrow_mut().primary(p))
+            .map_prefix(|op, e| {
+                let e = e?;
+                let op_span = span_of(&op);
+                let kind = if op.as_rule() == Rule::op_not { UnaryOp::Not } else { UnaryOp::Neg };
+                Some(Expr {
+                    span: op_span.to(e.span),
+                    kind: ExprKind::Unary(kind, Box::new(e)),
+                })
+            })
+            .map_infix(|l, op, r| {
+                let (l, r) = (l?, r?);
+                let op = match op.as_rule() {
+                    Rule::op_or => BinaryOp::Or,
+                    Rule::op_and => BinaryOp::And,
+                    Rule::op_eq => BinaryOp::Eq,
+                    Rule::op_ne => BinaryOp::Ne,
+                    Rule::op_lt => BinaryOp::Lt,
+                    Rule::op_le => BinaryOp::Le,
+                    Rule::op_gt => BinaryOp::Gt,
+                    Rule::op_ge => BinaryOp::Ge,
+                    Rule::op_in => BinaryOp::In,
+                    Rule::op_add => BinaryOp::Add,
+                    Rule::op_sub => BinaryOp::Sub,
+                    Rule::op_mul => BinaryOp::Mul,
+                    _ => BinaryOp::Div,
+                };
+                Some(Expr {
+                    span: l.span.to(r.span),
+                    kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
+                })
+            })
+            .parse(pair.into_inner());
+        result
+    }
+
+    fn primary(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::expr => return self.expr(pair),
+            Rule::expr_list => {
+                let items: Option<Vec<Expr>> = pair.into_inner().map(|p| self.expr(p)).collect();
+                ExprKind::List(items?)
+            }
+            Rule::call => {
+                let mut inner = pair.into_inner();
+                let name = self.name(inner.next()?);
+                let args: Option<Vec<Expr>> = inner.map(|p| self.expr(p)).collect();
+                ExprKind::Call(name, args?)
+            }
+            Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.name(p)).collect()),
+            _ => ExprKind::Literal(self.value_inner(pair)?),
+        };
+        Some(Expr { kind, span })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(src: &str) -> File {
+        let (file, diags) = parse(FileId(0), src);
+        assert_eq!(diags, vec![], "unexpected diagnostics for {src}");
+        file
+    }
+
+    fn field_values(src: &str) -> Vec<String> {
+        let file = parse_ok(src);
+        let Some(Item::Fact(fact)) = file.items.first() else {
+            return vec![];
+        };
+        fact.fields.iter().map(|f| format!("{}={:?}", f.name.name, f.value)).collect()
+    }
+
+    fn value_of(src: &str) -> Value {
+        let file = parse_ok(&format!("deal d {{ v: {src} }}"));
+        match file.items.first() {
+            Some(Item::Fact(fact)) => fact.fields.first().map(|f| f.value.clone()).unwrap_or(Value::Bool(false)),
+            _ => Value::Bool(false),
+        }
+    }
+
+    #[test]
+    fn money_forms_are_equal() {
+        let a = value_of("100B USD");
+        for other in ["USD 100B", "$100B", "1000亿美元", "100_000_000_000 USD", "100.00B USD", "0.1T USD"] {
+            assert_eq!(a.equals(&value_of(other)), Ok(true), "{other}");
+        }
+        assert_eq!(value_of("1.5T USD").to_string(), "1.5T USD");
+        assert_eq!(value_of("-10B USD").to_string(), "-10B USD");
+        assert_eq!(value_of("1.2万亿人民币").to_string(), "1.2T CNY");
+    }
+
+    #[test]
+    fn quantities_percentages_dates() {
+        assert_eq!(value_of("4.5 GW").to_string(), "4.5 GW");
+        assert_eq!(value_of("500 MW").equals(&value_of("0.5 GW")), Ok(true));
+        assert_eq!(value_of("5 years").to_string(), "5 years");
+        assert_eq!(value_of("160M shares").to_string(), "160M shares");
+        assert_eq!(value_of("0.01 USD/share").to_string(), "0.01 USD/share");
+        assert_eq!(value_of("10%"), Value::Percent(rust_decimal::Decimal::new(1, 1)));
+        assert_eq!(value_of("2025-10-13").to_string(), "2025-10-13");
+        assert_eq!(value_of("0.01"), Value::Number(rust_decimal::Decimal::new(1, 2)));
+        assert_eq!(value_of("1_000"), Value::Number(rust_decimal::Decimal::from(1000)));
+    }
+
+    #[test]
+    fn up_to_marks_a_ceiling() {
+        let v = value_of("up to 100B USD");
+        assert!(v.is_ceiling());
+        assert_eq!(v.to_string(), "up to 100B USD");
+    }
+
+    #[test]
+    fn fields_lists_records_and_unicode_names() {
+        let got = field_values(
+            "entity 甲骨文 \"Oracle\" { type: company  tags: [a, b]  r: { amount: 10B USD, trigger: \"per GW\" } ok: true }",
+        );
+        assert_eq!(got.len(), 4);
+        let file = parse_ok("entity \"Oracle (OCI)\" { type: company }");
+        assert!(matches!(file.items.first(), Some(Item::Fact(f)) if &*f.id.name == "Oracle (OCI)"));
+    }
+
+    #[test]
+    fn expressions_follow_precedence() {
+        let file = parse_ok(
+            "rule r { severity: high when not a.x == 1 and b.y + 2 * 3 > 4 GW or c in [d, e] flag \"{a.x} {{x}}\" }",
+        );
+        let Some(Item::Rule(rule)) = file.items.first() else {
+            return;
+        };
+        assert_eq!(
+            rule.when.as_ref().map(|e| e.to_string()),
+            Some("(or (and (not (== a.x 1)) (> (+ b.y (* 2 3)) 4 GW)) (in c [d e]))".to_string())
+        );
+        assert_eq!(rule.message.parts.len(), 2);
+    }
+
+    #[test]
+    fn every_syntax_error_is_reported() {
+        let src = "deal a { amount: }\ndeal b { x: 1 }\ndeal c { y: [1, }\n";
+        let (file, diags) = parse(FileId(0), src);
+        assert_eq!(file.items.len(), 1);
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages.first().is_some_and(|m| m.starts_with("expected a value after `amount:`")), "{messages:?}");
+    }
+
+    #[test]
+    fn unknown_currency_is_located() {
+        let src = "deal a { amount: 100B USX }";
+        let (_, diags) = parse(FileId(0), src);
+        let d = diags.first().map(|d| (d.message.clone(), d.help.clone(), d.span().map(|s| s.range())));
+        assert_eq!(
+            d,
+            Some((
+                "unknown unit or currency `USX`".to_string(),
+                Some("did you mean `USD`?".to_string()),
+                Some(22..25)
+            ))
+        );
+    }
+}

@@ -1,0 +1,613 @@
+//! Values: exact decimals, money, quantities with units, percentages, dates, text, names, lists
+//! and records, with checked arithmetic and typed errors.
+//!
+//! Nothing here goes through `f64`. Arithmetic uses `rust_decimal`'s `checked_*` operations and
+//! returns [`ValueError`] on overflow, division by zero, or operands that do not go together
+//! (USD with CNY, USD with GW). Errors carry no location: the evaluator attaches one.
+
+mod unit;
+
+pub use unit::{
+    CURRENCIES, CURRENCY_WORDS, Currency, Dimension, UNITS, Unit, UnitDef, all_spellings, find_unit,
+};
+
+use indexmap::IndexMap;
+use rust_decimal::Decimal;
+use std::cmp::Ordering;
+use std::fmt;
+use std::sync::Arc;
+
+/// A name: an entity or deal id, a field name, or a symbol such as `investment`.
+pub type Name = Arc<str>;
+
+/// A calendar date without time zone (`2025-10-13`).
+pub type Date = jiff::civil::Date;
+
+/// Money: an exact amount in one currency. `ceiling` marks an `up to` amount.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    /// The amount in currency units (`100B USD` is `100000000000`).
+    pub amount: Decimal,
+    /// The ISO 4217 currency.
+    pub currency: Currency,
+    /// `true` for `up to` amounts: a ceiling, not committed money.
+    pub ceiling: bool,
+}
+
+/// A quantity with a unit (`10 GW`, `160M shares`, `0.01 USD/share`). The amount is kept as
+/// written; comparisons convert to the dimension's base unit exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quantity {
+    /// The amount in `unit`.
+    pub amount: Decimal,
+    /// The unit the amount is written in.
+    pub unit: Unit,
+    /// `true` for `up to` quantities.
+    pub ceiling: bool,
+}
+
+/// A value of a fact field, a literal, or the result of an expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// `true` or `false`.
+    Bool(bool),
+    /// An exact decimal without unit.
+    Number(Decimal),
+    /// A ratio written as a percentage: `10%` is stored as `0.1`.
+    Percent(Decimal),
+    /// Money in one currency.
+    Money(Money),
+    /// A quantity with a unit.
+    Quantity(Quantity),
+    /// A calendar date.
+    Date(Date),
+    /// Quoted text.
+    Text(Arc<str>),
+    /// A bare name: a symbol (`investment`) or a reference to an entity or deal (`Nvidia`).
+    Symbol(Name),
+    /// `[a, b]`.
+    List(Vec<Value>),
+    /// `{ field: value ... }`, in written order.
+    Record(IndexMap<Name, Value>),
+}
+
+/// Why an operation on values failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// Two amounts in different currencies were added or compared.
+    #[error("cannot {op} `{left}` and `{right}`: different currencies and no exchange rate")]
+    CurrencyMismatch {
+        /// The operation (`add`, `compare`...).
+        op: &'static str,
+        /// Left currency.
+        left: Currency,
+        /// Right currency.
+        right: Currency,
+    },
+    /// Operands whose kinds or dimensions do not go together (money and GW).
+    #[error("cannot {op} {left} and {right}")]
+    Mismatch {
+        /// The operation.
+        op: &'static str,
+        /// What the left operand is (`money (USD)`, `power`).
+        left: String,
+        /// What the right operand is.
+        right: String,
+    },
+    /// Division by zero.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// The exact result does not fit the decimal type (about 7.9e28).
+    #[error("{op} overflows the exact decimal range")]
+    Overflow {
+        /// The operation.
+        op: &'static str,
+    },
+}
+
+impl Value {
+    /// A short description of what kind of value this is, for messages (`money (USD)`).
+    pub fn describe(&self) -> String {
+        match self {
+            Value::Bool(_) => "a true/false value".into(),
+            Value::Number(_) => "a number".into(),
+            Value::Percent(_) => "a percentage".into(),
+            Value::Money(m) => format!("money ({})", m.currency),
+            Value::Quantity(q) => format!("{} ({})", q.unit.describe(), q.unit),
+            Value::Date(_) => "a date".into(),
+            Value::Text(_) => "text".into(),
+            Value::Symbol(_) => "a name".into(),
+            Value::List(_) => "a list".into(),
+            Value::Record(_) => "a record".into(),
+        }
+    }
+
+    /// Whether this is an `up to` ceiling (or, for a list, contains one).
+    pub fn is_ceiling(&self) -> bool {
+        match self {
+            Value::Money(m) => m.ceiling,
+            Value::Quantity(q) => q.ceiling,
+            _ => false,
+        }
+    }
+
+    /// The name if this value is a symbol or text (`Nvidia`, `"Oracle (OCI)"`).
+    pub fn as_name(&self) -> Option<&str> {
+        match self {
+            Value::Symbol(s) | Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A field of a record value.
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        match self {
+            Value::Record(fields) => fields.get(name),
+            _ => None,
+        }
+    }
+
+    fn mismatch(op: &'static str, a: &Value, b: &Value) -> ValueError {
+        ValueError::Mismatch {
+            op,
+            left: a.describe(),
+            right: b.describe(),
+        }
+    }
+
+    /// Equality with the engine's semantics: exact decimal comparison (`100B USD == 100.00B USD`),
+    /// unit conversion (`500 MW == 0.5 GW`), symbols and text compare by name. Values of kinds
+    /// that cannot be compared (money with GW, USD with CNY) are an error, not `false`.
+    pub fn equals(&self, other: &Value) -> Result<bool, ValueError> {
+        match (self, other) {
+            (Value::Bool(a), Value::Bool(b)) => Ok(a == b),
+            (Value::Date(a), Value::Date(b)) => Ok(a == b),
+            (Value::Symbol(a) | Value::Text(a), Value::Symbol(b) | Value::Text(b)) => Ok(a == b),
+            (Value::List(a), Value::List(b)) => {
+                if a.len() != b.len() {
+                    return Ok(false);
+                }
+                for (x, y) in a.iter().zip(b) {
+                    if !x.equals(y)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            (Value::Record(a), Value::Record(b)) => {
+                if a.len() != b.len() {
+                    return Ok(false);
+                }
+                for (k, x) in a {
+                    match b.get(k) {
+                        Some(y) if x.equals(y)? => {}
+                        _ => return Ok(false),
+                    }
+                }
+                Ok(true)
+            }
+            _ => self.compare(other).map(|o| o == Ordering::Equal),
+        }
+    }
+
+    /// Ordering of two numbers, amounts in one currency, quantities of one dimension, or dates.
+    pub fn compare(&self, other: &Value) -> Result<Ordering, ValueError> {
+        match (self, other) {
+            (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => Ok(a.cmp(b)),
+            (Value::Money(a), Value::Money(b)) => {
+                if a.currency != b.currency {
+                    return Err(ValueError::CurrencyMismatch {
+                        op: "compare",
+                        left: a.currency,
+                        right: b.currency,
+                    });
+                }
+                Ok(a.amount.cmp(&b.amount))
+            }
+            (Value::Quantity(a), Value::Quantity(b)) => {
+                let (x, y) = same_dimension("compare", a, b)?;
+                Ok(x.cmp(&y))
+            }
+            (Value::Date(a), Value::Date(b)) => Ok(a.cmp(b)),
+            (Value::Text(a) | Value::Symbol(a), Value::Text(b) | Value::Symbol(b)) => Ok(a.cmp(b)),
+            _ => Err(Value::mismatch("compare", self, other)),
+        }
+    }
+
+    /// `self + other`: numbers, percentages, money of one currency, quantities of one dimension.
+    pub fn add(&self, other: &Value) -> Result<Value, ValueError> {
+        self.additive(other, "add", Decimal::checked_add)
+    }
+
+    /// `self - other`, with the same rules as [`Value::add`].
+    pub fn sub(&self, other: &Value) -> Result<Value, ValueError> {
+        self.additive(other, "subtract", Decimal::checked_sub)
+    }
+
+    fn additive(
+        &self,
+        other: &Value,
+        op: &'static str,
+        f: fn(Decimal, Decimal) -> Option<Decimal>,
+    ) -> Result<Value, ValueError> {
+        let of = |x: Decimal, y: Decimal| f(x, y).ok_or(ValueError::Overflow { op });
+        match (self, other) {
+            (Value::Number(a), Value::Number(b)) => Ok(Value::Number(of(*a, *b)?)),
+            (Value::Percent(a), Value::Percent(b)) => Ok(Value::Percent(of(*a, *b)?)),
+            (Value::Money(a), Value::Money(b)) => {
+                if a.currency != b.currency {
+                    return Err(ValueError::CurrencyMismatch {
+                        op,
+                        left: a.currency,
+                        right: b.currency,
+                    });
+                }
+                Ok(Value::Money(Money {
+                    amount: of(a.amount, b.amount)?,
+                    currency: a.currency,
+                    ceiling: a.ceiling || b.ceiling,
+                }))
+            }
+            (Value::Quantity(a), Value::Quantity(b)) => {
+                same_dimension(op, a, b)?;
+                // Express the right operand in the left operand's unit, exactly.
+                let b_in_a = convert(b, &a.unit).ok_or(ValueError::Overflow { op })?;
+                Ok(Value::Quantity(Quantity {
+                    amount: of(a.amount, b_in_a)?,
+                    unit: a.unit,
+                    ceiling: a.ceiling || b.ceiling,
+                }))
+            }
+            _ => Err(Value::mismatch(op, self, other)),
+        }
+    }
+
+    /// `self * other`: a number or percentage scales money and quantities; money per unit times
+    /// a quantity of that unit gives money.
+    pub fn mul(&self, other: &Value) -> Result<Value, ValueError> {
+        const OP: &str = "multiply";
+        let m = |x: Decimal, y: Decimal| x.checked_mul(y).ok_or(ValueError::Overflow { op: OP });
+        match (self, other) {
+            (Value::Number(a), Value::Number(b)) => Ok(Value::Number(m(*a, *b)?)),
+            (Value::Percent(a), Value::Percent(b)) => Ok(Value::Percent(m(*a, *b)?)),
+            (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
+                Ok(Value::Number(m(*a, *b)?))
+            }
+            (Value::Money(x), Value::Number(k) | Value::Percent(k))
+            | (Value::Number(k) | Value::Percent(k), Value::Money(x)) => Ok(Value::Money(Money {
+                amount: m(x.amount, *k)?,
+                ..x.clone()
+            })),
+            (Value::Quantity(q), Value::Number(k) | Value::Percent(k))
+            | (Value::Number(k) | Value::Percent(k), Value::Quantity(q)) => {
+                Ok(Value::Quantity(Quantity {
+                    amount: m(q.amount, *k)?,
+                    ..q.clone()
+                }))
+            }
+            (Value::Quantity(p), Value::Quantity(q)) | (Value::Quantity(q), Value::Quantity(p))
+                if matches!(p.unit, Unit::MoneyPer(..)) && matches!(q.unit, Unit::Plain(_)) =>
+            {
+                let Unit::MoneyPer(currency, per) = p.unit else {
+                    return Err(Value::mismatch(OP, self, other));
+                };
+                let Unit::Plain(qu) = q.unit else {
+                    return Err(Value::mismatch(OP, self, other));
+                };
+                if per.dimension != qu.dimension {
+                    return Err(Value::mismatch(OP, self, other));
+                }
+                // price per `per` × amount in `qu` = price × amount × (qu / per)
+                let count_in_per = m(q.amount, qu.factor())?
+                    .checked_div(per.factor())
+                    .ok_or(ValueError::Overflow { op: OP })?;
+                Ok(Value::Money(Money {
+                    amount: m(p.amount, count_in_per)?,
+                    currency,
+                    ceiling: p.ceiling || q.ceiling,
+                }))
+            }
+            _ => Err(Value::mismatch(OP, self, other)),
+        }
+    }
+
+    /// `self / other`: money / money (one currency) and quantity / quantity (one dimension) give
+    /// a plain ratio; money / quantity gives money per unit (`USD/GW`); division by a number
+    /// scales. Division by zero is an error.
+    pub fn div(&self, other: &Value) -> Result<Value, ValueError> {
+        const OP: &str = "divide";
+        let d = |x: Decimal, y: Decimal| {
+            if y.is_zero() {
+                Err(ValueError::DivisionByZero)
+            } else {
+                x.checked_div(y).ok_or(ValueError::Overflow { op: OP })
+            }
+        };
+        match (self, other) {
+            (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
+                Ok(Value::Number(d(*a, *b)?))
+            }
+            (Value::Money(x), Value::Number(k) | Value::Percent(k)) => Ok(Value::Money(Money {
+                amount: d(x.amount, *k)?,
+                ..x.clone()
+            })),
+            (Value::Quantity(q), Value::Number(k) | Value::Percent(k)) => {
+                Ok(Value::Quantity(Quantity {
+                    amount: d(q.amount, *k)?,
+                    ..q.clone()
+                }))
+            }
+            (Value::Money(a), Value::Money(b)) => {
+                if a.currency != b.currency {
+                    return Err(ValueError::CurrencyMismatch {
+                        op: OP,
+                        left: a.currency,
+                        right: b.currency,
+                    });
+                }
+                Ok(Value::Number(d(a.amount, b.amount)?))
+            }
+            (Value::Quantity(a), Value::Quantity(b)) => {
+                let (x, y) = same_dimension(OP, a, b)?;
+                Ok(Value::Number(d(x, y)?))
+            }
+            (Value::Money(a), Value::Quantity(q)) => match q.unit {
+                Unit::Plain(u) => Ok(Value::Quantity(Quantity {
+                    amount: d(a.amount, q.amount)?,
+                    unit: Unit::MoneyPer(a.currency, u),
+                    ceiling: a.ceiling || q.ceiling,
+                })),
+                Unit::MoneyPer(..) => Err(Value::mismatch(OP, self, other)),
+            },
+            _ => Err(Value::mismatch(OP, self, other)),
+        }
+    }
+
+    /// `-self` for numbers, percentages, money and quantities.
+    pub fn neg(&self) -> Result<Value, ValueError> {
+        match self {
+            Value::Number(a) => Ok(Value::Number(-*a)),
+            Value::Percent(a) => Ok(Value::Percent(-*a)),
+            Value::Money(m) => Ok(Value::Money(Money {
+                amount: -m.amount,
+                ..m.clone()
+            })),
+            Value::Quantity(q) => Ok(Value::Quantity(Quantity {
+                amount: -q.amount,
+                ..q.clone()
+            })),
+            _ => Err(ValueError::Mismatch {
+                op: "negate",
+                left: self.describe(),
+                right: "nothing".into(),
+            }),
+        }
+    }
+
+    /// A hashable key such that `a.key() == b.key()` exactly when `a.equals(b)` is `Ok(true)`,
+    /// for values used as join keys. `None` for lists and records (never used as join keys).
+    pub fn key(&self) -> Option<Key> {
+        Some(match self {
+            Value::Bool(b) => Key::Bool(*b),
+            Value::Number(d) | Value::Percent(d) => Key::Number(d.normalize()),
+            Value::Money(m) => Key::Money(m.currency, m.amount.normalize()),
+            Value::Quantity(q) => {
+                let (cur, dim) = q.unit.dimension_key();
+                Key::Quantity(cur, dim, q.unit.to_base(q.amount)?.normalize())
+            }
+            Value::Date(d) => Key::Date(*d),
+            Value::Text(s) | Value::Symbol(s) => Key::Name(s.clone()),
+            Value::List(_) | Value::Record(_) => return None,
+        })
+    }
+}
+
+/// A canonical, hashable form of a [`Value`] used by join indexes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// A boolean.
+    Bool(bool),
+    /// A normalised decimal (numbers and percentages).
+    Number(Decimal),
+    /// Currency and normalised amount.
+    Money(Currency, Decimal),
+    /// Dimension and normalised amount in base units.
+    Quantity(Option<Currency>, Dimension, Decimal),
+    /// A date.
+    Date(Date),
+    /// A symbol or text.
+    Name(Name),
+}
+
+fn same_dimension(op: &'static str, a: &Quantity, b: &Quantity) -> Result<(Decimal, Decimal), ValueError> {
+    if a.unit.dimension_key() != b.unit.dimension_key() {
+        return Err(ValueError::Mismatch {
+            op,
+            left: format!("{} ({})", a.unit.describe(), a.unit),
+            right: format!("{} ({})", b.unit.describe(), b.unit),
+        });
+    }
+    let x = a.unit.to_base(a.amount).ok_or(ValueError::Overflow { op })?;
+    let y = b.unit.to_base(b.amount).ok_or(ValueError::Overflow { op })?;
+    Ok((x, y))
+}
+
+/// `q` expressed in `unit` (same dimension assumed).
+fn convert(q: &Quantity, unit: &Unit) -> Option<Decimal> {
+    let base = q.unit.to_base(q.amount)?;
+    let one = unit.to_base(Decimal::ONE)?;
+    if one.is_zero() {
+        return None;
+    }
+    base.checked_div(one)
+}
+
+/// Writes `amount` with the largest scale word that keeps it at least 1: `100B`, `1.5T`,
+/// `350M`; amounts under a thousand are written in full. Exact: scaling divides by a power of
+/// ten.
+pub fn scaled(amount: Decimal) -> String {
+    const SCALES: [(i64, &str); 4] = [
+        (1_000_000_000_000, "T"),
+        (1_000_000_000, "B"),
+        (1_000_000, "M"),
+        (1_000, "K"),
+    ];
+    let abs = amount.abs();
+    for (size, word) in SCALES {
+        let size = Decimal::from(size);
+        if abs >= size {
+            if let Some(q) = amount.checked_div(size) {
+                return format!("{}{word}", q.normalize());
+            }
+        }
+    }
+    amount.normalize().to_string()
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ceiling {
+            f.write_str("up to ")?;
+        }
+        write!(f, "{} {}", scaled(self.amount), self.currency)
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ceiling {
+            f.write_str("up to ")?;
+        }
+        let amount = match self.unit {
+            Unit::Plain(u) if matches!(u.dimension, Dimension::Count(_)) => scaled(self.amount),
+            Unit::MoneyPer(..) => scaled(self.amount),
+            _ => self.amount.normalize().to_string(),
+        };
+        write!(f, "{amount} {}", self.unit)
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(d) => write!(f, "{}", d.normalize()),
+            Value::Percent(d) => {
+                let pct = d.checked_mul(Decimal::ONE_HUNDRED).unwrap_or(*d);
+                write!(f, "{}%", pct.normalize())
+            }
+            Value::Money(m) => m.fmt(f),
+            Value::Quantity(q) => q.fmt(f),
+            Value::Date(d) => write!(f, "{d}"),
+            Value::Text(s) => write!(f, "{s}"),
+            Value::Symbol(s) => f.write_str(s),
+            Value::List(items) => {
+                f.write_str("[")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    v.fmt(f)?;
+                }
+                f.write_str("]")
+            }
+            Value::Record(fields) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, " {k}: {v}")?;
+                }
+                f.write_str(" }")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_default()
+    }
+
+    fn usd(s: &str) -> Value {
+        Value::Money(Money {
+            amount: dec(s),
+            currency: Currency::USD,
+            ceiling: false,
+        })
+    }
+
+    fn qty(s: &str, unit: &str) -> Value {
+        Value::Quantity(Quantity {
+            amount: dec(s),
+            unit: Unit::parse(unit).unwrap_or(Unit::Plain(&UNITS[0])),
+            ceiling: false,
+        })
+    }
+
+    #[test]
+    fn megawatts_equal_gigawatts() {
+        assert_eq!(qty("500", "MW").equals(&qty("0.5", "GW")), Ok(true));
+        assert_eq!(qty("500", "MW").key(), qty("0.5", "GW").key());
+        assert_eq!(qty("500", "MW").add(&qty("1", "GW")), Ok(qty("1500", "MW")));
+    }
+
+    #[test]
+    fn trailing_zeros_do_not_matter() {
+        assert_eq!(usd("100000000000").equals(&usd("100000000000.00")), Ok(true));
+        assert_eq!(usd("100000000000").key(), usd("100000000000.00").key());
+    }
+
+    #[test]
+    fn money_and_power_do_not_compare() {
+        let err = usd("1").compare(&qty("1", "GW"));
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("cannot compare money (USD) and power (GW)".to_string())
+        );
+    }
+
+    #[test]
+    fn currencies_do_not_mix() {
+        let cny = Value::Money(Money {
+            amount: dec("1"),
+            currency: Currency::parse("CNY").unwrap_or(Currency::USD),
+            ceiling: false,
+        });
+        assert!(matches!(usd("1").add(&cny), Err(ValueError::CurrencyMismatch { .. })));
+    }
+
+    #[test]
+    fn ratio_of_money_is_a_plain_number() {
+        assert_eq!(usd("300").div(&usd("13")).map(|v| v.to_string()).ok().map(|s| s[..7].to_string()),
+            Some("23.0769".to_string()));
+        assert_eq!(usd("1").div(&usd("0")), Err(ValueError::DivisionByZero));
+    }
+
+    #[test]
+    fn money_per_unit_times_units_is_money() {
+        assert_eq!(qty("0.01", "USD/share").mul(&qty("160000000", "shares")), Ok(usd("1600000")));
+        assert_eq!(usd("50000000000").div(&qty("1", "GW")).map(|v| v.to_string()), Ok("50B USD/GW".to_string()));
+    }
+
+    #[test]
+    fn overflow_is_an_error() {
+        let big = Value::Number(Decimal::MAX);
+        assert_eq!(big.mul(&Value::Number(dec("2"))), Err(ValueError::Overflow { op: "multiply" }));
+    }
+
+    #[test]
+    fn display_uses_scale_words_exactly() {
+        assert_eq!(usd("100000000000").to_string(), "100B USD");
+        assert_eq!(usd("1500000000000").to_string(), "1.5T USD");
+        assert_eq!(usd("350000000").to_string(), "350M USD");
+        assert_eq!(usd("0.01").to_string(), "0.01 USD");
+        assert_eq!(qty("160000000", "shares").to_string(), "160M shares");
+        assert_eq!(Value::Percent(dec("0.1")).to_string(), "10%");
+    }
+}

@@ -1,0 +1,207 @@
+//! Currencies and units: the closed tables that literals are resolved against.
+
+use rust_decimal::Decimal;
+use std::fmt;
+
+/// An ISO 4217 currency, by its code (`USD`, `CNY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency(&'static str);
+
+impl Currency {
+    /// The ISO 4217 code.
+    pub fn code(self) -> &'static str {
+        self.0
+    }
+
+    /// Looks up a currency by ISO code (`USD`) or by its Chinese name (`美元` = USD,
+    /// `人民币` = CNY). Returns `None` for anything else.
+    pub fn parse(text: &str) -> Option<Currency> {
+        if let Some(code) = CURRENCIES.iter().find(|c| **c == text) {
+            return Some(Currency(code));
+        }
+        CURRENCY_WORDS
+            .iter()
+            .find(|(word, _)| *word == text)
+            .map(|(_, code)| Currency(code))
+    }
+
+    /// US dollars (what `$` means).
+    pub const USD: Currency = Currency("USD");
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// The ISO 4217 codes this version accepts.
+pub const CURRENCIES: &[&str] = &[
+    "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "IDR", "ILS", "INR", "JPY",
+    "KRW", "MXN", "MYR", "NOK", "NZD", "PLN", "QAR", "SAR", "SEK", "SGD", "THB", "TRY", "TWD", "USD",
+    "VND", "ZAR",
+];
+
+/// Currency names written in words, with the ISO code they mean.
+pub const CURRENCY_WORDS: &[(&str, &str)] = &[
+    ("美元", "USD"),
+    ("人民币", "CNY"),
+    ("欧元", "EUR"),
+    ("英镑", "GBP"),
+    ("港元", "HKD"),
+    ("日元", "JPY"),
+];
+
+/// What a quantity measures. Quantities of different dimensions never compare or add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dimension {
+    /// Electrical power; base unit W.
+    Power,
+    /// Calendar time in months; base unit month (1 year = 12 months).
+    Months,
+    /// Time in days (days do not convert to months).
+    Days,
+    /// A count of things of one kind (`shares`, `GPUs`); each kind is its own dimension.
+    Count(&'static str),
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Dimension::Power => f.write_str("power"),
+            Dimension::Months | Dimension::Days => f.write_str("time"),
+            Dimension::Count(what) => write!(f, "count of {what}"),
+        }
+    }
+}
+
+/// A unit of a [`Dimension`]: its spelling and its size in the dimension's base unit.
+#[derive(Clone, Copy, Debug)]
+pub struct UnitDef {
+    /// How the unit is written (`GW`).
+    pub symbol: &'static str,
+    /// What it measures.
+    pub dimension: Dimension,
+    /// Size in base units, as a decimal mantissa and scale (`GW` = 1_000_000_000 W).
+    factor: (i64, u32),
+}
+
+impl UnitDef {
+    /// Size of one of this unit in the base unit of its dimension.
+    pub fn factor(&self) -> Decimal {
+        Decimal::new(self.factor.0, self.factor.1)
+    }
+}
+
+impl PartialEq for UnitDef {
+    fn eq(&self, other: &Self) -> bool {
+        self.symbol == other.symbol
+    }
+}
+
+impl Eq for UnitDef {}
+
+const fn unit(symbol: &'static str, dimension: Dimension, factor: i64) -> UnitDef {
+    UnitDef {
+        symbol,
+        dimension,
+        factor: (factor, 0),
+    }
+}
+
+/// Every unit this version accepts. Singular spellings are accepted and shown as written.
+pub const UNITS: &[UnitDef] = &[
+    unit("W", Dimension::Power, 1),
+    unit("kW", Dimension::Power, 1_000),
+    unit("MW", Dimension::Power, 1_000_000),
+    unit("GW", Dimension::Power, 1_000_000_000),
+    unit("day", Dimension::Days, 1),
+    unit("days", Dimension::Days, 1),
+    unit("month", Dimension::Months, 1),
+    unit("months", Dimension::Months, 1),
+    unit("year", Dimension::Months, 12),
+    unit("years", Dimension::Months, 12),
+    unit("share", Dimension::Count("shares"), 1),
+    unit("shares", Dimension::Count("shares"), 1),
+    unit("GPU", Dimension::Count("GPUs"), 1),
+    unit("GPUs", Dimension::Count("GPUs"), 1),
+    unit("chip", Dimension::Count("chips"), 1),
+    unit("chips", Dimension::Count("chips"), 1),
+    unit("server", Dimension::Count("servers"), 1),
+    unit("servers", Dimension::Count("servers"), 1),
+    unit("rack", Dimension::Count("racks"), 1),
+    unit("racks", Dimension::Count("racks"), 1),
+    unit("unit", Dimension::Count("units"), 1),
+    unit("units", Dimension::Count("units"), 1),
+    unit("site", Dimension::Count("sites"), 1),
+    unit("sites", Dimension::Count("sites"), 1),
+    unit("data_center", Dimension::Count("data_centers"), 1),
+    unit("data_centers", Dimension::Count("data_centers"), 1),
+];
+
+/// Looks up a unit by its exact spelling.
+pub fn find_unit(symbol: &str) -> Option<&'static UnitDef> {
+    UNITS.iter().find(|u| u.symbol == symbol)
+}
+
+/// The unit of a quantity: a plain unit (`GW`) or money per unit (`USD/share`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// A unit from [`UNITS`].
+    Plain(&'static UnitDef),
+    /// Money per one of a unit: `USD/share`, `USD/GW`.
+    MoneyPer(Currency, &'static UnitDef),
+}
+
+impl Unit {
+    /// Resolves `GW`, `USD/share`, `USD/GW`. Returns `None` when either part is unknown.
+    pub fn parse(text: &str) -> Option<Unit> {
+        match text.split_once('/') {
+            None => find_unit(text).map(Unit::Plain),
+            Some((cur, per)) => Some(Unit::MoneyPer(Currency::parse(cur)?, find_unit(per)?)),
+        }
+    }
+
+    /// The dimension key used to decide whether two quantities compare.
+    pub fn dimension_key(&self) -> (Option<Currency>, Dimension) {
+        match self {
+            Unit::Plain(u) => (None, u.dimension),
+            Unit::MoneyPer(c, u) => (Some(*c), u.dimension),
+        }
+    }
+
+    /// Factor to the base unit of the dimension. For money per unit the base is per base unit
+    /// (USD/GW is USD per 1e9 W, so its factor is 1e-9).
+    pub fn to_base(&self, amount: Decimal) -> Option<Decimal> {
+        match self {
+            Unit::Plain(u) => amount.checked_mul(u.factor()),
+            Unit::MoneyPer(_, u) => amount.checked_div(u.factor()),
+        }
+    }
+
+    /// A short description of what it measures, for error messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Unit::Plain(u) => u.dimension.to_string(),
+            Unit::MoneyPer(c, u) => format!("{c} per {}", u.symbol),
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unit::Plain(u) => f.write_str(u.symbol),
+            Unit::MoneyPer(c, u) => write!(f, "{c}/{}", u.symbol),
+        }
+    }
+}
+
+/// Every spelling a unit or currency may take, for "did you mean" suggestions.
+pub fn all_spellings() -> impl Iterator<Item = &'static str> {
+    CURRENCIES
+        .iter()
+        .copied()
+        .chain(CURRENCY_WORDS.iter().map(|(w, _)| *w))
+        .chain(UNITS.iter().map(|u| u.symbol))
+}
