@@ -138,7 +138,10 @@ impl SourceMap {
     pub fn location(&self, span: Span) -> Option<Location> {
         let file = self.file(span.file?)?;
         let offset = span.start as usize;
-        let line_index = file.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line_index = file
+            .line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let line_start = file.line_starts.get(line_index).copied().unwrap_or(0);
         let column = file
             .text
@@ -205,11 +208,19 @@ impl Diagnostic {
 }
 
 /// `did you mean `x`?` for the candidate closest to `name`, if one is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let best = candidates
         .into_iter()
         .filter(|c| *c != name)
-        .map(|c| (strsim::normalized_damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::normalized_damerau_levenshtein(&name.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))?;
     Some(format!("did you mean `{}`?", best.1))
@@ -255,12 +266,11 @@ struct MietteView {
 
 impl MietteView {
     fn new(diag: &Diagnostic, sources: &SourceMap) -> Self {
-        let file = diag.span().and_then(|s| s.file).and_then(|f| sources.file(f));
-        let location = diag.span().and_then(|s| sources.location(s));
-        let message = match &location {
-            Some(l) => format!("{} ({}:{}:{})", diag.message, l.file, l.line, l.column),
-            None => diag.message.clone(),
-        };
+        let file = diag
+            .span()
+            .and_then(|s| s.file)
+            .and_then(|f| sources.file(f));
+        let message = diag.message.clone();
         let primary_file = diag.span().and_then(|s| s.file);
         let labels = diag
             .labels
@@ -269,7 +279,11 @@ impl MietteView {
             .filter(|(_, (s, _))| s.file.is_some() && s.file == primary_file)
             .map(|(i, (s, text))| {
                 let len = s.range().len();
-                let label = if text.is_empty() { None } else { Some(text.clone()) };
+                let label = if text.is_empty() {
+                    None
+                } else {
+                    Some(text.clone())
+                };
                 if i == 0 {
                     miette::LabeledSpan::new_primary_with_span(label, (s.start as usize, len))
                 } else {
@@ -304,7 +318,9 @@ impl miette::Diagnostic for MietteView {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -330,10 +346,14 @@ mod tests {
         let id = map.add("a.deals", Arc::from("entity 甲骨文 {\n  x: 1\n}"));
         // `{` after two spaces and three Chinese characters (9 bytes).
         let brace = "entity 甲骨文 ".len();
-        let loc = map.location(Span::new(id, brace..brace + 1)).map(|l| (l.line, l.column));
+        let loc = map
+            .location(Span::new(id, brace..brace + 1))
+            .map(|l| (l.line, l.column));
         assert_eq!(loc, Some((1, 12)));
         let x = "entity 甲骨文 {\n  ".len();
-        let loc = map.location(Span::new(id, x..x + 1)).map(|l| (l.line, l.column));
+        let loc = map
+            .location(Span::new(id, x..x + 1))
+            .map(|l| (l.line, l.column));
         assert_eq!(loc, Some((2, 3)));
     }
 

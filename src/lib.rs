@@ -1,4 +1,254 @@
-//! dealrules
+//! `dealrules`: a rules engine for financial deals.
+//!
+//! Analysts describe entities and the deals between them in `.deals` files, and risk rules —
+//! vendor financing, warrants to customers, supplier-funded SPVs, commitments far above revenue —
+//! in `.rules` files. The engine runs the rules over the deals and returns **explained
+//! findings**: which rule fired, on which deals (file:line), with which values, and why each
+//! condition held.
+//!
+//! The same API serves the `dealrules` command and host programs. No function of this library
+//! reads files, the environment or the clock: the host gives it source text or facts.
+//!
+//! ```
+//! use dealrules::{Engine, Fact, Severity, Value};
+//!
+//! let mut engine = Engine::new();
+//! engine.load("example.deals", r#"
+//!     entity Nvidia { type: company }
+//!     entity OpenAI { type: company  revenue_2025: 13B USD }
+//!     deal nvidia_openai_loi { kind: investment  investor: Nvidia  investee: OpenAI  amount: up to 100B USD }
+//! "#)?;
+//! engine.load("vendor_financing.rules", r#"
+//!     rule vendor_financing "Supplier finances a customer's purchases of its own goods" {
+//!       severity: high
+//!       reference: "ASC 606-10-32-25"
+//!       match inv: deal where inv.kind == investment
+//!             buy: deal where buy.kind in [purchase, cloud_contract]
+//!       when  buy.buyer == inv.investee and buy.seller == inv.investor
+//!       flag  "{inv.investor} invests {inv.amount} in {inv.investee}, which buys {buy.capacity} from {inv.investor}"
+//!     }
+//! "#)?;
+//! // Facts can also be added in code.
+//! engine.add_fact(
+//!     Fact::deal("openai_nvidia_systems")
+//!         .with("kind", Value::symbol("purchase"))
+//!         .with("buyer", Value::symbol("OpenAI"))
+//!         .with("seller", Value::symbol("Nvidia"))
+//!         .with("capacity", "10 GW".parse()?),
+//! )?;
+//!
+//! let report = engine.evaluate()?;
+//! let finding = &report.findings[0];
+//! assert_eq!(&*finding.rule, "vendor_financing");
+//! assert_eq!(finding.severity, Severity::High);
+//! assert_eq!(finding.message, "Nvidia invests up to 100B USD in OpenAI, which buys 10 GW from Nvidia");
+//! assert_eq!(finding.facts().collect::<Vec<_>>(), ["nvidia_openai_loi", "openai_nvidia_systems"]);
+//! // Each condition with the values it compared:
+//! assert_eq!(finding.trace[2].condition, "buy.buyer == inv.investee");
+//! assert_eq!(finding.trace[2].operands[0].value, Some(Value::symbol("OpenAI")));
+//! // Renderers turn the report into text, JSON...
+//! let text = dealrules::report::text(&report, engine.sources(), dealrules::Colour::Never);
+//! assert!(text.starts_with("HIGH vendor_financing"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod check;
 pub mod diag;
+pub mod eval;
+pub mod explain;
+pub mod facts;
+pub mod report;
 pub mod syntax;
 pub mod value;
+
+pub use diag::{Colour, Diagnostic, Level, Location, SourceMap, Span};
+pub use explain::{Binding, EvalError, Finding, Operand, TraceStep};
+pub use facts::{Fact, FactBase};
+pub use syntax::{FactKind, Severity};
+pub use value::{Money, Quantity, Value, ValueError};
+
+use std::sync::Arc;
+
+/// Input that could not be loaded or checked: every diagnostic found, not only the first.
+#[derive(Debug, thiserror::Error)]
+#[error("{} error(s) in the input", self.errors().count())]
+pub struct LoadError {
+    /// All diagnostics, errors and warnings, in the order they were found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadError {
+    /// The diagnostics that are errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.level == Level::Error)
+    }
+}
+
+/// The rules loaded into an engine, in load order.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    rules: Vec<syntax::RuleDecl>,
+}
+
+impl RuleSet {
+    /// The rule declarations.
+    pub fn iter(&self) -> impl Iterator<Item = &syntax::RuleDecl> {
+        self.rules.iter()
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// The result of one evaluation.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Findings sorted by severity (most serious first), rule id, then fingerprint.
+    pub findings: Vec<Finding>,
+    /// Rule evaluations that failed on some facts (currency mismatch, division by zero...).
+    pub errors: Vec<EvalError>,
+    /// Warnings from checking the rules.
+    pub warnings: Vec<Diagnostic>,
+    /// Number of rules evaluated.
+    pub rules: usize,
+    /// Number of facts (entities and deals) evaluated.
+    pub facts: usize,
+}
+
+impl Report {
+    /// The most serious severity among the findings, if any.
+    pub fn max_severity(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).min()
+    }
+}
+
+/// Loads rules and facts, evaluates, and returns explained findings.
+#[derive(Debug, Default)]
+pub struct Engine {
+    sources: SourceMap,
+    facts: FactBase,
+    rules: RuleSet,
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new() -> Self {
+        Engine::default()
+    }
+
+    /// Parses `text` (a deal file, a rule file, or both kinds of declaration) under the file
+    /// name `name` (used in locations) and adds its entities, deals and rules.
+    ///
+    /// Every declaration that is valid is kept, even when others in the same file are not.
+    ///
+    /// # Errors
+    /// [`LoadError`] with every syntax error, bad literal, duplicate id or duplicate field.
+    pub fn load(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<Arc<str>>,
+    ) -> Result<(), LoadError> {
+        let text: Arc<str> = text.into();
+        let file = self.sources.add(name, text.clone());
+        let (parsed, mut diags) = syntax::parse(file, &text);
+        for item in parsed.items {
+            match item {
+                syntax::Item::Fact(decl) => {
+                    let fact = Fact::from_decl(&decl, &mut diags);
+                    if let Err(d) = self.facts.add(fact) {
+                        diags.push(*d);
+                    }
+                }
+                syntax::Item::Rule(rule) => {
+                    if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name)
+                    {
+                        diags.push(
+                            Diagnostic::error(
+                                format!("duplicate rule id `{}`", rule.id.name),
+                                rule.id.span,
+                                "declared again here",
+                            )
+                            .with_label(first.id.span, "first declared here"),
+                        );
+                        continue;
+                    }
+                    self.rules.rules.push(rule);
+                }
+            }
+        }
+        if diags.iter().any(|d| d.level == Level::Error) {
+            Err(LoadError { diagnostics: diags })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a fact built in code.
+    ///
+    /// # Errors
+    /// [`LoadError`] when a fact with the same id exists.
+    pub fn add_fact(&mut self, fact: Fact) -> Result<(), LoadError> {
+        self.facts.add(fact).map(|_| ()).map_err(|d| LoadError {
+            diagnostics: vec![*d],
+        })
+    }
+
+    /// The loaded source files (to resolve spans to `file:line:column`).
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+
+    /// The loaded facts.
+    pub fn facts(&self) -> &FactBase {
+        &self.facts
+    }
+
+    /// The loaded rules.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Checks every rule against the loaded facts, then runs them all.
+    ///
+    /// Rules never change facts, so the result does not depend on rule order. Findings are
+    /// sorted by severity, rule id and fingerprint: the same input gives the same report.
+    ///
+    /// # Errors
+    /// [`LoadError`] when a rule does not check (unknown binding or function...); no rule is
+    /// evaluated then.
+    pub fn evaluate(&self) -> Result<Report, LoadError> {
+        let mut checked = Vec::new();
+        let mut diags = Vec::new();
+        for rule in self.rules.iter() {
+            let (c, d) = check::check_rule(rule, &self.facts, &self.sources);
+            diags.extend(d);
+            checked.extend(c);
+        }
+        if diags.iter().any(|d| d.level == Level::Error) {
+            return Err(LoadError { diagnostics: diags });
+        }
+        let mut report = Report {
+            warnings: diags,
+            rules: checked.len(),
+            facts: self.facts.len(),
+            ..Report::default()
+        };
+        for rule in &checked {
+            eval::run_rule(rule, &self.facts, &mut report.findings, &mut report.errors);
+        }
+        explain::sort(&mut report.findings);
+        report.errors.sort_by(|a, b| {
+            a.rule
+                .cmp(&b.rule)
+                .then_with(|| (a.span.file, a.span.start).cmp(&(b.span.file, b.span.start)))
+        });
+        Ok(report)
+    }
+}

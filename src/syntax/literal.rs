@@ -39,7 +39,12 @@ impl LiteralError {
 
 /// Reads the parts of a `number` token: optional `-`, digits with `_`, optional fraction and
 /// optional scale word (`K M B T bn 万 亿 万亿`).
-pub fn number(sign: bool, digits: &str, fraction: Option<&str>, scale: Option<&str>) -> Result<Decimal, LiteralError> {
+pub fn number(
+    sign: bool,
+    digits: &str,
+    fraction: Option<&str>,
+    scale: Option<&str>,
+) -> Result<Decimal, LiteralError> {
     let mut text: String = digits.chars().filter(|c| *c != '_').collect();
     if let Some(f) = fraction {
         text.push_str(f);
@@ -55,7 +60,9 @@ pub fn number(sign: bool, digits: &str, fraction: Option<&str>, scale: Option<&s
             "亿" => 100_000_000,
             _ => 1,
         };
-        value = value.checked_mul(Decimal::from(factor)).ok_or(LiteralError::TooLarge)?;
+        value = value
+            .checked_mul(Decimal::from(factor))
+            .ok_or(LiteralError::TooLarge)?;
     }
     if sign {
         value = -value;
@@ -107,7 +114,8 @@ pub fn unescape(raw: &str) -> Result<String, String> {
             Some('u') => {
                 let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
                 let hex = rest.strip_prefix('{').ok_or("expected `\\u{...}`")?;
-                let code = u32::from_str_radix(hex, 16).map_err(|_| format!("`\\u{{{hex}}}` is not hexadecimal"))?;
+                let code = u32::from_str_radix(hex, 16)
+                    .map_err(|_| format!("`\\u{{{hex}}}` is not hexadecimal"))?;
                 out.push(char::from_u32(code).ok_or(format!("`\\u{{{hex}}}` is not a character"))?);
             }
             Some(other) => return Err(format!("unknown escape `\\{other}`")),
@@ -141,7 +149,10 @@ mod tests {
 
     #[test]
     fn too_large_is_an_error() {
-        assert_eq!(number(false, "99999999999999999999999999999", None, Some("T")), Err(LiteralError::TooLarge));
+        assert_eq!(
+            number(false, "99999999999999999999999999999", None, Some("T")),
+            Err(LiteralError::TooLarge)
+        );
     }
 
     #[test]
@@ -156,7 +167,10 @@ mod tests {
     fn unknown_unit_suggests() {
         assert_eq!(
             with_unit(Decimal::ONE, "USX"),
-            Err(LiteralError::UnknownUnit("USX".into(), Some("did you mean `USD`?".into())))
+            Err(LiteralError::UnknownUnit(
+                "USX".into(),
+                Some("did you mean `USD`?".into())
+            ))
         );
     }
 

@@ -37,7 +37,10 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     if text.len() > MAX_FILE_BYTES {
         diags.push(Diagnostic::error(
-            format!("file too large ({} bytes; the limit is {MAX_FILE_BYTES})", text.len()),
+            format!(
+                "file too large ({} bytes; the limit is {MAX_FILE_BYTES})",
+                text.len()
+            ),
             Span::new(file, 0..0),
             "",
         ));
@@ -82,7 +85,10 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 fn resync(text: &str, offset: usize) -> Option<usize> {
     let rest = text.get(offset..)?;
     let item_start = offset + (rest.len() - skip_trivia(rest).len());
-    let mut pos = text.get(item_start..)?.find('\n').map(|i| item_start + i + 1)?;
+    let mut pos = text
+        .get(item_start..)?
+        .find('\n')
+        .map(|i| item_start + i + 1)?;
     while pos < text.len() {
         let line = text.get(pos..)?;
         let trimmed = line.trim_start_matches([' ', '\t']);
@@ -102,7 +108,9 @@ fn skip_trivia(mut s: &str) -> &str {
     loop {
         let t = s.trim_start();
         if let Some(comment) = t.strip_prefix("//") {
-            s = comment.find('\n').map_or("", |i| comment.get(i..).unwrap_or(""));
+            s = comment
+                .find('\n')
+                .map_or("", |i| comment.get(i..).unwrap_or(""));
         } else {
             return t;
         }
@@ -117,7 +125,9 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
             "a declaration (`entity`, `deal` or `rule`)"
         }
         Rule::field => "a field (`name: value`)",
-        Rule::value | Rule::list | Rule::record | Rule::symbol | Rule::boolean | Rule::date => "a value",
+        Rule::value | Rule::list | Rule::record | Rule::symbol | Rule::boolean | Rule::date => {
+            "a value"
+        }
         Rule::prefix_money | Rule::suffixed_number | Rule::number | Rule::digits => "a value",
         Rule::ident => "a name",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -129,8 +139,12 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::when_clause => "`when`",
         Rule::flag_clause => "`flag` and a message",
         Rule::expr | Rule::path | Rule::call | Rule::expr_list => "an expression",
-        Rule::op_or | Rule::op_and | Rule::op_in | Rule::op_eq | Rule::op_ne | Rule::op_le => "an operator",
-        Rule::op_ge | Rule::op_lt | Rule::op_gt | Rule::op_add | Rule::op_sub | Rule::op_mul => "an operator",
+        Rule::op_or | Rule::op_and | Rule::op_in | Rule::op_eq | Rule::op_ne | Rule::op_le => {
+            "an operator"
+        }
+        Rule::op_ge | Rule::op_lt | Rule::op_gt | Rule::op_add | Rule::op_sub | Rule::op_mul => {
+            "an operator"
+        }
         Rule::op_div | Rule::op_not | Rule::op_neg => "an operator",
         Rule::unit => "a unit or currency",
         Rule::percent => "`%`",
@@ -139,7 +153,12 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn syntax_error(file: FileId, text: &str, base: usize, err: &pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(
+    file: FileId,
+    text: &str,
+    base: usize,
+    err: &pest::error::Error<Rule>,
+) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = base
         + match err.location {
@@ -168,7 +187,10 @@ fn syntax_error(file: FileId, text: &str, base: usize, err: &pest::error::Error<
         }
     }
     // Tokens that only start a value or an expression add nothing next to "a value".
-    if expected.iter().any(|e| e == "a value" || e == "an expression") {
+    if expected
+        .iter()
+        .any(|e| e == "a value" || e == "an expression")
+    {
         expected.retain(|e| !["`\"`", "`[`", "`{`", "`(`"].contains(&e.as_str()));
     }
     if expected.is_empty() {
@@ -213,12 +235,50 @@ fn syntax_error(file: FileId, text: &str, base: usize, err: &pest::error::Error<
             format!("`{word}`")
         }
     };
-    let width = text.get(pos..).and_then(|s| s.chars().next()).map_or(0, char::len_utf8);
+    let width = text
+        .get(pos..)
+        .and_then(|s| s.chars().next())
+        .map_or(0, char::len_utf8);
     Diagnostic::error(
         format!("expected {list}{context}, found {found}"),
         Span::new(file, pos..pos + width),
         format!("expected {list}"),
     )
+}
+
+/// A value literal that could not be read (`"10 GX".parse::<Value>()`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseValueError(String);
+
+impl std::str::FromStr for Value {
+    type Err = ParseValueError;
+
+    /// Reads one value as written in a deal file: `100B USD`, `up to 10 GW`, `2025-10-13`,
+    /// `[a, b]`, `"text"`.
+    fn from_str(text: &str) -> Result<Value, ParseValueError> {
+        let file = FileId(u32::MAX);
+        let pair = Grammar::parse(Rule::value_only, text)
+            .map_err(|e| ParseValueError(syntax_error(file, text, 0, &e).message))?
+            .next()
+            .and_then(|p| p.into_inner().next())
+            .ok_or_else(|| ParseValueError("expected a value".into()))?;
+        let mut diags = Vec::new();
+        let mut lower = Lower {
+            file,
+            base: 0,
+            diags: &mut diags,
+        };
+        let value = lower.value(pair);
+        match (value, diags.first()) {
+            (Some(v), None) => Ok(v),
+            (_, Some(d)) => Err(ParseValueError(match &d.help {
+                Some(h) => format!("{}; {h}", d.message),
+                None => d.message.clone(),
+            })),
+            (None, None) => Err(ParseValueError("expected a value".into())),
+        }
+    }
 }
 
 fn pratt() -> &'static PrattParser<Rule> {
@@ -355,7 +415,10 @@ impl Lower<'_> {
                 Value::Quantity(q) => q.ceiling = true,
                 other => {
                     self.error(
-                        format!("`up to` needs an amount or a quantity, not {}", other.describe()),
+                        format!(
+                            "`up to` needs an amount or a quantity, not {}",
+                            other.describe()
+                        ),
                         span,
                         "here",
                     );
@@ -399,7 +462,11 @@ impl Lower<'_> {
         }
     }
 
-    fn literal_result(&mut self, r: Result<Value, literal::LiteralError>, span: Span) -> Option<Value> {
+    fn literal_result(
+        &mut self,
+        r: Result<Value, literal::LiteralError>,
+        span: Span,
+    ) -> Option<Value> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
@@ -443,7 +510,8 @@ impl Lower<'_> {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::currency_prefix => {
-                    if let Some(code) = p.into_inner().find(|c| c.as_rule() == Rule::currency_code) {
+                    if let Some(code) = p.into_inner().find(|c| c.as_rule() == Rule::currency_code)
+                    {
                         currency = code.as_str().to_string();
                     }
                 }
@@ -461,7 +529,9 @@ impl Lower<'_> {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::number => amount = Some(self.number(p)?),
-                Rule::percent | Rule::unit => suffix = Some((p.as_rule(), p.as_str(), self.span(&p))),
+                Rule::percent | Rule::unit => {
+                    suffix = Some((p.as_rule(), p.as_str(), self.span(&p)))
+                }
                 _ => {}
             }
         }
@@ -470,7 +540,12 @@ impl Lower<'_> {
             None => Some(Value::Number(amount)),
             Some((Rule::percent, _, span)) => {
                 let ratio = amount.checked_div(rust_decimal::Decimal::ONE_HUNDRED);
-                self.literal_result(ratio.map(Value::Percent).ok_or(literal::LiteralError::TooLarge), span)
+                self.literal_result(
+                    ratio
+                        .map(Value::Percent)
+                        .ok_or(literal::LiteralError::TooLarge),
+                    span,
+                )
             }
             Some((_, unit, span)) => self.literal_result(literal::with_unit(amount, unit), span),
         }
@@ -513,9 +588,16 @@ impl Lower<'_> {
                         },
                         "tags" => match field.value {
                             Value::List(items) => {
-                                tags = items.iter().filter_map(|v| v.as_name().map(Arc::from)).collect()
+                                tags = items
+                                    .iter()
+                                    .filter_map(|v| v.as_name().map(Arc::from))
+                                    .collect()
                             }
-                            _ => self.error("`tags` must be a list of names", field.value_span, "not a list"),
+                            _ => self.error(
+                                "`tags` must be a list of names",
+                                field.value_span,
+                                "not a list",
+                            ),
                         },
                         "reference" => match field.value {
                             Value::Text(t) => {
@@ -524,7 +606,11 @@ impl Lower<'_> {
                                     span: field.value_span,
                                 })
                             }
-                            _ => self.error("`reference` must be quoted text", field.value_span, "not text"),
+                            _ => self.error(
+                                "`reference` must be quoted text",
+                                field.value_span,
+                                "not text",
+                            ),
                         },
                         other => {
                             let mut d = Diagnostic::error(
@@ -532,8 +618,12 @@ impl Lower<'_> {
                                 field.name.span,
                                 "not a rule setting",
                             );
-                            d.help = crate::diag::did_you_mean(other, ["severity", "tags", "reference"])
-                                .or(Some("rule settings are `severity`, `tags` and `reference`".into()));
+                            d.help =
+                                crate::diag::did_you_mean(other, ["severity", "tags", "reference"])
+                                    .or(Some(
+                                        "rule settings are `severity`, `tags` and `reference`"
+                                            .into(),
+                                    ));
                             self.diags.push(d);
                             ok = false;
                         }
@@ -548,14 +638,18 @@ impl Lower<'_> {
                     }
                 }
                 Rule::when_clause => {
-                    let Some(e) = p.into_inner().next() else { continue };
+                    let Some(e) = p.into_inner().next() else {
+                        continue;
+                    };
                     match self.expr(e) {
                         Some(e) => when = Some(e),
                         None => ok = false,
                     }
                 }
                 Rule::flag_clause => {
-                    let Some(s) = p.into_inner().next() else { continue };
+                    let Some(s) = p.into_inner().next() else {
+                        continue;
+                    };
                     match self.template(s) {
                         Some(t) => message = Some(t),
                         None => ok = false,
@@ -567,8 +661,12 @@ impl Lower<'_> {
         let id = id?;
         if severity.is_none() && ok {
             self.diags.push(
-                Diagnostic::error(format!("rule `{}` has no `severity`", id.name), id.span, "this rule")
-                    .with_help("add `severity: high` (or `critical`, `medium`, `low`, `info`)"),
+                Diagnostic::error(
+                    format!("rule `{}` has no `severity`", id.name),
+                    id.span,
+                    "this rule",
+                )
+                .with_help("add `severity: high` (or `critical`, `medium`, `low`, `info`)"),
             );
             ok = false;
         }
@@ -713,7 +811,11 @@ impl Lower<'_> {
             .map_prefix(|op, e| {
                 let e = e?;
                 let op_span = span_of(&op);
-                let kind = if op.as_rule() == Rule::op_not { UnaryOp::Not } else { UnaryOp::Neg };
+                let kind = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
                 Some(Expr {
                     span: op_span.to(e.span),
                     kind: ExprKind::Unary(kind, Box::new(e)),
@@ -781,13 +883,20 @@ mod tests {
         let Some(Item::Fact(fact)) = file.items.first() else {
             return vec![];
         };
-        fact.fields.iter().map(|f| format!("{}={:?}", f.name.name, f.value)).collect()
+        fact.fields
+            .iter()
+            .map(|f| format!("{}={:?}", f.name.name, f.value))
+            .collect()
     }
 
     fn value_of(src: &str) -> Value {
         let file = parse_ok(&format!("deal d {{ v: {src} }}"));
         match file.items.first() {
-            Some(Item::Fact(fact)) => fact.fields.first().map(|f| f.value.clone()).unwrap_or(Value::Bool(false)),
+            Some(Item::Fact(fact)) => fact
+                .fields
+                .first()
+                .map(|f| f.value.clone())
+                .unwrap_or(Value::Bool(false)),
             _ => Value::Bool(false),
         }
     }
@@ -795,7 +904,14 @@ mod tests {
     #[test]
     fn money_forms_are_equal() {
         let a = value_of("100B USD");
-        for other in ["USD 100B", "$100B", "1000亿美元", "100_000_000_000 USD", "100.00B USD", "0.1T USD"] {
+        for other in [
+            "USD 100B",
+            "$100B",
+            "1000亿美元",
+            "100_000_000_000 USD",
+            "100.00B USD",
+            "0.1T USD",
+        ] {
             assert_eq!(a.equals(&value_of(other)), Ok(true), "{other}");
         }
         assert_eq!(value_of("1.5T USD").to_string(), "1.5T USD");
@@ -810,10 +926,19 @@ mod tests {
         assert_eq!(value_of("5 years").to_string(), "5 years");
         assert_eq!(value_of("160M shares").to_string(), "160M shares");
         assert_eq!(value_of("0.01 USD/share").to_string(), "0.01 USD/share");
-        assert_eq!(value_of("10%"), Value::Percent(rust_decimal::Decimal::new(1, 1)));
+        assert_eq!(
+            value_of("10%"),
+            Value::Percent(rust_decimal::Decimal::new(1, 1))
+        );
         assert_eq!(value_of("2025-10-13").to_string(), "2025-10-13");
-        assert_eq!(value_of("0.01"), Value::Number(rust_decimal::Decimal::new(1, 2)));
-        assert_eq!(value_of("1_000"), Value::Number(rust_decimal::Decimal::from(1000)));
+        assert_eq!(
+            value_of("0.01"),
+            Value::Number(rust_decimal::Decimal::new(1, 2))
+        );
+        assert_eq!(
+            value_of("1_000"),
+            Value::Number(rust_decimal::Decimal::from(1000))
+        );
     }
 
     #[test]
@@ -855,14 +980,25 @@ mod tests {
         assert_eq!(file.items.len(), 1);
         let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
-        assert!(messages.first().is_some_and(|m| m.starts_with("expected a value after `amount:`")), "{messages:?}");
+        assert!(
+            messages
+                .first()
+                .is_some_and(|m| m.starts_with("expected a value after `amount:`")),
+            "{messages:?}"
+        );
     }
 
     #[test]
     fn unknown_currency_is_located() {
         let src = "deal a { amount: 100B USX }";
         let (_, diags) = parse(FileId(0), src);
-        let d = diags.first().map(|d| (d.message.clone(), d.help.clone(), d.span().map(|s| s.range())));
+        let d = diags.first().map(|d| {
+            (
+                d.message.clone(),
+                d.help.clone(),
+                d.span().map(|s| s.range()),
+            )
+        });
         assert_eq!(
             d,
             Some((

@@ -106,6 +106,16 @@ pub enum ValueError {
 }
 
 impl Value {
+    /// A symbol or entity reference (`investment`, `Nvidia`).
+    pub fn symbol(name: &str) -> Value {
+        Value::Symbol(Arc::from(name))
+    }
+
+    /// Quoted text.
+    pub fn text(text: &str) -> Value {
+        Value::Text(Arc::from(text))
+    }
+
     /// A short description of what kind of value this is, for messages (`money (USD)`).
     pub fn describe(&self) -> String {
         match self {
@@ -193,7 +203,9 @@ impl Value {
     /// Ordering of two numbers, amounts in one currency, quantities of one dimension, or dates.
     pub fn compare(&self, other: &Value) -> Result<Ordering, ValueError> {
         match (self, other) {
-            (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => Ok(a.cmp(b)),
+            (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
+                Ok(a.cmp(b))
+            }
             (Value::Money(a), Value::Money(b)) => {
                 if a.currency != b.currency {
                     return Err(ValueError::CurrencyMismatch {
@@ -419,7 +431,11 @@ pub enum Key {
     Name(Name),
 }
 
-fn same_dimension(op: &'static str, a: &Quantity, b: &Quantity) -> Result<(Decimal, Decimal), ValueError> {
+fn same_dimension(
+    op: &'static str,
+    a: &Quantity,
+    b: &Quantity,
+) -> Result<(Decimal, Decimal), ValueError> {
     if a.unit.dimension_key() != b.unit.dimension_key() {
         return Err(ValueError::Mismatch {
             op,
@@ -427,8 +443,14 @@ fn same_dimension(op: &'static str, a: &Quantity, b: &Quantity) -> Result<(Decim
             right: format!("{} ({})", b.unit.describe(), b.unit),
         });
     }
-    let x = a.unit.to_base(a.amount).ok_or(ValueError::Overflow { op })?;
-    let y = b.unit.to_base(b.amount).ok_or(ValueError::Overflow { op })?;
+    let x = a
+        .unit
+        .to_base(a.amount)
+        .ok_or(ValueError::Overflow { op })?;
+    let y = b
+        .unit
+        .to_base(b.amount)
+        .ok_or(ValueError::Overflow { op })?;
     Ok((x, y))
 }
 
@@ -559,7 +581,10 @@ mod tests {
 
     #[test]
     fn trailing_zeros_do_not_matter() {
-        assert_eq!(usd("100000000000").equals(&usd("100000000000.00")), Ok(true));
+        assert_eq!(
+            usd("100000000000").equals(&usd("100000000000.00")),
+            Ok(true)
+        );
         assert_eq!(usd("100000000000").key(), usd("100000000000.00").key());
     }
 
@@ -579,26 +604,46 @@ mod tests {
             currency: Currency::parse("CNY").unwrap_or(Currency::USD),
             ceiling: false,
         });
-        assert!(matches!(usd("1").add(&cny), Err(ValueError::CurrencyMismatch { .. })));
+        assert!(matches!(
+            usd("1").add(&cny),
+            Err(ValueError::CurrencyMismatch { .. })
+        ));
     }
 
     #[test]
     fn ratio_of_money_is_a_plain_number() {
-        assert_eq!(usd("300").div(&usd("13")).map(|v| v.to_string()).ok().map(|s| s[..7].to_string()),
-            Some("23.0769".to_string()));
+        assert_eq!(
+            usd("300")
+                .div(&usd("13"))
+                .map(|v| v.to_string())
+                .ok()
+                .map(|s| s[..7].to_string()),
+            Some("23.0769".to_string())
+        );
         assert_eq!(usd("1").div(&usd("0")), Err(ValueError::DivisionByZero));
     }
 
     #[test]
     fn money_per_unit_times_units_is_money() {
-        assert_eq!(qty("0.01", "USD/share").mul(&qty("160000000", "shares")), Ok(usd("1600000")));
-        assert_eq!(usd("50000000000").div(&qty("1", "GW")).map(|v| v.to_string()), Ok("50B USD/GW".to_string()));
+        assert_eq!(
+            qty("0.01", "USD/share").mul(&qty("160000000", "shares")),
+            Ok(usd("1600000"))
+        );
+        assert_eq!(
+            usd("50000000000")
+                .div(&qty("1", "GW"))
+                .map(|v| v.to_string()),
+            Ok("50B USD/GW".to_string())
+        );
     }
 
     #[test]
     fn overflow_is_an_error() {
         let big = Value::Number(Decimal::MAX);
-        assert_eq!(big.mul(&Value::Number(dec("2"))), Err(ValueError::Overflow { op: "multiply" }));
+        assert_eq!(
+            big.mul(&Value::Number(dec("2"))),
+            Err(ValueError::Overflow { op: "multiply" })
+        );
     }
 
     #[test]

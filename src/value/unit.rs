@@ -37,9 +37,9 @@ impl fmt::Display for Currency {
 
 /// The ISO 4217 codes this version accepts.
 pub const CURRENCIES: &[&str] = &[
-    "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "IDR", "ILS", "INR", "JPY",
-    "KRW", "MXN", "MYR", "NOK", "NZD", "PLN", "QAR", "SAR", "SEK", "SGD", "THB", "TRY", "TWD", "USD",
-    "VND", "ZAR",
+    "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "IDR", "ILS", "INR",
+    "JPY", "KRW", "MXN", "MYR", "NOK", "NZD", "PLN", "QAR", "SAR", "SEK", "SGD", "THB", "TRY",
+    "TWD", "USD", "VND", "ZAR",
 ];
 
 /// Currency names written in words, with the ISO code they mean.

@@ -1,0 +1,129 @@
+//! Finding and reading the input files, and loading them into an engine.
+
+use dealrules::{Colour, Diagnostic, Engine, Level};
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// File extensions the engine reads.
+const EXTENSIONS: [&str; 2] = ["deals", "rules"];
+
+/// Expands `paths` (files and folders, searched recursively in name order) into the list of
+/// `.deals` and `.rules` files, each once. With no paths: `rules/` and `examples/`.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let defaults = [PathBuf::from("rules"), PathBuf::from("examples")];
+    let paths: &[PathBuf] = if paths.is_empty() {
+        if !defaults.iter().any(|p| p.is_dir()) {
+            return Err(
+                "no paths given, and there is no `rules/` or `examples/` folder here; \
+                        name the rule and deal files or folders to run"
+                    .into(),
+            );
+        }
+        &defaults
+    } else {
+        paths
+    };
+    let mut seen = BTreeSet::new();
+    let mut files = Vec::new();
+    let mut add = |p: PathBuf, files: &mut Vec<PathBuf>| {
+        let key = p.canonicalize().unwrap_or_else(|_| p.clone());
+        if seen.insert(key) {
+            files.push(p);
+        }
+    };
+    for path in paths {
+        if path.is_dir() {
+            let walker = walkdir::WalkDir::new(path).sort_by_file_name();
+            for entry in walker {
+                let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                if entry.file_type().is_file() && has_extension(entry.path()) {
+                    add(entry.into_path(), &mut files);
+                }
+            }
+        } else if path.is_file() {
+            if !has_extension(path) {
+                return Err(format!(
+                    "`{}` is not a `.deals` or `.rules` file",
+                    path.display()
+                ));
+            }
+            add(path.clone(), &mut files);
+        } else if path.exists() {
+            return Err(format!(
+                "`{}` is neither a file nor a folder",
+                path.display()
+            ));
+        } else {
+            return Err(format!("`{}` does not exist", path.display()));
+        }
+    }
+    if files.is_empty() {
+        return Err("no `.deals` or `.rules` files found in the given paths".into());
+    }
+    Ok(files)
+}
+
+fn has_extension(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e))
+}
+
+/// Reads and loads every file; returns all diagnostics (every file is read, whatever fails).
+pub fn load(engine: &mut Engine, files: &[PathBuf]) -> Vec<Diagnostic> {
+    let mut diags = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let text = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(plain_error(format!(
+                        "`{name}` is not valid UTF-8 (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    )));
+                    continue;
+                }
+            },
+            Err(e) => {
+                diags.push(plain_error(format!("cannot read `{name}`: {e}")));
+                continue;
+            }
+        };
+        if let Err(e) = engine.load(name, text) {
+            diags.extend(e.diagnostics);
+        }
+    }
+    diags
+}
+
+fn plain_error(message: String) -> Diagnostic {
+    Diagnostic {
+        level: Level::Error,
+        message,
+        labels: Vec::new(),
+        help: None,
+    }
+}
+
+/// Prints diagnostics to standard error, sorted by file and position, then a count.
+pub fn print_diagnostics(engine: &Engine, diags: &mut [Diagnostic], colour: Colour) {
+    diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
+    let mut err = std::io::stderr().lock();
+    for d in diags.iter() {
+        let _ = write!(
+            err,
+            "{}",
+            dealrules::diag::render(d, engine.sources(), colour)
+        );
+    }
+    let errors = diags.iter().filter(|d| d.level == Level::Error).count();
+    if errors > 0 {
+        let _ = writeln!(
+            err,
+            "{errors} error{} found; nothing was evaluated",
+            if errors == 1 { "" } else { "s" }
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! `dealrules run`: evaluate rules over deals and print explained findings.
+
+use super::{ColourChoice, Exit, inputs};
+use clap::{Args, ValueEnum};
+use dealrules::{Colour, Engine, Severity};
+use std::io::{IsTerminal, Write as _};
+use std::path::PathBuf;
+
+/// Output formats of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Explained findings for people
+    Text,
+    /// The findings as JSON (schema in docs/output.md)
+    Json,
+}
+
+/// A severity as a command-line value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    /// Only critical findings
+    Critical,
+    /// High or critical
+    High,
+    /// Medium or above
+    Medium,
+    /// Low or above
+    Low,
+    /// Any finding
+    Info,
+}
+
+impl From<SeverityArg> for Severity {
+    fn from(s: SeverityArg) -> Severity {
+        match s {
+            SeverityArg::Critical => Severity::Critical,
+            SeverityArg::High => Severity::High,
+            SeverityArg::Medium => Severity::Medium,
+            SeverityArg::Low => Severity::Low,
+            SeverityArg::Info => Severity::Info,
+        }
+    }
+}
+
+/// Arguments of `dealrules run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// `.deals` and `.rules` files, or folders searched recursively [default: rules/ examples/]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit with code 1 when a finding at or above this severity exists
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<SeverityArg>,
+
+    /// When to colour the text output
+    #[arg(long, value_enum, default_value_t = ColourChoice::Auto, value_name = "WHEN")]
+    pub color: ColourChoice,
+}
+
+fn colour(choice: ColourChoice, terminal: bool) -> Colour {
+    match choice {
+        ColourChoice::Always => Colour::Always,
+        ColourChoice::Never => Colour::Never,
+        ColourChoice::Auto if terminal && std::env::var_os("NO_COLOR").is_none() => Colour::Always,
+        ColourChoice::Auto => Colour::Never,
+    }
+}
+
+/// Runs the command and returns its exit code.
+pub fn run(args: &RunArgs) -> Exit {
+    let err_colour = colour(args.color, std::io::stderr().is_terminal());
+    let out_colour = colour(args.color, std::io::stdout().is_terminal());
+    let files = match inputs::collect(&args.paths) {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Invalid;
+        }
+    };
+    let mut engine = Engine::new();
+    let mut diags = inputs::load(&mut engine, &files);
+    if !diags.is_empty() {
+        inputs::print_diagnostics(&engine, &mut diags, err_colour);
+        return Exit::Invalid;
+    }
+    let report = match engine.evaluate() {
+        Ok(r) => r,
+        Err(e) => {
+            let mut diags = e.diagnostics;
+            inputs::print_diagnostics(&engine, &mut diags, err_colour);
+            return Exit::Invalid;
+        }
+    };
+    if !report.warnings.is_empty() {
+        let mut warnings = report.warnings.clone();
+        inputs::print_diagnostics(&engine, &mut warnings, err_colour);
+    }
+    let output = match args.format {
+        Format::Text => dealrules::report::text(&report, engine.sources(), out_colour),
+        Format::Json => dealrules::report::json(&report, engine.sources()),
+    };
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(output.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        return Exit::Invalid;
+    }
+    if !report.errors.is_empty() {
+        return Exit::Invalid;
+    }
+    match (args.fail_on, report.max_severity()) {
+        (Some(limit), Some(worst)) if worst <= Severity::from(limit) => Exit::Findings,
+        _ => Exit::Clean,
+    }
+}

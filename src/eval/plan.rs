@@ -1,0 +1,277 @@
+//! The planner and executor of one rule.
+//!
+//! 1. Each binding's candidates are the facts of its kind that pass its single-binding
+//!    conditions (evaluated once per fact).
+//! 2. Bindings are ordered greedily: first the one with the fewest candidates, then always a
+//!    binding linked to those already bound by an equality condition (`buy.buyer ==
+//!    inv.investee`) when there is one, the smallest first.
+//! 3. For a linked binding, a hash index on its side of the equalities is built once over its
+//!    candidates and probed with the bound side: no nested loop over all pairs.
+//! 4. Every other condition is checked as soon as all the bindings it reads are bound.
+
+use super::{Evaluator, Failure, Truth};
+use crate::check::{CExpr, CKind, CheckedRule};
+use crate::explain::{EvalError, Finding};
+use crate::facts::FactIndex;
+use crate::syntax::{BinaryOp, FactKind};
+use crate::value::Key;
+use std::collections::HashMap;
+
+/// One step of the plan: bind `var`, from an index probe or from its candidates.
+struct Step<'r> {
+    var: usize,
+    /// Build-side and probe-side expressions of the equality conditions used as index key.
+    join: Option<(Vec<&'r CExpr>, Vec<&'r CExpr>)>,
+    /// The index over `var`'s candidates, keyed by the build-side values.
+    index: HashMap<Vec<Key>, Vec<FactIndex>>,
+    /// Conditions (by position) that become checkable at this step.
+    checks: Vec<usize>,
+}
+
+/// The execution state of one rule.
+pub(super) struct Run<'r, 'a, 'x> {
+    rule: &'r CheckedRule,
+    ev: &'x Evaluator<'a>,
+    errors: &'x mut Vec<EvalError>,
+    candidates: Vec<Vec<FactIndex>>,
+    steps: Vec<Step<'r>>,
+    /// `false` when a condition without bindings is not true: the rule cannot fire.
+    possible: bool,
+}
+
+fn bit(i: usize) -> u64 {
+    1u64.checked_shl(u32::try_from(i).unwrap_or(64))
+        .unwrap_or(0)
+}
+
+impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
+    pub(super) fn new(
+        rule: &'r CheckedRule,
+        ev: &'x Evaluator<'a>,
+        errors: &'x mut Vec<EvalError>,
+    ) -> Self {
+        let mut run = Run {
+            rule,
+            ev,
+            errors,
+            candidates: Vec::new(),
+            steps: Vec::new(),
+            possible: true,
+        };
+        run.filter_candidates();
+        run.plan();
+        run
+    }
+
+    fn record(&mut self, failure: Failure<'_>, bound: &[Option<FactIndex>]) {
+        let error = EvalError {
+            rule: self.rule.id.clone(),
+            span: failure.expr.span,
+            expr: failure.expr.text.clone(),
+            message: failure.message,
+            bindings: self.ev.bindings(self.rule, bound),
+        };
+        if !self.errors.contains(&error) {
+            self.errors.push(error);
+        }
+    }
+
+    fn check(&mut self, cond: usize, bound: &[Option<FactIndex>]) -> bool {
+        let Some(c) = self.rule.conditions.get(cond) else {
+            return false;
+        };
+        match self.ev.truth(&c.expr, bound) {
+            Ok(t) => t == Truth::True,
+            Err(f) => {
+                self.record(f, bound);
+                false
+            }
+        }
+    }
+
+    fn filter_candidates(&mut self) {
+        let n = self.rule.vars.len();
+        let mut bound = vec![None; n];
+        for (i, c) in self.rule.conditions.iter().enumerate() {
+            if c.vars == 0 && !self.check(i, &bound) {
+                self.possible = false;
+            }
+        }
+        for v in 0..n {
+            let kind = self.rule.vars.get(v).map_or(FactKind::Deal, |var| var.kind);
+            let own: Vec<usize> = (0..self.rule.conditions.len())
+                .filter(|&i| {
+                    self.rule
+                        .conditions
+                        .get(i)
+                        .is_some_and(|c| c.vars == bit(v))
+                })
+                .collect();
+            let mut keep = Vec::new();
+            let all: Vec<FactIndex> = self
+                .ev
+                .facts
+                .iter()
+                .filter(|(_, f)| f.kind == kind)
+                .map(|(i, _)| i)
+                .collect();
+            for f in all {
+                if let Some(slot) = bound.get_mut(v) {
+                    *slot = Some(f);
+                }
+                if own.iter().all(|&c| self.check(c, &bound)) {
+                    keep.push(f);
+                }
+            }
+            if let Some(slot) = bound.get_mut(v) {
+                *slot = None;
+            }
+            self.candidates.push(keep);
+        }
+    }
+
+    /// Equality conditions linking `v` to the bindings in `bound_mask`: (build side over `v`,
+    /// probe side over bound bindings).
+    fn joins(&self, v: usize, bound_mask: u64) -> (Vec<&'r CExpr>, Vec<&'r CExpr>) {
+        let mut build = Vec::new();
+        let mut probe = Vec::new();
+        for c in &self.rule.conditions {
+            let CKind::Binary(BinaryOp::Eq, a, b) = &c.expr.kind else {
+                continue;
+            };
+            let (va, vb) = (a.vars(), b.vars());
+            if va == bit(v) && vb != 0 && vb & !bound_mask == 0 {
+                build.push(&**a);
+                probe.push(&**b);
+            } else if vb == bit(v) && va != 0 && va & !bound_mask == 0 {
+                build.push(&**b);
+                probe.push(&**a);
+            }
+        }
+        (build, probe)
+    }
+
+    fn plan(&mut self) {
+        let n = self.rule.vars.len();
+        let mut bound_mask = 0u64;
+        let mut remaining: Vec<usize> = (0..n).collect();
+        while !remaining.is_empty() {
+            let size = |v: &usize| self.candidates.get(*v).map_or(0, Vec::len);
+            let linked: Vec<usize> = remaining
+                .iter()
+                .copied()
+                .filter(|&v| bound_mask != 0 && !self.joins(v, bound_mask).0.is_empty())
+                .collect();
+            let pool = if linked.is_empty() {
+                &remaining
+            } else {
+                &linked
+            };
+            let Some(&var) = pool.iter().min_by_key(|v| (size(v), **v)) else {
+                break;
+            };
+            remaining.retain(|&v| v != var);
+            let (build, probe) = self.joins(var, bound_mask);
+            let before = bound_mask;
+            bound_mask |= bit(var);
+            let checks = (0..self.rule.conditions.len())
+                .filter(|&i| {
+                    self.rule.conditions.get(i).is_some_and(|c| {
+                        c.vars.count_ones() > 1
+                            && c.vars & !bound_mask == 0
+                            && c.vars & !before != 0
+                    })
+                })
+                .collect();
+            let join = (!build.is_empty()).then_some((build, probe));
+            self.steps.push(Step {
+                var,
+                join,
+                index: HashMap::new(),
+                checks,
+            });
+        }
+        self.build_indexes();
+    }
+
+    fn build_indexes(&mut self) {
+        let n = self.rule.vars.len();
+        let mut failures = Vec::new();
+        for step in &mut self.steps {
+            let Some((build, _)) = &step.join else {
+                continue;
+            };
+            let mut bound = vec![None; n];
+            for &f in self.candidates.get(step.var).map_or(&[][..], Vec::as_slice) {
+                if let Some(slot) = bound.get_mut(step.var) {
+                    *slot = Some(f);
+                }
+                match keys(self.ev, build, &bound) {
+                    Ok(Some(k)) => step.index.entry(k).or_default().push(f),
+                    Ok(None) => {}
+                    Err(e) => failures.push((e, bound.clone())),
+                }
+            }
+        }
+        for (failure, bound) in failures {
+            self.record(failure, &bound);
+        }
+    }
+
+    pub(super) fn execute(&mut self, findings: &mut Vec<Finding>) {
+        if !self.possible {
+            return;
+        }
+        let mut bound = vec![None; self.rule.vars.len()];
+        self.step(0, &mut bound, findings);
+    }
+
+    fn step(&mut self, at: usize, bound: &mut Vec<Option<FactIndex>>, findings: &mut Vec<Finding>) {
+        let Some(step) = self.steps.get(at) else {
+            findings.push(self.ev.finding(self.rule, bound));
+            return;
+        };
+        let var = step.var;
+        let cands: Vec<FactIndex> = match &step.join {
+            Some((_, probe)) => match keys(self.ev, probe, bound) {
+                Ok(Some(k)) => step.index.get(&k).cloned().unwrap_or_default(),
+                Ok(None) => return,
+                Err(e) => {
+                    let snapshot = bound.clone();
+                    self.record(e, &snapshot);
+                    return;
+                }
+            },
+            None => self.candidates.get(var).cloned().unwrap_or_default(),
+        };
+        let checks = step.checks.clone();
+        for f in cands {
+            if let Some(slot) = bound.get_mut(var) {
+                *slot = Some(f);
+            }
+            if checks.iter().all(|&c| self.check(c, bound)) {
+                self.step(at + 1, bound, findings);
+            }
+        }
+        if let Some(slot) = bound.get_mut(var) {
+            *slot = None;
+        }
+    }
+}
+
+/// The join key of `exprs` under `bound`; `None` if a value is missing or not usable as a key.
+fn keys<'e>(
+    ev: &Evaluator<'_>,
+    exprs: &[&'e CExpr],
+    bound: &[Option<FactIndex>],
+) -> Result<Option<Vec<Key>>, Failure<'e>> {
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        let Some(v) = ev.value(e, bound)? else {
+            return Ok(None);
+        };
+        let Some(k) = v.key() else { return Ok(None) };
+        out.push(k);
+    }
+    Ok(Some(out))
+}

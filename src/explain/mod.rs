@@ -1,0 +1,158 @@
+//! Explained findings: which rule fired, on which facts, with which values, and why each
+//! condition held; plus evaluation errors, located.
+
+use crate::diag::Span;
+use crate::syntax::{FactKind, Severity};
+use crate::value::{Name, Value};
+use sha2::{Digest, Sha256};
+
+/// One firing of a rule on one combination of facts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    /// The rule id.
+    pub rule: Name,
+    /// The rule title.
+    pub title: String,
+    /// The rule's severity.
+    pub severity: Severity,
+    /// The `flag` message with its placeholders filled in.
+    pub message: String,
+    /// What motivates the rule.
+    pub reference: Option<String>,
+    /// The rule's tags.
+    pub tags: Vec<Name>,
+    /// Where the rule is declared.
+    pub rule_span: Span,
+    /// Each binding and the fact bound to it, in the rule's binding order.
+    pub bindings: Vec<Binding>,
+    /// Each condition with the values it compared, in the rule's written order.
+    pub trace: Vec<TraceStep>,
+    /// Stable hash of the rule id and the bound facts' ids; see [`fingerprint`].
+    pub fingerprint: String,
+}
+
+impl Finding {
+    /// Ids of the bound facts, in binding order.
+    pub fn facts(&self) -> impl Iterator<Item = &str> {
+        self.bindings.iter().map(|b| &*b.fact)
+    }
+}
+
+/// A binding of a finding: `inv = nvidia_openai_loi`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Binding {
+    /// The binding name from the rule (`inv`, or `deal` in the implicit form).
+    pub var: Name,
+    /// The id of the bound fact.
+    pub fact: Name,
+    /// Entity or deal.
+    pub kind: FactKind,
+    /// Where the fact is declared ([`Span::none`] for facts built in code).
+    pub span: Span,
+}
+
+/// One condition of a rule and the values that made it hold (or not).
+///
+/// A comparison (`buy.buyer == inv.investee`) has `op` and its two sides as `operands`; a
+/// condition built with `and`, `or` or `not` has that word as `op` and one sub-step per operand
+/// in `parts`; any other condition lists the fields it read as `operands`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceStep {
+    /// The condition as written (`buy.buyer == inv.investee`).
+    pub condition: String,
+    /// Where it is written.
+    pub span: Span,
+    /// Whether it held: `Some(true)`, `Some(false)`, or `None` when unknown because a field it
+    /// reads is missing. The top-level steps of a finding always hold.
+    pub holds: Option<bool>,
+    /// The comparison operator (`==`) or connective (`and`, `or`, `not`), if any.
+    pub op: Option<&'static str>,
+    /// For a comparison, its two sides; for other non-connective conditions, the fields read.
+    pub operands: Vec<Operand>,
+    /// For `and`, `or` and `not`: the sub-conditions.
+    pub parts: Vec<TraceStep>,
+}
+
+/// A sub-expression of a condition and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Operand {
+    /// The sub-expression as written (`inv.investee`).
+    pub expr: String,
+    /// Its value; `None` when a field it reads is missing.
+    pub value: Option<Value>,
+}
+
+/// An error raised while evaluating a rule on some facts (currency mismatch, division by zero,
+/// overflow). The rule is skipped for those facts; evaluation goes on for everything else.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalError {
+    /// The rule id.
+    pub rule: Name,
+    /// The expression that failed.
+    pub span: Span,
+    /// The expression as written.
+    pub expr: String,
+    /// What went wrong.
+    pub message: String,
+    /// The facts bound when it failed.
+    pub bindings: Vec<Binding>,
+}
+
+/// The stable fingerprint of a finding: the first 16 bytes, in hex, of SHA-256 over
+/// `dealrules-finding-v1`, the rule id and the bound fact ids in binding order, each followed by
+/// a NUL byte. It does not depend on file order, whitespace, message wording or values, so the
+/// same finding is recognised across runs and rule versions.
+pub fn fingerprint<'a>(rule: &str, facts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h = Sha256::new();
+    h.update(b"dealrules-finding-v1\0");
+    h.update(rule.as_bytes());
+    h.update(b"\0");
+    for f in facts {
+        h.update(f.as_bytes());
+        h.update(b"\0");
+    }
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Sorts findings by severity (most serious first), rule id, then fingerprint.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_is_stable_and_order_sensitive() {
+        let a = fingerprint(
+            "vendor_financing",
+            ["nvidia_openai_loi", "openai_nvidia_systems"],
+        );
+        assert_eq!(a.len(), 32);
+        assert_eq!(
+            a,
+            fingerprint(
+                "vendor_financing",
+                ["nvidia_openai_loi", "openai_nvidia_systems"]
+            )
+        );
+        assert_ne!(
+            a,
+            fingerprint(
+                "vendor_financing",
+                ["openai_nvidia_systems", "nvidia_openai_loi"]
+            )
+        );
+        assert_ne!(fingerprint("ab", ["c"]), fingerprint("a", ["bc"]));
+    }
+}

@@ -1,0 +1,195 @@
+//! The fact base: entities and deals, from deal files or built in code, indexed by id.
+
+use crate::diag::{Diagnostic, Span};
+use crate::syntax::{FactDecl, FactKind};
+use crate::value::{Name, Value};
+use indexmap::{IndexMap, IndexSet};
+use std::sync::Arc;
+
+/// One field of a fact: its value and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactField {
+    /// The value.
+    pub value: Value,
+    /// Where the value was written ([`Span::none`] for facts built in code).
+    pub span: Span,
+}
+
+/// An entity or a deal.
+///
+/// Build one in code with [`Fact::deal`] or [`Fact::entity`] and [`Fact::with`]:
+///
+/// ```
+/// use dealrules::{Fact, Value};
+/// let loi = Fact::deal("nvidia_openai_loi")
+///     .with("kind", Value::symbol("investment"))
+///     .with("investor", Value::symbol("Nvidia"));
+/// assert_eq!(loi.get("investor"), Some(&Value::symbol("Nvidia")));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fact {
+    /// Unique id across all facts (`nvidia_openai_loi`, `OpenAI`).
+    pub id: Name,
+    /// Entity or deal.
+    pub kind: FactKind,
+    /// Optional display title.
+    pub title: Option<String>,
+    /// Fields in written order.
+    pub fields: IndexMap<Name, FactField>,
+    /// Where the id was written ([`Span::none`] for facts built in code).
+    pub span: Span,
+}
+
+impl Fact {
+    /// A deal with this id and no fields.
+    pub fn deal(id: &str) -> Fact {
+        Fact::new(FactKind::Deal, id)
+    }
+
+    /// An entity with this id and no fields.
+    pub fn entity(id: &str) -> Fact {
+        Fact::new(FactKind::Entity, id)
+    }
+
+    fn new(kind: FactKind, id: &str) -> Fact {
+        Fact {
+            id: Arc::from(id),
+            kind,
+            title: None,
+            fields: IndexMap::new(),
+            span: Span::none(),
+        }
+    }
+
+    /// Sets a field (replacing an earlier value of the same name) and returns the fact.
+    pub fn with(mut self, name: &str, value: Value) -> Fact {
+        self.fields.insert(
+            Arc::from(name),
+            FactField {
+                value,
+                span: Span::none(),
+            },
+        );
+        self
+    }
+
+    /// The value of a field, if the fact has it.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name).map(|f| &f.value)
+    }
+
+    /// Builds a fact from its declaration. A field written twice is an error (never
+    /// last-one-wins); the first value is kept.
+    pub fn from_decl(decl: &FactDecl, diags: &mut Vec<Diagnostic>) -> Fact {
+        let mut fields: IndexMap<Name, FactField> = IndexMap::new();
+        for field in &decl.fields {
+            if let Some(first) = fields.get(&field.name.name) {
+                diags.push(
+                    Diagnostic::error(
+                        format!(
+                            "field `{}` appears twice in `{}`",
+                            field.name.name, decl.id.name
+                        ),
+                        field.name.span,
+                        "second value",
+                    )
+                    .with_label(first.span, "first value")
+                    .with_help("keep one value; a field is never overwritten by a later one"),
+                );
+                continue;
+            }
+            fields.insert(
+                field.name.name.clone(),
+                FactField {
+                    value: field.value.clone(),
+                    span: field.value_span,
+                },
+            );
+        }
+        Fact {
+            id: decl.id.name.clone(),
+            kind: decl.kind,
+            title: decl.title.as_ref().map(|t| t.text.clone()),
+            fields,
+            span: decl.id.span,
+        }
+    }
+}
+
+/// All facts of one evaluation, with an index by id and the set of field names per kind.
+#[derive(Debug, Default)]
+pub struct FactBase {
+    facts: Vec<Fact>,
+    by_id: IndexMap<Name, usize>,
+    field_names: IndexMap<FactKind, IndexSet<Name>>,
+}
+
+/// A fact's position in its [`FactBase`].
+pub type FactIndex = usize;
+
+impl FactBase {
+    /// Adds a fact. A second fact with an id already taken is refused with a diagnostic that
+    /// names both places.
+    pub fn add(&mut self, fact: Fact) -> Result<FactIndex, Box<Diagnostic>> {
+        if let Some(&first) = self.by_id.get(&fact.id) {
+            let first_span = self.facts.get(first).map(|f| f.span).unwrap_or_default();
+            return Err(Box::new(
+                Diagnostic::error(
+                    format!("duplicate id `{}`", fact.id),
+                    fact.span,
+                    "declared again here",
+                )
+                .with_label(first_span, "first declared here")
+                .with_help("ids of entities and deals must be unique across all loaded files"),
+            ));
+        }
+        let names = self.field_names.entry(fact.kind).or_default();
+        for name in fact.fields.keys() {
+            names.insert(name.clone());
+        }
+        let index = self.facts.len();
+        self.by_id.insert(fact.id.clone(), index);
+        self.facts.push(fact);
+        Ok(index)
+    }
+
+    /// The fact at `index`.
+    pub fn get(&self, index: FactIndex) -> Option<&Fact> {
+        self.facts.get(index)
+    }
+
+    /// The fact with this id.
+    pub fn find(&self, id: &str) -> Option<FactIndex> {
+        self.by_id.get(id).copied()
+    }
+
+    /// All facts in load order.
+    pub fn iter(&self) -> impl Iterator<Item = (FactIndex, &Fact)> {
+        self.facts.iter().enumerate()
+    }
+
+    /// Number of facts.
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    /// Whether there are no facts.
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    /// Whether any fact of `kind` has a field named `name`.
+    pub fn has_field_name(&self, kind: FactKind, name: &str) -> bool {
+        self.field_names
+            .get(&kind)
+            .is_some_and(|s| s.contains(name))
+    }
+
+    /// Field names used by facts of `kind`, in first-seen order.
+    pub fn field_names(&self, kind: FactKind) -> impl Iterator<Item = &str> {
+        self.field_names
+            .get(&kind)
+            .into_iter()
+            .flat_map(|s| s.iter().map(|n| &**n))
+    }
+}

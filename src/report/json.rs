@@ -1,0 +1,133 @@
+//! The JSON report. Its shape is documented in `docs/output.md`; decimals are strings so that
+//! no reader has to go through a float.
+
+use crate::diag::{SourceMap, Span};
+use crate::explain::{Binding, EvalError, Finding, TraceStep};
+use crate::{Report, Severity, Value};
+use serde_json::{Map, Value as Json, json};
+
+/// Version of the JSON report format; raised on any incompatible change.
+pub const JSON_FORMAT_VERSION: u32 = 1;
+
+fn location(sources: &SourceMap, span: Span) -> Json {
+    match sources.location(span) {
+        Some(l) => json!({ "file": l.file, "line": l.line, "column": l.column }),
+        None => Json::Null,
+    }
+}
+
+/// A value as JSON: `{"type": "money", "amount": "100000000000", "currency": "USD",
+/// "ceiling": true, "text": "up to 100B USD"}` and similar for each kind; decimals are strings.
+pub fn value_json(v: &Value) -> Json {
+    let text = v.to_string();
+    match v {
+        Value::Bool(b) => json!({ "type": "bool", "value": b }),
+        Value::Number(d) => {
+            json!({ "type": "number", "value": d.normalize().to_string(), "text": text })
+        }
+        Value::Percent(d) => {
+            json!({ "type": "percent", "value": d.normalize().to_string(), "text": text })
+        }
+        Value::Money(m) => json!({
+            "type": "money",
+            "amount": m.amount.normalize().to_string(),
+            "currency": m.currency.code(),
+            "ceiling": m.ceiling,
+            "text": text,
+        }),
+        Value::Quantity(q) => json!({
+            "type": "quantity",
+            "amount": q.amount.normalize().to_string(),
+            "unit": q.unit.to_string(),
+            "ceiling": q.ceiling,
+            "text": text,
+        }),
+        Value::Date(d) => json!({ "type": "date", "value": d.to_string() }),
+        Value::Text(s) => json!({ "type": "text", "value": &**s }),
+        Value::Symbol(s) => json!({ "type": "name", "value": &**s }),
+        Value::List(items) => {
+            json!({ "type": "list", "items": items.iter().map(value_json).collect::<Vec<_>>() })
+        }
+        Value::Record(fields) => {
+            let fields: Map<String, Json> = fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), value_json(v)))
+                .collect();
+            json!({ "type": "record", "fields": fields })
+        }
+    }
+}
+
+fn binding(b: &Binding, sources: &SourceMap) -> Json {
+    json!({
+        "var": &*b.var,
+        "fact": &*b.fact,
+        "kind": b.kind.keyword(),
+        "location": location(sources, b.span),
+    })
+}
+
+fn step(t: &TraceStep, sources: &SourceMap) -> Json {
+    json!({
+        "condition": t.condition,
+        "holds": t.holds,
+        "op": t.op,
+        "operands": t.operands.iter().map(|o| json!({
+            "expr": o.expr,
+            "value": o.value.as_ref().map_or(Json::Null, value_json),
+        })).collect::<Vec<_>>(),
+        "parts": t.parts.iter().map(|p| step(p, sources)).collect::<Vec<_>>(),
+        "location": location(sources, t.span),
+    })
+}
+
+fn finding(f: &Finding, sources: &SourceMap) -> Json {
+    json!({
+        "rule": &*f.rule,
+        "severity": f.severity,
+        "title": f.title,
+        "message": f.message,
+        "reference": f.reference,
+        "tags": f.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
+        "facts": f.facts().collect::<Vec<_>>(),
+        "bindings": f.bindings.iter().map(|b| binding(b, sources)).collect::<Vec<_>>(),
+        "trace": f.trace.iter().map(|t| step(t, sources)).collect::<Vec<_>>(),
+        "rule_location": location(sources, f.rule_span),
+        "fingerprint": f.fingerprint,
+    })
+}
+
+fn error(e: &EvalError, sources: &SourceMap) -> Json {
+    json!({
+        "rule": &*e.rule,
+        "message": e.message,
+        "expr": e.expr,
+        "location": location(sources, e.span),
+        "bindings": e.bindings.iter().map(|b| binding(b, sources)).collect::<Vec<_>>(),
+    })
+}
+
+/// Renders the report as pretty-printed JSON (see `docs/output.md` for the schema), ending with
+/// a newline.
+pub fn json(report: &Report, sources: &SourceMap) -> String {
+    let mut by_severity = Map::new();
+    for s in Severity::ALL {
+        let n = report.findings.iter().filter(|f| f.severity == s).count();
+        by_severity.insert(s.name().to_string(), json!(n));
+    }
+    let doc = json!({
+        "version": JSON_FORMAT_VERSION,
+        "summary": {
+            "findings": report.findings.len(),
+            "by_severity": by_severity,
+            "errors": report.errors.len(),
+            "rules": report.rules,
+            "facts": report.facts,
+        },
+        "findings": report.findings.iter().map(|f| finding(f, sources)).collect::<Vec<_>>(),
+        "errors": report.errors.iter().map(|e| error(e, sources)).collect::<Vec<_>>(),
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}

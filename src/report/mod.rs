@@ -1,0 +1,8 @@
+//! Renderers: turn a [`Report`](crate::Report) into text for people or JSON for programs.
+//! Renderers never change findings; they only resolve spans to `file:line` and format values.
+
+mod json;
+mod text;
+
+pub use json::{JSON_FORMAT_VERSION, json, value_json};
+pub use text::text;

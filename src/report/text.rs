@@ -1,0 +1,189 @@
+//! The text report: one block per finding, then evaluation errors, then a summary line.
+
+use crate::diag::{Colour, SourceMap, Span};
+use crate::explain::{Finding, Operand, TraceStep};
+use crate::{Report, Severity};
+use anstyle::{AnsiColor, Style};
+use std::fmt::Write as _;
+
+fn paint(colour: Colour, style: Style, text: &str) -> String {
+    match colour {
+        Colour::Never => text.to_string(),
+        Colour::Always => format!("{}{text}{}", style.render(), style.render_reset()),
+    }
+}
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Critical => AnsiColor::Red.on_default().bold(),
+        Severity::High => AnsiColor::Red.on_default(),
+        Severity::Medium => AnsiColor::Yellow.on_default(),
+        Severity::Low => AnsiColor::Cyan.on_default(),
+        Severity::Info => Style::new().dimmed(),
+    }
+}
+
+fn place(sources: &SourceMap, span: Span) -> String {
+    sources
+        .location(span)
+        .map_or_else(|| "(added in code)".to_string(), |l| l.to_string())
+}
+
+fn operand(o: &Operand) -> String {
+    match &o.value {
+        Some(v) => v.to_string(),
+        None => "missing".to_string(),
+    }
+}
+
+fn values(step: &TraceStep) -> String {
+    match (step.op, step.operands.as_slice(), step.parts.as_slice()) {
+        (Some("not"), _, [inner]) => format!("not ({})", values(inner)),
+        (Some(connective), _, [a, b]) => format!("{} {connective} {}", part(a), part(b)),
+        (Some(op), [a, b], _) => format!("{} {op} {}", operand(a), operand(b)),
+        (_, operands, _) => operands
+            .iter()
+            .map(|o| format!("{} = {}", o.expr, operand(o)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// A sub-condition inside `and`/`or`, with "(unknown)" when a field it reads is missing.
+fn part(step: &TraceStep) -> String {
+    let text = values(step);
+    let text = if step.parts.is_empty() {
+        text
+    } else {
+        format!("({text})")
+    };
+    match step.holds {
+        None => format!("{text} (unknown)"),
+        Some(_) => text,
+    }
+}
+
+fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
+    let head = format!("{} {}", f.severity.name().to_uppercase(), f.rule);
+    let _ = writeln!(
+        out,
+        "{} — {}",
+        paint(colour, severity_style(f.severity), &head),
+        f.title
+    );
+    let _ = writeln!(out, "  {}", f.message);
+    let width = f
+        .bindings
+        .iter()
+        .map(|b| b.var.chars().count() + b.fact.chars().count())
+        .max()
+        .unwrap_or(0);
+    for b in &f.bindings {
+        let pad = width - (b.var.chars().count() + b.fact.chars().count());
+        let _ = writeln!(
+            out,
+            "  {} = {}{}   {}",
+            b.var,
+            b.fact,
+            " ".repeat(pad),
+            place(sources, b.span)
+        );
+    }
+    if !f.trace.is_empty() {
+        let _ = writeln!(out, "  because");
+        let width = f
+            .trace
+            .iter()
+            .map(|t| t.condition.chars().count())
+            .max()
+            .unwrap_or(0);
+        for t in &f.trace {
+            let pad = width - t.condition.chars().count();
+            let _ = writeln!(
+                out,
+                "    {}{}   {}",
+                t.condition,
+                " ".repeat(pad),
+                values(t)
+            );
+        }
+    }
+    let _ = write!(out, "  rule {}", place(sources, f.rule_span));
+    if let Some(r) = &f.reference {
+        let _ = write!(out, " · {r}");
+    }
+    let _ = writeln!(out);
+}
+
+/// Renders the report as text: each finding with its message, bound facts (`file:line`) and the
+/// values behind each condition; then evaluation errors; then a summary line.
+pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
+    let mut out = String::new();
+    for (i, f) in report.findings.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        finding(&mut out, f, sources, colour);
+    }
+    if !report.errors.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        for e in &report.errors {
+            let facts: Vec<String> = e
+                .bindings
+                .iter()
+                .map(|b| format!("{} = {}", b.var, b.fact))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} rule {} could not be evaluated at {}: {} in `{}` ({})",
+                paint(colour, AnsiColor::Red.on_default().bold(), "error:"),
+                e.rule,
+                place(sources, e.span),
+                e.message,
+                e.expr,
+                facts.join(", ")
+            );
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+fn summary(report: &Report) -> String {
+    let n = report.findings.len();
+    let mut parts = Vec::new();
+    for s in Severity::ALL {
+        let count = report.findings.iter().filter(|f| f.severity == s).count();
+        if count > 0 {
+            parts.push(format!("{count} {s}"));
+        }
+    }
+    let mut line = format!(
+        "{n} finding{}{} from {} rule{} over {} fact{}",
+        if n == 1 { "" } else { "s" },
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        },
+        report.rules,
+        if report.rules == 1 { "" } else { "s" },
+        report.facts,
+        if report.facts == 1 { "" } else { "s" },
+    );
+    if !report.errors.is_empty() {
+        let _ = write!(
+            line,
+            "; {} evaluation error{}",
+            report.errors.len(),
+            if report.errors.len() == 1 { "" } else { "s" }
+        );
+    }
+    line
+}
