@@ -122,6 +122,18 @@ pub struct FactBase {
     facts: Vec<Fact>,
     by_id: IndexMap<Name, usize>,
     field_names: IndexMap<FactKind, IndexSet<Name>>,
+    symbols: IndexSet<Name>,
+}
+
+fn collect_symbols(v: &Value, out: &mut IndexSet<Name>) {
+    match v {
+        Value::Symbol(s) => {
+            out.insert(s.clone());
+        }
+        Value::List(items) => items.iter().for_each(|i| collect_symbols(i, out)),
+        Value::Record(fields) => fields.values().for_each(|i| collect_symbols(i, out)),
+        _ => {}
+    }
 }
 
 /// A fact's position in its [`FactBase`].
@@ -144,9 +156,11 @@ impl FactBase {
             ));
         }
         let names = self.field_names.entry(fact.kind).or_default();
-        for name in fact.fields.keys() {
+        for (name, field) in &fact.fields {
             names.insert(name.clone());
+            collect_symbols(&field.value, &mut self.symbols);
         }
+        self.symbols.insert(fact.id.clone());
         let index = self.facts.len();
         self.by_id.insert(fact.id.clone(), index);
         self.facts.push(fact);
@@ -183,6 +197,11 @@ impl FactBase {
         self.field_names
             .get(&kind)
             .is_some_and(|s| s.contains(name))
+    }
+
+    /// Whether `name` is used as a symbol value or as an id anywhere in the facts.
+    pub fn has_symbol(&self, name: &str) -> bool {
+        self.symbols.contains(name)
     }
 
     /// Field names used by facts of `kind`, in first-seen order.

@@ -5,7 +5,10 @@
 //! 1. a binding declared by `match` (`inv`);
 //! 2. in the implicit single-deal form (no `match`), a field of the deal if any loaded deal has
 //!    a field of that name (`investor`), or `id` / `title`;
-//! 3. otherwise a symbol (`investment`, `Nvidia`).
+//! 3. a symbol (`investment`, `Nvidia`) if it is used as a value or an id in the facts;
+//! 4. otherwise, in the implicit form, a field when it is not the right-hand side of a
+//!    comparison or an element of a list (`status != definitive` reads the field `status` even
+//!    when no deal has one, so the condition is unknown rather than true), and a symbol elsewhere.
 //!
 //! A longer path `a.b.c` must start with a binding (or, in the implicit form, a field).
 
@@ -259,9 +262,9 @@ impl Checker<'_> {
     fn expr(&mut self, e: &Expr) -> Option<CExpr> {
         let kind = match &e.kind {
             ExprKind::Literal(v) => CKind::Literal(v.clone()),
-            ExprKind::Path(parts) => return self.path(parts, e.span),
+            ExprKind::Path(parts) => return self.path(parts, e.span, true),
             ExprKind::List(items) => {
-                let items: Vec<CExpr> = items.iter().filter_map(|i| self.expr(i)).collect();
+                let items: Vec<CExpr> = items.iter().filter_map(|i| self.operand(i)).collect();
                 CKind::List(items)
             }
             ExprKind::Call(name, args) => {
@@ -300,18 +303,34 @@ impl Checker<'_> {
                     self.warn_bare_binding(b);
                 }
                 let a = self.expr(a);
-                let b = self.expr(b);
+                let b = if op.is_comparison() {
+                    self.operand(b)
+                } else {
+                    self.expr(b)
+                };
                 CKind::Binary(*op, Box::new(a?), Box::new(b?))
             }
         };
         Some(self.node(kind, e.span))
     }
 
-    fn path(&mut self, parts: &[Ident], span: Span) -> Option<CExpr> {
+    /// The right-hand side of a comparison or a list element: an unknown bare name there is a
+    /// symbol.
+    fn operand(&mut self, e: &Expr) -> Option<CExpr> {
+        match &e.kind {
+            ExprKind::Path(parts) => self.path(parts, e.span, false),
+            _ => self.expr(e),
+        }
+    }
+
+    fn path(&mut self, parts: &[Ident], span: Span, field_position: bool) -> Option<CExpr> {
         let (head, rest) = parts.split_first()?;
+        let unknown_name = !self.facts.has_symbol(&head.name);
         let mut expr = if let Some(i) = self.vars.iter().position(|v| v.name == head.name) {
             self.node(CKind::Var(i), head.span)
-        } else if self.implicit && self.is_field(&head.name) {
+        } else if self.implicit
+            && (self.is_field(&head.name) || (field_position && unknown_name) || !rest.is_empty())
+        {
             let var = self.node(CKind::Var(0), head.span);
             self.node(CKind::Field(Box::new(var), head.name.clone()), head.span)
         } else if rest.is_empty() {

@@ -15,7 +15,7 @@ use crate::explain::{EvalError, Finding};
 use crate::facts::FactIndex;
 use crate::syntax::{BinaryOp, FactKind};
 use crate::value::Key;
-use std::collections::HashMap;
+use indexmap::IndexMap;
 
 /// One step of the plan: bind `var`, from an index probe or from its candidates.
 struct Step<'r> {
@@ -23,7 +23,7 @@ struct Step<'r> {
     /// Build-side and probe-side expressions of the equality conditions used as index key.
     join: Option<(Vec<&'r CExpr>, Vec<&'r CExpr>)>,
     /// The index over `var`'s candidates, keyed by the build-side values.
-    index: HashMap<Vec<Key>, Vec<FactIndex>>,
+    index: IndexMap<Vec<Key>, Vec<FactIndex>>,
     /// Conditions (by position) that become checkable at this step.
     checks: Vec<usize>,
 }
@@ -187,7 +187,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             self.steps.push(Step {
                 var,
                 join,
-                index: HashMap::new(),
+                index: IndexMap::new(),
                 checks,
             });
         }

@@ -32,7 +32,7 @@ impl LiteralError {
                         .into()
                 })),
             ),
-            LiteralError::BadDate(why) => (format!("invalid date: {why}"), None),
+            LiteralError::BadDate(why) => ("not a calendar date".into(), Some(why.clone())),
         }
     }
 }
@@ -94,7 +94,7 @@ pub fn with_unit(amount: Decimal, unit: &str) -> Result<Value, LiteralError> {
 pub fn date(text: &str) -> Result<Value, LiteralError> {
     jiff::civil::Date::from_str(text)
         .map(Value::Date)
-        .map_err(|e| LiteralError::BadDate(format!("`{text}` ({e})")))
+        .map_err(|e| LiteralError::BadDate(e.to_string()))
 }
 
 /// Resolves the escapes of a string literal's inner text.

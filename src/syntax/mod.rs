@@ -70,8 +70,13 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                 offset += end.max(1);
             }
             Err(err) => {
-                diags.push(syntax_error(file, text, offset, &err));
-                match resync(text, offset) {
+                let next = resync(text, offset);
+                let pos = offset + error_offset(&err);
+                match next.filter(|&n| pos >= n) {
+                    Some(n) => diags.push(unclosed(file, text, offset, n)),
+                    None => diags.push(syntax_error(file, text, offset, &err)),
+                }
+                match next {
                     Some(next) => offset = next,
                     None => break,
                 }
@@ -93,15 +98,44 @@ fn resync(text: &str, offset: usize) -> Option<usize> {
         let line = text.get(pos..)?;
         let trimmed = line.trim_start_matches([' ', '\t']);
         for kw in ["entity", "deal", "rule"] {
-            if let Some(after) = trimmed.strip_prefix(kw) {
-                if after.starts_with([' ', '\t']) {
-                    return Some(pos);
-                }
+            if trimmed
+                .strip_prefix(kw)
+                .is_some_and(|after| after.starts_with([' ', '\t']))
+            {
+                return Some(pos);
             }
         }
         pos = line.find('\n').map(|i| pos + i + 1)?;
     }
     None
+}
+
+/// The declaration starting at `offset` runs into the next one (at `next`) without its `}`.
+fn unclosed(file: FileId, text: &str, offset: usize, next: usize) -> Diagnostic {
+    let rest = text.get(offset..).unwrap_or("");
+    let start = offset + (rest.len() - skip_trivia(rest).len());
+    let header_end = text
+        .get(start..)
+        .and_then(|s| s.find('\n'))
+        .map_or(text.len(), |i| start + i);
+    let header = text
+        .get(start..header_end)
+        .unwrap_or("")
+        .trim_end_matches(['{', ' ', '\t', '\r']);
+    let next_kw_end = text
+        .get(next..)
+        .map_or(next, |s| next + (s.len() - s.trim_start().len()));
+    let next_word_end = text
+        .get(next_kw_end..)
+        .and_then(|s| s.find(char::is_whitespace))
+        .map_or(text.len(), |i| next_kw_end + i);
+    Diagnostic::error(
+        format!("`{header}` is not closed: expected `}}` before the next declaration"),
+        Span::new(file, next_kw_end..next_word_end),
+        "the next declaration starts here",
+    )
+    .with_label(Span::new(file, start..header_end), "opened here")
+    .with_help("add the missing `}` (or remove the extra `{`)")
 }
 
 fn skip_trivia(mut s: &str) -> &str {
@@ -153,25 +187,39 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
     })
 }
 
+/// Where a pest error is: the farthest position the parser reached, where that is known.
+fn error_offset(err: &pest::error::Error<Rule>) -> usize {
+    let reported = reported_offset(err);
+    err.parse_attempts()
+        .map_or(reported, |a| a.max_position.max(reported))
+}
+
+fn reported_offset(err: &pest::error::Error<Rule>) -> usize {
+    match err.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    }
+}
+
 fn syntax_error(
     file: FileId,
     text: &str,
     base: usize,
     err: &pest::error::Error<Rule>,
 ) -> Diagnostic {
-    use pest::error::{ErrorVariant, InputLocation};
-    let pos = base
-        + match err.location {
-            InputLocation::Pos(p) => p,
-            InputLocation::Span((s, _)) => s,
-        };
+    use pest::error::ErrorVariant;
+    let pos = base + error_offset(err);
     let mut expected: Vec<String> = Vec::new();
     let push = |expected: &mut Vec<String>, s: String| {
         if !expected.contains(&s) {
             expected.push(s);
         }
     };
-    if let Some(attempts) = err.parse_attempts() {
+    let attempts = err.parse_attempts();
+    let farther = attempts
+        .as_ref()
+        .is_some_and(|a| base + a.max_position > base + reported_offset(err));
+    if let Some(attempts) = &attempts {
         for token in attempts.expected_tokens() {
             let token = token.to_string();
             if ["{", "}", ":", "[", "]", "(", ")", ",", "\""].contains(&token.as_str()) {
@@ -179,7 +227,7 @@ fn syntax_error(
             }
         }
     }
-    if let ErrorVariant::ParsingError { positives, .. } = &err.variant {
+    if let (false, ErrorVariant::ParsingError { positives, .. }) = (farther, &err.variant) {
         for rule in positives {
             if let Some(words) = describe_rule(*rule) {
                 push(&mut expected, words.to_string());
@@ -187,10 +235,9 @@ fn syntax_error(
         }
     }
     // Tokens that only start a value or an expression add nothing next to "a value".
-    if expected
-        .iter()
-        .any(|e| e == "a value" || e == "an expression")
-    {
+    if expected.iter().any(|e| {
+        e == "a value" || e == "an expression" || e == "a quoted string" || e.starts_with("a field")
+    }) {
         expected.retain(|e| !["`\"`", "`[`", "`{`", "`(`"].contains(&e.as_str()));
     }
     if expected.is_empty() {
@@ -221,13 +268,13 @@ fn syntax_error(
     } else {
         String::new()
     };
-    let found = match text.get(pos..).and_then(|s| s.chars().next()) {
+    let after = text.get(pos..).unwrap_or("");
+    let found = match after.trim_start_matches([' ', '\t']).chars().next() {
         None => "end of file".to_string(),
-        Some(c) if c.is_whitespace() => "a line break".to_string(),
+        Some('\n' | '\r') => "end of line".to_string(),
         Some(_) => {
-            let word: String = text
-                .get(pos..)
-                .unwrap_or("")
+            let word: String = after
+                .trim_start_matches([' ', '\t'])
                 .chars()
                 .take_while(|c| !c.is_whitespace())
                 .take(20)

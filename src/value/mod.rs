@@ -477,10 +477,8 @@ pub fn scaled(amount: Decimal) -> String {
     let abs = amount.abs();
     for (size, word) in SCALES {
         let size = Decimal::from(size);
-        if abs >= size {
-            if let Some(q) = amount.checked_div(size) {
-                return format!("{}{word}", q.normalize());
-            }
+        if let Some(q) = amount.checked_div(size).filter(|_| abs >= size) {
+            return format!("{}{word}", q.normalize());
         }
     }
     amount.normalize().to_string()
