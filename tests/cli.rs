@@ -1,5 +1,11 @@
 //! Tests that run the real `dealrules` binary.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test helpers may fail loudly"
+)]
 
 use std::process::{Command, Output};
 

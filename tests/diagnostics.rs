@@ -1,5 +1,11 @@
 //! Snapshot tests of the diagnostics for broken files: one file in `tests/fixtures/err/`, one
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, reason = "test helpers may fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test helpers may fail loudly"
+)]
 //! snapshot. Each snapshot shows the message, the located source snippet and the help.
 
 use dealrules::{Colour, Engine, diag};
