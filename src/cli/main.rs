@@ -46,6 +46,15 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Evaluate rules over deals and print explained findings
+    #[command(
+        long_about = "Evaluate rules over deals and print explained findings.\n\nEvery `.deals` and \
+`.rules` file named (or found in a named folder, recursively, in name order) is loaded. If any file \
+has an error, every error is printed with its file, line and column and nothing is evaluated (exit \
+code 2). Otherwise each rule runs over all facts; findings are sorted by severity, rule id and \
+fingerprint, so the same input always gives the same output.",
+        after_help = "Examples:\n  dealrules run\n  dealrules run rules/vendor_financing.rules examples/\n  \
+dealrules run rules/ deals/ --format json > findings.json\n  dealrules run rules/ deals/ --fail-on high   # for CI"
+    )]
     Run(run::RunArgs),
 }
 
