@@ -175,6 +175,74 @@ fn fingerprints_do_not_depend_on_file_order_or_wording() {
     assert_eq!(one.findings[0].facts().collect::<Vec<_>>(), ["a", "b"]);
 }
 
+#[test]
+fn equality_joins_behave_like_equality_on_lists() {
+    let r = run(
+        "deal p { sites: [s1, s2] }\ndeal q { sites: [s1, s2] }\ndeal z { sites: [s3] }",
+        "rule r { severity: low  match a: deal  b: deal  when a.sites == b.sites and a.id < b.id  flag \"{a.id}/{b.id}\" }",
+    );
+    assert_eq!(messages(&r), ["p/q"]);
+}
+
+#[test]
+fn equality_joins_report_incomparable_values() {
+    let r = run(
+        "deal p { amount: 5B USD }\ndeal q { amount: 5B CNY }",
+        "rule r { severity: low  match a: deal  b: deal where b.id == q  when a.id != b.id and a.amount == b.amount  flag \"{a.id}\" }",
+    );
+    assert_eq!(messages(&r), Vec::<String>::new());
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(
+        r.errors[0].message,
+        "cannot compare `USD` and `CNY`: different currencies and no exchange rate"
+    );
+    assert_eq!(r.findings.len(), 0);
+}
+
+#[test]
+fn in_with_a_missing_element_is_true_when_another_matches() {
+    let r = run(
+        "deal a { kind: investment }",
+        "rule r { severity: low  match d: deal  when d.kind in [d.nope, investment]  flag \"{d.id}\" }",
+    );
+    assert_eq!(messages(&r), ["a"]);
+}
+
+#[test]
+fn percentages_mix_with_numbers() {
+    let r = run(
+        "deal a { x: 10% }",
+        "rule r { severity: low  match d: deal  when d.x + 0.05 == 0.15 and d.x * 2 == 20%  flag \"{d.x * 2}\" }",
+    );
+    assert_eq!(messages(&r), ["20%"]);
+}
+
+#[test]
+fn an_error_in_a_message_placeholder_is_an_evaluation_error() {
+    let r = run(
+        "deal a { x: 1  z: 0 }",
+        "rule r { severity: low  match d: deal  when d.x == 1  flag \"{d.x / d.z}\" }",
+    );
+    assert_eq!(messages(&r), ["(error: division by zero)"]);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.errors[0].expr, "d.x / d.z");
+}
+
+#[test]
+fn a_rule_setting_given_twice_is_an_error() {
+    let mut engine = Engine::new();
+    let err = engine
+        .load(
+            "t.rules",
+            "rule r { severity: low  severity: critical  when kind == x  flag \"x\" }",
+        )
+        .expect_err("a setting twice is refused");
+    assert_eq!(
+        err.diagnostics[0].message,
+        "rule setting `severity` is given twice"
+    );
+}
+
 const NAMES: [&str; 4] = ["A", "B", "C", "D"];
 const KINDS: [&str; 3] = ["investment", "purchase", "lease"];
 

@@ -331,6 +331,20 @@ impl Checker<'_> {
         } else if self.implicit
             && (self.is_field(&head.name) || (field_position && unknown_name) || !rest.is_empty())
         {
+            if rest.is_empty() && self.is_field(&head.name) && !unknown_name {
+                self.diags.push(Diagnostic {
+                    level: Level::Warning,
+                    message: format!(
+                        "`{}` is both a field of some deals and a value in the facts; read as the field",
+                        head.name
+                    ),
+                    labels: vec![(head.span, "read as the field".into())],
+                    help: Some(format!(
+                        "write `deal.{0}` for the field or `\"{0}\"` for the value, to say which",
+                        head.name
+                    )),
+                });
+            }
             let var = self.node(CKind::Var(0), head.span);
             self.node(CKind::Field(Box::new(var), head.name.clone()), head.span)
         } else if rest.is_empty() {

@@ -231,7 +231,22 @@ impl<'a> Evaluator<'a> {
                 Truth::Unknown => Truth::Unknown,
             }),
             CKind::Binary(BinaryOp::In, a, b) => {
-                let (Some(x), Some(list)) = (self.value(a, bound)?, self.value(b, bound)?) else {
+                let Some(x) = self.value(a, bound)? else {
+                    return Ok(Truth::Unknown);
+                };
+                // `x in [a, b]` is `x == a or x == b`: a missing element is unknown, not a veto.
+                if let CKind::List(items) = &b.kind {
+                    let mut result = Truth::False;
+                    for item in items {
+                        match self.value(item, bound)? {
+                            None => result = Truth::Unknown,
+                            Some(v) if x.equals(&v).map_err(fail)? => return Ok(Truth::True),
+                            Some(_) => {}
+                        }
+                    }
+                    return Ok(result);
+                }
+                let Some(list) = self.value(b, bound)? else {
                     return Ok(Truth::Unknown);
                 };
                 let Value::List(items) = &*list else {
@@ -379,7 +394,9 @@ pub fn run_rule(
 }
 
 impl Evaluator<'_> {
-    fn finding(&self, rule: &CheckedRule, bound: &Bound) -> Finding {
+    /// The finding for a complete binding, and the errors raised while filling in its message.
+    fn finding(&self, rule: &CheckedRule, bound: &Bound) -> (Finding, Vec<EvalError>) {
+        let mut errors = Vec::new();
         let bindings = self.bindings(rule, bound);
         let trace = rule
             .conditions
@@ -396,12 +413,21 @@ impl Evaluator<'_> {
                         CKind::Field(_, name) => message.push_str(&format!("({name} not given)")),
                         _ => message.push_str("(unknown)"),
                     },
-                    Err(f) => message.push_str(&format!("(error: {})", f.message)),
+                    Err(f) => {
+                        message.push_str(&format!("(error: {})", f.message));
+                        errors.push(EvalError {
+                            rule: rule.id.clone(),
+                            span: f.expr.span,
+                            expr: f.expr.text.clone(),
+                            message: f.message,
+                            bindings: self.bindings(rule, bound),
+                        });
+                    }
                 },
             }
         }
         let fingerprint = fingerprint(&rule.id, bindings.iter().map(|b| &*b.fact));
-        Finding {
+        let finding = Finding {
             rule: rule.id.clone(),
             title: rule.title.clone(),
             severity: rule.severity,
@@ -412,7 +438,8 @@ impl Evaluator<'_> {
             bindings,
             trace,
             fingerprint,
-        }
+        };
+        (finding, errors)
     }
 
     fn bindings(&self, rule: &CheckedRule, bound: &Bound) -> Vec<Binding> {

@@ -14,7 +14,7 @@ use crate::check::{CExpr, CKind, CheckedRule};
 use crate::explain::{EvalError, Finding};
 use crate::facts::FactIndex;
 use crate::syntax::{BinaryOp, FactKind};
-use crate::value::Key;
+use crate::value::{Key, KeyClass};
 use indexmap::IndexMap;
 
 /// One step of the plan: bind `var`, from an index probe or from its candidates.
@@ -23,9 +23,58 @@ struct Step<'r> {
     /// Build-side and probe-side expressions of the equality conditions used as index key.
     join: Option<(Vec<&'r CExpr>, Vec<&'r CExpr>)>,
     /// The index over `var`'s candidates, keyed by the build-side values.
-    index: IndexMap<Vec<Key>, Vec<FactIndex>>,
+    index: JoinIndex,
     /// Conditions (by position) that become checkable at this step.
     checks: Vec<usize>,
+}
+
+/// A hash index over one binding's candidates.
+///
+/// Probing returns exactly the candidates for which the equality conditions can be true or can
+/// fail with an error, so that a join finds what a nested loop would: the candidates with an
+/// equal key, those whose values are of another class (comparing them is an error that must be
+/// reported, not a silent `false`), and those whose values have no key (lists, records).
+#[derive(Default)]
+struct JoinIndex {
+    by_key: IndexMap<Vec<Key>, Vec<FactIndex>>,
+    by_class: IndexMap<Vec<KeyClass>, Vec<FactIndex>>,
+    unkeyed: Vec<FactIndex>,
+}
+
+impl JoinIndex {
+    fn insert(&mut self, key: JoinKey, f: FactIndex) {
+        match key {
+            JoinKey::Keyed(k, classes) => {
+                self.by_key.entry(k).or_default().push(f);
+                self.by_class.entry(classes).or_default().push(f);
+            }
+            JoinKey::Unkeyed => self.unkeyed.push(f),
+        }
+    }
+
+    fn probe(&self, key: &JoinKey, all: &[FactIndex]) -> Vec<FactIndex> {
+        match key {
+            JoinKey::Keyed(k, classes) => {
+                let mut out = self.by_key.get(k).cloned().unwrap_or_default();
+                for (c, facts) in &self.by_class {
+                    if c != classes {
+                        out.extend(facts);
+                    }
+                }
+                out.extend(&self.unkeyed);
+                out
+            }
+            JoinKey::Unkeyed => all.to_vec(),
+        }
+    }
+}
+
+/// The value of the key expressions of a join for one fact or binding.
+enum JoinKey {
+    /// Every value has a key: the keys and their classes.
+    Keyed(Vec<Key>, Vec<KeyClass>),
+    /// Some value is a list or record: compare by evaluation.
+    Unkeyed,
 }
 
 /// The execution state of one rule.
@@ -187,7 +236,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             self.steps.push(Step {
                 var,
                 join,
-                index: IndexMap::new(),
+                index: JoinIndex::default(),
                 checks,
             });
         }
@@ -207,7 +256,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                     *slot = Some(f);
                 }
                 match keys(self.ev, build, &bound) {
-                    Ok(Some(k)) => step.index.entry(k).or_default().push(f),
+                    Ok(Some(k)) => step.index.insert(k, f),
                     Ok(None) => {}
                     Err(e) => failures.push((e, bound.clone())),
                 }
@@ -228,13 +277,21 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
 
     fn step(&mut self, at: usize, bound: &mut Vec<Option<FactIndex>>, findings: &mut Vec<Finding>) {
         let Some(step) = self.steps.get(at) else {
-            findings.push(self.ev.finding(self.rule, bound));
+            let (finding, errors) = self.ev.finding(self.rule, bound);
+            findings.push(finding);
+            for e in errors {
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+            }
             return;
         };
         let var = step.var;
         let cands: Vec<FactIndex> = match &step.join {
             Some((_, probe)) => match keys(self.ev, probe, bound) {
-                Ok(Some(k)) => step.index.get(&k).cloned().unwrap_or_default(),
+                Ok(Some(k)) => step
+                    .index
+                    .probe(&k, self.candidates.get(var).map_or(&[][..], Vec::as_slice)),
                 Ok(None) => return,
                 Err(e) => {
                     let snapshot = bound.clone();
@@ -259,19 +316,27 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     }
 }
 
-/// The join key of `exprs` under `bound`; `None` if a value is missing or not usable as a key.
+/// The join key of `exprs` under `bound`; `None` if a value is missing (the equality is then
+/// unknown and cannot hold).
 fn keys<'e>(
     ev: &Evaluator<'_>,
     exprs: &[&'e CExpr],
     bound: &[Option<FactIndex>],
-) -> Result<Option<Vec<Key>>, Failure<'e>> {
-    let mut out = Vec::with_capacity(exprs.len());
+) -> Result<Option<JoinKey>, Failure<'e>> {
+    let mut keys = Vec::with_capacity(exprs.len());
+    let mut unkeyed = false;
     for e in exprs {
         let Some(v) = ev.value(e, bound)? else {
             return Ok(None);
         };
-        let Some(k) = v.key() else { return Ok(None) };
-        out.push(k);
+        match v.key() {
+            Some(k) => keys.push(k),
+            None => unkeyed = true,
+        }
     }
-    Ok(Some(out))
+    if unkeyed {
+        return Ok(Some(JoinKey::Unkeyed));
+    }
+    let classes = keys.iter().map(Key::class).collect();
+    Ok(Some(JoinKey::Keyed(keys, classes)))
 }

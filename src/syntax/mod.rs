@@ -46,7 +46,10 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         ));
         return (out, diags);
     }
-    pest::set_error_detail(true);
+    if let Some(d) = check_nesting(file, text) {
+        diags.push(d);
+        return (out, diags);
+    }
     let mut offset = 0;
     while offset <= text.len() {
         let rest = text.get(offset..).unwrap_or("");
@@ -69,7 +72,11 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
                 }
                 offset += end.max(1);
             }
-            Err(err) => {
+            Err(quick) => {
+                // Parse the failing declaration again, tracking what was expected where.
+                pest::set_error_detail(true);
+                let err = Grammar::parse(Rule::chunk, rest).err().unwrap_or(quick);
+                pest::set_error_detail(false);
                 let next = resync(text, offset);
                 let pos = offset + error_offset(&err);
                 match next.filter(|&n| pos >= n) {
@@ -84,6 +91,57 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         }
     }
     (out, diags)
+}
+
+/// Deepest nesting of brackets, braces and parentheses accepted in a file.
+pub const MAX_NESTING: usize = 128;
+
+/// Most operators accepted in one expression.
+pub const MAX_OPERATORS: usize = 256;
+
+/// Refuses files nested deeper than [`MAX_NESTING`] before parsing them, so that no input can
+/// exhaust the stack of the parser or of later recursive passes.
+fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' | '\n' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        Diagnostic::error(
+                            format!("nesting deeper than {MAX_NESTING} levels"),
+                            Span::new(file, i..i + 1),
+                            "too deep here",
+                        )
+                        .with_help("flatten the structure; no deal or rule needs this depth"),
+                    );
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The start of the next line after the item starting at `offset` that begins a declaration.
@@ -241,7 +299,19 @@ fn syntax_error(
         expected.retain(|e| !["`\"`", "`[`", "`{`", "`(`"].contains(&e.as_str()));
     }
     if expected.is_empty() {
-        push(&mut expected, "valid syntax".into());
+        let width = text
+            .get(pos..)
+            .and_then(|s| s.chars().next())
+            .map_or(0, char::len_utf8);
+        let found = text
+            .get(pos..)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("end of file");
+        return Diagnostic::error(
+            format!("cannot read `{found}` here"),
+            Span::new(file, pos..pos + width),
+            "unexpected",
+        );
     }
     let list = match expected.split_last() {
         Some((last, [])) => last.clone(),
@@ -503,6 +573,20 @@ impl Lower<'_> {
             Rule::boolean => Some(Value::Bool(pair.as_str() == "true")),
             Rule::symbol => Some(Value::Symbol(Arc::from(pair.as_str()))),
             Rule::date => self.literal_result(literal::date(pair.as_str()), span),
+            Rule::partial_date => {
+                self.diags.push(
+                    Diagnostic::error(
+                        format!("`{}` is not an exact date", pair.as_str()),
+                        span,
+                        "a partial date",
+                    )
+                    .with_help(format!(
+                        "dates are exact days (`2025-10-13`); keep imprecise timing as text: `\"{}\"`",
+                        pair.as_str()
+                    )),
+                );
+                None
+            }
             Rule::prefix_money => self.prefix_money(pair),
             Rule::suffixed_number => self.suffixed_number(pair),
             _ => None,
@@ -609,6 +693,7 @@ impl Lower<'_> {
         let mut when = None;
         let mut message = None;
         let mut ok = true;
+        let mut settings: Vec<(Name, Span)> = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::ident | Rule::string if id.is_none() => id = Some(self.name(p)),
@@ -618,6 +703,19 @@ impl Lower<'_> {
                         ok = false;
                         continue;
                     };
+                    if let Some((_, first)) = settings.iter().find(|(n, _)| *n == field.name.name) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                format!("rule setting `{}` is given twice", field.name.name),
+                                field.name.span,
+                                "second time",
+                            )
+                            .with_label(*first, "first time"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    settings.push((field.name.name.clone(), field.name.span));
                     match &*field.name.name {
                         "severity" => match field.value.as_name().and_then(Severity::parse) {
                             Some(s) => severity = Some(s),
@@ -634,14 +732,16 @@ impl Lower<'_> {
                             }
                         },
                         "tags" => match field.value {
-                            Value::List(items) => {
+                            Value::List(items)
+                                if items.iter().all(|v| matches!(v, Value::Symbol(_))) =>
+                            {
                                 tags = items
                                     .iter()
                                     .filter_map(|v| v.as_name().map(Arc::from))
                                     .collect()
                             }
                             _ => self.error(
-                                "`tags` must be a list of names",
+                                "`tags` must be a list of names (`[circular, asc606]`)",
                                 field.value_span,
                                 "not a list",
                             ),
@@ -764,6 +864,21 @@ impl Lower<'_> {
         let mut ok = true;
         while let Some((i, c)) = chars.next() {
             match c {
+                '\\' => {
+                    // An escape: copied as written (resolved below); `\u{...}` is not a placeholder.
+                    text.push('\\');
+                    if let Some((_, e)) = chars.next() {
+                        text.push(e);
+                        if e == 'u' && chars.peek().map(|(_, c)| *c) == Some('{') {
+                            for (_, c) in chars.by_ref() {
+                                text.push(c);
+                                if c == '}' {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
                 '{' if chars.peek().map(|(_, c)| *c) == Some('{') => {
                     chars.next();
                     text.push('{');
@@ -844,6 +959,33 @@ impl Lower<'_> {
     }
 
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+        let operators = pair
+            .clone()
+            .into_inner()
+            .filter(|p| {
+                !matches!(
+                    p.as_rule(),
+                    Rule::expr
+                        | Rule::expr_list
+                        | Rule::call
+                        | Rule::path
+                        | Rule::string
+                        | Rule::boolean
+                ) && !matches!(
+                    p.as_rule(),
+                    Rule::date | Rule::prefix_money | Rule::suffixed_number
+                )
+            })
+            .count();
+        if operators > MAX_OPERATORS {
+            let span = self.span(&pair);
+            self.error(
+                format!("expression with {operators} operators; the limit is {MAX_OPERATORS}"),
+                span,
+                "this expression",
+            );
+            return None;
+        }
         let file = self.file;
         let base = self.base;
         let span_of = |p: &Pair<'_, Rule>| {
@@ -898,6 +1040,13 @@ impl Lower<'_> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::expr => return self.expr(pair),
+            Rule::paren => {
+                let inner = self.expr(pair.into_inner().next()?)?;
+                return Some(Expr {
+                    kind: inner.kind,
+                    span,
+                });
+            }
             Rule::expr_list => {
                 let items: Option<Vec<Expr>> = pair.into_inner().map(|p| self.expr(p)).collect();
                 ExprKind::List(items?)

@@ -94,6 +94,14 @@ pub enum ValueError {
         /// What the right operand is.
         right: String,
     },
+    /// An operation that needs a number, amount or quantity got something else.
+    #[error("cannot {op} {what}")]
+    NotNumeric {
+        /// The operation.
+        op: &'static str,
+        /// What the operand is.
+        what: String,
+    },
     /// Division by zero.
     #[error("division by zero")]
     DivisionByZero,
@@ -132,7 +140,7 @@ impl Value {
         }
     }
 
-    /// Whether this is an `up to` ceiling (or, for a list, contains one).
+    /// Whether this is an `up to` ceiling.
     pub fn is_ceiling(&self) -> bool {
         match self {
             Value::Money(m) => m.ceiling,
@@ -246,6 +254,9 @@ impl Value {
         match (self, other) {
             (Value::Number(a), Value::Number(b)) => Ok(Value::Number(of(*a, *b)?)),
             (Value::Percent(a), Value::Percent(b)) => Ok(Value::Percent(of(*a, *b)?)),
+            (Value::Percent(a), Value::Number(b)) | (Value::Number(a), Value::Percent(b)) => {
+                Ok(Value::Number(of(*a, *b)?))
+            }
             (Value::Money(a), Value::Money(b)) => {
                 if a.currency != b.currency {
                     return Err(ValueError::CurrencyMismatch {
@@ -281,10 +292,9 @@ impl Value {
         let m = |x: Decimal, y: Decimal| x.checked_mul(y).ok_or(ValueError::Overflow { op: OP });
         match (self, other) {
             (Value::Number(a), Value::Number(b)) => Ok(Value::Number(m(*a, *b)?)),
-            (Value::Percent(a), Value::Percent(b)) => Ok(Value::Percent(m(*a, *b)?)),
-            (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
-                Ok(Value::Number(m(*a, *b)?))
-            }
+            // A percentage scaled by a number, or of a percentage, stays a percentage.
+            (Value::Percent(a), Value::Percent(b) | Value::Number(b))
+            | (Value::Number(b), Value::Percent(a)) => Ok(Value::Percent(m(*a, *b)?)),
             (Value::Money(x), Value::Number(k) | Value::Percent(k))
             | (Value::Number(k) | Value::Percent(k), Value::Money(x)) => Ok(Value::Money(Money {
                 amount: m(x.amount, *k)?,
@@ -336,6 +346,7 @@ impl Value {
             }
         };
         match (self, other) {
+            (Value::Percent(a), Value::Number(b)) => Ok(Value::Percent(d(*a, *b)?)),
             (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
                 Ok(Value::Number(d(*a, *b)?))
             }
@@ -388,10 +399,9 @@ impl Value {
                 amount: -q.amount,
                 ..q.clone()
             })),
-            _ => Err(ValueError::Mismatch {
+            _ => Err(ValueError::NotNumeric {
                 op: "negate",
-                left: self.describe(),
-                right: "nothing".into(),
+                what: self.describe(),
             }),
         }
     }
@@ -412,6 +422,38 @@ impl Value {
             Value::List(_) | Value::Record(_) => return None,
         })
     }
+}
+
+impl Key {
+    /// The class of values this key can be compared with without an error: two keys of the
+    /// same class compare (equal or not); keys of different classes never do.
+    pub fn class(&self) -> KeyClass {
+        match self {
+            Key::Bool(_) => KeyClass::Bool,
+            Key::Number(_) => KeyClass::Number,
+            Key::Money(c, _) => KeyClass::Money(*c),
+            Key::Quantity(c, d, _) => KeyClass::Quantity(*c, *d),
+            Key::Date(_) => KeyClass::Date,
+            Key::Name(_) => KeyClass::Name,
+        }
+    }
+}
+
+/// What a [`Key`] can be compared with: see [`Key::class`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyClass {
+    /// Booleans.
+    Bool,
+    /// Numbers and percentages.
+    Number,
+    /// Money in one currency.
+    Money(Currency),
+    /// Quantities of one dimension.
+    Quantity(Option<Currency>, Dimension),
+    /// Dates.
+    Date,
+    /// Symbols and text.
+    Name,
 }
 
 /// A canonical, hashable form of a [`Value`] used by join indexes.

@@ -69,7 +69,8 @@ impl fmt::Display for Dimension {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Dimension::Power => f.write_str("power"),
-            Dimension::Months | Dimension::Days => f.write_str("time"),
+            Dimension::Months => f.write_str("time in months or years"),
+            Dimension::Days => f.write_str("time in days"),
             Dimension::Count(what) => write!(f, "count of {what}"),
         }
     }
