@@ -1,7 +1,8 @@
 //! The fact base: entities and deals, from deal files or built in code, indexed by id.
 
 use crate::diag::{Diagnostic, Span};
-use crate::syntax::{FactDecl, FactKind};
+use crate::syntax::{FactDecl, FactKind, FxDecl};
+use crate::value::Currency;
 use crate::value::{Name, Value};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
@@ -123,6 +124,7 @@ pub struct FactBase {
     by_id: IndexMap<Name, usize>,
     field_names: IndexMap<FactKind, IndexSet<Name>>,
     symbols: IndexSet<Name>,
+    fx: Vec<FxDecl>,
 }
 
 fn collect_symbols(v: &Value, out: &mut IndexSet<Name>) {
@@ -197,6 +199,45 @@ impl FactBase {
         self.field_names
             .get(&kind)
             .is_some_and(|s| s.contains(name))
+    }
+
+    /// Adds an exchange rate. A second rate for the same pair and date is refused (both
+    /// directions count as the same pair).
+    pub fn add_fx(&mut self, fx: FxDecl) -> Result<(), Box<Diagnostic>> {
+        let same_pair = |r: &&FxDecl| {
+            ((r.base, r.quote) == (fx.base, fx.quote) || (r.base, r.quote) == (fx.quote, fx.base))
+                && r.date == fx.date
+        };
+        if let Some(first) = self.fx.iter().find(same_pair) {
+            return Err(Box::new(
+                Diagnostic::error(
+                    format!(
+                        "a second exchange rate for {}/{} on the same date",
+                        fx.base, fx.quote
+                    ),
+                    fx.span,
+                    "declared again here",
+                )
+                .with_label(first.span, "first declared here")
+                .with_help("keep one rate per currency pair and date"),
+            ));
+        }
+        self.fx.push(fx);
+        Ok(())
+    }
+
+    /// The exchange rate to use between `a` and `b`: of the rates declared for the pair (in
+    /// either direction), the one with the latest date (a rate without date counts as the
+    /// earliest; on a tie, the first declared).
+    pub fn fx_rate(&self, a: Currency, b: Currency) -> Option<&FxDecl> {
+        let mut best: Option<&FxDecl> = None;
+        for r in &self.fx {
+            let same_pair = (r.base, r.quote) == (a, b) || (r.base, r.quote) == (b, a);
+            if same_pair && best.is_none_or(|cur| r.date > cur.date) {
+                best = Some(r);
+            }
+        }
+        best
     }
 
     /// Whether `name` is used as a symbol value or as an id anywhere in the facts.

@@ -62,7 +62,9 @@ pub mod syntax;
 pub mod value;
 
 pub use diag::{Colour, Diagnostic, Level, Location, SourceMap, Span};
-pub use explain::{Binding, EvalError, Finding, Operand, TraceStep};
+pub use explain::{
+    Binding, Conversion, DataGap, EvalError, Finding, MissingField, Operand, TraceStep,
+};
 pub use facts::{Fact, FactBase};
 pub use syntax::{FactKind, Severity};
 pub use value::{Money, Quantity, Value, ValueError};
@@ -114,6 +116,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Rule evaluations that failed on some facts (currency mismatch, division by zero...).
     pub errors: Vec<EvalError>,
+    /// Rules that could not be checked on some facts because a field is missing, sorted by rule
+    /// id and bound facts.
+    pub data_gaps: Vec<DataGap>,
     /// Warnings from checking the rules.
     pub warnings: Vec<Diagnostic>,
     /// Number of rules evaluated.
@@ -163,6 +168,11 @@ impl Engine {
                 syntax::Item::Fact(decl) => {
                     let fact = Fact::from_decl(&decl, &mut diags);
                     if let Err(d) = self.facts.add(fact) {
+                        diags.push(*d);
+                    }
+                }
+                syntax::Item::Fx(fx) => {
+                    if let Err(d) = self.facts.add_fx(fx) {
                         diags.push(*d);
                     }
                 }
@@ -241,9 +251,24 @@ impl Engine {
             ..Report::default()
         };
         for rule in &checked {
-            eval::run_rule(rule, &self.facts, &mut report.findings, &mut report.errors);
+            eval::run_rule(
+                rule,
+                &self.facts,
+                &mut report.findings,
+                &mut report.data_gaps,
+                &mut report.errors,
+            );
         }
         explain::sort(&mut report.findings);
+        report.data_gaps.sort_by(|a, b| {
+            let facts = |g: &DataGap| {
+                g.bindings
+                    .iter()
+                    .map(|b| b.fact.clone())
+                    .collect::<Vec<_>>()
+            };
+            a.rule.cmp(&b.rule).then_with(|| facts(a).cmp(&facts(b)))
+        });
         report.errors.sort_by(|a, b| {
             a.rule
                 .cmp(&b.rule)

@@ -32,6 +32,105 @@ fn not_equal_on_a_missing_field_does_not_fire() {
 }
 
 #[test]
+fn a_missing_field_is_listed_as_a_data_gap() {
+    let r = run(
+        "deal a { kind: investment }\ndeal b { kind: investment  status: definitive }",
+        "rule not_definitive { severity: high  match d: deal where d.kind == investment  when d.status != definitive  flag \"{d.id}\" }",
+    );
+    assert!(r.findings.is_empty());
+    assert_eq!(r.data_gaps.len(), 1);
+    let gap = &r.data_gaps[0];
+    assert_eq!(&*gap.rule, "not_definitive");
+    assert_eq!(&*gap.bindings[0].fact, "a");
+    assert_eq!(gap.condition, "d.status != definitive");
+    assert_eq!(gap.missing.len(), 1);
+    assert_eq!(
+        (&*gap.missing[0].fact, &*gap.missing[0].field),
+        ("a", "status")
+    );
+}
+
+#[test]
+fn has_tests_presence_without_a_gap() {
+    let r = run(
+        "deal a { kind: investment }\ndeal b { kind: investment  status: definitive }",
+        "rule r { severity: low  match d: deal  when not has(d.status)  flag \"{d.id}\" }",
+    );
+    assert_eq!(messages(&r), ["a"]);
+    assert!(r.data_gaps.is_empty());
+}
+
+#[test]
+fn declared_exchange_rates_convert_exactly_and_show_in_the_trace() {
+    let r = run(
+        "fx USD/CNY 7.10 on 2025-10-01\nfx USD/CNY 7.00 on 2025-01-01\ndeal a { amount: 50B USD  other: 355B CNY }",
+        "rule r { severity: low  match d: deal  when d.amount == d.other and d.amount + d.other == 710B CNY  flag \"{d.amount + d.other}\" }",
+    );
+    assert_eq!(messages(&r), ["710B CNY"]);
+    let conv = &r.findings[0].trace[0].conversions;
+    assert_eq!(conv.len(), 1);
+    assert_eq!(
+        (
+            conv[0].base.code(),
+            conv[0].quote.code(),
+            conv[0].rate.to_string()
+        ),
+        ("USD", "CNY", "7.10".to_string())
+    );
+    assert_eq!(
+        conv[0].date.map(|d| d.to_string()),
+        Some("2025-10-01".to_string())
+    );
+}
+
+#[test]
+fn shares_times_price_overflow_is_an_error() {
+    let r = run(
+        "deal w { shares: 79228162514264337593543950335 shares  price: 2 USD/share }",
+        "rule r { severity: low  match d: deal  when d.shares * d.price > 0 USD  flag \"x\" }",
+    );
+    assert!(r.findings.is_empty());
+    assert_eq!(
+        r.errors[0].message,
+        "multiply overflows the exact decimal range"
+    );
+}
+
+#[test]
+fn literal_forms_are_exact() {
+    let r = run(
+        "deal a { x: 1.2万亿 CNY  y: 1.2T CNY  e: 1.5e11 USD  b: 25 bps  n: 1_234.56 }",
+        "rule r { severity: low  match d: deal
+           when d.x == d.y and d.e == 150B USD and d.b == 0.25% and d.n == 1234.56 and 1000亿美元 == 100B USD
+           flag \"{d.e} {d.b}\" }",
+    );
+    assert_eq!(messages(&r), ["150B USD 0.25%"]);
+}
+
+#[test]
+fn dates_move_by_months_and_days() {
+    let r = run(
+        "deal a { signed: 2025-01-31  start: 2026-03-14 }",
+        "rule r { severity: low  match d: deal
+           when d.signed + 1 month == 2025-02-28 and d.signed + 12 months == 2026-01-31
+            and d.start - d.signed == 407 days and months_between(d.signed, d.start) == 13 months
+            and d.signed < d.start
+           flag \"{d.signed + 2 years} {months_between(d.start, d.signed)}\" }",
+    );
+    assert_eq!(messages(&r), ["2027-01-31 -13 months"]);
+}
+
+#[test]
+fn rounding_modes() {
+    let r = run(
+        "deal a { x: 2.345  y: 2.5 }",
+        "rule r { severity: low  match d: deal
+           flag \"{round(d.x, 2)} {round(d.x, 2, half_even)} {round(d.y, 0, half_even)} {round(d.x, 1, down)} {round(-2.345, 2)} {round(d.x, 1, ceiling)}\" }",
+    );
+    assert_eq!(messages(&r), ["2.35 2.34 2 2.3 -2.35 2.4"]);
+}
+
+#[test]
 fn or_is_true_when_one_side_is_true_and_the_other_unknown() {
     let r = run(
         "deal a { y: 2 }\ndeal b { x: 3 }",

@@ -110,13 +110,24 @@ pub enum CKind {
 /// Built-in functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Function {
-    /// `round(x, places)`: rounds a number, percentage, amount or quantity to `places` decimal
-    /// places, half away from zero (`round(2.345, 2)` is `2.35`).
+    /// `round(x, places[, mode])`: rounds a number, percentage, amount or quantity to `places`
+    /// decimal places; the mode is `half_up` (half away from zero, the default), `half_even`,
+    /// `half_down`, `up`, `down`, `floor` or `ceiling` (`round(2.345, 2)` is `2.35`).
     Round,
+    /// `has(path)`: whether the field exists (true or false, never unknown).
+    Has,
+    /// `months_between(a, b)`: whole calendar months from date `a` to date `b`, as a quantity in
+    /// months (negative when `b` is earlier), truncated toward zero.
+    MonthsBetween,
 }
 
 impl Function {
-    const ALL: [(&'static str, Function, usize); 1] = [("round", Function::Round, 2)];
+    /// Name, function, fewest and most arguments.
+    const ALL: [(&'static str, Function, usize, usize); 3] = [
+        ("round", Function::Round, 2, 3),
+        ("has", Function::Has, 1, 1),
+        ("months_between", Function::MonthsBetween, 2, 2),
+    ];
 }
 
 impl CExpr {
@@ -268,23 +279,29 @@ impl Checker<'_> {
                 CKind::List(items)
             }
             ExprKind::Call(name, args) => {
-                let args: Vec<CExpr> = args.iter().filter_map(|a| self.expr(a)).collect();
-                let Some((_, f, arity)) = Function::ALL.iter().find(|(n, _, _)| **n == *name.name)
+                let Some((_, f, least, most)) =
+                    Function::ALL.iter().find(|(n, ..)| **n == *name.name)
                 else {
                     let mut d = Diagnostic::error(
                         format!("unknown function `{}`", name.name),
                         name.span,
                         "not a function",
                     );
-                    d.help = did_you_mean(&name.name, Function::ALL.iter().map(|(n, _, _)| *n))
-                        .or(Some("the functions are: `round(x, places)`".into()));
+                    d.help = did_you_mean(&name.name, Function::ALL.iter().map(|(n, ..)| *n)).or(Some(
+                        "the functions are `round(x, places[, mode])`, `has(path)` and `months_between(a, b)`".into(),
+                    ));
                     self.diags.push(d);
                     return None;
                 };
-                if args.len() != *arity {
+                if args.len() < *least || args.len() > *most {
+                    let expected = if least == most {
+                        least.to_string()
+                    } else {
+                        format!("{least} or {most}")
+                    };
                     self.diags.push(Diagnostic::error(
                         format!(
-                            "`{}` takes {arity} arguments, not {}",
+                            "`{}` takes {expected} arguments, not {}",
                             name.name,
                             args.len()
                         ),
@@ -293,6 +310,18 @@ impl Checker<'_> {
                     ));
                     return None;
                 }
+                // The rounding mode is a symbol (`half_even`), never a field.
+                let args: Vec<CExpr> = args
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| {
+                        if *f == Function::Round && i == 2 {
+                            self.operand(a)
+                        } else {
+                            self.expr(a)
+                        }
+                    })
+                    .collect();
                 CKind::Call(*f, args)
             }
             ExprKind::Unary(UnaryOp::Not, inner) => CKind::Not(Box::new(self.expr(inner)?)),

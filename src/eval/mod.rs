@@ -8,11 +8,14 @@
 mod plan;
 
 use crate::check::{CExpr, CKind, CheckedRule, Function, MessagePart};
-use crate::explain::{Binding, EvalError, Finding, Operand, TraceStep, fingerprint};
+use crate::explain::{
+    Binding, Conversion, DataGap, EvalError, Finding, MissingField, Operand, TraceStep, fingerprint,
+};
 use crate::facts::{Fact, FactBase, FactIndex};
 use crate::syntax::BinaryOp;
 use crate::value::{Value, ValueError};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 /// The result of evaluating an expression.
@@ -52,11 +55,43 @@ type Bound = [Option<FactIndex>];
 /// Evaluates expressions of one rule against one fact base.
 struct Evaluator<'a> {
     facts: &'a FactBase,
+    /// Fields found missing since the last [`Evaluator::take_missing`].
+    missing: RefCell<Vec<MissingField>>,
+    /// Exchange rates used since the last [`Evaluator::take_conversions`].
+    conversions: RefCell<Vec<Conversion>>,
 }
 
 impl<'a> Evaluator<'a> {
     fn fact(&self, i: FactIndex) -> Option<&'a Fact> {
         self.facts.get(i)
+    }
+
+    fn new(facts: &'a FactBase) -> Self {
+        Evaluator {
+            facts,
+            missing: RefCell::new(Vec::new()),
+            conversions: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn take_missing(&self) -> Vec<MissingField> {
+        std::mem::take(&mut *self.missing.borrow_mut())
+    }
+
+    fn take_conversions(&self) -> Vec<Conversion> {
+        std::mem::take(&mut *self.conversions.borrow_mut())
+    }
+
+    fn note_missing(&self, fact: &Arc<str>, field: &str, declared: bool) {
+        let m = MissingField {
+            fact: fact.clone(),
+            field: Arc::from(field),
+            declared,
+        };
+        let mut missing = self.missing.borrow_mut();
+        if !missing.contains(&m) {
+            missing.push(m);
+        }
     }
 
     /// The value of a field of fact `i`; `id` and `title` are always there.
@@ -67,12 +102,64 @@ impl<'a> Evaluator<'a> {
         match fact.fields.get(name) {
             Some(f) => Ev::Val(Cow::Borrowed(&f.value)),
             None if name == "id" => Ev::Val(Cow::Owned(Value::Symbol(fact.id.clone()))),
-            None if name == "title" => match &fact.title {
+            None if name == "title" && fact.title.is_some() => match &fact.title {
                 Some(t) => Ev::Val(Cow::Owned(Value::Text(Arc::from(t.as_str())))),
                 None => Ev::Missing,
             },
-            None => Ev::Missing,
+            None => {
+                self.note_missing(&fact.id, name, true);
+                Ev::Missing
+            }
         }
+    }
+
+    /// Applies `f`; when it fails because two amounts are in different currencies and the facts
+    /// declare a rate between them, converts one amount by multiplying it by the rate (exact)
+    /// and applies `f` again. The rate used is recorded for the trace.
+    fn with_fx<T>(
+        &self,
+        x: &Value,
+        y: &Value,
+        f: impl Fn(&Value, &Value) -> Result<T, ValueError>,
+    ) -> Result<T, ValueError> {
+        let err = match f(x, y) {
+            Err(e @ ValueError::CurrencyMismatch { .. }) => e,
+            other => return other,
+        };
+        let (Value::Money(a), Value::Money(b)) = (x, y) else {
+            return Err(err);
+        };
+        let Some(rate) = self.facts.fx_rate(a.currency, b.currency) else {
+            return Err(err);
+        };
+        let convert = |m: &crate::value::Money| -> Result<Value, ValueError> {
+            let amount = m
+                .amount
+                .checked_mul(rate.rate)
+                .ok_or(ValueError::Overflow { op: "convert" })?;
+            Ok(Value::Money(crate::value::Money {
+                amount,
+                currency: rate.quote,
+                ceiling: m.ceiling,
+            }))
+        };
+        let result = if a.currency == rate.base {
+            f(&convert(a)?, y)
+        } else {
+            f(x, &convert(b)?)
+        };
+        let c = Conversion {
+            base: rate.base,
+            quote: rate.quote,
+            rate: rate.rate,
+            date: rate.date,
+            span: rate.span,
+        };
+        let mut conversions = self.conversions.borrow_mut();
+        if !conversions.contains(&c) {
+            conversions.push(c);
+        }
+        result
     }
 
     fn eval<'e>(&self, e: &'e CExpr, bound: &Bound) -> Result<Ev<'a>, Failure<'e>> {
@@ -107,17 +194,39 @@ impl<'a> Evaluator<'a> {
                 Ev::Val(Cow::Owned(Value::List(values)))
             }
             CKind::Call(Function::Round, args) => {
-                let (Some(x), Some(places)) = (args.first(), args.get(1)) else {
-                    return Ok(Ev::Missing);
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    match self.value(a, bound)? {
+                        Some(v) => values.push(v.into_owned()),
+                        None => return Ok(Ev::Missing),
+                    }
+                }
+                let r = match values.as_slice() {
+                    [x, places] => round(x, places, None),
+                    [x, places, mode] => round(x, places, Some(mode)),
+                    _ => Err("`round` takes 2 or 3 arguments".to_string()),
                 };
-                let (Some(x), Some(places)) = (self.value(x, bound)?, self.value(places, bound)?)
-                else {
-                    return Ok(Ev::Missing);
-                };
-                Ev::Val(Cow::Owned(round(&x, &places).map_err(|m| Failure {
+                Ev::Val(Cow::Owned(r.map_err(|m| Failure {
                     expr: e,
                     message: m,
                 })?))
+            }
+            CKind::Call(Function::Has, args) => {
+                let present = match args.first() {
+                    Some(a) => !matches!(self.eval(a, bound)?, Ev::Missing),
+                    None => false,
+                };
+                Ev::Val(Cow::Owned(Value::Bool(present)))
+            }
+            CKind::Call(Function::MonthsBetween, args) => {
+                let (Some(a), Some(b)) = (args.first(), args.get(1)) else {
+                    return Ok(Ev::Missing);
+                };
+                let (Some(a), Some(b)) = (self.value(a, bound)?, self.value(b, bound)?) else {
+                    return Ok(Ev::Missing);
+                };
+                let months = crate::value::months_between(&a, &b).map_err(fail)?;
+                Ev::Val(Cow::Owned(months))
             }
             CKind::Neg(inner) => match self.value(inner, bound)? {
                 Some(v) => Ev::Val(Cow::Owned(v.neg().map_err(fail)?)),
@@ -132,10 +241,10 @@ impl<'a> Evaluator<'a> {
                     return Ok(Ev::Missing);
                 };
                 let r = match op {
-                    BinaryOp::Add => x.add(&y),
-                    BinaryOp::Sub => x.sub(&y),
+                    BinaryOp::Add => self.with_fx(&x, &y, Value::add),
+                    BinaryOp::Sub => self.with_fx(&x, &y, Value::sub),
                     BinaryOp::Mul => x.mul(&y),
-                    _ => x.div(&y),
+                    _ => self.with_fx(&x, &y, Value::div),
                 };
                 Ev::Val(Cow::Owned(r.map_err(fail)?))
             }
@@ -167,7 +276,10 @@ impl<'a> Evaluator<'a> {
                 .map_or(Ev::Missing, |v| Ev::Val(Cow::Borrowed(v)))),
             Value::Symbol(id) | Value::Text(id) => Ok(match self.facts.find(id) {
                 Some(i) => self.fact_field(i, name),
-                None => Ev::Missing,
+                None => {
+                    self.note_missing(id, name, false);
+                    Ev::Missing
+                }
             }),
             Value::List(_) => Err(Failure {
                 expr: e,
@@ -240,7 +352,9 @@ impl<'a> Evaluator<'a> {
                     for item in items {
                         match self.value(item, bound)? {
                             None => result = Truth::Unknown,
-                            Some(v) if x.equals(&v).map_err(fail)? => return Ok(Truth::True),
+                            Some(v) if self.with_fx(&x, &v, Value::equals).map_err(fail)? => {
+                                return Ok(Truth::True);
+                            }
                             Some(_) => {}
                         }
                     }
@@ -256,7 +370,7 @@ impl<'a> Evaluator<'a> {
                     });
                 };
                 for item in items {
-                    if x.equals(item).map_err(fail)? {
+                    if self.with_fx(&x, item, Value::equals).map_err(fail)? {
                         return Ok(Truth::True);
                     }
                 }
@@ -267,12 +381,12 @@ impl<'a> Evaluator<'a> {
                     return Ok(Truth::Unknown);
                 };
                 let r = match op {
-                    BinaryOp::Eq => x.equals(&y),
-                    BinaryOp::Ne => x.equals(&y).map(|b| !b),
-                    BinaryOp::Lt => x.compare(&y).map(|o| o.is_lt()),
-                    BinaryOp::Le => x.compare(&y).map(|o| o.is_le()),
-                    BinaryOp::Gt => x.compare(&y).map(|o| o.is_gt()),
-                    _ => x.compare(&y).map(|o| o.is_ge()),
+                    BinaryOp::Eq => self.with_fx(&x, &y, Value::equals),
+                    BinaryOp::Ne => self.with_fx(&x, &y, Value::equals).map(|b| !b),
+                    BinaryOp::Lt => self.with_fx(&x, &y, Value::compare).map(|o| o.is_lt()),
+                    BinaryOp::Le => self.with_fx(&x, &y, Value::compare).map(|o| o.is_le()),
+                    BinaryOp::Gt => self.with_fx(&x, &y, Value::compare).map(|o| o.is_gt()),
+                    _ => self.with_fx(&x, &y, Value::compare).map(|o| o.is_ge()),
                 };
                 Ok(Truth::from_bool(r.map_err(fail)?))
             }
@@ -326,6 +440,7 @@ impl<'a> Evaluator<'a> {
             op,
             operands,
             parts,
+            conversions: Vec::new(),
         }
     }
 }
@@ -345,9 +460,39 @@ fn collect_fields<'e>(e: &'e CExpr, out: &mut Vec<&'e CExpr>) {
     }
 }
 
-/// `round(x, places)`, half away from zero.
-fn round(x: &Value, places: &Value) -> Result<Value, String> {
-    use rust_decimal::RoundingStrategy::MidpointAwayFromZero as Mode;
+/// The rounding modes of `round(x, places, mode)`, by name.
+pub const ROUNDING_MODES: [&str; 7] = [
+    "half_up",
+    "half_even",
+    "half_down",
+    "up",
+    "down",
+    "floor",
+    "ceiling",
+];
+
+/// `round(x, places[, mode])`; the default mode is `half_up` (half away from zero).
+fn round(x: &Value, places: &Value, mode: Option<&Value>) -> Result<Value, String> {
+    use rust_decimal::RoundingStrategy as S;
+    let mode = match mode.map(|m| m.as_name()) {
+        None => S::MidpointAwayFromZero,
+        Some(Some("half_up")) => S::MidpointAwayFromZero,
+        Some(Some("half_even")) => S::MidpointNearestEven,
+        Some(Some("half_down")) => S::MidpointTowardZero,
+        Some(Some("up")) => S::AwayFromZero,
+        Some(Some("down")) => S::ToZero,
+        Some(Some("floor")) => S::ToNegativeInfinity,
+        Some(Some("ceiling")) => S::ToPositiveInfinity,
+        Some(_) => {
+            return Err(format!(
+                "unknown rounding mode; the modes are: {}",
+                ROUNDING_MODES.join(", ")
+            ));
+        }
+    };
+    let mode_of = mode;
+    #[allow(non_snake_case)]
+    let Mode = mode_of;
     let places = match places {
         Value::Number(n) if n.fract().is_zero() && *n >= rust_decimal::Decimal::ZERO => {
             u32::try_from(n.mantissa() / 10i128.pow(n.scale()))
@@ -381,16 +526,17 @@ fn round(x: &Value, places: &Value) -> Result<Value, String> {
     })
 }
 
-/// Runs one checked rule over the fact base; appends its findings and errors.
+/// Runs one checked rule over the fact base; appends its findings, data gaps and errors.
 pub fn run_rule(
     rule: &CheckedRule,
     facts: &FactBase,
     findings: &mut Vec<Finding>,
+    gaps: &mut Vec<DataGap>,
     errors: &mut Vec<EvalError>,
 ) {
-    let ev = Evaluator { facts };
+    let ev = Evaluator::new(facts);
     let mut run = plan::Run::new(rule, &ev, errors);
-    run.execute(findings);
+    run.execute(findings, gaps);
 }
 
 impl Evaluator<'_> {
@@ -401,7 +547,12 @@ impl Evaluator<'_> {
         let trace = rule
             .conditions
             .iter()
-            .map(|c| self.trace(&c.expr, bound))
+            .map(|c| {
+                self.take_conversions();
+                let mut step = self.trace(&c.expr, bound);
+                step.conversions = self.take_conversions();
+                step
+            })
             .collect();
         let mut message = String::new();
         for part in &rule.message {

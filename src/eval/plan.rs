@@ -11,7 +11,7 @@
 
 use super::{Evaluator, Failure, Truth};
 use crate::check::{CExpr, CKind, CheckedRule};
-use crate::explain::{EvalError, Finding};
+use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::FactIndex;
 use crate::syntax::{BinaryOp, FactKind};
 use crate::value::{Key, KeyClass};
@@ -86,6 +86,17 @@ pub(super) struct Run<'r, 'a, 'x> {
     steps: Vec<Step<'r>>,
     /// `false` when a condition without bindings is not true: the rule cannot fire.
     possible: bool,
+    /// Candidates kept although one of their own conditions is unknown, with why.
+    unknown_filters: IndexMap<(usize, FactIndex), Gap>,
+    /// The unknown conditions of the binding being built.
+    pending: Vec<Gap>,
+}
+
+/// A condition that was unknown because of missing fields.
+#[derive(Clone, Debug)]
+struct Gap {
+    condition: usize,
+    missing: Vec<MissingField>,
 }
 
 fn bit(i: usize) -> u64 {
@@ -106,6 +117,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             candidates: Vec::new(),
             steps: Vec::new(),
             possible: true,
+            unknown_filters: IndexMap::new(),
+            pending: Vec::new(),
         };
         run.filter_candidates();
         run.plan();
@@ -125,15 +138,25 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         }
     }
 
-    fn check(&mut self, cond: usize, bound: &[Option<FactIndex>]) -> bool {
+    /// Evaluates condition `cond`; an error is recorded and counts as false. An unknown result
+    /// comes with the missing fields behind it.
+    fn check(&mut self, cond: usize, bound: &[Option<FactIndex>]) -> (Truth, Option<Gap>) {
         let Some(c) = self.rule.conditions.get(cond) else {
-            return false;
+            return (Truth::False, None);
         };
+        self.ev.take_missing();
         match self.ev.truth(&c.expr, bound) {
-            Ok(t) => t == Truth::True,
+            Ok(Truth::Unknown) => {
+                let gap = Gap {
+                    condition: cond,
+                    missing: self.ev.take_missing(),
+                };
+                (Truth::Unknown, Some(gap))
+            }
+            Ok(t) => (t, None),
             Err(f) => {
                 self.record(f, bound);
-                false
+                (Truth::False, None)
             }
         }
     }
@@ -141,8 +164,9 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     fn filter_candidates(&mut self) {
         let n = self.rule.vars.len();
         let mut bound = vec![None; n];
-        for (i, c) in self.rule.conditions.iter().enumerate() {
-            if c.vars == 0 && !self.check(i, &bound) {
+        for i in 0..self.rule.conditions.len() {
+            let constant = self.rule.conditions.get(i).is_some_and(|c| c.vars == 0);
+            if constant && self.check(i, &bound).0 != Truth::True {
                 self.possible = false;
             }
         }
@@ -168,8 +192,27 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 if let Some(slot) = bound.get_mut(v) {
                     *slot = Some(f);
                 }
-                if own.iter().all(|&c| self.check(c, &bound)) {
+                let mut first_gap = None;
+                let mut passed = true;
+                for &c in &own {
+                    match self.check(c, &bound) {
+                        (Truth::True, _) => {}
+                        (Truth::Unknown, gap) => {
+                            if first_gap.is_none() {
+                                first_gap = gap;
+                            }
+                        }
+                        (Truth::False, _) => {
+                            passed = false;
+                            break;
+                        }
+                    }
+                }
+                if passed {
                     keep.push(f);
+                    if let Some(gap) = first_gap {
+                        self.unknown_filters.insert((v, f), gap);
+                    }
                 }
             }
             if let Some(slot) = bound.get_mut(v) {
@@ -267,23 +310,57 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         }
     }
 
-    pub(super) fn execute(&mut self, findings: &mut Vec<Finding>) {
+    pub(super) fn execute(&mut self, findings: &mut Vec<Finding>, gaps: &mut Vec<DataGap>) {
         if !self.possible {
             return;
         }
         let mut bound = vec![None; self.rule.vars.len()];
-        self.step(0, &mut bound, findings);
+        self.step(0, &mut bound, findings, gaps);
     }
 
-    fn step(&mut self, at: usize, bound: &mut Vec<Option<FactIndex>>, findings: &mut Vec<Finding>) {
-        let Some(step) = self.steps.get(at) else {
-            let (finding, errors) = self.ev.finding(self.rule, bound);
-            findings.push(finding);
-            for e in errors {
-                if !self.errors.contains(&e) {
-                    self.errors.push(e);
+    /// A complete binding: a finding when every condition held, a data gap when some were
+    /// unknown.
+    fn complete(
+        &mut self,
+        bound: &[Option<FactIndex>],
+        findings: &mut Vec<Finding>,
+        gaps: &mut Vec<DataGap>,
+    ) {
+        if let Some(first) = self.pending.first() {
+            let condition = self.rule.conditions.get(first.condition);
+            let mut missing: Vec<MissingField> = Vec::new();
+            for m in self.pending.iter().flat_map(|g| &g.missing) {
+                if !missing.contains(m) {
+                    missing.push(m.clone());
                 }
             }
+            gaps.push(DataGap {
+                rule: self.rule.id.clone(),
+                bindings: self.ev.bindings(self.rule, bound),
+                condition: condition.map(|c| c.text.clone()).unwrap_or_default(),
+                span: condition.map(|c| c.expr.span).unwrap_or_default(),
+                missing,
+            });
+            return;
+        }
+        let (finding, errors) = self.ev.finding(self.rule, bound);
+        findings.push(finding);
+        for e in errors {
+            if !self.errors.contains(&e) {
+                self.errors.push(e);
+            }
+        }
+    }
+
+    fn step(
+        &mut self,
+        at: usize,
+        bound: &mut Vec<Option<FactIndex>>,
+        findings: &mut Vec<Finding>,
+        gaps: &mut Vec<DataGap>,
+    ) {
+        let Some(step) = self.steps.get(at) else {
+            self.complete(bound, findings, gaps);
             return;
         };
         let var = step.var;
@@ -306,9 +383,25 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             if let Some(slot) = bound.get_mut(var) {
                 *slot = Some(f);
             }
-            if checks.iter().all(|&c| self.check(c, bound)) {
-                self.step(at + 1, bound, findings);
+            let depth = self.pending.len();
+            if let Some(gap) = self.unknown_filters.get(&(var, f)) {
+                self.pending.push(gap.clone());
             }
+            let mut passed = true;
+            for &c in &checks {
+                match self.check(c, bound) {
+                    (Truth::True, _) => {}
+                    (Truth::Unknown, gap) => self.pending.extend(gap),
+                    (Truth::False, _) => {
+                        passed = false;
+                        break;
+                    }
+                }
+            }
+            if passed {
+                self.step(at + 1, bound, findings, gaps);
+            }
+            self.pending.truncate(depth);
         }
         if let Some(slot) = bound.get_mut(var) {
             *slot = None;

@@ -3,7 +3,7 @@
 
 use crate::diag::Span;
 use crate::syntax::{FactKind, Severity};
-use crate::value::{Name, Value};
+use crate::value::{Currency, Date, Name, Value};
 use sha2::{Digest, Sha256};
 
 /// One firing of a rule on one combination of facts.
@@ -71,6 +71,51 @@ pub struct TraceStep {
     pub operands: Vec<Operand>,
     /// For `and`, `or` and `not`: the sub-conditions.
     pub parts: Vec<TraceStep>,
+    /// Exchange rates used to evaluate this condition (top-level steps only).
+    pub conversions: Vec<Conversion>,
+}
+
+/// An exchange rate used in a comparison or sum: an amount in `base` was multiplied by `rate`
+/// to express it in `quote`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    /// The currency converted from.
+    pub base: Currency,
+    /// The currency converted to.
+    pub quote: Currency,
+    /// Units of `quote` per unit of `base`.
+    pub rate: rust_decimal::Decimal,
+    /// The date of the rate, if declared.
+    pub date: Option<Date>,
+    /// Where the rate is declared.
+    pub span: Span,
+}
+
+/// A field that was not there when a condition read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingField {
+    /// The fact (or, when `declared` is false, the name that no fact has).
+    pub fact: Name,
+    /// The field that was read.
+    pub field: Name,
+    /// `false` when `fact` is not a declared entity or deal at all.
+    pub declared: bool,
+}
+
+/// A rule that could not be checked on some facts because a field is missing: every condition
+/// was true or unknown, and at least one was unknown. The rule did not fire.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataGap {
+    /// The rule id.
+    pub rule: Name,
+    /// The facts bound, in binding order.
+    pub bindings: Vec<Binding>,
+    /// The first condition that was unknown, as written.
+    pub condition: String,
+    /// Where that condition is written.
+    pub span: Span,
+    /// The missing fields behind the unknown conditions.
+    pub missing: Vec<MissingField>,
 }
 
 /// A sub-expression of a condition and its value.

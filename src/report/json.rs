@@ -2,7 +2,7 @@
 //! no reader has to go through a float.
 
 use crate::diag::{SourceMap, Span};
-use crate::explain::{Binding, EvalError, Finding, TraceStep};
+use crate::explain::{Binding, Conversion, DataGap, EvalError, Finding, TraceStep};
 use crate::{Report, Severity, Value};
 use serde_json::{Map, Value as Json, json};
 
@@ -77,6 +77,7 @@ fn step(t: &TraceStep, sources: &SourceMap) -> Json {
             "value": o.value.as_ref().map_or(Json::Null, value_json),
         })).collect::<Vec<_>>(),
         "parts": t.parts.iter().map(|p| step(p, sources)).collect::<Vec<_>>(),
+        "conversions": t.conversions.iter().map(|c| conversion(c, sources)).collect::<Vec<_>>(),
         "location": location(sources, t.span),
     })
 }
@@ -94,6 +95,31 @@ fn finding(f: &Finding, sources: &SourceMap) -> Json {
         "trace": f.trace.iter().map(|t| step(t, sources)).collect::<Vec<_>>(),
         "rule_location": location(sources, f.rule_span),
         "fingerprint": f.fingerprint,
+    })
+}
+
+fn conversion(c: &Conversion, sources: &SourceMap) -> Json {
+    json!({
+        "from": c.base.code(),
+        "to": c.quote.code(),
+        "rate": c.rate.normalize().to_string(),
+        "date": c.date.map(|d| d.to_string()),
+        "location": location(sources, c.span),
+    })
+}
+
+fn gap(g: &DataGap, sources: &SourceMap) -> Json {
+    json!({
+        "rule": &*g.rule,
+        "facts": g.bindings.iter().map(|b| &*b.fact).collect::<Vec<_>>(),
+        "bindings": g.bindings.iter().map(|b| binding(b, sources)).collect::<Vec<_>>(),
+        "condition": g.condition,
+        "location": location(sources, g.span),
+        "missing": g.missing.iter().map(|m| json!({
+            "fact": &*m.fact,
+            "field": &*m.field,
+            "declared": m.declared,
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -120,11 +146,13 @@ pub fn json(report: &Report, sources: &SourceMap) -> String {
         "summary": {
             "findings": report.findings.len(),
             "by_severity": by_severity,
+            "data_gaps": report.data_gaps.len(),
             "errors": report.errors.len(),
             "rules": report.rules,
             "facts": report.facts,
         },
         "findings": report.findings.iter().map(|f| finding(f, sources)).collect::<Vec<_>>(),
+        "data_gaps": report.data_gaps.iter().map(|g| gap(g, sources)).collect::<Vec<_>>(),
         "errors": report.errors.iter().map(|e| error(e, sources)).collect::<Vec<_>>(),
     });
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();

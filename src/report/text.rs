@@ -106,6 +106,14 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
                 " ".repeat(pad),
                 values(t)
             );
+            for c in &t.conversions {
+                let _ = writeln!(
+                    out,
+                    "    {}   {}",
+                    " ".repeat(width),
+                    conversion(c, sources)
+                );
+            }
         }
     }
     let _ = write!(out, "  rule {}", place(sources, f.rule_span));
@@ -125,6 +133,12 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
         }
         finding(&mut out, f, sources, colour);
     }
+    if !report.data_gaps.is_empty() {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        data_gaps(&mut out, report, sources, colour);
+    }
     if !report.errors.is_empty() {
         if !out.is_empty() {
             out.push('\n');
@@ -133,7 +147,7 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
             let facts: Vec<String> = e
                 .bindings
                 .iter()
-                .map(|b| format!("{} = {}", b.var, b.fact))
+                .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
                 .collect();
             let _ = writeln!(
                 out,
@@ -153,6 +167,53 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
     out.push_str(&summary(report));
     out.push('\n');
     out
+}
+
+/// `USD converted to CNY at 7.10 (fx USD/CNY on 2025-10-01, rates.deals:1)`.
+fn conversion(c: &crate::explain::Conversion, sources: &SourceMap) -> String {
+    let date = c.date.map(|d| format!(" on {d}")).unwrap_or_default();
+    format!(
+        "{} converted to {} at {} (fx {}/{}{date}, {})",
+        c.base,
+        c.quote,
+        c.rate.normalize(),
+        c.base,
+        c.quote,
+        place(sources, c.span)
+    )
+}
+
+fn data_gaps(out: &mut String, report: &Report, sources: &SourceMap, colour: Colour) {
+    let n = report.data_gaps.len();
+    let _ = writeln!(
+        out,
+        "{} {n} check{} could not be completed because a field is missing",
+        paint(colour, AnsiColor::Yellow.on_default().bold(), "DATA GAPS"),
+        if n == 1 { "" } else { "s" }
+    );
+    for g in &report.data_gaps {
+        let facts: Vec<String> = g
+            .bindings
+            .iter()
+            .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
+            .collect();
+        let missing: Vec<String> = g
+            .missing
+            .iter()
+            .map(|m| {
+                if m.declared {
+                    format!("{} has no `{}`", m.fact, m.field)
+                } else {
+                    format!(
+                        "`{}` is not a declared entity or deal (reading `{}`)",
+                        m.fact, m.field
+                    )
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "  {}  {}", g.rule, facts.join(", "));
+        let _ = writeln!(out, "    {}   in `{}`", missing.join("; "), g.condition);
+    }
 }
 
 fn summary(report: &Report) -> String {
@@ -177,6 +238,10 @@ fn summary(report: &Report) -> String {
         report.facts,
         if report.facts == 1 { "" } else { "s" },
     );
+    if !report.data_gaps.is_empty() {
+        let n = report.data_gaps.len();
+        let _ = write!(line, "; {n} data gap{}", if n == 1 { "" } else { "s" });
+    }
     if !report.errors.is_empty() {
         let _ = write!(
             line,

@@ -1,7 +1,7 @@
 //! The typed syntax tree of deal and rule files. Every node carries a [`Span`].
 
 use crate::diag::Span;
-use crate::value::{Name, Value};
+use crate::value::{Currency, Name, Value};
 use std::fmt;
 
 /// A parsed file: its declarations in written order.
@@ -18,6 +18,23 @@ pub enum Item {
     Fact(FactDecl),
     /// `rule ID ["title"] { ... }`.
     Rule(RuleDecl),
+    /// `fx USD/CNY 7.10 on 2025-10-01`.
+    Fx(FxDecl),
+}
+
+/// An exchange rate: one unit of `base` is `rate` units of `quote`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FxDecl {
+    /// The currency converted from (`USD` in `USD/CNY`).
+    pub base: Currency,
+    /// The currency converted to (`CNY` in `USD/CNY`).
+    pub quote: Currency,
+    /// Units of `quote` per unit of `base`; positive.
+    pub rate: rust_decimal::Decimal,
+    /// The date the rate is for, if given.
+    pub date: Option<crate::value::Date>,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// Whether a fact is an entity (company, fund, SPV) or a deal between entities.

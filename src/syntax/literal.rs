@@ -9,6 +9,10 @@ use std::str::FromStr;
 pub enum LiteralError {
     /// The number does not fit the exact decimal type (28-29 significant digits, about 7.9e28).
     TooLarge,
+    /// More than 28 decimal places (`1e-30`).
+    TooPrecise,
+    /// `¥` alone: JPY or CNY.
+    AmbiguousYen,
     /// `USX`: not a known unit or currency; the string is the suggestion, if any.
     UnknownUnit(String, Option<String>),
     /// A date that does not exist (`2025-02-30`).
@@ -22,6 +26,14 @@ impl LiteralError {
             LiteralError::TooLarge => (
                 "number too large for an exact decimal".into(),
                 Some("the largest exact value is about 7.9e28".into()),
+            ),
+            LiteralError::TooPrecise => (
+                "number with more than 28 decimal places".into(),
+                Some("an exact decimal keeps at most 28 digits after the point".into()),
+            ),
+            LiteralError::AmbiguousYen => (
+                "`¥` is ambiguous: Japanese yen or Chinese yuan".into(),
+                Some("write the ISO code: `JPY 100B` or `CNY 100B` (`100B 人民币` or `100B 日元`)".into()),
             ),
             LiteralError::UnknownUnit(u, hint) => (
                 format!("unknown unit or currency `{u}`"),
@@ -37,20 +49,60 @@ impl LiteralError {
     }
 }
 
-/// Reads the parts of a `number` token: optional `-`, digits with `_`, optional fraction and
-/// optional scale word (`K M B T bn 万 亿 万亿`).
-pub fn number(
-    sign: bool,
-    digits: &str,
-    fraction: Option<&str>,
-    scale: Option<&str>,
-) -> Result<Decimal, LiteralError> {
-    let mut text: String = digits.chars().filter(|c| *c != '_').collect();
-    if let Some(f) = fraction {
+/// The parts of a `number` token.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NumberParts<'a> {
+    /// A leading `-`.
+    pub negative: bool,
+    /// The integer digits, possibly with `_` separators.
+    pub digits: &'a str,
+    /// `.5` in `1.5`.
+    pub fraction: Option<&'a str>,
+    /// `e11` in `1.5e11`.
+    pub exponent: Option<&'a str>,
+    /// `B` in `100B`.
+    pub scale: Option<&'a str>,
+}
+
+/// Reads a number exactly: digits with `_`, optional fraction, optional exponent (`1.5e11` is
+/// exactly 150000000000) and optional scale word (`K M B T bn 万 亿 万亿`).
+pub fn number(parts: NumberParts<'_>) -> Result<Decimal, LiteralError> {
+    let mut text: String = parts.digits.chars().filter(|c| *c != '_').collect();
+    if let Some(f) = parts.fraction {
         text.push_str(f);
     }
     let mut value = Decimal::from_str_exact(&text).map_err(|_| LiteralError::TooLarge)?;
-    if let Some(scale) = scale {
+    if let Some(e) = parts.exponent {
+        let exp: i64 = e
+            .get(1..)
+            .unwrap_or("0")
+            .trim_start_matches('+')
+            .parse()
+            .map_err(|_| LiteralError::TooLarge)?;
+        if exp.unsigned_abs() > 64 {
+            return Err(if exp > 0 {
+                LiteralError::TooLarge
+            } else {
+                LiteralError::TooPrecise
+            });
+        }
+        for _ in 0..exp.unsigned_abs() {
+            value = if exp > 0 {
+                value
+                    .checked_mul(Decimal::TEN)
+                    .ok_or(LiteralError::TooLarge)?
+            } else {
+                let scaled = value
+                    .checked_div(Decimal::TEN)
+                    .ok_or(LiteralError::TooPrecise)?;
+                if scaled.checked_mul(Decimal::TEN) != Some(value) {
+                    return Err(LiteralError::TooPrecise);
+                }
+                scaled
+            };
+        }
+    }
+    if let Some(scale) = parts.scale {
         let factor: i64 = match scale {
             "K" => 1_000,
             "M" => 1_000_000,
@@ -64,7 +116,7 @@ pub fn number(
             .checked_mul(Decimal::from(factor))
             .ok_or(LiteralError::TooLarge)?;
     }
-    if sign {
+    if parts.negative {
         value = -value;
     }
     Ok(value)
@@ -72,6 +124,13 @@ pub fn number(
 
 /// Attaches a unit or currency (as written) to an amount.
 pub fn with_unit(amount: Decimal, unit: &str) -> Result<Value, LiteralError> {
+    if unit == "bps" {
+        // Basis points: 25 bps is 0.25%, the ratio 0.0025.
+        let ratio = amount
+            .checked_div(Decimal::from(10_000))
+            .ok_or(LiteralError::TooPrecise)?;
+        return Ok(Value::Percent(ratio));
+    }
     if let Some(currency) = Currency::parse(unit) {
         return Ok(Value::Money(Money {
             amount,
@@ -134,7 +193,37 @@ mod tests {
             Some(i) => (&s[..i], Some(&s[i..])),
             None => (s, None),
         };
-        number(false, digits, fraction, scale).unwrap_or_default()
+        number(NumberParts {
+            digits,
+            fraction,
+            scale,
+            ..NumberParts::default()
+        })
+        .unwrap_or_default()
+    }
+
+    #[test]
+    fn exponents_are_exact() {
+        let e = |digits, fraction, exponent| {
+            number(NumberParts {
+                digits,
+                fraction,
+                exponent: Some(exponent),
+                ..NumberParts::default()
+            })
+        };
+        assert_eq!(e("1", Some(".5"), "e11"), Ok(n("150000000000", None)));
+        assert_eq!(e("25", None, "E-4"), Ok(n("0.0025", None)));
+        assert_eq!(e("1", None, "e-29"), Err(LiteralError::TooPrecise));
+        assert_eq!(e("1", None, "e30"), Err(LiteralError::TooLarge));
+    }
+
+    #[test]
+    fn basis_points_are_percentages() {
+        assert_eq!(
+            with_unit(Decimal::from(25), "bps"),
+            Ok(Value::Percent(n("0.0025", None)))
+        );
     }
 
     #[test]
@@ -149,10 +238,12 @@ mod tests {
 
     #[test]
     fn too_large_is_an_error() {
-        assert_eq!(
-            number(false, "99999999999999999999999999999", None, Some("T")),
-            Err(LiteralError::TooLarge)
-        );
+        let parts = NumberParts {
+            digits: "99999999999999999999999999999",
+            scale: Some("T"),
+            ..NumberParts::default()
+        };
+        assert_eq!(number(parts), Err(LiteralError::TooLarge));
     }
 
     #[test]

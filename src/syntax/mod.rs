@@ -9,7 +9,7 @@ mod literal;
 pub use ast::*;
 
 use crate::diag::{Diagnostic, FileId, Span};
-use crate::value::{Name, Value};
+use crate::value::{Currency, Name, Value};
 use indexmap::IndexMap;
 use pest::Parser as _;
 use pest::iterators::Pair;
@@ -155,7 +155,7 @@ fn resync(text: &str, offset: usize) -> Option<usize> {
     while pos < text.len() {
         let line = text.get(pos..)?;
         let trimmed = line.trim_start_matches([' ', '\t']);
-        for kw in ["entity", "deal", "rule"] {
+        for kw in ["entity", "deal", "rule", "fx"] {
             if trimmed
                 .strip_prefix(kw)
                 .is_some_and(|after| after.starts_with([' ', '\t']))
@@ -441,8 +441,61 @@ impl Lower<'_> {
             Rule::entity_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Entity))),
             Rule::deal_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Deal))),
             Rule::rule_decl => self.rule_decl(pair).map(Item::Rule),
+            Rule::fx_decl => self.fx_decl(pair).map(Item::Fx),
             _ => None,
         }
+    }
+
+    fn fx_decl(&mut self, pair: Pair<'_, Rule>) -> Option<FxDecl> {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let pair_text = inner.next()?;
+        let pair_span = self.span(&pair_text);
+        let (base, quote) = pair_text.as_str().split_once('/')?;
+        let rate = self.number(inner.next()?)?;
+        let date = match inner.next() {
+            Some(d) => {
+                let date_span = self.span(&d);
+                match self.literal_result(literal::date(d.as_str()), date_span)? {
+                    Value::Date(d) => Some(d),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        let mut ok = true;
+        let mut currency = |code: &str, this: &mut Self| match Currency::parse(code) {
+            Some(c) => Some(c),
+            None => {
+                ok = false;
+                let mut d =
+                    Diagnostic::error(format!("unknown currency `{code}`"), pair_span, "here");
+                d.help = crate::diag::did_you_mean(code, crate::value::CURRENCIES.iter().copied());
+                this.diags.push(d);
+                None
+            }
+        };
+        let base = currency(base, self);
+        let quote = currency(quote, self);
+        if rate <= rust_decimal::Decimal::ZERO {
+            self.error("an exchange rate must be positive", span, "here");
+            return None;
+        }
+        if base == quote {
+            self.error(
+                "an exchange rate needs two different currencies",
+                pair_span,
+                "here",
+            );
+            return None;
+        }
+        Some(FxDecl {
+            base: base?,
+            quote: quote?,
+            rate,
+            date,
+            span,
+        })
     }
 
     fn name(&mut self, pair: Pair<'_, Rule>) -> Ident {
@@ -612,25 +665,21 @@ impl Lower<'_> {
 
     fn number(&mut self, pair: Pair<'_, Rule>) -> Option<rust_decimal::Decimal> {
         let span = self.span(&pair);
-        let (mut sign, mut digits, mut fraction, mut scale) = (false, "", None, None);
+        let mut parts = literal::NumberParts::default();
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::sign => sign = true,
-                Rule::digits => digits = p.as_str(),
-                Rule::fraction => fraction = Some(p.as_str()),
-                Rule::scale => scale = Some(p.as_str()),
+                Rule::sign => parts.negative = true,
+                Rule::digits => parts.digits = p.as_str(),
+                Rule::fraction => parts.fraction = Some(p.as_str()),
+                Rule::exponent => parts.exponent = Some(p.as_str()),
+                Rule::scale => parts.scale = Some(p.as_str()),
                 _ => {}
             }
         }
-        match literal::number(sign, digits, fraction, scale) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                let (message, help) = e.describe();
-                let mut d = Diagnostic::error(message, span, "here");
-                d.help = help;
-                self.diags.push(d);
-                None
-            }
+        let r = literal::number(parts).map(Value::Number);
+        match self.literal_result(r, span)? {
+            Value::Number(d) => Some(d),
+            _ => None,
         }
     }
 
@@ -641,9 +690,17 @@ impl Lower<'_> {
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::currency_prefix => {
-                    if let Some(code) = p.into_inner().find(|c| c.as_rule() == Rule::currency_code)
-                    {
-                        currency = code.as_str().to_string();
+                    for c in p.into_inner() {
+                        currency = match c.as_str() {
+                            "$" => "USD".to_string(),
+                            "€" => "EUR".to_string(),
+                            "£" => "GBP".to_string(),
+                            "¥" => {
+                                let err = Err(literal::LiteralError::AmbiguousYen);
+                                return self.literal_result(err, span);
+                            }
+                            code => code.to_string(),
+                        };
                     }
                 }
                 Rule::number => amount = Some(self.number(p)?),

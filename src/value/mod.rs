@@ -102,6 +102,12 @@ pub enum ValueError {
         /// What the operand is.
         what: String,
     },
+    /// A date moved by a fraction of a day or month.
+    #[error("a date moves by whole {unit} only")]
+    NotWhole {
+        /// The unit of the quantity.
+        unit: &'static str,
+    },
     /// Division by zero.
     #[error("division by zero")]
     DivisionByZero,
@@ -256,6 +262,20 @@ impl Value {
             (Value::Percent(a), Value::Percent(b)) => Ok(Value::Percent(of(*a, *b)?)),
             (Value::Percent(a), Value::Number(b)) | (Value::Number(a), Value::Percent(b)) => {
                 Ok(Value::Number(of(*a, *b)?))
+            }
+            (Value::Date(d), Value::Quantity(q)) => {
+                Ok(Value::Date(shift_date(*d, q, op == "subtract")?))
+            }
+            (Value::Date(a), Value::Date(b)) if op == "subtract" => {
+                let days = b
+                    .until(*a)
+                    .map_err(|_| ValueError::Overflow { op })?
+                    .get_days();
+                Ok(Value::Quantity(Quantity {
+                    amount: Decimal::from(days),
+                    unit: Unit::Plain(find_unit("days").ok_or(ValueError::Overflow { op })?),
+                    ceiling: false,
+                }))
             }
             (Value::Money(a), Value::Money(b)) => {
                 if a.currency != b.currency {
@@ -454,6 +474,68 @@ pub enum KeyClass {
     Date,
     /// Symbols and text.
     Name,
+}
+
+/// `date ± quantity` for a whole number of days, months or years. Adding months keeps the day of
+/// the month, clamped to the month's last day (`2025-01-31 + 1 month` is `2025-02-28`).
+fn shift_date(d: Date, q: &Quantity, subtract: bool) -> Result<Date, ValueError> {
+    let op = if subtract { "subtract" } else { "add" };
+    let Unit::Plain(u) = q.unit else {
+        return Err(ValueError::Mismatch {
+            op,
+            left: "a date".into(),
+            right: format!("{} ({})", q.unit.describe(), q.unit),
+        });
+    };
+    let base = q
+        .unit
+        .to_base(q.amount)
+        .ok_or(ValueError::Overflow { op })?;
+    use rust_decimal::prelude::ToPrimitive;
+    let Some(mut n) = base.to_i64().filter(|_| base.fract().is_zero()) else {
+        return Err(ValueError::NotWhole { unit: u.symbol });
+    };
+    if subtract {
+        n = -n;
+    }
+    let span = match u.dimension {
+        Dimension::Months => jiff::Span::new().try_months(n),
+        Dimension::Days => jiff::Span::new().try_days(n),
+        _ => {
+            return Err(ValueError::Mismatch {
+                op,
+                left: "a date".into(),
+                right: format!("{} ({})", q.unit.describe(), q.unit),
+            });
+        }
+    }
+    .map_err(|_| ValueError::Overflow { op })?;
+    d.checked_add(span).map_err(|_| ValueError::Overflow { op })
+}
+
+/// Whole calendar months from `a` to `b` (negative when `b` is earlier), truncated toward zero,
+/// as a quantity in months: `months_between(2025-01-31, 2025-02-28)` is 0 months,
+/// `months_between(2025-01-15, 2026-03-14)` is 13 months.
+pub fn months_between(a: &Value, b: &Value) -> Result<Value, ValueError> {
+    let (Value::Date(a), Value::Date(b)) = (a, b) else {
+        return Err(ValueError::Mismatch {
+            op: "take months between",
+            left: a.describe(),
+            right: b.describe(),
+        });
+    };
+    let span = a
+        .until((jiff::Unit::Month, *b))
+        .map_err(|_| ValueError::Overflow {
+            op: "take months between",
+        })?;
+    Ok(Value::Quantity(Quantity {
+        amount: Decimal::from(span.get_months()),
+        unit: Unit::Plain(find_unit("months").ok_or(ValueError::Overflow {
+            op: "take months between",
+        })?),
+        ceiling: false,
+    }))
 }
 
 /// A canonical, hashable form of a [`Value`] used by join indexes.
