@@ -75,13 +75,36 @@ impl std::hash::Hash for Span {
 }
 
 /// One source text, stored once.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SourceFile {
     /// The name the file was loaded under (usually its path as the user gave it).
     pub name: String,
     /// The full text.
     pub text: Arc<str>,
-    line_starts: Vec<usize>,
+    line_starts: Arc<[usize]>,
+}
+
+impl SourceFile {
+    /// 0-based line index of byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Byte range of line `index`, without its line break.
+    fn line_range(&self, index: usize) -> Range<usize> {
+        let start = self
+            .line_starts
+            .get(index)
+            .copied()
+            .unwrap_or(self.text.len());
+        let end = self
+            .line_starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next.saturating_sub(1));
+        start..end.max(start)
+    }
 }
 
 /// A 1-based line and column (columns count characters).
@@ -112,6 +135,7 @@ impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: Arc<str>) -> FileId {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let line_starts: Arc<[usize]> = line_starts.into();
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile {
             name: name.into(),
@@ -246,7 +270,23 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, colour: Colour) -> String 
         .with_width(100)
         .with_links(false)
         .tab_width(4);
-    let report = MietteView::new(diag, sources);
+    let mut report = MietteView::new(diag, sources);
+    let long_line = diag.span().and_then(|span| {
+        let file = sources.file(span.file?)?;
+        let line = file.line_of(span.start as usize);
+        let longest = (line.saturating_sub(1)..=line + 1)
+            .map(|l| file.line_range(l).len())
+            .max()?;
+        Some(longest > MAX_SNIPPET_LINE)
+    });
+    if long_line == Some(true) {
+        // Too long to show: give the location in words instead of a snippet.
+        if let Some(l) = diag.span().and_then(|s| sources.location(s)) {
+            report.message = format!("{} (at {}:{}:{})", report.message, l.file, l.line, l.column);
+        }
+        report.source = None;
+        report.labels.clear();
+    }
     let mut out = String::new();
     if handler.render_report(&mut out, &report).is_err() {
         out = format!("error: {}\n", diag.message);
@@ -260,9 +300,68 @@ struct MietteView {
     message: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<miette::NamedSource<Arc<str>>>,
+    source: Option<SourceView>,
     labels: Vec<miette::LabeledSpan>,
 }
+
+/// A source file as `miette` reads it: lines are found through the file's line index (so each
+/// snippet costs time proportional to its own lines, not to the file), and columns count
+/// characters.
+#[derive(Debug)]
+struct SourceView {
+    file: SourceFile,
+}
+
+impl miette::SourceCode for SourceView {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let file = &self.file;
+        let text: &'a str = &self.file.text;
+        let start = span.offset();
+        if start > text.len() {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        let last = (start + span.len())
+            .saturating_sub(1)
+            .max(start)
+            .min(text.len());
+        let first_line = file.line_of(start).saturating_sub(before);
+        let last_line = (file.line_of(last) + after).min(file.line_starts.len().saturating_sub(1));
+        let (data_start, column) = if before == 0 {
+            let line_start = file.line_range(file.line_of(start)).start;
+            let column = text
+                .get(line_start..start)
+                .map_or(0, |s| s.trim_start_matches('\u{feff}').chars().count());
+            (start, column)
+        } else {
+            (file.line_range(first_line).start, 0)
+        };
+        let data_end = file
+            .line_starts
+            .get(last_line + 1)
+            .copied()
+            .unwrap_or(text.len())
+            .max(data_start);
+        let data = text
+            .get(data_start..data_end)
+            .ok_or(miette::MietteError::OutOfBounds)?;
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            file.name.clone(),
+            data.as_bytes(),
+            (data_start, data_end - data_start).into(),
+            file.line_of(data_start),
+            column,
+            last_line - first_line + 1,
+        )))
+    }
+}
+
+/// Lines longer than this are not shown as a snippet (the location is still given).
+const MAX_SNIPPET_LINE: usize = 400;
 
 impl MietteView {
     fn new(diag: &Diagnostic, sources: &SourceMap) -> Self {
@@ -291,14 +390,29 @@ impl MietteView {
                 }
             })
             .collect();
+        // Labels in other files (a duplicate declared in another file) become notes.
+        let notes: Vec<String> = diag
+            .labels
+            .iter()
+            .filter(|(s, _)| s.file.is_some() && s.file != primary_file)
+            .filter_map(|(s, text)| {
+                let l = sources.location(*s)?;
+                Some(format!("{text}: {}:{}:{}", l.file, l.line, l.column))
+            })
+            .collect();
+        let help = match (&diag.help, notes.is_empty()) {
+            (h, true) => h.clone(),
+            (Some(h), false) => Some(format!("{}\n{h}", notes.join("\n"))),
+            (None, false) => Some(notes.join("\n")),
+        };
         MietteView {
             message,
             severity: match diag.level {
                 Level::Error => miette::Severity::Error,
                 Level::Warning => miette::Severity::Warning,
             },
-            help: diag.help.clone(),
-            source: file.map(|f| miette::NamedSource::new(f.name.clone(), f.text.clone())),
+            help,
+            source: file.map(|f| SourceView { file: f.clone() }),
             labels,
         }
     }

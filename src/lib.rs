@@ -140,6 +140,7 @@ pub struct Engine {
     sources: SourceMap,
     facts: FactBase,
     rules: RuleSet,
+    budgets: eval::Budgets,
 }
 
 impl Engine {
@@ -210,6 +211,11 @@ impl Engine {
         })
     }
 
+    /// Sets the limits on the work of each rule (see [`eval::Budgets`] for the defaults).
+    pub fn set_budgets(&mut self, budgets: eval::Budgets) {
+        self.budgets = budgets;
+    }
+
     /// The loaded source files (to resolve spans to `file:line:column`).
     pub fn sources(&self) -> &SourceMap {
         &self.sources
@@ -254,6 +260,7 @@ impl Engine {
             eval::run_rule(
                 rule,
                 &self.facts,
+                self.budgets,
                 &mut report.findings,
                 &mut report.data_gaps,
                 &mut report.errors,

@@ -342,6 +342,61 @@ fn a_rule_setting_given_twice_is_an_error() {
     );
 }
 
+#[test]
+fn budgets_stop_a_runaway_rule_with_an_error_and_the_run_goes_on() {
+    let mut engine = Engine::new();
+    engine.set_budgets(dealrules::eval::Budgets {
+        max_combinations: 50,
+        max_results: 1_000,
+    });
+    let deals: String = (0..10)
+        .map(|i| format!("deal d{i} {{ kind: x }}\n"))
+        .collect();
+    engine.load("t.deals", deals).unwrap();
+    engine
+        .load(
+            "t.rules",
+            "rule cartesian { severity: low  match a: deal  b: deal  c: deal  flag \"x\" }
+             rule fine { severity: low  match a: deal where a.id == d0  flag \"ok\" }",
+        )
+        .unwrap();
+    let r = engine.evaluate().unwrap();
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(&*r.errors[0].rule, "cartesian");
+    assert!(
+        r.errors[0]
+            .message
+            .starts_with("the rule stopped after examining 50 combinations")
+    );
+    assert!(r.findings.iter().any(|f| f.message == "ok"));
+
+    let mut engine = Engine::new();
+    engine.set_budgets(dealrules::eval::Budgets {
+        max_combinations: 1_000_000,
+        max_results: 5,
+    });
+    engine
+        .load(
+            "t.deals",
+            (0..10)
+                .map(|i| format!("deal d{i} {{ kind: x }}\n"))
+                .collect::<String>(),
+        )
+        .unwrap();
+    engine
+        .load(
+            "t.rules",
+            "rule many { severity: low  match a: deal  flag \"x\" }",
+        )
+        .unwrap();
+    let r = engine.evaluate().unwrap();
+    assert_eq!(r.findings.len(), 5);
+    assert_eq!(
+        r.errors[0].message,
+        "the rule stopped after 5 findings and data gaps; narrow its conditions"
+    );
+}
+
 const NAMES: [&str; 4] = ["A", "B", "C", "D"];
 const KINDS: [&str; 3] = ["investment", "purchase", "lease"];
 

@@ -416,11 +416,37 @@ impl Checker<'_> {
             self.diags.push(d);
             return None;
         };
+        if let (CKind::Var(i), Some(first)) = (&expr.kind, rest.first()) {
+            self.warn_unknown_field(*i, first);
+        }
         for part in rest {
             let whole = expr.span.to(part.span);
             expr = self.node(CKind::Field(Box::new(expr), part.name.clone()), whole);
         }
         Some(expr)
+    }
+
+    /// `inv.investee` where no loaded fact of the binding's kind has a field `investee`: most
+    /// likely a typo, and the condition could never be true.
+    fn warn_unknown_field(&mut self, var: usize, field: &Ident) {
+        let Some(kind) = self.vars.get(var).map(|v| v.kind) else {
+            return;
+        };
+        let known = self.facts.field_names(kind).next().is_some();
+        if !known
+            || matches!(&*field.name, "id" | "title")
+            || self.facts.has_field_name(kind, &field.name)
+        {
+            return;
+        }
+        let mut d = Diagnostic {
+            level: Level::Warning,
+            message: format!("no loaded {} has a field `{}`", kind.keyword(), field.name),
+            labels: vec![(field.span, "unknown field".into())],
+            help: None,
+        };
+        d.help = did_you_mean(&field.name, self.facts.field_names(kind));
+        self.diags.push(d);
     }
 
     /// A binding written alone in a comparison (`lease.kind == lease`) is the bound fact, which

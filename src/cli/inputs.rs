@@ -35,11 +35,19 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     for path in paths {
         if path.is_dir() {
             let walker = walkdir::WalkDir::new(path).sort_by_file_name();
+            let mut found = false;
             for entry in walker {
                 let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
                 if entry.file_type().is_file() && has_extension(entry.path()) {
+                    found = true;
                     add(entry.into_path(), &mut files);
                 }
+            }
+            if !found {
+                return Err(format!(
+                    "`{}` has no `.deals` or `.rules` files",
+                    path.display()
+                ));
             }
         } else if path.is_file() {
             if !has_extension(path) {

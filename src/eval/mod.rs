@@ -526,16 +526,37 @@ fn round(x: &Value, places: &Value, mode: Option<&Value>) -> Result<Value, Strin
     })
 }
 
+/// Limits on the work of one rule; a rule that reaches one stops with an evaluation error
+/// naming it, and the run goes on with the other rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budgets {
+    /// Most combinations of facts (candidate bindings) one rule may examine.
+    pub max_combinations: u64,
+    /// Most findings plus data gaps one rule may produce.
+    pub max_results: usize,
+}
+
+impl Default for Budgets {
+    /// 20,000,000 combinations and 100,000 results per rule.
+    fn default() -> Self {
+        Budgets {
+            max_combinations: 20_000_000,
+            max_results: 100_000,
+        }
+    }
+}
+
 /// Runs one checked rule over the fact base; appends its findings, data gaps and errors.
 pub fn run_rule(
     rule: &CheckedRule,
     facts: &FactBase,
+    budgets: Budgets,
     findings: &mut Vec<Finding>,
     gaps: &mut Vec<DataGap>,
     errors: &mut Vec<EvalError>,
 ) {
     let ev = Evaluator::new(facts);
-    let mut run = plan::Run::new(rule, &ev, errors);
+    let mut run = plan::Run::new(rule, &ev, errors, budgets);
     run.execute(findings, gaps);
 }
 

@@ -9,7 +9,7 @@
 //!    candidates and probed with the bound side: no nested loop over all pairs.
 //! 4. Every other condition is checked as soon as all the bindings it reads are bound.
 
-use super::{Evaluator, Failure, Truth};
+use super::{Budgets, Evaluator, Failure, Truth};
 use crate::check::{CExpr, CKind, CheckedRule};
 use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::FactIndex;
@@ -90,6 +90,13 @@ pub(super) struct Run<'r, 'a, 'x> {
     unknown_filters: IndexMap<(usize, FactIndex), Gap>,
     /// The unknown conditions of the binding being built.
     pending: Vec<Gap>,
+    /// Candidate bindings examined so far, against the budget.
+    work: u64,
+    /// Findings and data gaps made so far, against the budget.
+    results: usize,
+    budgets: Budgets,
+    /// Set when a budget ran out: the rule stops.
+    stopped: bool,
 }
 
 /// A condition that was unknown because of missing fields.
@@ -109,6 +116,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         rule: &'r CheckedRule,
         ev: &'x Evaluator<'a>,
         errors: &'x mut Vec<EvalError>,
+        budgets: Budgets,
     ) -> Self {
         let mut run = Run {
             rule,
@@ -119,6 +127,10 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             possible: true,
             unknown_filters: IndexMap::new(),
             pending: Vec::new(),
+            work: 0,
+            results: 0,
+            budgets,
+            stopped: false,
         };
         run.filter_candidates();
         run.plan();
@@ -136,6 +148,21 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         if !self.errors.contains(&error) {
             self.errors.push(error);
         }
+    }
+
+    /// Stops the rule with an error naming it.
+    fn stop(&mut self, message: String) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        self.errors.push(EvalError {
+            rule: self.rule.id.clone(),
+            span: self.rule.span,
+            expr: self.rule.id.to_string(),
+            message,
+            bindings: Vec::new(),
+        });
     }
 
     /// Evaluates condition `cond`; an error is recorded and counts as false. An unknown result
@@ -326,6 +353,14 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         findings: &mut Vec<Finding>,
         gaps: &mut Vec<DataGap>,
     ) {
+        self.results += 1;
+        if self.results > self.budgets.max_results {
+            let max = self.budgets.max_results;
+            self.stop(format!(
+                "the rule stopped after {max} findings and data gaps; narrow its conditions"
+            ));
+            return;
+        }
         if let Some(first) = self.pending.first() {
             let condition = self.rule.conditions.get(first.condition);
             let mut missing: Vec<MissingField> = Vec::new();
@@ -380,6 +415,18 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         };
         let checks = step.checks.clone();
         for f in cands {
+            if self.stopped {
+                break;
+            }
+            self.work += 1;
+            if self.work > self.budgets.max_combinations {
+                let max = self.budgets.max_combinations;
+                self.stop(format!(
+                    "the rule stopped after examining {max} combinations of facts; \
+                     link its patterns with equality conditions (`a.x == b.y`)"
+                ));
+                break;
+            }
             if let Some(slot) = bound.get_mut(var) {
                 *slot = Some(f);
             }

@@ -149,15 +149,19 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
                 .iter()
                 .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
                 .collect();
+            let facts = if facts.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", facts.join(", "))
+            };
             let _ = writeln!(
                 out,
-                "{} rule {} could not be evaluated at {}: {} in `{}` ({})",
+                "{} rule {} could not be evaluated at {}: {} in `{}`{facts}",
                 paint(colour, AnsiColor::Red.on_default().bold(), "error:"),
                 e.rule,
                 place(sources, e.span),
                 e.message,
                 e.expr,
-                facts.join(", ")
             );
         }
     }

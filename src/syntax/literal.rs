@@ -71,7 +71,14 @@ pub fn number(parts: NumberParts<'_>) -> Result<Decimal, LiteralError> {
     if let Some(f) = parts.fraction {
         text.push_str(f);
     }
-    let mut value = Decimal::from_str_exact(&text).map_err(|_| LiteralError::TooLarge)?;
+    let mut value = Decimal::from_str_exact(&text).map_err(|_| {
+        let decimals = parts.fraction.map_or(0, |f| f.len().saturating_sub(1));
+        if decimals > 28 {
+            LiteralError::TooPrecise
+        } else {
+            LiteralError::TooLarge
+        }
+    })?;
     if let Some(e) = parts.exponent {
         let exp: i64 = e
             .get(1..)

@@ -99,6 +99,9 @@ pub const MAX_NESTING: usize = 128;
 /// Most operators accepted in one expression.
 pub const MAX_OPERATORS: usize = 256;
 
+/// Most names in one path (`a.b.c` has 3).
+pub const MAX_PATH: usize = 32;
+
 /// Refuses files nested deeper than [`MAX_NESTING`] before parsing them, so that no input can
 /// exhaust the stack of the parser or of later recursive passes.
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
@@ -107,12 +110,21 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     while let Some((i, c)) = chars.next() {
         match c {
             '"' => {
-                while let Some((_, c)) = chars.next() {
+                // Messages hold `{expression}` placeholders: their nesting counts too.
+                let mut inner = 0usize;
+                while let Some((j, c)) = chars.next() {
                     match c {
                         '\\' => {
                             chars.next();
                         }
                         '"' | '\n' => break,
+                        '(' | '[' | '{' => {
+                            inner += 1;
+                            if depth + inner > MAX_NESTING {
+                                return Some(too_deep(file, j));
+                            }
+                        }
+                        ')' | ']' | '}' => inner = inner.saturating_sub(1),
                         _ => {}
                     }
                 }
@@ -127,14 +139,7 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
-                    return Some(
-                        Diagnostic::error(
-                            format!("nesting deeper than {MAX_NESTING} levels"),
-                            Span::new(file, i..i + 1),
-                            "too deep here",
-                        )
-                        .with_help("flatten the structure; no deal or rule needs this depth"),
-                    );
+                    return Some(too_deep(file, i));
                 }
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
@@ -142,6 +147,15 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
         }
     }
     None
+}
+
+fn too_deep(file: FileId, at: usize) -> Diagnostic {
+    Diagnostic::error(
+        format!("nesting deeper than {MAX_NESTING} levels"),
+        Span::new(file, at..at + 1),
+        "too deep here",
+    )
+    .with_help("flatten the structure; no deal or rule needs this depth")
 }
 
 /// The start of the next line after the item starting at `offset` that begins a declaration.
@@ -349,18 +363,23 @@ fn syntax_error(
                 .take_while(|c| !c.is_whitespace())
                 .take(20)
                 .collect();
-            format!("`{word}`")
+            format!("`{}`", word.escape_debug())
         }
     };
     let width = text
         .get(pos..)
         .and_then(|s| s.chars().next())
         .map_or(0, char::len_utf8);
-    Diagnostic::error(
+    let d = Diagnostic::error(
         format!("expected {list}{context}, found {found}"),
         Span::new(file, pos..pos + width),
         format!("expected {list}"),
-    )
+    );
+    if after.trim_start().starts_with('#') {
+        d.with_help("comments start with `//`")
+    } else {
+        d
+    }
 }
 
 /// A value literal that could not be read (`"10 GX".parse::<Value>()`).
@@ -542,6 +561,18 @@ impl Lower<'_> {
                 }
                 _ => {}
             }
+        }
+        if let Some(i) = id.as_ref().filter(|i| matches!(&*i.name, "true" | "false")) {
+            self.diags.push(
+                Diagnostic::error(
+                    format!("`{}` cannot be an id", i.name),
+                    i.span,
+                    "reserved word",
+                )
+                .with_help(
+                    "`true` and `false` are values; choose another id, or quote a different name",
+                ),
+            );
         }
         FactDecl {
             kind,
@@ -800,7 +831,7 @@ impl Lower<'_> {
                             _ => self.error(
                                 "`tags` must be a list of names (`[circular, asc606]`)",
                                 field.value_span,
-                                "not a list",
+                                "not a list of names",
                             ),
                         },
                         "reference" => match field.value {
@@ -1114,7 +1145,18 @@ impl Lower<'_> {
                 let args: Option<Vec<Expr>> = inner.map(|p| self.expr(p)).collect();
                 ExprKind::Call(name, args?)
             }
-            Rule::path => ExprKind::Path(pair.into_inner().map(|p| self.name(p)).collect()),
+            Rule::path => {
+                let parts: Vec<Ident> = pair.into_inner().map(|p| self.name(p)).collect();
+                if parts.len() > MAX_PATH {
+                    self.error(
+                        format!("path of {} names; the limit is {MAX_PATH}", parts.len()),
+                        span,
+                        "this path",
+                    );
+                    return None;
+                }
+                ExprKind::Path(parts)
+            }
             _ => ExprKind::Literal(self.value_inner(pair)?),
         };
         Some(Expr { kind, span })
