@@ -141,9 +141,48 @@ pub struct Engine {
     facts: FactBase,
     rules: RuleSet,
     budgets: eval::Budgets,
+    params: check::ParamOverrides,
 }
 
 impl Engine {
+    /// Errors for overrides that name no loaded rule or no parameter of that rule.
+    fn check_overrides(&self) -> Vec<Diagnostic> {
+        let mut diags = Vec::new();
+        for (rule, params) in &self.params {
+            let Some(decl) = self.rules.iter().find(|r| r.id.name == *rule) else {
+                let mut d = Diagnostic::error(
+                    format!("`--set`: no rule `{rule}` is loaded"),
+                    Span::none(),
+                    "",
+                );
+                d.labels.clear();
+                d.help = diag::did_you_mean(rule, self.rules.iter().map(|r| &*r.id.name));
+                diags.push(d);
+                continue;
+            };
+            for name in params.keys() {
+                if !decl.params.iter().any(|p| p.name.name == *name) {
+                    let mut d = Diagnostic::error(
+                        format!("`--set`: rule `{rule}` has no parameter `{name}`"),
+                        Span::none(),
+                        "",
+                    );
+                    d.labels.clear();
+                    let names: Vec<&str> = decl.params.iter().map(|p| &*p.name.name).collect();
+                    d.help = diag::did_you_mean(name, names.iter().copied()).or_else(|| {
+                        if names.is_empty() {
+                            Some(format!("rule `{rule}` has no parameters"))
+                        } else {
+                            Some(format!("its parameters are: {}", names.join(", ")))
+                        }
+                    });
+                    diags.push(d);
+                }
+            }
+        }
+        diags
+    }
+
     /// An empty engine.
     pub fn new() -> Self {
         Engine::default()
@@ -190,7 +229,7 @@ impl Engine {
                         );
                         continue;
                     }
-                    self.rules.rules.push(rule);
+                    self.rules.rules.push(*rule);
                 }
             }
         }
@@ -214,6 +253,15 @@ impl Engine {
     /// Sets the limits on the work of each rule (see [`eval::Budgets`] for the defaults).
     pub fn set_budgets(&mut self, budgets: eval::Budgets) {
         self.budgets = budgets;
+    }
+
+    /// Overrides parameter `param` of rule `rule` for the next evaluations (`--set
+    /// rule.param=value`). An unknown rule or parameter is reported by [`Engine::evaluate`].
+    pub fn set_param(&mut self, rule: &str, param: &str, value: Value) {
+        self.params
+            .entry(Arc::from(rule))
+            .or_default()
+            .insert(Arc::from(param), value);
     }
 
     /// The loaded source files (to resolve spans to `file:line:column`).
@@ -241,9 +289,9 @@ impl Engine {
     /// evaluated then.
     pub fn evaluate(&self) -> Result<Report, LoadError> {
         let mut checked = Vec::new();
-        let mut diags = Vec::new();
+        let mut diags = self.check_overrides();
         for rule in self.rules.iter() {
-            let (c, d) = check::check_rule(rule, &self.facts, &self.sources);
+            let (c, d) = check::check_rule(rule, &self.facts, &self.sources, &self.params);
             diags.extend(d);
             checked.extend(c);
         }

@@ -15,9 +15,10 @@
 use crate::diag::{Diagnostic, Level, SourceMap, Span, did_you_mean};
 use crate::facts::FactBase;
 use crate::syntax::{
-    BinaryOp, Expr, ExprKind, FactKind, Ident, RuleDecl, Severity, TemplatePart, UnaryOp,
+    AggFunc, BinaryOp, Expr, ExprKind, FactKind, Ident, RuleDecl, Severity, TemplatePart, UnaryOp,
 };
 use crate::value::{Name, Value};
+use indexmap::IndexMap;
 use std::sync::Arc;
 
 /// A rule whose names are resolved, with its conditions split into conjuncts.
@@ -41,6 +42,41 @@ pub struct CheckedRule {
     pub conditions: Vec<Condition>,
     /// The message, text and placeholders.
     pub message: Vec<MessagePart>,
+    /// Parameters with the values used (defaults, or overrides given for the run).
+    pub params: Vec<(Name, Value)>,
+    /// Local bindings of `exists` and aggregates: slot `vars.len() + i` of a binding vector.
+    pub locals: Vec<Var>,
+    /// Number of quantifier element slots (`any t in ...`).
+    pub elements: usize,
+    /// The `exists` and aggregate sub-queries, referenced by index from [`CKind`].
+    pub subqueries: Vec<SubQuery>,
+}
+
+impl CheckedRule {
+    /// Length of a binding vector for this rule: its bindings, then its local bindings.
+    pub fn slots(&self) -> usize {
+        self.vars.len() + self.locals.len()
+    }
+}
+
+/// The pattern of an `exists` or an aggregate, split for evaluation by index.
+#[derive(Clone, Debug)]
+pub struct SubQuery {
+    /// The local binding's index in [`CheckedRule::locals`].
+    pub local: usize,
+    /// Entity or deal.
+    pub kind: FactKind,
+    /// The value aggregated, if any.
+    pub value: Option<CExpr>,
+    /// Conjuncts that read only the local binding: filter its candidates once.
+    pub prefilter: Vec<CExpr>,
+    /// Equalities `local side == outer side`: a hash index on the local side, probed with the
+    /// outer side.
+    pub build: Vec<CExpr>,
+    /// The outer sides of `build`, in the same order.
+    pub probe: Vec<CExpr>,
+    /// Every other conjunct, checked per candidate.
+    pub residual: Vec<CExpr>,
 }
 
 /// A binding: a name that ranges over facts of one kind.
@@ -105,6 +141,25 @@ pub enum CKind {
     Neg(Box<CExpr>),
     /// `a op b`.
     Binary(BinaryOp, Box<CExpr>, Box<CExpr>),
+    /// The fact bound to local binding `i` (of an `exists` or aggregate).
+    Local(usize),
+    /// The element bound by quantifier slot `i`.
+    Element(usize),
+    /// `exists ...`: the sub-query, and the bindings of the rule it reads.
+    Exists(usize, u64),
+    /// An aggregate over a sub-query, and the bindings of the rule it reads.
+    Aggregate(AggFunc, usize, u64),
+    /// `any`/`all` element slot `elem` in `list` where `cond`.
+    Quantifier {
+        /// `all` rather than `any`.
+        all: bool,
+        /// The element slot.
+        elem: usize,
+        /// The list.
+        list: Box<CExpr>,
+        /// The condition.
+        cond: Box<CExpr>,
+    },
 }
 
 /// Built-in functions.
@@ -119,14 +174,36 @@ pub enum Function {
     /// `months_between(a, b)`: whole calendar months from date `a` to date `b`, as a quantity in
     /// months (negative when `b` is earlier), truncated toward zero.
     MonthsBetween,
+    /// `abs(x)`: the absolute value of a number, percentage, amount or quantity.
+    Abs,
+    /// `min(a, b)`: the smaller of two comparable values.
+    Min,
+    /// `max(a, b)`: the larger of two comparable values.
+    Max,
+    /// `lower(text)`: text or a name in lower case.
+    Lower,
+    /// `contains(text, part)`: whether text contains `part`; for a list, whether it holds an
+    /// element equal to `part`.
+    Contains,
+    /// `starts_with(text, prefix)`.
+    StartsWith,
+    /// `len(x)`: the number of elements of a list or characters of a text.
+    Len,
 }
 
 impl Function {
     /// Name, function, fewest and most arguments.
-    const ALL: [(&'static str, Function, usize, usize); 3] = [
+    pub const ALL: [(&'static str, Function, usize, usize); 10] = [
         ("round", Function::Round, 2, 3),
         ("has", Function::Has, 1, 1),
         ("months_between", Function::MonthsBetween, 2, 2),
+        ("abs", Function::Abs, 1, 1),
+        ("min", Function::Min, 2, 2),
+        ("max", Function::Max, 2, 2),
+        ("lower", Function::Lower, 1, 1),
+        ("contains", Function::Contains, 2, 2),
+        ("starts_with", Function::StartsWith, 2, 2),
+        ("len", Function::Len, 1, 1),
     ];
 }
 
@@ -141,8 +218,20 @@ impl CExpr {
             CKind::Field(e, _) | CKind::Not(e) | CKind::Neg(e) => e.vars(),
             CKind::List(items) | CKind::Call(_, items) => items.iter().fold(0, |m, e| m | e.vars()),
             CKind::Binary(_, a, b) => a.vars() | b.vars(),
+            CKind::Local(_) | CKind::Element(_) => 0,
+            CKind::Exists(_, vars) | CKind::Aggregate(_, _, vars) => *vars,
+            CKind::Quantifier { list, cond, .. } => list.vars() | cond.vars(),
         }
     }
+}
+
+/// A name in scope inside a sub-expression.
+#[derive(Clone, Debug)]
+enum Scoped {
+    /// A local fact binding (`exists x`, `sum(... for x ...)`).
+    Local(usize),
+    /// A quantifier element (`any t in ...`).
+    Element(usize),
 }
 
 /// The most bindings one rule may declare.
@@ -154,7 +243,17 @@ struct Checker<'a> {
     vars: Vec<Var>,
     implicit: bool,
     diags: Vec<Diagnostic>,
+    /// Names bound by enclosing `exists`, aggregates and quantifiers, innermost last.
+    scope: Vec<(Name, Scoped)>,
+    lets: IndexMap<Name, CExpr>,
+    params: IndexMap<Name, Value>,
+    locals: Vec<Var>,
+    elements: usize,
+    subqueries: Vec<SubQuery>,
 }
+
+/// Values given for a run that replace rule parameters: `rule id` → `param` → value.
+pub type ParamOverrides = IndexMap<Name, IndexMap<Name, Value>>;
 
 /// Resolves one rule. Returns the checked rule (if it has no errors) and every diagnostic,
 /// warnings included.
@@ -162,6 +261,7 @@ pub fn check_rule(
     rule: &RuleDecl,
     facts: &FactBase,
     sources: &SourceMap,
+    overrides: &ParamOverrides,
 ) -> (Option<CheckedRule>, Vec<Diagnostic>) {
     let mut c = Checker {
         facts,
@@ -169,7 +269,21 @@ pub fn check_rule(
         vars: Vec::new(),
         implicit: rule.patterns.is_empty(),
         diags: Vec::new(),
+        scope: Vec::new(),
+        lets: IndexMap::new(),
+        params: IndexMap::new(),
+        locals: Vec::new(),
+        elements: 0,
+        subqueries: Vec::new(),
     };
+    let given = overrides.get(&rule.id.name);
+    for p in &rule.params {
+        let value = given
+            .and_then(|g| g.get(&p.name.name))
+            .cloned()
+            .unwrap_or_else(|| p.value.clone());
+        c.params.insert(p.name.name.clone(), value);
+    }
     if c.implicit {
         c.vars.push(Var {
             name: Arc::from("deal"),
@@ -206,6 +320,19 @@ pub fn check_rule(
             "this rule",
         ));
         return (None, c.diags);
+    }
+    for l in &rule.lets {
+        if c.vars.iter().any(|v| v.name == l.name.name) || c.lets.contains_key(&l.name.name) {
+            c.diags.push(Diagnostic::error(
+                format!("`{}` is already a binding or a `let`", l.name.name),
+                l.name.span,
+                "declared again here",
+            ));
+            continue;
+        }
+        if let Some(e) = c.expr(&l.expr) {
+            c.lets.insert(l.name.name.clone(), e);
+        }
     }
     let mut conditions = Vec::new();
     let filters = rule.patterns.iter().filter_map(|p| p.filter.as_ref());
@@ -247,6 +374,10 @@ pub fn check_rule(
         vars: c.vars,
         conditions,
         message,
+        params: c.params.into_iter().collect(),
+        locals: c.locals,
+        elements: c.elements,
+        subqueries: c.subqueries,
     });
     (checked, c.diags)
 }
@@ -324,6 +455,39 @@ impl Checker<'_> {
                     .collect();
                 CKind::Call(*f, args)
             }
+            ExprKind::Exists { var, kind, filter } => {
+                let (sub, vars) = self.subquery(var, *kind, None, filter.as_deref())?;
+                CKind::Exists(sub, vars)
+            }
+            ExprKind::Aggregate {
+                func,
+                value,
+                var,
+                kind,
+                filter,
+            } => {
+                let (sub, vars) = self.subquery(var, *kind, value.as_deref(), filter.as_deref())?;
+                CKind::Aggregate(*func, sub, vars)
+            }
+            ExprKind::Quantifier {
+                all,
+                var,
+                list,
+                cond,
+            } => {
+                let list = self.expr(list);
+                let elem = self.elements;
+                self.elements += 1;
+                self.scope.push((var.name.clone(), Scoped::Element(elem)));
+                let cond = self.expr(cond);
+                self.scope.pop();
+                CKind::Quantifier {
+                    all: *all,
+                    elem,
+                    list: Box::new(list?),
+                    cond: Box::new(cond?),
+                }
+            }
             ExprKind::Unary(UnaryOp::Not, inner) => CKind::Not(Box::new(self.expr(inner)?)),
             ExprKind::Unary(UnaryOp::Neg, inner) => CKind::Neg(Box::new(self.expr(inner)?)),
             ExprKind::Binary(op, a, b) => {
@@ -355,8 +519,30 @@ impl Checker<'_> {
     fn path(&mut self, parts: &[Ident], span: Span, field_position: bool) -> Option<CExpr> {
         let (head, rest) = parts.split_first()?;
         let unknown_name = !self.facts.has_symbol(&head.name);
-        let mut expr = if let Some(i) = self.vars.iter().position(|v| v.name == head.name) {
+        let scoped = self
+            .scope
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == head.name)
+            .map(|(_, s)| s.clone());
+        let mut expr = if let Some(s) = scoped {
+            let kind = match s {
+                Scoped::Local(i) => CKind::Local(i),
+                Scoped::Element(i) => CKind::Element(i),
+            };
+            self.node(kind, head.span)
+        } else if let Some(i) = self.vars.iter().position(|v| v.name == head.name) {
             self.node(CKind::Var(i), head.span)
+        } else if let Some(e) = self.lets.get(&head.name) {
+            // A `let` stands for its expression; the reference keeps its own text.
+            let mut e = e.clone();
+            e.span = head.span;
+            e.text = head.name.to_string();
+            e
+        } else if let Some(v) = self.params.get(&head.name) {
+            let mut e = self.node(CKind::Literal(v.clone()), head.span);
+            e.text = head.name.to_string();
+            e
         } else if self.implicit
             && (self.is_field(&head.name) || (field_position && unknown_name) || !rest.is_empty())
         {
@@ -467,6 +653,143 @@ impl Checker<'_> {
                 )),
             });
         }
+    }
+
+    /// Checks the pattern of an `exists` or aggregate and splits its condition for evaluation by
+    /// index. Returns the sub-query's index and the rule bindings it reads.
+    fn subquery(
+        &mut self,
+        var: &Ident,
+        kind: FactKind,
+        value: Option<&Expr>,
+        filter: Option<&Expr>,
+    ) -> Option<(usize, u64)> {
+        if self.vars.iter().any(|v| v.name == var.name)
+            || self.scope.iter().any(|(n, _)| *n == var.name)
+        {
+            self.diags.push(Diagnostic::error(
+                format!("`{}` is already bound here; choose another name", var.name),
+                var.span,
+                "name in use",
+            ));
+            return None;
+        }
+        let local = self.locals.len();
+        self.locals.push(Var {
+            name: var.name.clone(),
+            kind,
+            span: var.span,
+        });
+        self.scope.push((var.name.clone(), Scoped::Local(local)));
+        let value = value.map(|v| self.expr(v));
+        let mut conjuncts = Vec::new();
+        let mut ok = true;
+        if let Some(f) = filter {
+            let mut parts = Vec::new();
+            split_and(f, &mut parts);
+            for p in parts {
+                match self.expr(p) {
+                    Some(e) => conjuncts.push(e),
+                    None => ok = false,
+                }
+            }
+        }
+        self.scope.pop();
+        let value = match value {
+            Some(Some(v)) => Some(v),
+            Some(None) => return None,
+            None => None,
+        };
+        if !ok {
+            return None;
+        }
+        let mut vars = value.as_ref().map_or(0, CExpr::vars);
+        let mut sub = SubQuery {
+            local,
+            kind,
+            value,
+            prefilter: Vec::new(),
+            build: Vec::new(),
+            probe: Vec::new(),
+            residual: Vec::new(),
+        };
+        for c in conjuncts {
+            vars |= c.vars();
+            let only_local = |e: &CExpr, this: &Self| e.vars() == 0 && this.refs_only(e, local);
+            if only_local(&c, self) {
+                sub.prefilter.push(c);
+                continue;
+            }
+            if let CKind::Binary(BinaryOp::Eq, a, b) = &c.kind {
+                let outer = |e: &CExpr, this: &Self| !this.refs_local(e, local);
+                if only_local(a, self) && self.refs_local(a, local) && outer(b, self) {
+                    sub.build.push((**a).clone());
+                    sub.probe.push((**b).clone());
+                    sub.residual.push(c);
+                    continue;
+                }
+                if only_local(b, self) && self.refs_local(b, local) && outer(a, self) {
+                    sub.build.push((**b).clone());
+                    sub.probe.push((**a).clone());
+                    sub.residual.push(c);
+                    continue;
+                }
+            }
+            sub.residual.push(c);
+        }
+        let index = self.subqueries.len();
+        self.subqueries.push(sub);
+        Some((index, vars))
+    }
+
+    /// The locals an expression reads (through nested sub-queries too), and whether it reads a
+    /// quantifier element.
+    fn local_refs(&self, e: &CExpr, out: &mut Vec<usize>, elements: &mut bool) {
+        match &e.kind {
+            CKind::Local(i) => out.push(*i),
+            CKind::Element(_) => *elements = true,
+            CKind::Literal(_) | CKind::Var(_) => {}
+            CKind::Field(x, _) | CKind::Not(x) | CKind::Neg(x) => self.local_refs(x, out, elements),
+            CKind::List(items) | CKind::Call(_, items) => {
+                items.iter().for_each(|x| self.local_refs(x, out, elements))
+            }
+            CKind::Binary(_, a, b) => {
+                self.local_refs(a, out, elements);
+                self.local_refs(b, out, elements);
+            }
+            CKind::Quantifier { list, cond, .. } => {
+                self.local_refs(list, out, elements);
+                self.local_refs(cond, out, elements);
+            }
+            CKind::Exists(sub, _) | CKind::Aggregate(_, sub, _) => {
+                if let Some(q) = self.subqueries.get(*sub) {
+                    let inner = q
+                        .value
+                        .iter()
+                        .chain(&q.prefilter)
+                        .chain(&q.probe)
+                        .chain(&q.residual);
+                    for x in inner {
+                        self.local_refs(x, out, elements);
+                    }
+                    out.retain(|l| *l != q.local);
+                }
+            }
+        }
+    }
+
+    /// Whether `e` reads local `local`.
+    fn refs_local(&self, e: &CExpr, local: usize) -> bool {
+        let (mut refs, mut elements) = (Vec::new(), false);
+        self.local_refs(e, &mut refs, &mut elements);
+        refs.contains(&local)
+    }
+
+    /// Whether `e` reads no local other than `local` and no quantifier element.
+    fn refs_only(&self, e: &CExpr, local: usize) -> bool {
+        let (mut refs, mut elements) = (Vec::new(), false);
+        self.local_refs(e, &mut refs, &mut elements);
+        !elements && refs.iter().all(|l| *l == local)
     }
 
     fn is_field(&self, name: &str) -> bool {

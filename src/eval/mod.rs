@@ -9,13 +9,15 @@ mod plan;
 
 use crate::check::{CExpr, CKind, CheckedRule, Function, MessagePart};
 use crate::explain::{
-    Binding, Conversion, DataGap, EvalError, Finding, MissingField, Operand, TraceStep, fingerprint,
+    Binding, Conversion, DataGap, Detail, EvalError, FactRef, Finding, MissingField, Operand,
+    TraceStep, fingerprint,
 };
 use crate::facts::{Fact, FactBase, FactIndex};
 use crate::syntax::BinaryOp;
 use crate::value::{Value, ValueError};
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// The result of evaluating an expression.
@@ -52,9 +54,21 @@ struct Failure<'e> {
 
 type Bound = [Option<FactIndex>];
 
+/// The candidates of a sub-query (`exists`, aggregate), filtered once, with its hash index.
+#[derive(Default)]
+struct SubIndex {
+    candidates: Vec<FactIndex>,
+    index: plan::JoinIndex,
+}
+
 /// Evaluates expressions of one rule against one fact base.
 struct Evaluator<'a> {
     facts: &'a FactBase,
+    rule: &'a CheckedRule,
+    /// Values of the quantifier elements being evaluated.
+    elements: RefCell<Vec<Option<Value>>>,
+    /// Sub-query indexes, built on first use.
+    subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
     missing: RefCell<Vec<MissingField>>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
@@ -66,9 +80,12 @@ impl<'a> Evaluator<'a> {
         self.facts.get(i)
     }
 
-    fn new(facts: &'a FactBase) -> Self {
+    fn new(facts: &'a FactBase, rule: &'a CheckedRule) -> Self {
         Evaluator {
             facts,
+            rule,
+            elements: RefCell::new(vec![None; rule.elements]),
+            subs: RefCell::new(indexmap::IndexMap::new()),
             missing: RefCell::new(Vec::new()),
             conversions: RefCell::new(Vec::new()),
         }
@@ -173,6 +190,16 @@ impl<'a> Evaluator<'a> {
                 Some(f) => Ev::Fact(f),
                 None => Ev::Missing,
             },
+            CKind::Local(i) => match bound.get(self.rule.vars.len() + i).copied().flatten() {
+                Some(f) => Ev::Fact(f),
+                None => Ev::Missing,
+            },
+            CKind::Element(i) => match self.elements.borrow().get(*i).cloned().flatten() {
+                Some(v) => Ev::Val(Cow::Owned(v)),
+                None => Ev::Missing,
+            },
+            CKind::Exists(..) | CKind::Quantifier { .. } => self.truth_value(e, bound)?,
+            CKind::Aggregate(func, sub, _) => self.aggregate(*func, *sub, bound, e)?.0,
             CKind::Field(base, name) => match self.eval(base, bound)? {
                 Ev::Fact(i) => self.fact_field(i, name),
                 Ev::Missing => Ev::Missing,
@@ -227,6 +254,20 @@ impl<'a> Evaluator<'a> {
                 };
                 let months = crate::value::months_between(&a, &b).map_err(fail)?;
                 Ev::Val(Cow::Owned(months))
+            }
+            CKind::Call(f, args) => {
+                let mut values = Vec::with_capacity(args.len());
+                for a in args {
+                    match self.value(a, bound)? {
+                        Some(v) => values.push(v.into_owned()),
+                        None => return Ok(Ev::Missing),
+                    }
+                }
+                let v = self.call(*f, &values).map_err(|m| Failure {
+                    expr: e,
+                    message: m,
+                })?;
+                Ev::Val(Cow::Owned(v))
             }
             CKind::Neg(inner) => match self.value(inner, bound)? {
                 Some(v) => Ev::Val(Cow::Owned(v.neg().map_err(fail)?)),
@@ -313,6 +354,13 @@ impl<'a> Evaluator<'a> {
             message: err.to_string(),
         };
         match &e.kind {
+            CKind::Exists(sub, _) => Ok(self.matches(*sub, bound, 1, e)?.0),
+            CKind::Quantifier {
+                all,
+                elem,
+                list,
+                cond,
+            } => Ok(self.quantify(*all, *elem, list, cond, bound)?.0),
             CKind::Binary(BinaryOp::And, a, b) => {
                 let x = self.truth(a, bound)?;
                 if x == Truth::False {
@@ -407,15 +455,398 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The trace of one condition: its values, and for `and`/`or`/`not` its parts.
+    /// The functions other than `round`, `has` and `months_between`, on evaluated arguments.
+    fn call(&self, f: Function, args: &[Value]) -> Result<Value, String> {
+        let text = |v: &Value| -> Result<String, String> {
+            v.as_name()
+                .map(str::to_string)
+                .ok_or_else(|| format!("needs text or a name, not {}", v.describe()))
+        };
+        match (f, args) {
+            (Function::Abs, [x]) => {
+                let zero = Value::Number(rust_decimal::Decimal::ZERO);
+                let negative = x.compare(&zero).map_err(|e| e.to_string())?.is_lt();
+                if negative {
+                    x.neg().map_err(|e| e.to_string())
+                } else {
+                    Ok(x.clone())
+                }
+            }
+            (Function::Min | Function::Max, [a, b]) => {
+                let order = self
+                    .with_fx(a, b, Value::compare)
+                    .map_err(|e| e.to_string())?;
+                let pick_a = if f == Function::Min {
+                    order.is_le()
+                } else {
+                    order.is_ge()
+                };
+                Ok(if pick_a { a.clone() } else { b.clone() })
+            }
+            (Function::Lower, [x]) => Ok(Value::Text(Arc::from(text(x)?.to_lowercase().as_str()))),
+            (Function::Contains, [Value::List(items), part]) => {
+                for item in items {
+                    if self
+                        .with_fx(item, part, Value::equals)
+                        .map_err(|e| e.to_string())?
+                    {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Ok(Value::Bool(false))
+            }
+            (Function::Contains, [x, part]) => Ok(Value::Bool(text(x)?.contains(&text(part)?))),
+            (Function::StartsWith, [x, prefix]) => {
+                Ok(Value::Bool(text(x)?.starts_with(&text(prefix)?)))
+            }
+            (Function::Len, [Value::List(items)]) => {
+                Ok(Value::Number(rust_decimal::Decimal::from(items.len())))
+            }
+            (Function::Len, [x]) => Ok(Value::Number(rust_decimal::Decimal::from(
+                text(x)?.chars().count(),
+            ))),
+            _ => Err("wrong arguments".to_string()),
+        }
+    }
+
+    /// The sub-query's index, built on first use: candidates passing the conjuncts that read
+    /// only the local binding, hashed on the local side of its equalities.
+    fn sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Rc<SubIndex>, Failure<'e>> {
+        if let Some(idx) = self.subs.borrow().get(&sub) {
+            return Ok(idx.clone());
+        }
+        let Some(q) = self.rule.subqueries.get(sub) else {
+            return Ok(Rc::new(SubIndex::default()));
+        };
+        let slot = self.rule.vars.len() + q.local;
+        let mut bound = vec![None; self.rule.slots()];
+        let mut built = SubIndex::default();
+        let build: Vec<&CExpr> = q.build.iter().collect();
+        let relocate = |failure: Failure<'_>| Failure {
+            expr: e,
+            message: failure.message,
+        };
+        for (f, fact) in self.facts.iter() {
+            if fact.kind != q.kind {
+                continue;
+            }
+            if let Some(s) = bound.get_mut(slot) {
+                *s = Some(f);
+            }
+            let mut keep = true;
+            for c in &q.prefilter {
+                if self.truth(c, &bound).map_err(relocate)? != Truth::True {
+                    keep = false;
+                    break;
+                }
+            }
+            if !keep {
+                continue;
+            }
+            built.candidates.push(f);
+            let key = if build.is_empty() {
+                None
+            } else {
+                plan::keys(self, &build, &bound).map_err(relocate)?
+            };
+            if let Some(k) = key {
+                built.index.insert(k, f);
+            }
+        }
+        let built = Rc::new(built);
+        self.subs.borrow_mut().insert(sub, built.clone());
+        Ok(built)
+    }
+
+    /// The facts of sub-query `sub` that match under `bound` (every conjunct true), at most
+    /// `limit`; `Unknown` when an outer value it is joined on is missing.
+    fn matches<'e>(
+        &self,
+        sub: usize,
+        bound: &Bound,
+        limit: usize,
+        e: &'e CExpr,
+    ) -> Result<(Truth, Vec<FactIndex>), Failure<'e>> {
+        let Some(cands) = self.sub_candidates(sub, bound, e)? else {
+            return Ok((Truth::Unknown, Vec::new()));
+        };
+        let mut found = Vec::new();
+        for f in cands {
+            if self.sub_holds(sub, bound, f, e)? {
+                found.push(f);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        let t = if found.is_empty() {
+            Truth::False
+        } else {
+            Truth::True
+        };
+        Ok((t, found))
+    }
+
+    /// The candidates of sub-query `sub` for the outer values in `bound`; `None` when an outer
+    /// value it is joined on is missing.
+    fn sub_candidates<'e>(
+        &self,
+        sub: usize,
+        bound: &Bound,
+        e: &'e CExpr,
+    ) -> Result<Option<Vec<FactIndex>>, Failure<'e>> {
+        let idx = self.sub_index(sub, e)?;
+        let Some(q) = self.rule.subqueries.get(sub) else {
+            return Ok(Some(Vec::new()));
+        };
+        if q.probe.is_empty() {
+            return Ok(Some(idx.candidates.clone()));
+        }
+        let probe: Vec<&CExpr> = q.probe.iter().collect();
+        match plan::keys(self, &probe, bound) {
+            Ok(Some(k)) => Ok(Some(idx.index.probe(&k, &idx.candidates))),
+            Ok(None) => Ok(None),
+            Err(failure) => Err(Failure {
+                expr: e,
+                message: failure.message,
+            }),
+        }
+    }
+
+    /// Whether candidate `f` satisfies every other conjunct of sub-query `sub`; unknown counts
+    /// as not (a fact matches only when its conditions are true).
+    fn sub_holds<'e>(
+        &self,
+        sub: usize,
+        bound: &Bound,
+        f: FactIndex,
+        e: &'e CExpr,
+    ) -> Result<bool, Failure<'e>> {
+        let Some(q) = self.rule.subqueries.get(sub) else {
+            return Ok(false);
+        };
+        let inner = self.with_local(bound, q.local, f);
+        for c in &q.residual {
+            match self.truth(c, &inner) {
+                Ok(Truth::True) => {}
+                Ok(_) => return Ok(false),
+                Err(failure) => {
+                    return Err(Failure {
+                        expr: e,
+                        message: failure.message,
+                    });
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// A copy of `bound` with local binding `local` set to fact `f`.
+    fn with_local(&self, bound: &Bound, local: usize, f: FactIndex) -> Vec<Option<FactIndex>> {
+        let mut inner = bound.to_vec();
+        inner.resize(self.rule.slots().max(inner.len()), None);
+        if let Some(s) = inner.get_mut(self.rule.vars.len() + local) {
+            *s = Some(f);
+        }
+        inner
+    }
+
+    /// An aggregate and what went into it. Facts whose value is missing are not counted and
+    /// are listed as skipped; `sum` of nothing is 0, `min`/`max`/`avg` of nothing are unknown.
+    fn aggregate<'e>(
+        &self,
+        func: crate::syntax::AggFunc,
+        sub: usize,
+        bound: &Bound,
+        e: &'e CExpr,
+    ) -> Result<(Ev<'a>, Detail), Failure<'e>> {
+        use crate::syntax::AggFunc;
+        let fail = |err: ValueError| Failure {
+            expr: e,
+            message: err.to_string(),
+        };
+        let empty = Detail::Aggregate {
+            func: func.name(),
+            counted: Vec::new(),
+            skipped: Vec::new(),
+            chosen: None,
+        };
+        let Some(cands) = self.sub_candidates(sub, bound, e)? else {
+            return Ok((Ev::Missing, empty));
+        };
+        let Some(q) = self.rule.subqueries.get(sub) else {
+            return Ok((Ev::Missing, empty));
+        };
+        let mut counted: Vec<(FactIndex, Option<Value>)> = Vec::new();
+        let mut skipped = Vec::new();
+        for f in cands {
+            if !self.sub_holds(sub, bound, f, e)? {
+                continue;
+            }
+            let value = match &q.value {
+                Some(v) if func != AggFunc::Count => {
+                    let inner = self.with_local(bound, q.local, f);
+                    let value = self.value(v, &inner).map_err(|failure| Failure {
+                        expr: e,
+                        message: failure.message,
+                    })?;
+                    match value {
+                        Some(v) => Some(v.into_owned()),
+                        None => {
+                            skipped.push(f);
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            counted.push((f, value));
+        }
+        let values: Vec<&Value> = counted.iter().filter_map(|(_, v)| v.as_ref()).collect();
+        let mut chosen: Option<usize> = None;
+        let result = match func {
+            AggFunc::Count => Some(Value::Number(rust_decimal::Decimal::from(counted.len()))),
+            AggFunc::Sum | AggFunc::Avg => {
+                let mut total = Value::Number(rust_decimal::Decimal::ZERO);
+                for v in &values {
+                    total = self.with_fx(&total, v, Value::add).map_err(fail)?;
+                }
+                if func == AggFunc::Sum {
+                    Some(total)
+                } else if values.is_empty() {
+                    None
+                } else {
+                    let n = Value::Number(rust_decimal::Decimal::from(values.len()));
+                    Some(total.div(&n).map_err(fail)?)
+                }
+            }
+            AggFunc::Min | AggFunc::Max => {
+                for (i, v) in values.iter().enumerate() {
+                    let better = match chosen.and_then(|c| values.get(c)) {
+                        None => true,
+                        Some(best) => {
+                            let o = self.with_fx(v, best, Value::compare).map_err(fail)?;
+                            if func == AggFunc::Min {
+                                o.is_lt()
+                            } else {
+                                o.is_gt()
+                            }
+                        }
+                    };
+                    if better {
+                        chosen = Some(i);
+                    }
+                }
+                chosen.and_then(|c| values.get(c)).map(|v| (*v).clone())
+            }
+        };
+        let fact_ref = |f: FactIndex| {
+            self.fact(f).map(|x| FactRef {
+                fact: x.id.clone(),
+                span: x.span,
+            })
+        };
+        let detail = Detail::Aggregate {
+            func: func.name(),
+            counted: counted
+                .iter()
+                .filter_map(|(f, v)| fact_ref(*f).map(|r| (r, v.clone())))
+                .collect(),
+            skipped: skipped.iter().filter_map(|f| fact_ref(*f)).collect(),
+            chosen,
+        };
+        Ok((
+            result.map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))),
+            detail,
+        ))
+    }
+
+    /// `any`/`all`: the truth, and the element that decided it.
+    fn quantify<'e>(
+        &self,
+        all: bool,
+        elem: usize,
+        list: &'e CExpr,
+        cond: &'e CExpr,
+        bound: &Bound,
+    ) -> Result<(Truth, Option<(usize, Value)>), Failure<'e>> {
+        let Some(items) = self.value(list, bound)? else {
+            return Ok((Truth::Unknown, None));
+        };
+        let Value::List(items) = items.into_owned() else {
+            return Err(Failure {
+                expr: list,
+                message: format!("`{}` needs a list", if all { "all" } else { "any" }),
+            });
+        };
+        let mut unknown = false;
+        for (i, item) in items.into_iter().enumerate() {
+            let previous = self.set_element(elem, Some(item.clone()));
+            let t = self.truth(cond, bound);
+            self.set_element(elem, previous);
+            match (all, t?) {
+                (false, Truth::True) => return Ok((Truth::True, Some((i, item)))),
+                (true, Truth::False) => return Ok((Truth::False, Some((i, item)))),
+                (_, Truth::Unknown) => unknown = true,
+                _ => {}
+            }
+        }
+        let t = match (all, unknown) {
+            (_, true) => Truth::Unknown,
+            (false, false) => Truth::False,
+            (true, false) => Truth::True,
+        };
+        Ok((t, None))
+    }
+
+    fn set_element(&self, slot: usize, value: Option<Value>) -> Option<Value> {
+        let mut elements = self.elements.borrow_mut();
+        match elements.get_mut(slot) {
+            Some(s) => std::mem::replace(s, value),
+            None => None,
+        }
+    }
+
     fn trace(&self, e: &CExpr, bound: &Bound) -> TraceStep {
         let holds = match self.truth(e, bound) {
             Ok(Truth::True) => Some(true),
             Ok(Truth::False) => Some(false),
             Ok(Truth::Unknown) | Err(_) => None,
         };
-        let operand = |x: &CExpr| Operand {
-            expr: x.text.clone(),
-            value: self.value(x, bound).ok().flatten().map(Cow::into_owned),
+        let operand = |x: &CExpr| {
+            let detail = match &x.kind {
+                CKind::Aggregate(func, sub, _) => {
+                    self.aggregate(*func, *sub, bound, x).ok().map(|(_, d)| d)
+                }
+                _ => None,
+            };
+            Operand {
+                expr: x.text.clone(),
+                value: self.value(x, bound).ok().flatten().map(Cow::into_owned),
+                detail,
+            }
+        };
+        let fact_ref = |f: FactIndex| {
+            self.fact(f).map(|x| FactRef {
+                fact: x.id.clone(),
+                span: x.span,
+            })
+        };
+        let detail = match &e.kind {
+            CKind::Exists(sub, _) => self.matches(*sub, bound, 5, e).ok().map(|(_, found)| {
+                Detail::Matches(found.into_iter().filter_map(fact_ref).collect())
+            }),
+            CKind::Quantifier {
+                all,
+                elem,
+                list,
+                cond,
+            } => self
+                .quantify(*all, *elem, list, cond, bound)
+                .ok()
+                .and_then(|(_, w)| w)
+                .map(|(index, value)| Detail::Element { index, value }),
+            _ => None,
         };
         let (op, operands, parts) = match &e.kind {
             CKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => (
@@ -441,6 +872,7 @@ impl<'a> Evaluator<'a> {
             operands,
             parts,
             conversions: Vec::new(),
+            detail,
         }
     }
 }
@@ -448,7 +880,10 @@ impl<'a> Evaluator<'a> {
 fn collect_fields<'e>(e: &'e CExpr, out: &mut Vec<&'e CExpr>) {
     match &e.kind {
         CKind::Field(..) => out.push(e),
-        CKind::Literal(_) | CKind::Var(_) => {}
+        CKind::Literal(_) | CKind::Var(_) | CKind::Local(_) | CKind::Element(_) => {}
+        CKind::Exists(..) => {}
+        CKind::Aggregate(..) => out.push(e),
+        CKind::Quantifier { list, .. } => collect_fields(list, out),
         CKind::List(items) | CKind::Call(_, items) => {
             items.iter().for_each(|i| collect_fields(i, out))
         }
@@ -555,7 +990,7 @@ pub fn run_rule(
     gaps: &mut Vec<DataGap>,
     errors: &mut Vec<EvalError>,
 ) {
-    let ev = Evaluator::new(facts);
+    let ev = Evaluator::new(facts, rule);
     let mut run = plan::Run::new(rule, &ev, errors, budgets);
     run.execute(findings, gaps);
 }
@@ -610,6 +1045,7 @@ impl Evaluator<'_> {
             bindings,
             trace,
             fingerprint,
+            params: rule.params.clone(),
         };
         (finding, errors)
     }

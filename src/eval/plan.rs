@@ -35,14 +35,14 @@ struct Step<'r> {
 /// equal key, those whose values are of another class (comparing them is an error that must be
 /// reported, not a silent `false`), and those whose values have no key (lists, records).
 #[derive(Default)]
-struct JoinIndex {
+pub(super) struct JoinIndex {
     by_key: IndexMap<Vec<Key>, Vec<FactIndex>>,
     by_class: IndexMap<Vec<KeyClass>, Vec<FactIndex>>,
     unkeyed: Vec<FactIndex>,
 }
 
 impl JoinIndex {
-    fn insert(&mut self, key: JoinKey, f: FactIndex) {
+    pub(super) fn insert(&mut self, key: JoinKey, f: FactIndex) {
         match key {
             JoinKey::Keyed(k, classes) => {
                 self.by_key.entry(k).or_default().push(f);
@@ -52,7 +52,7 @@ impl JoinIndex {
         }
     }
 
-    fn probe(&self, key: &JoinKey, all: &[FactIndex]) -> Vec<FactIndex> {
+    pub(super) fn probe(&self, key: &JoinKey, all: &[FactIndex]) -> Vec<FactIndex> {
         match key {
             JoinKey::Keyed(k, classes) => {
                 let mut out = self.by_key.get(k).cloned().unwrap_or_default();
@@ -70,7 +70,7 @@ impl JoinIndex {
 }
 
 /// The value of the key expressions of a join for one fact or binding.
-enum JoinKey {
+pub(super) enum JoinKey {
     /// Every value has a key: the keys and their classes.
     Keyed(Vec<Key>, Vec<KeyClass>),
     /// Some value is a list or record: compare by evaluation.
@@ -190,7 +190,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
 
     fn filter_candidates(&mut self) {
         let n = self.rule.vars.len();
-        let mut bound = vec![None; n];
+        let mut bound = vec![None; self.rule.slots()];
         for i in 0..self.rule.conditions.len() {
             let constant = self.rule.conditions.get(i).is_some_and(|c| c.vars == 0);
             if constant && self.check(i, &bound).0 != Truth::True {
@@ -314,13 +314,12 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     }
 
     fn build_indexes(&mut self) {
-        let n = self.rule.vars.len();
         let mut failures = Vec::new();
         for step in &mut self.steps {
             let Some((build, _)) = &step.join else {
                 continue;
             };
-            let mut bound = vec![None; n];
+            let mut bound = vec![None; self.rule.slots()];
             for &f in self.candidates.get(step.var).map_or(&[][..], Vec::as_slice) {
                 if let Some(slot) = bound.get_mut(step.var) {
                     *slot = Some(f);
@@ -341,7 +340,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         if !self.possible {
             return;
         }
-        let mut bound = vec![None; self.rule.vars.len()];
+        let mut bound = vec![None; self.rule.slots()];
         self.step(0, &mut bound, findings, gaps);
     }
 
@@ -458,7 +457,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
 
 /// The join key of `exprs` under `bound`; `None` if a value is missing (the equality is then
 /// unknown and cannot hold).
-fn keys<'e>(
+pub(super) fn keys<'e>(
     ev: &Evaluator<'_>,
     exprs: &[&'e CExpr],
     bound: &[Option<FactIndex>],

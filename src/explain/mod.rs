@@ -29,6 +29,8 @@ pub struct Finding {
     pub trace: Vec<TraceStep>,
     /// Stable hash of the rule id and the bound facts' ids; see [`fingerprint`].
     pub fingerprint: String,
+    /// The rule's parameters and the values used in this run.
+    pub params: Vec<(Name, Value)>,
 }
 
 impl Finding {
@@ -73,6 +75,42 @@ pub struct TraceStep {
     pub parts: Vec<TraceStep>,
     /// Exchange rates used to evaluate this condition (top-level steps only).
     pub conversions: Vec<Conversion>,
+    /// For `exists`, `any` and `all`: which facts or element decided it.
+    pub detail: Option<Detail>,
+}
+
+/// A fact named in an explanation, with where it is declared.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FactRef {
+    /// The fact's id.
+    pub fact: Name,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// What decided an `exists`, an aggregate or a quantifier.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Detail {
+    /// The facts that matched an `exists` (at most five are listed; none when it was false).
+    Matches(Vec<FactRef>),
+    /// The facts that went into an aggregate.
+    Aggregate {
+        /// `sum`, `count`, `min`, `max` or `avg`.
+        func: &'static str,
+        /// Each contributing fact and its value (`None` for `count`).
+        counted: Vec<(FactRef, Option<Value>)>,
+        /// Facts that matched but had no value (a missing field), so were not counted.
+        skipped: Vec<FactRef>,
+        /// For `min` and `max`: the position in `counted` of the fact the result came from.
+        chosen: Option<usize>,
+    },
+    /// The element of the list that made `any` true or `all` false.
+    Element {
+        /// Its position in the list, from 0.
+        index: usize,
+        /// Its value.
+        value: Value,
+    },
 }
 
 /// An exchange rate used in a comparison or sum: an amount in `base` was multiplied by `rate`
@@ -125,6 +163,8 @@ pub struct Operand {
     pub expr: String,
     /// Its value; `None` when a field it reads is missing.
     pub value: Option<Value>,
+    /// For an aggregate: the facts that went into it.
+    pub detail: Option<Detail>,
 }
 
 /// An error raised while evaluating a rule on some facts (currency mismatch, division by zero,

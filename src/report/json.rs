@@ -2,7 +2,7 @@
 //! no reader has to go through a float.
 
 use crate::diag::{SourceMap, Span};
-use crate::explain::{Binding, Conversion, DataGap, EvalError, Finding, TraceStep};
+use crate::explain::{Binding, Conversion, DataGap, Detail, EvalError, Finding, TraceStep};
 use crate::{Report, Severity, Value};
 use serde_json::{Map, Value as Json, json};
 
@@ -67,6 +67,34 @@ fn binding(b: &Binding, sources: &SourceMap) -> Json {
     })
 }
 
+fn detail(d: &Detail, sources: &SourceMap) -> Json {
+    let fact = |f: &crate::explain::FactRef| json!({ "fact": &*f.fact, "location": location(sources, f.span) });
+    match d {
+        Detail::Matches(facts) => {
+            json!({ "kind": "matches", "facts": facts.iter().map(fact).collect::<Vec<_>>() })
+        }
+        Detail::Aggregate {
+            func,
+            counted,
+            skipped,
+            chosen,
+        } => json!({
+            "kind": "aggregate",
+            "func": func,
+            "counted": counted.iter().map(|(f, v)| json!({
+                "fact": &*f.fact,
+                "location": location(sources, f.span),
+                "value": v.as_ref().map_or(Json::Null, value_json),
+            })).collect::<Vec<_>>(),
+            "skipped": skipped.iter().map(fact).collect::<Vec<_>>(),
+            "chosen": chosen,
+        }),
+        Detail::Element { index, value } => {
+            json!({ "kind": "element", "index": index, "value": value_json(value) })
+        }
+    }
+}
+
 fn step(t: &TraceStep, sources: &SourceMap) -> Json {
     json!({
         "condition": t.condition,
@@ -75,7 +103,9 @@ fn step(t: &TraceStep, sources: &SourceMap) -> Json {
         "operands": t.operands.iter().map(|o| json!({
             "expr": o.expr,
             "value": o.value.as_ref().map_or(Json::Null, value_json),
+            "detail": o.detail.as_ref().map(|d| detail(d, sources)),
         })).collect::<Vec<_>>(),
+        "detail": t.detail.as_ref().map(|d| detail(d, sources)),
         "parts": t.parts.iter().map(|p| step(p, sources)).collect::<Vec<_>>(),
         "conversions": t.conversions.iter().map(|c| conversion(c, sources)).collect::<Vec<_>>(),
         "location": location(sources, t.span),
@@ -95,6 +125,7 @@ fn finding(f: &Finding, sources: &SourceMap) -> Json {
         "trace": f.trace.iter().map(|t| step(t, sources)).collect::<Vec<_>>(),
         "rule_location": location(sources, f.rule_span),
         "fingerprint": f.fingerprint,
+        "params": f.params.iter().map(|(n, v)| (n.to_string(), value_json(v))).collect::<Map<String, Json>>(),
     })
 }
 

@@ -1,7 +1,7 @@
 //! The text report: one block per finding, then evaluation errors, then a summary line.
 
 use crate::diag::{Colour, SourceMap, Span};
-use crate::explain::{Finding, Operand, TraceStep};
+use crate::explain::{Detail, Finding, Operand, TraceStep};
 use crate::{Report, Severity};
 use anstyle::{AnsiColor, Style};
 use std::fmt::Write as _;
@@ -37,6 +37,15 @@ fn operand(o: &Operand) -> String {
 }
 
 fn values(step: &TraceStep) -> String {
+    match &step.detail {
+        Some(Detail::Matches(facts)) if facts.is_empty() => return "no match".to_string(),
+        Some(Detail::Matches(facts)) => {
+            let ids: Vec<&str> = facts.iter().map(|f| &*f.fact).collect();
+            return format!("matched {}", ids.join(", "));
+        }
+        Some(Detail::Element { index, value }) => return format!("element {index}: {value}"),
+        _ => {}
+    }
     match (step.op, step.operands.as_slice(), step.parts.as_slice()) {
         (Some("not"), _, [inner]) => format!("not ({})", values(inner)),
         (Some(connective), _, [a, b]) => format!("{} {connective} {}", part(a), part(b)),
@@ -61,6 +70,42 @@ fn part(step: &TraceStep) -> String {
         None => format!("{text} (unknown)"),
         Some(_) => text,
     }
+}
+
+/// The facts that went into an aggregate: `sum of 3: a 1B USD (f:1), ...`.
+fn aggregate_lines(expr: &str, d: &Detail, sources: &SourceMap) -> Vec<String> {
+    let Detail::Aggregate {
+        func,
+        counted,
+        skipped,
+        chosen,
+    } = d
+    else {
+        return Vec::new();
+    };
+    let mut lines = vec![format!(
+        "{expr}: {func} of {} fact{}",
+        counted.len(),
+        if counted.len() == 1 { "" } else { "s" }
+    )];
+    for (i, (f, v)) in counted.iter().enumerate() {
+        let value = v.as_ref().map(|v| format!(" {v}")).unwrap_or_default();
+        let mark = if *chosen == Some(i) {
+            "  ← this one"
+        } else {
+            ""
+        };
+        lines.push(format!(
+            "  {}{value}   {}{mark}",
+            f.fact,
+            place(sources, f.span)
+        ));
+    }
+    if !skipped.is_empty() {
+        let ids: Vec<&str> = skipped.iter().map(|f| &*f.fact).collect();
+        lines.push(format!("  not counted, value missing: {}", ids.join(", ")));
+    }
+    lines
 }
 
 fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
@@ -114,7 +159,18 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
                     conversion(c, sources)
                 );
             }
+            for o in &t.operands {
+                if let Some(d) = &o.detail {
+                    for line in aggregate_lines(&o.expr, d, sources) {
+                        let _ = writeln!(out, "    {}   {line}", " ".repeat(width));
+                    }
+                }
+            }
         }
+    }
+    if !f.params.is_empty() {
+        let params: Vec<String> = f.params.iter().map(|(n, v)| format!("{n} = {v}")).collect();
+        let _ = writeln!(out, "  with {}", params.join(", "));
     }
     let _ = write!(out, "  rule {}", place(sources, f.rule_span));
     if let Some(r) = &f.reference {

@@ -17,7 +17,7 @@ pub enum Item {
     /// `entity ID ["title"] { ... }` or `deal ID ["title"] { ... }`.
     Fact(FactDecl),
     /// `rule ID ["title"] { ... }`.
-    Rule(RuleDecl),
+    Rule(Box<RuleDecl>),
     /// `fx USD/CNY 7.10 on 2025-10-01`.
     Fx(FxDecl),
 }
@@ -162,14 +162,66 @@ pub struct RuleDecl {
     pub tags: Vec<Name>,
     /// `reference:` — the standard or source that motivates the rule.
     pub reference: Option<Text>,
+    /// `param name = value` declarations.
+    pub params: Vec<Param>,
     /// `match` patterns; empty for the implicit single-deal form.
     pub patterns: Vec<Pattern>,
+    /// `let name = expr` declarations, in order.
+    pub lets: Vec<Let>,
     /// The `when` condition, if any.
     pub when: Option<Expr>,
     /// The `flag` message.
     pub message: Template,
     /// The whole declaration.
     pub span: Span,
+}
+
+/// `param name = value`: a tunable threshold of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// Its name.
+    pub name: Ident,
+    /// Its default value.
+    pub value: Value,
+    /// Where the value is written.
+    pub value_span: Span,
+}
+
+/// `let name = expr`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Let {
+    /// Its name.
+    pub name: Ident,
+    /// Its expression.
+    pub expr: Expr,
+}
+
+/// The aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    /// `sum(x for ...)`
+    Sum,
+    /// `count(d: ...)`
+    Count,
+    /// `min(x for ...)`
+    Min,
+    /// `max(x for ...)`
+    Max,
+    /// `avg(x for ...)`
+    Avg,
+}
+
+impl AggFunc {
+    /// Its name as written.
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::Sum => "sum",
+            AggFunc::Count => "count",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::Avg => "avg",
+        }
+    }
 }
 
 /// `var: deal where condition`.
@@ -209,6 +261,39 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `a op b`.
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `exists x: deal where condition`.
+    Exists {
+        /// The local binding.
+        var: Ident,
+        /// Entity or deal.
+        kind: FactKind,
+        /// The condition, if any.
+        filter: Option<Box<Expr>>,
+    },
+    /// `any t in list where condition` (`all: false`) or `all ...` (`all: true`).
+    Quantifier {
+        /// `all` rather than `any`.
+        all: bool,
+        /// The element's name.
+        var: Ident,
+        /// The list.
+        list: Box<Expr>,
+        /// The condition on each element.
+        cond: Box<Expr>,
+    },
+    /// `sum(value for x: deal where condition)` and the other aggregates.
+    Aggregate {
+        /// Which aggregate.
+        func: AggFunc,
+        /// The value aggregated (absent for `count`).
+        value: Option<Box<Expr>>,
+        /// The local binding.
+        var: Ident,
+        /// Entity or deal.
+        kind: FactKind,
+        /// The condition, if any.
+        filter: Option<Box<Expr>>,
+    },
 }
 
 /// Prefix operators.
@@ -341,6 +426,43 @@ impl fmt::Display for Expr {
             ExprKind::Unary(UnaryOp::Not, e) => write!(f, "(not {e})"),
             ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "(- {e})"),
             ExprKind::Binary(op, a, b) => write!(f, "({} {a} {b})", op.symbol()),
+            ExprKind::Exists { var, kind, filter } => {
+                write!(f, "(exists {}: {}", var.name, kind.keyword())?;
+                if let Some(c) = filter {
+                    write!(f, " {c}")?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Quantifier {
+                all,
+                var,
+                list,
+                cond,
+            } => {
+                write!(
+                    f,
+                    "({} {} {list} {cond})",
+                    if *all { "all" } else { "any" },
+                    var.name
+                )
+            }
+            ExprKind::Aggregate {
+                func,
+                value,
+                var,
+                kind,
+                filter,
+            } => {
+                write!(f, "({}", func.name())?;
+                if let Some(v) = value {
+                    write!(f, " {v}")?;
+                }
+                write!(f, " {}: {}", var.name, kind.keyword())?;
+                if let Some(c) = filter {
+                    write!(f, " {c}")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

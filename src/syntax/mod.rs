@@ -417,6 +417,14 @@ impl std::str::FromStr for Value {
     }
 }
 
+fn fact_kind(text: &str) -> FactKind {
+    if text == "entity" {
+        FactKind::Entity
+    } else {
+        FactKind::Deal
+    }
+}
+
 fn pratt() -> &'static PrattParser<Rule> {
     static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
     PRATT.get_or_init(|| {
@@ -459,7 +467,7 @@ impl Lower<'_> {
         match pair.as_rule() {
             Rule::entity_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Entity))),
             Rule::deal_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Deal))),
-            Rule::rule_decl => self.rule_decl(pair).map(Item::Rule),
+            Rule::rule_decl => self.rule_decl(pair).map(|r| Item::Rule(Box::new(r))),
             Rule::fx_decl => self.fx_decl(pair).map(Item::Fx),
             _ => None,
         }
@@ -782,6 +790,8 @@ impl Lower<'_> {
         let mut message = None;
         let mut ok = true;
         let mut settings: Vec<(Name, Span)> = Vec::new();
+        let mut params: Vec<Param> = Vec::new();
+        let mut lets: Vec<Let> = Vec::new();
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::ident | Rule::string if id.is_none() => id = Some(self.name(p)),
@@ -864,6 +874,45 @@ impl Lower<'_> {
                         }
                     }
                 }
+                Rule::param_decl => {
+                    let mut inner = p.into_inner();
+                    let (Some(name), Some(value)) = (inner.next(), inner.next()) else {
+                        continue;
+                    };
+                    let name = self.name(name);
+                    let value_span = self.span(&value);
+                    if let Some(first) = params.iter().find(|q: &&Param| q.name.name == name.name) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                format!("parameter `{}` is declared twice", name.name),
+                                name.span,
+                                "again here",
+                            )
+                            .with_label(first.name.span, "first here"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    match self.value(value) {
+                        Some(value) => params.push(Param {
+                            name,
+                            value,
+                            value_span,
+                        }),
+                        None => ok = false,
+                    }
+                }
+                Rule::let_decl => {
+                    let mut inner = p.into_inner();
+                    let (Some(name), Some(e)) = (inner.next(), inner.next()) else {
+                        continue;
+                    };
+                    let name = self.name(name);
+                    match self.expr(e) {
+                        Some(expr) => lets.push(Let { name, expr }),
+                        None => ok = false,
+                    }
+                }
                 Rule::match_clause => {
                     for pat in p.into_inner() {
                         match self.pattern(pat) {
@@ -914,7 +963,9 @@ impl Lower<'_> {
             severity: severity?,
             tags,
             reference,
+            params,
             patterns,
+            lets,
             when,
             message: message?,
             span,
@@ -1026,6 +1077,9 @@ impl Lower<'_> {
 
     /// Parses the expression inside `{...}` of a message; `start` is its byte offset in the file.
     fn placeholder(&mut self, text: &str, start: usize) -> Option<Expr> {
+        // Inside the message, a quoted string is written `\"...\"`; read it as `"..."`.
+        // (Positions after such a string are then off by one byte per backslash.)
+        let text = &text.replace("\\\"", "\"");
         match Grammar::parse(Rule::placeholder, text) {
             Ok(mut pairs) => {
                 let e = pairs.next()?.into_inner().next()?;
@@ -1144,6 +1198,68 @@ impl Lower<'_> {
                 let name = self.name(inner.next()?);
                 let args: Option<Vec<Expr>> = inner.map(|p| self.expr(p)).collect();
                 ExprKind::Call(name, args?)
+            }
+            Rule::exists_expr => {
+                let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_exists);
+                let var = self.name(inner.next()?);
+                let kind = fact_kind(inner.next()?.as_str());
+                let filter = match inner.next() {
+                    Some(e) => Some(Box::new(self.expr(e)?)),
+                    None => None,
+                };
+                ExprKind::Exists { var, kind, filter }
+            }
+            Rule::quantifier => {
+                let mut inner = pair.into_inner();
+                let all = inner.next()?.as_str() == "all";
+                let var = self.name(inner.next()?);
+                let list = Box::new(self.primary(inner.next()?)?);
+                let cond = Box::new(self.expr(inner.next()?)?);
+                ExprKind::Quantifier {
+                    all,
+                    var,
+                    list,
+                    cond,
+                }
+            }
+            Rule::aggregate => {
+                let mut inner = pair.into_inner().peekable();
+                let func = match inner.next()?.as_str() {
+                    "sum" => AggFunc::Sum,
+                    "count" => AggFunc::Count,
+                    "min" => AggFunc::Min,
+                    "max" => AggFunc::Max,
+                    _ => AggFunc::Avg,
+                };
+                let value = match inner.peek().map(|p| p.as_rule()) {
+                    Some(Rule::expr) => Some(Box::new(self.expr(inner.next()?)?)),
+                    _ => None,
+                };
+                let var = self.name(inner.next()?);
+                let kind = fact_kind(inner.next()?.as_str());
+                let filter = match inner.next() {
+                    Some(e) => Some(Box::new(self.expr(e)?)),
+                    None => None,
+                };
+                if value.is_none() && func != AggFunc::Count {
+                    self.error(
+                        format!(
+                            "`{}` needs a value: `{}(x.amount for x: deal where ...)`",
+                            func.name(),
+                            func.name()
+                        ),
+                        span,
+                        "no value",
+                    );
+                    return None;
+                }
+                ExprKind::Aggregate {
+                    func,
+                    value,
+                    var,
+                    kind,
+                    filter,
+                }
             }
             Rule::path => {
                 let parts: Vec<Ident> = pair.into_inner().map(|p| self.name(p)).collect();

@@ -217,6 +217,15 @@ impl Value {
     /// Ordering of two numbers, amounts in one currency, quantities of one dimension, or dates.
     pub fn compare(&self, other: &Value) -> Result<Ordering, ValueError> {
         match (self, other) {
+            // Zero (an empty sum) compares with any amount or quantity.
+            (
+                Value::Number(z),
+                Value::Money(Money { amount, .. }) | Value::Quantity(Quantity { amount, .. }),
+            ) if z.is_zero() => Ok(Decimal::ZERO.cmp(amount)),
+            (
+                Value::Money(Money { amount, .. }) | Value::Quantity(Quantity { amount, .. }),
+                Value::Number(z),
+            ) if z.is_zero() => Ok(amount.cmp(&Decimal::ZERO)),
             (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
                 Ok(a.cmp(b))
             }
@@ -258,6 +267,17 @@ impl Value {
     ) -> Result<Value, ValueError> {
         let of = |x: Decimal, y: Decimal| f(x, y).ok_or(ValueError::Overflow { op });
         match (self, other) {
+            // Zero (an empty sum) adds to any amount or quantity.
+            (Value::Number(z), Value::Money(_) | Value::Quantity(_)) if z.is_zero() => {
+                if op == "add" {
+                    Ok(other.clone())
+                } else {
+                    other.neg()
+                }
+            }
+            (Value::Money(_) | Value::Quantity(_), Value::Number(z)) if z.is_zero() => {
+                Ok(self.clone())
+            }
             (Value::Number(a), Value::Number(b)) => Ok(Value::Number(of(*a, *b)?)),
             (Value::Percent(a), Value::Percent(b)) => Ok(Value::Percent(of(*a, *b)?)),
             (Value::Percent(a), Value::Number(b)) | (Value::Number(a), Value::Percent(b)) => {
