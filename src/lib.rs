@@ -109,6 +109,23 @@ impl RuleSet {
     }
 }
 
+/// The answer of [`Engine::why`].
+#[derive(Clone, Debug)]
+pub struct Why {
+    /// The rule id.
+    pub rule: value::Name,
+    /// The rule title.
+    pub title: String,
+    /// The rule severity.
+    pub severity: Severity,
+    /// Where the rule is declared.
+    pub rule_span: Span,
+    /// How many bindings were given (the others were searched).
+    pub given: usize,
+    /// The bindings, conditions and finding.
+    pub answer: eval::WhyAnswer,
+}
+
 /// The result of one evaluation.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -181,6 +198,97 @@ impl Engine {
             }
         }
         diags
+    }
+
+    /// Explains why rule `rule` does or does not fire on the given facts: `given` names facts
+    /// for some bindings (`("inv", "nvidia_openai_loi")`), or in binding order with an empty
+    /// binding name. Bindings not given range over all facts of their kind, and the closest
+    /// combination is explained.
+    ///
+    /// # Errors
+    /// [`LoadError`] for an unknown rule, binding or fact, a fact of the wrong kind, more facts
+    /// than bindings, or a rule that does not check.
+    pub fn why(&self, rule: &str, given: &[(&str, &str)]) -> Result<Why, LoadError> {
+        let plain = |message: String, help: Option<String>| LoadError {
+            diagnostics: vec![Diagnostic {
+                level: Level::Error,
+                message,
+                labels: Vec::new(),
+                help,
+            }],
+        };
+        let Some(decl) = self.rules.iter().find(|r| &*r.id.name == rule) else {
+            let help = diag::did_you_mean(rule, self.rules.iter().map(|r| &*r.id.name));
+            return Err(plain(format!("no rule `{rule}` is loaded"), help));
+        };
+        let (checked, diags) = check::check_rule(decl, &self.facts, &self.sources, &self.params);
+        let Some(checked) = checked else {
+            return Err(LoadError { diagnostics: diags });
+        };
+        let mut bound: Vec<Option<facts::FactIndex>> = vec![None; checked.vars.len()];
+        let mut next = 0;
+        for (var, fact) in given {
+            let Some(f) = self.facts.find(fact) else {
+                let help = diag::did_you_mean(fact, self.facts.iter().map(|(_, f)| &*f.id));
+                return Err(plain(format!("no fact `{fact}` is loaded"), help));
+            };
+            let slot = if var.is_empty() {
+                while bound.get(next).is_some_and(Option::is_some) {
+                    next += 1;
+                }
+                next
+            } else {
+                let names: Vec<&str> = checked.vars.iter().map(|v| &*v.name).collect();
+                let Some(i) = names.iter().position(|n| n == var) else {
+                    let help = diag::did_you_mean(var, names.iter().copied()).or_else(|| {
+                        Some(format!(
+                            "the bindings of `{rule}` are: {}",
+                            names.join(", ")
+                        ))
+                    });
+                    return Err(plain(format!("rule `{rule}` has no binding `{var}`"), help));
+                };
+                i
+            };
+            let Some(v) = checked.vars.get(slot) else {
+                return Err(plain(
+                    format!(
+                        "rule `{rule}` has {} binding(s); more facts were given",
+                        checked.vars.len()
+                    ),
+                    None,
+                ));
+            };
+            let kind = self.facts.get(f).map(|x| x.kind);
+            if kind != Some(v.kind) {
+                return Err(plain(
+                    format!(
+                        "`{fact}` is not a {}, but binding `{}` of `{rule}` ranges over {}s",
+                        v.kind.keyword(),
+                        v.name,
+                        v.kind.keyword()
+                    ),
+                    None,
+                ));
+            }
+            if let Some(s) = bound.get_mut(slot) {
+                *s = Some(f);
+            }
+        }
+        let answer = eval::why(&checked, &self.facts, &bound).ok_or_else(|| {
+            plain(
+                format!("no loaded fact can fill the bindings of `{rule}`"),
+                None,
+            )
+        })?;
+        Ok(Why {
+            rule: checked.id.clone(),
+            title: checked.title.clone(),
+            severity: checked.severity,
+            rule_span: checked.span,
+            given: bound.iter().filter(|b| b.is_some()).count(),
+            answer,
+        })
     }
 
     /// An empty engine.

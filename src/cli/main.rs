@@ -1,7 +1,9 @@
 //! The `dealrules` command: a thin client of the library.
 
 mod inputs;
+mod params;
 mod run;
+mod why;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -56,6 +58,18 @@ fingerprint, so the same input always gives the same output.",
 dealrules run rules/ deals/ --format json > findings.json\n  dealrules run rules/ deals/ --fail-on high   # for CI"
     )]
     Run(run::RunArgs),
+    /// Explain why a rule did or did not fire on chosen facts
+    #[command(
+        long_about = "Explain why a rule did or did not fire on chosen facts.\n\nEach condition of \
+the rule is evaluated with the given facts bound and printed with the values it compared, up to \
+the first that does not hold (all of them with --all). Bindings not given with --on are searched: \
+the combination of facts that satisfies the most conditions, in written order, is shown.\n\n\
+Exit codes: 0 the rule fires on these facts; 1 it does not; 2 invalid input.",
+        after_help = "Examples:\n  dealrules why vendor_financing --on nvidia_openai_loi --on openai_nvidia_systems\n  \
+dealrules why vendor_financing --on buy=openai_broadcom_accelerators\n  \
+dealrules why commitment_exceeds_revenue --on openai_coreweave_cloud --all --format json"
+    )]
+    Why(why::WhyArgs),
 }
 
 /// When to use colour.
@@ -73,5 +87,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(&args).into(),
+        Command::Why(args) => why::why(&args).into(),
     }
 }

@@ -1,6 +1,6 @@
 //! `dealrules run`: evaluate rules over deals and print explained findings.
 
-use super::{ColourChoice, Exit, inputs};
+use super::{ColourChoice, Exit, inputs, params};
 use clap::{Args, ValueEnum};
 use dealrules::{Colour, Engine, Severity};
 use std::io::{IsTerminal, Write as _};
@@ -59,6 +59,16 @@ pub struct RunArgs {
     /// When to colour the text output
     #[arg(long, value_enum, default_value_t = ColourChoice::Auto, value_name = "WHEN")]
     pub color: ColourChoice,
+
+    /// Override a rule parameter for this run, e.g. `--set commitment_exceeds_revenue.ratio_limit=5`
+    /// (repeatable; the value is written as in a deal file: `5`, `20%`, `10B USD`)
+    #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
+    pub set: Vec<String>,
+
+    /// Read parameter overrides from a file kept in git: one `rule.param = value` a line, `//`
+    /// comments; `--set` wins over the file
+    #[arg(long = "params", value_name = "FILE")]
+    pub params: Vec<PathBuf>,
 }
 
 fn colour(choice: ColourChoice, terminal: bool) -> Colour {
@@ -82,6 +92,12 @@ pub fn run(args: &RunArgs) -> Exit {
         }
     };
     let mut engine = Engine::new();
+    if let Err(errors) = params::apply(&mut engine, &args.params, &args.set) {
+        for e in errors {
+            eprintln!("error: {e}");
+        }
+        return Exit::Invalid;
+    }
     let mut diags = inputs::load(&mut engine, &files);
     if !diags.is_empty() {
         inputs::print_diagnostics(&engine, &mut diags, err_colour);

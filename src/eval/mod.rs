@@ -1066,3 +1066,101 @@ impl Evaluator<'_> {
             .collect()
     }
 }
+
+/// The answer to "why did (or didn't) this rule fire on these facts?".
+#[derive(Clone, Debug)]
+pub struct WhyAnswer {
+    /// The bindings used, in the rule's binding order.
+    pub bindings: Vec<Binding>,
+    /// Every condition of the rule, in written order, with whether it held and its values.
+    pub steps: Vec<TraceStep>,
+    /// The finding, when every condition held.
+    pub finding: Option<Finding>,
+    /// How many combinations of facts were tried for the bindings not given.
+    pub tried: u64,
+}
+
+/// Most combinations `why` tries for bindings that were not given.
+pub const WHY_MAX_COMBINATIONS: u64 = 1_000_000;
+
+/// Evaluates `rule` with some bindings given (`given[i]` for binding `i`). Bindings not given
+/// range over all facts of their kind; the combination that satisfies the most conditions, in
+/// written order, is explained. `None` when no fact at all can fill a binding.
+pub fn why(rule: &CheckedRule, facts: &FactBase, given: &[Option<FactIndex>]) -> Option<WhyAnswer> {
+    let ev = Evaluator::new(facts, rule);
+    let n = rule.vars.len();
+    let choices: Vec<Vec<FactIndex>> = (0..n)
+        .map(|v| match given.get(v).copied().flatten() {
+            Some(f) => vec![f],
+            None => {
+                let kind = rule.vars.get(v).map(|x| x.kind);
+                facts
+                    .iter()
+                    .filter(|(_, f)| Some(f.kind) == kind)
+                    .map(|(i, _)| i)
+                    .collect()
+            }
+        })
+        .collect();
+    if choices.iter().any(Vec::is_empty) {
+        return None;
+    }
+    let score = |bound: &[Option<FactIndex>]| -> usize {
+        rule.conditions
+            .iter()
+            .take_while(|c| matches!(ev.truth(&c.expr, bound), Ok(Truth::True)))
+            .count()
+    };
+    let mut best: Option<(usize, Vec<Option<FactIndex>>)> = None;
+    let mut counters = vec![0usize; n];
+    let mut tried = 0u64;
+    loop {
+        let mut bound: Vec<Option<FactIndex>> = vec![None; rule.slots()];
+        for (v, c) in counters.iter().enumerate() {
+            if let Some(slot) = bound.get_mut(v) {
+                *slot = choices.get(v).and_then(|opts| opts.get(*c)).copied();
+            }
+        }
+        tried += 1;
+        let s = score(&bound);
+        if best.as_ref().is_none_or(|(b, _)| s > *b) {
+            best = Some((s, bound));
+        }
+        if s == rule.conditions.len() || tried >= WHY_MAX_COMBINATIONS {
+            break;
+        }
+        // Next combination (odometer over the bindings not given).
+        let mut v = 0;
+        while let Some(c) = counters.get_mut(v) {
+            *c += 1;
+            if *c < choices.get(v).map_or(0, Vec::len) {
+                break;
+            }
+            *c = 0;
+            v += 1;
+        }
+        if v >= n {
+            break;
+        }
+    }
+    let (_, bound) = best?;
+    ev.take_missing();
+    let steps: Vec<TraceStep> = rule
+        .conditions
+        .iter()
+        .map(|c| {
+            ev.take_conversions();
+            let mut step = ev.trace(&c.expr, &bound);
+            step.conversions = ev.take_conversions();
+            step
+        })
+        .collect();
+    let fires = steps.iter().all(|s| s.holds == Some(true));
+    let finding = fires.then(|| ev.finding(rule, &bound).0);
+    Some(WhyAnswer {
+        bindings: ev.bindings(rule, &bound),
+        steps,
+        finding,
+        tried,
+    })
+}

@@ -58,7 +58,7 @@ pub fn value_json(v: &Value) -> Json {
     }
 }
 
-fn binding(b: &Binding, sources: &SourceMap) -> Json {
+pub(super) fn binding_json(b: &Binding, sources: &SourceMap) -> Json {
     json!({
         "var": &*b.var,
         "fact": &*b.fact,
@@ -95,7 +95,7 @@ fn detail(d: &Detail, sources: &SourceMap) -> Json {
     }
 }
 
-fn step(t: &TraceStep, sources: &SourceMap) -> Json {
+pub(super) fn step_json(t: &TraceStep, sources: &SourceMap) -> Json {
     json!({
         "condition": t.condition,
         "holds": t.holds,
@@ -106,7 +106,7 @@ fn step(t: &TraceStep, sources: &SourceMap) -> Json {
             "detail": o.detail.as_ref().map(|d| detail(d, sources)),
         })).collect::<Vec<_>>(),
         "detail": t.detail.as_ref().map(|d| detail(d, sources)),
-        "parts": t.parts.iter().map(|p| step(p, sources)).collect::<Vec<_>>(),
+        "parts": t.parts.iter().map(|p| step_json(p, sources)).collect::<Vec<_>>(),
         "conversions": t.conversions.iter().map(|c| conversion(c, sources)).collect::<Vec<_>>(),
         "location": location(sources, t.span),
     })
@@ -121,8 +121,8 @@ fn finding(f: &Finding, sources: &SourceMap) -> Json {
         "reference": f.reference,
         "tags": f.tags.iter().map(|t| &**t).collect::<Vec<_>>(),
         "facts": f.facts().collect::<Vec<_>>(),
-        "bindings": f.bindings.iter().map(|b| binding(b, sources)).collect::<Vec<_>>(),
-        "trace": f.trace.iter().map(|t| step(t, sources)).collect::<Vec<_>>(),
+        "bindings": f.bindings.iter().map(|b| binding_json(b, sources)).collect::<Vec<_>>(),
+        "trace": f.trace.iter().map(|t| step_json(t, sources)).collect::<Vec<_>>(),
         "rule_location": location(sources, f.rule_span),
         "fingerprint": f.fingerprint,
         "params": f.params.iter().map(|(n, v)| (n.to_string(), value_json(v))).collect::<Map<String, Json>>(),
@@ -143,7 +143,7 @@ fn gap(g: &DataGap, sources: &SourceMap) -> Json {
     json!({
         "rule": &*g.rule,
         "facts": g.bindings.iter().map(|b| &*b.fact).collect::<Vec<_>>(),
-        "bindings": g.bindings.iter().map(|b| binding(b, sources)).collect::<Vec<_>>(),
+        "bindings": g.bindings.iter().map(|b| binding_json(b, sources)).collect::<Vec<_>>(),
         "condition": g.condition,
         "location": location(sources, g.span),
         "missing": g.missing.iter().map(|m| json!({
@@ -160,7 +160,7 @@ fn error(e: &EvalError, sources: &SourceMap) -> Json {
         "message": e.message,
         "expr": e.expr,
         "location": location(sources, e.span),
-        "bindings": e.bindings.iter().map(|b| binding(b, sources)).collect::<Vec<_>>(),
+        "bindings": e.bindings.iter().map(|b| binding_json(b, sources)).collect::<Vec<_>>(),
     })
 }
 

@@ -3,6 +3,8 @@
 
 mod json;
 mod text;
+mod why;
 
 pub use json::{JSON_FORMAT_VERSION, json, value_json};
 pub use text::text;
+pub use why::{why_json, why_text};

@@ -23,7 +23,7 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
-fn place(sources: &SourceMap, span: Span) -> String {
+pub(super) fn place(sources: &SourceMap, span: Span) -> String {
     sources
         .location(span)
         .map_or_else(|| "(added in code)".to_string(), |l| l.to_string())
@@ -36,7 +36,7 @@ fn operand(o: &Operand) -> String {
     }
 }
 
-fn values(step: &TraceStep) -> String {
+pub(super) fn values(step: &TraceStep) -> String {
     match &step.detail {
         Some(Detail::Matches(facts)) if facts.is_empty() => return "no match".to_string(),
         Some(Detail::Matches(facts)) => {
