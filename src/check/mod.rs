@@ -189,11 +189,15 @@ pub enum Function {
     StartsWith,
     /// `len(x)`: the number of elements of a list or characters of a text.
     Len,
+    /// `is_ceiling(x)`: whether an amount or quantity is an `up to` ceiling (or a total that
+    /// includes one).
+    IsCeiling,
 }
 
 impl Function {
     /// Name, function, fewest and most arguments.
-    pub const ALL: [(&'static str, Function, usize, usize); 10] = [
+    pub const ALL: [(&'static str, Function, usize, usize); 11] = [
+        ("is_ceiling", Function::IsCeiling, 1, 1),
         ("round", Function::Round, 2, 3),
         ("has", Function::Has, 1, 1),
         ("months_between", Function::MonthsBetween, 2, 2),
@@ -418,9 +422,10 @@ impl Checker<'_> {
                         name.span,
                         "not a function",
                     );
-                    d.help = did_you_mean(&name.name, Function::ALL.iter().map(|(n, ..)| *n)).or(Some(
-                        "the functions are `round(x, places[, mode])`, `has(path)` and `months_between(a, b)`".into(),
-                    ));
+                    d.help = did_you_mean(&name.name, Function::ALL.iter().map(|(n, ..)| *n)).or_else(|| {
+                        let names: Vec<&str> = Function::ALL.iter().map(|(n, ..)| *n).collect();
+                        Some(format!("the functions are: {}", names.join(", ")))
+                    });
                     self.diags.push(d);
                     return None;
                 };
@@ -695,6 +700,16 @@ impl Checker<'_> {
             }
         }
         self.scope.pop();
+        for c in &conjuncts {
+            if !self.refs_local(c, local) {
+                self.diags.push(Diagnostic {
+                    level: Level::Warning,
+                    message: format!("this condition inside `{}` does not read `{}`", if value.is_some() { "the aggregate" } else { "exists" }, var.name),
+                    labels: vec![(c.span, "part of the `where` of the `exists` or aggregate".into())],
+                    help: Some("the `where` of `exists` extends as far as it can; put the `exists` in parentheses to end it: `(not exists x: deal where ...) and ...`".into()),
+                });
+            }
+        }
         let value = match value {
             Some(Some(v)) => Some(v),
             Some(None) => return None,

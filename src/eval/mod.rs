@@ -483,6 +483,7 @@ impl<'a> Evaluator<'a> {
                 };
                 Ok(if pick_a { a.clone() } else { b.clone() })
             }
+            (Function::IsCeiling, [x]) => Ok(Value::Bool(x.is_ceiling())),
             (Function::Lower, [x]) => Ok(Value::Text(Arc::from(text(x)?.to_lowercase().as_str()))),
             (Function::Contains, [Value::List(items), part]) => {
                 for item in items {
@@ -858,6 +859,7 @@ impl<'a> Evaluator<'a> {
             CKind::Binary(op, a, b) if op.is_comparison() => {
                 (Some(op.symbol()), vec![operand(a), operand(b)], vec![])
             }
+            CKind::Call(Function::Has, _) => (None, vec![operand(e)], vec![]),
             _ => {
                 let mut leaves = Vec::new();
                 collect_fields(e, &mut leaves);

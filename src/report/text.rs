@@ -29,9 +29,24 @@ pub(super) fn place(sources: &SourceMap, span: Span) -> String {
         .map_or_else(|| "(added in code)".to_string(), |l| l.to_string())
 }
 
+/// Longest value shown in full in the text trace (the JSON report always has it all).
+const MAX_VALUE_CHARS: usize = 100;
+
+/// Widest condition column; longer conditions put their values on the next line.
+const MAX_CONDITION_COLUMN: usize = 48;
+
+fn shorten(text: String) -> String {
+    if text.chars().count() <= MAX_VALUE_CHARS {
+        return text;
+    }
+    let mut short: String = text.chars().take(MAX_VALUE_CHARS).collect();
+    short.push('…');
+    short
+}
+
 fn operand(o: &Operand) -> String {
     match &o.value {
-        Some(v) => v.to_string(),
+        Some(v) => shorten(v.to_string()),
         None => "missing".to_string(),
     }
 }
@@ -140,17 +155,18 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
             .trace
             .iter()
             .map(|t| t.condition.chars().count())
+            .filter(|w| *w <= MAX_CONDITION_COLUMN)
             .max()
             .unwrap_or(0);
         for t in &f.trace {
-            let pad = width - t.condition.chars().count();
-            let _ = writeln!(
-                out,
-                "    {}{}   {}",
-                t.condition,
-                " ".repeat(pad),
-                values(t)
-            );
+            let len = t.condition.chars().count();
+            if len > width {
+                let _ = writeln!(out, "    {}", t.condition);
+                let _ = writeln!(out, "    {}   {}", " ".repeat(width), values(t));
+            } else {
+                let pad = width - len;
+                let _ = writeln!(out, "    {}{}   {}", t.condition, " ".repeat(pad), values(t));
+            }
             for c in &t.conversions {
                 let _ = writeln!(
                     out,
