@@ -397,6 +397,167 @@ fn budgets_stop_a_runaway_rule_with_an_error_and_the_run_goes_on() {
     );
 }
 
+const COMMITMENTS: &str = "
+entity C { revenue_2025: 10B USD }
+entity S { type: company }
+entity T { type: company }
+deal a { kind: purchase  buyer: C  seller: S  amount: 50B USD }
+deal b { kind: purchase  buyer: C  seller: S  amount: 50B USD }
+deal c { kind: purchase  buyer: C  seller: S  amount: up to 20B USD }
+deal d { kind: purchase  buyer: C  seller: S }
+deal e { kind: purchase  buyer: C  seller: T  amount: 5B USD }
+";
+
+#[test]
+fn sum_adds_every_contributing_fact_and_says_what_it_skipped() {
+    let r = run(
+        COMMITMENTS,
+        "rule r { severity: low  match s: entity where s.id == S
+           let total = sum(x.amount for x: deal where x.buyer == C and x.seller == s.id)
+           when total > 0 USD
+           flag \"{total} from {count(x: deal where x.seller == s.id)} deals\" }",
+    );
+    assert_eq!(messages(&r), ["up to 120B USD from 4 deals"]);
+    let detail = r.findings[0].trace[1].operands[0].detail.clone().unwrap();
+    let dealrules::explain::Detail::Aggregate {
+        func,
+        counted,
+        skipped,
+        ..
+    } = detail
+    else {
+        panic!()
+    };
+    assert_eq!(func, "sum");
+    assert_eq!(
+        counted
+            .iter()
+            .map(|(f, _)| f.fact.to_string())
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        skipped
+            .iter()
+            .map(|f| f.fact.to_string())
+            .collect::<Vec<_>>(),
+        ["d"]
+    );
+}
+
+#[test]
+fn empty_groups() {
+    let r = run(
+        COMMITMENTS,
+        "rule r { severity: low  match e: entity where e.id == T
+           flag \"{sum(x.amount for x: deal where x.buyer == e.id)} {count(x: deal where x.buyer == e.id)} {max(x.amount for x: deal where x.buyer == e.id)} {avg(x.amount for x: deal where x.buyer == e.id)}\" }",
+    );
+    assert_eq!(messages(&r), ["0 0 (unknown) (unknown)"]);
+}
+
+#[test]
+fn min_and_max_name_the_fact() {
+    let r = run(
+        COMMITMENTS,
+        "rule r { severity: low  match e: entity where e.id == C
+           when max(x.amount for x: deal where x.buyer == e.id) >= min(x.amount for x: deal where x.buyer == e.id)
+           flag \"{max(x.amount for x: deal where x.buyer == e.id)} {min(x.amount for x: deal where x.buyer == e.id)} {avg(x.amount for x: deal where x.buyer == e.id and x.seller == S)}\" }",
+    );
+    assert_eq!(messages(&r), ["50B USD 5B USD up to 40B USD"]);
+    let dealrules::explain::Detail::Aggregate {
+        counted, chosen, ..
+    } = r.findings[0].trace[1].operands[1].detail.clone().unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(counted[chosen.unwrap()].0.fact.to_string(), "e");
+}
+
+#[test]
+fn not_exists_is_correlated_and_explained() {
+    let r = run(
+        "deal loi { kind: investment  status: letter_of_intent }
+         deal loi2 { kind: investment  status: letter_of_intent }
+         deal def { kind: investment  status: definitive  agreement: loi2 }",
+        "rule r { severity: low  match l: deal where l.status == letter_of_intent
+           when not exists d: deal where d.agreement == l.id and d.status == definitive
+           flag \"{l.id}\" }",
+    );
+    assert_eq!(messages(&r), ["loi"]);
+    let step = &r.findings[0].trace[1];
+    assert_eq!(step.op, Some("not"));
+    assert_eq!(
+        step.parts[0].detail,
+        Some(dealrules::explain::Detail::Matches(vec![]))
+    );
+}
+
+#[test]
+fn any_and_all_over_lists_name_the_element() {
+    let r = run(
+        "deal w { tranches: [{ trigger: date }, { trigger: purchase_volume  quantity: 1 GW }] }
+         deal v { tranches: [{ trigger: date }] }",
+        "rule any_purchase { severity: low  match d: deal
+           when any t in d.tranches where t.trigger == purchase_volume  flag \"{d.id}\" }
+         rule all_dated { severity: low  match d: deal
+           when all t in d.tranches where t.trigger == date  flag \"{d.id}\" }",
+    );
+    assert_eq!(messages(&r), ["v", "w"]);
+    assert_eq!(
+        r.findings[1].trace[0].detail,
+        Some(dealrules::explain::Detail::Element {
+            index: 1,
+            value: "{ trigger: purchase_volume  quantity: 1 GW }"
+                .parse()
+                .unwrap()
+        })
+    );
+}
+
+#[test]
+fn let_and_param_values() {
+    let deals = "entity C { revenue_2025: 13B USD }\ndeal o { kind: cloud_contract  buyer: C  amount: 300B USD }";
+    let rules = "rule r { severity: high  param ratio_limit = 10
+        match c: deal
+        let ratio = c.amount / c.buyer.revenue_2025
+        when ratio > ratio_limit
+        flag \"{round(ratio, 1)}x > {ratio_limit}x\" }";
+    let r = run(deals, rules);
+    assert_eq!(messages(&r), ["23.1x > 10x"]);
+    assert_eq!(r.findings[0].params[0].1.to_string(), "10");
+    let mut engine = Engine::new();
+    engine.load("t.deals", deals).unwrap();
+    engine.load("t.rules", rules).unwrap();
+    engine.set_param("r", "ratio_limit", "30".parse().unwrap());
+    assert!(engine.evaluate().unwrap().findings.is_empty());
+}
+
+#[test]
+fn function_library() {
+    let r = run(
+        "deal a { name: \"Oracle OCI\"  tags: [x, y]  n: -5B USD  p: 4% }",
+        r#"rule r { severity: low  match d: deal
+           flag "{abs(d.n)} {min(d.p, 10%)} {max(2, 3)} {lower(d.name)} {contains(d.name, \"OCI\")} {contains(d.tags, y)} {starts_with(d.name, \"Ora\")} {len(d.tags)} {len(d.name)} {is_ceiling(d.n)}" }"#,
+    );
+    assert_eq!(
+        messages(&r),
+        ["5B USD 4% 3 oracle oci true true true 2 10 false"]
+    );
+}
+
+#[test]
+fn unknown_function_is_a_check_error() {
+    let mut engine = Engine::new();
+    engine
+        .load(
+            "t.rules",
+            "rule r { severity: low  match d: deal  when sqrt(d.x) > 1  flag \"x\" }",
+        )
+        .unwrap();
+    let err = engine.evaluate().unwrap_err();
+    assert_eq!(err.diagnostics[0].message, "unknown function `sqrt`");
+}
+
 const NAMES: [&str; 4] = ["A", "B", "C", "D"];
 const KINDS: [&str; 3] = ["investment", "purchase", "lease"];
 
