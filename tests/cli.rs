@@ -97,7 +97,8 @@ fn main_job_flags_the_circular_deals_and_not_broadcom() {
     let oracle = findings
         .iter()
         .find(|f| {
-            f["rule"] == "commitments_to_one_seller_vs_revenue" && f["facts"][0] == "openai_oracle_cloud"
+            f["rule"] == "commitments_to_one_seller_vs_revenue"
+                && f["facts"][0] == "openai_oracle_cloud"
         })
         .expect("OpenAI–Oracle commitment finding");
     assert_eq!(
@@ -121,23 +122,33 @@ fn main_job_logic_rules() {
     };
     assert_eq!(
         messages("total_commitments_vs_revenue"),
-        ["OpenAI has up to 572.4B USD of purchase, cloud and lease commitments, 44x its 2025 revenue of 13B USD"]
+        [
+            "OpenAI has up to 572.4B USD of purchase, cloud and lease commitments, 44x its 2025 revenue of 13B USD"
+        ]
     );
     assert_eq!(
         messages("customer_concentration"),
-        ["OpenAI's contract of 300B USD is 65.9% of Oracle's remaining performance obligation of 455B USD"]
+        [
+            "OpenAI's contract of 300B USD is 65.9% of Oracle's remaining performance obligation of 455B USD"
+        ]
     );
     assert_eq!(
         messages("loi_counted_as_commitment"),
-        ["nvidia_openai_loi (up to 100B USD) is a non-binding letter of intent; no definitive agreement is recorded"]
+        [
+            "nvidia_openai_loi (up to 100B USD) is a non-binding letter of intent; no definitive agreement is recorded"
+        ]
     );
     assert_eq!(
         messages("milestone_linked_funding"),
-        ["Nvidia's investment in OpenAI (up to 100B USD) is released in tranches tied to deploying or buying Nvidia's products"]
+        [
+            "Nvidia's investment in OpenAI (up to 100B USD) is released in tranches tied to deploying or buying Nvidia's products"
+        ]
     );
     assert_eq!(
         messages("purchase_linked_vesting"),
-        ["AMD's warrants to OpenAI (up to 160M shares at 0.01 USD/share) vest as OpenAI buys AMD's products"]
+        [
+            "AMD's warrants to OpenAI (up to 160M shares at 0.01 USD/share) vest as OpenAI buys AMD's products"
+        ]
     );
     assert_eq!(messages("ceiling_counted_as_committed").len(), 5);
     let total = findings
@@ -149,10 +160,20 @@ fn main_job_logic_rules() {
 
 #[test]
 fn set_overrides_a_parameter_and_the_finding_shows_it() {
-    let out = dealrules(&["run", "--format", "json", "--set", "total_commitments_vs_revenue.ratio_limit=50"]);
+    let out = dealrules(&[
+        "run",
+        "--format",
+        "json",
+        "--set",
+        "total_commitments_vs_revenue.ratio_limit=50",
+    ]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
     let findings = json["findings"].as_array().expect("findings array");
-    assert!(!findings.iter().any(|f| f["rule"] == "total_commitments_vs_revenue"));
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["rule"] == "total_commitments_vs_revenue")
+    );
     let out = dealrules(&["run", "--set", "total_commitments_vs_revenue.ratio=50"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("rule `total_commitments_vs_revenue` has no parameter `ratio`"));
@@ -160,10 +181,24 @@ fn set_overrides_a_parameter_and_the_finding_shows_it() {
 
 #[test]
 fn why_explains_that_openai_broadcom_is_not_vendor_financing() {
-    let out = dealrules(&["why", "vendor_financing", "--on", "buy=openai_broadcom_accelerators"]);
+    let out = dealrules(&[
+        "why",
+        "vendor_financing",
+        "--on",
+        "buy=openai_broadcom_accelerators",
+    ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
-    let out = dealrules(&["why", "vendor_financing", "--on", "nvidia_openai_loi", "--on", "openai_nvidia_systems", "--format", "json"]);
+    let out = dealrules(&[
+        "why",
+        "vendor_financing",
+        "--on",
+        "nvidia_openai_loi",
+        "--on",
+        "openai_nvidia_systems",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
     assert_eq!(json["fires"], true);

@@ -422,10 +422,11 @@ impl Checker<'_> {
                         name.span,
                         "not a function",
                     );
-                    d.help = did_you_mean(&name.name, Function::ALL.iter().map(|(n, ..)| *n)).or_else(|| {
-                        let names: Vec<&str> = Function::ALL.iter().map(|(n, ..)| *n).collect();
-                        Some(format!("the functions are: {}", names.join(", ")))
-                    });
+                    d.help = did_you_mean(&name.name, Function::ALL.iter().map(|(n, ..)| *n))
+                        .or_else(|| {
+                            let names: Vec<&str> = Function::ALL.iter().map(|(n, ..)| *n).collect();
+                            Some(format!("the functions are: {}", names.join(", ")))
+                        });
                     self.diags.push(d);
                     return None;
                 };

@@ -165,7 +165,13 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
                 let _ = writeln!(out, "    {}   {}", " ".repeat(width), values(t));
             } else {
                 let pad = width - len;
-                let _ = writeln!(out, "    {}{}   {}", t.condition, " ".repeat(pad), values(t));
+                let _ = writeln!(
+                    out,
+                    "    {}{}   {}",
+                    t.condition,
+                    " ".repeat(pad),
+                    values(t)
+                );
             }
             for c in &t.conversions {
                 let _ = writeln!(

@@ -387,7 +387,9 @@ impl Value {
         };
         match (self, other) {
             // Zero (an empty sum) divided by an amount is zero.
-            (Value::Number(z), Value::Money(_) | Value::Quantity(_)) if z.is_zero() => Ok(Value::Number(*z)),
+            (Value::Number(z), Value::Money(_) | Value::Quantity(_)) if z.is_zero() => {
+                Ok(Value::Number(*z))
+            }
             (Value::Percent(a), Value::Number(b)) => Ok(Value::Percent(d(*a, *b)?)),
             (Value::Number(a) | Value::Percent(a), Value::Number(b) | Value::Percent(b)) => {
                 Ok(Value::Number(d(*a, *b)?))
