@@ -92,7 +92,7 @@ fn shares_times_price_overflow_is_an_error() {
     assert!(r.findings.is_empty());
     assert_eq!(
         r.errors[0].message,
-        "multiply overflows the exact decimal range"
+        "cannot multiply exactly: the result needs more than 28-29 significant digits or exceeds about 7.9e28"
     );
 }
 
@@ -556,6 +556,66 @@ fn unknown_function_is_a_check_error() {
         .unwrap();
     let err = engine.evaluate().unwrap_err();
     assert_eq!(err.diagnostics[0].message, "unknown function `sqrt`");
+}
+
+#[test]
+fn arithmetic_never_rounds_silently() {
+    let r = run(
+        "deal a { big: 10000000000000000000000000000  tiny: 0.000000000000001  y: 1 year  m: 13 months  p: 12 USD/year }",
+        "rule r { severity: low  match d: deal
+           when d.y + 1 month == d.m and d.y - d.m == -1 month and d.p * 1 month == 1 USD and 500 MW + 1 GW == 1.5 GW
+           flag \"{d.y + 1 month} {1 GW + 500 MW} {d.p * 1 month}\" }
+         rule big { severity: low  match d: deal  when d.big + 0.5 > 0  flag \"x\" }
+         rule tiny { severity: low  match d: deal  when d.tiny * d.tiny > 0  flag \"x\" }",
+    );
+    assert_eq!(messages(&r), ["13 months 1500 MW 1 USD"]);
+    let errors: Vec<(&str, &str)> = r
+        .errors
+        .iter()
+        .map(|e| (&*e.rule, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "big",
+                "cannot add exactly: the result needs more than 28-29 significant digits or exceeds about 7.9e28"
+            ),
+            (
+                "tiny",
+                "cannot multiply exactly: the result needs more than 28-29 significant digits or exceeds about 7.9e28"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn rounding_mode_and_has_are_checked_before_evaluation() {
+    for (rule, message) in [
+        (
+            "rule r { severity: low  match d: deal  flag \"{round(d.x, 1, sideways)}\" }",
+            "unknown rounding mode",
+        ),
+        (
+            "rule r { severity: low  match d: deal  when has(status)  flag \"x\" }",
+            "`has` needs a field path",
+        ),
+        (
+            "rule r { severity: low  match d: deal  when has(d.x, d.y)  flag \"x\" }",
+            "`has` takes 1 argument, not 2",
+        ),
+    ] {
+        let mut engine = Engine::new();
+        engine.load("t.rules", rule).unwrap();
+        let err = engine.evaluate().unwrap_err();
+        assert_eq!(err.diagnostics[0].message, message);
+    }
+    // In the implicit form a deal field named like a mode does not change the mode.
+    let r = run(
+        "deal a { x: 2.5  down: 7 }",
+        "rule r { severity: low  flag \"{round(x, 0, down)}\" }",
+    );
+    assert_eq!(messages(&r), ["2"]);
 }
 
 const NAMES: [&str; 4] = ["A", "B", "C", "D"];

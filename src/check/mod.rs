@@ -436,9 +436,10 @@ impl Checker<'_> {
                     } else {
                         format!("{least} or {most}")
                     };
+                    let plural = if *most == 1 { "argument" } else { "arguments" };
                     self.diags.push(Diagnostic::error(
                         format!(
-                            "`{}` takes {expected} arguments, not {}",
+                            "`{}` takes {expected} {plural}, not {}",
                             name.name,
                             args.len()
                         ),
@@ -447,19 +448,54 @@ impl Checker<'_> {
                     ));
                     return None;
                 }
-                // The rounding mode is a symbol (`half_even`), never a field.
-                let args: Vec<CExpr> = args
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, a)| {
-                        if *f == Function::Round && i == 2 {
-                            self.operand(a)
-                        } else {
-                            self.expr(a)
+                // The rounding mode is a symbol (`half_even`), never a field; it is checked here.
+                if let (Function::Round, Some(mode)) = (*f, args.get(2)) {
+                    let name = match &mode.kind {
+                        ExprKind::Path(p) if p.len() == 1 => p.first().map(|i| i.name.clone()),
+                        ExprKind::Literal(v) => v.as_name().map(Arc::from),
+                        _ => None,
+                    };
+                    if !name
+                        .as_deref()
+                        .is_some_and(|n| crate::eval::ROUNDING_MODES.contains(&n))
+                    {
+                        let mut d =
+                            Diagnostic::error("unknown rounding mode", mode.span, "not a mode");
+                        d.help = Some(format!(
+                            "the modes are: {}",
+                            crate::eval::ROUNDING_MODES.join(", ")
+                        ));
+                        self.diags.push(d);
+                        return None;
+                    }
+                }
+                // `has` needs a field to look for.
+                if let (Function::Has, Some(arg)) = (*f, args.first()) {
+                    if !matches!(&arg.kind, ExprKind::Path(p) if p.len() > 1 || self.implicit) {
+                        self.diags.push(
+                            Diagnostic::error("`has` needs a field path", arg.span, "not a field")
+                                .with_help("name the binding and the field: `has(d.status)`"),
+                        );
+                        return None;
+                    }
+                }
+                let mut checked = Vec::with_capacity(args.len());
+                for (i, a) in args.iter().enumerate() {
+                    let c = if *f == Function::Round && i == 2 {
+                        let name = match &a.kind {
+                            ExprKind::Path(p) => p.first().map(|i| i.name.clone()),
+                            _ => None,
+                        };
+                        match name {
+                            Some(n) => Some(self.node(CKind::Literal(Value::Symbol(n)), a.span)),
+                            None => self.expr(a),
                         }
-                    })
-                    .collect();
-                CKind::Call(*f, args)
+                    } else {
+                        self.expr(a)
+                    };
+                    checked.extend(c);
+                }
+                CKind::Call(*f, checked)
             }
             ExprKind::Exists { var, kind, filter } => {
                 let (sub, vars) = self.subquery(var, *kind, None, filter.as_deref())?;

@@ -239,10 +239,13 @@ impl<'a> Evaluator<'a> {
                 })?))
             }
             CKind::Call(Function::Has, args) => {
+                // Looking for a field is not reading it: what `has` finds missing is no data gap.
+                let before = self.missing.borrow().len();
                 let present = match args.first() {
                     Some(a) => !matches!(self.eval(a, bound)?, Ev::Missing),
                     None => false,
                 };
+                self.missing.borrow_mut().truncate(before);
                 Ev::Val(Cow::Owned(Value::Bool(present)))
             }
             CKind::Call(Function::MonthsBetween, args) => {
@@ -458,9 +461,13 @@ impl<'a> Evaluator<'a> {
     /// The functions other than `round`, `has` and `months_between`, on evaluated arguments.
     fn call(&self, f: Function, args: &[Value]) -> Result<Value, String> {
         let text = |v: &Value| -> Result<String, String> {
-            v.as_name()
-                .map(str::to_string)
-                .ok_or_else(|| format!("needs text or a name, not {}", v.describe()))
+            v.as_name().map(str::to_string).ok_or_else(|| {
+                format!(
+                    "`{}` needs text or a name, not {}",
+                    function_name(f),
+                    v.describe()
+                )
+            })
         };
         match (f, args) {
             (Function::Abs, [x]) => {
@@ -506,7 +513,11 @@ impl<'a> Evaluator<'a> {
             (Function::Len, [x]) => Ok(Value::Number(rust_decimal::Decimal::from(
                 text(x)?.chars().count(),
             ))),
-            _ => Err("wrong arguments".to_string()),
+            (f, _) => {
+                let name = function_name(f);
+                let kinds: Vec<String> = args.iter().map(Value::describe).collect();
+                Err(format!("`{name}` does not take {}", kinds.join(" and ")))
+            }
         }
     }
 
@@ -895,6 +906,13 @@ fn collect_fields<'e>(e: &'e CExpr, out: &mut Vec<&'e CExpr>) {
             collect_fields(b, out);
         }
     }
+}
+
+fn function_name(f: Function) -> &'static str {
+    Function::ALL
+        .iter()
+        .find(|(_, g, ..)| *g == f)
+        .map_or("function", |(n, ..)| *n)
 }
 
 /// The rounding modes of `round(x, places, mode)`, by name.

@@ -159,7 +159,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         self.errors.push(EvalError {
             rule: self.rule.id.clone(),
             span: self.rule.span,
-            expr: self.rule.id.to_string(),
+            expr: String::new(),
             message,
             bindings: Vec::new(),
         });

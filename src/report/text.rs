@@ -234,12 +234,16 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
             };
             let _ = writeln!(
                 out,
-                "{} rule {} could not be evaluated at {}: {} in `{}`{facts}",
+                "{} rule {} could not be evaluated at {}: {}{}{facts}",
                 paint(colour, AnsiColor::Red.on_default().bold(), "error:"),
                 e.rule,
                 place(sources, e.span),
                 e.message,
-                e.expr,
+                if e.expr.is_empty() {
+                    String::new()
+                } else {
+                    format!(" in `{}`", e.expr)
+                },
             );
         }
     }

@@ -40,7 +40,7 @@ impl LiteralError {
                 Some(hint.clone().unwrap_or_else(|| {
                     "currencies are ISO 4217 codes (`USD`, `CNY`); units are `W kW MW GW`, \
                      `days months years`, `shares GPUs chips servers racks units sites data_centers`, \
-                     or money per unit such as `USD/share`"
+                     `bps` (basis points), or money per unit such as `USD/share`"
                         .into()
                 })),
             ),

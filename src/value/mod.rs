@@ -111,8 +111,11 @@ pub enum ValueError {
     /// Division by zero.
     #[error("division by zero")]
     DivisionByZero,
-    /// The exact result does not fit the decimal type (about 7.9e28).
-    #[error("{op} overflows the exact decimal range")]
+    /// The exact result does not fit the decimal type: larger than about 7.9e28, or more
+    /// significant digits than it keeps (28 to 29).
+    #[error(
+        "cannot {op} exactly: the result needs more than 28-29 significant digits or exceeds about 7.9e28"
+    )]
     Overflow {
         /// The operation.
         op: &'static str,
@@ -251,12 +254,12 @@ impl Value {
 
     /// `self + other`: numbers, percentages, money of one currency, quantities of one dimension.
     pub fn add(&self, other: &Value) -> Result<Value, ValueError> {
-        self.additive(other, "add", Decimal::checked_add)
+        self.additive(other, "add", exact_add)
     }
 
     /// `self - other`, with the same rules as [`Value::add`].
     pub fn sub(&self, other: &Value) -> Result<Value, ValueError> {
-        self.additive(other, "subtract", Decimal::checked_sub)
+        self.additive(other, "subtract", exact_sub)
     }
 
     fn additive(
@@ -312,12 +315,19 @@ impl Value {
                 }))
             }
             (Value::Quantity(a), Value::Quantity(b)) => {
-                same_dimension(op, a, b)?;
-                // Express the right operand in the left operand's unit, exactly.
-                let b_in_a = convert(b, &a.unit).ok_or(ValueError::Overflow { op })?;
+                // In the finer of the two units, so that nothing is rounded.
+                let (unit, ma, mb) = common_unit(op, &a.unit, &b.unit)?;
+                let x = a
+                    .amount
+                    .checked_mul(ma)
+                    .ok_or(ValueError::Overflow { op })?;
+                let y = b
+                    .amount
+                    .checked_mul(mb)
+                    .ok_or(ValueError::Overflow { op })?;
                 Ok(Value::Quantity(Quantity {
-                    amount: of(a.amount, b_in_a)?,
-                    unit: a.unit,
+                    amount: of(x, y)?,
+                    unit,
                     ceiling: a.ceiling || b.ceiling,
                 }))
             }
@@ -329,7 +339,7 @@ impl Value {
     /// a quantity of that unit gives money.
     pub fn mul(&self, other: &Value) -> Result<Value, ValueError> {
         const OP: &str = "multiply";
-        let m = |x: Decimal, y: Decimal| x.checked_mul(y).ok_or(ValueError::Overflow { op: OP });
+        let m = |x: Decimal, y: Decimal| exact_mul(x, y).ok_or(ValueError::Overflow { op: OP });
         match (self, other) {
             (Value::Number(a), Value::Number(b)) => Ok(Value::Number(m(*a, *b)?)),
             // A percentage scaled by a number, or of a percentage, stays a percentage.
@@ -360,11 +370,12 @@ impl Value {
                     return Err(Value::mismatch(OP, self, other));
                 }
                 // price per `per` × amount in `qu` = price × amount × (qu / per)
-                let count_in_per = m(q.amount, qu.factor())?
+                // price × amount × (unit / per-unit), dividing last.
+                let amount = m(m(p.amount, q.amount)?, qu.factor())?
                     .checked_div(per.factor())
                     .ok_or(ValueError::Overflow { op: OP })?;
                 Ok(Value::Money(Money {
-                    amount: m(p.amount, count_in_per)?,
+                    amount,
                     currency,
                     ceiling: p.ceiling || q.ceiling,
                 }))
@@ -459,7 +470,7 @@ impl Value {
             Value::Money(m) => Key::Money(m.currency, m.amount.normalize()),
             Value::Quantity(q) => {
                 let (cur, dim) = q.unit.dimension_key();
-                Key::Quantity(cur, dim, q.unit.to_base(q.amount)?.normalize())
+                Key::Quantity(cur, dim, q.unit.key_amount(q.amount)?.normalize())
             }
             Value::Date(d) => Key::Date(*d),
             Value::Text(s) | Value::Symbol(s) => Key::Name(s.clone()),
@@ -579,37 +590,87 @@ pub enum Key {
     Name(Name),
 }
 
+/// `x + y`, or `None` when the exact sum does not fit (too large, or too many digits to keep
+/// every decimal: `1e28 + 0.5`). Never rounds.
+fn exact_add(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let r = x.checked_add(y)?;
+    (r.checked_sub(x) == Some(y)).then_some(r)
+}
+
+/// `x - y`, or `None` when the exact difference does not fit. Never rounds.
+fn exact_sub(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let r = x.checked_sub(y)?;
+    (x.checked_sub(r) == Some(y)).then_some(r)
+}
+
+/// `x * y`, or `None` when the exact product does not fit (too large, or more than 28 decimal
+/// places: `1e-15 * 1e-15`). Never rounds.
+fn exact_mul(x: Decimal, y: Decimal) -> Option<Decimal> {
+    let (a, b) = (x.normalize(), y.normalize());
+    if !a.is_zero() && !b.is_zero() && a.scale() + b.scale() > 28 {
+        return None;
+    }
+    a.checked_mul(b)
+}
+
+/// The amounts of `a` and `b` expressed in one common unit, exactly (see [`common_unit`]).
 fn same_dimension(
     op: &'static str,
     a: &Quantity,
     b: &Quantity,
 ) -> Result<(Decimal, Decimal), ValueError> {
-    if a.unit.dimension_key() != b.unit.dimension_key() {
-        return Err(ValueError::Mismatch {
-            op,
-            left: format!("{} ({})", a.unit.describe(), a.unit),
-            right: format!("{} ({})", b.unit.describe(), b.unit),
-        });
-    }
+    let (_, ma, mb) = common_unit(op, &a.unit, &b.unit)?;
     let x = a
-        .unit
-        .to_base(a.amount)
+        .amount
+        .checked_mul(ma)
         .ok_or(ValueError::Overflow { op })?;
     let y = b
-        .unit
-        .to_base(b.amount)
+        .amount
+        .checked_mul(mb)
         .ok_or(ValueError::Overflow { op })?;
     Ok((x, y))
 }
 
-/// `q` expressed in `unit` (same dimension assumed).
-fn convert(q: &Quantity, unit: &Unit) -> Option<Decimal> {
-    let base = q.unit.to_base(q.amount)?;
-    let one = unit.to_base(Decimal::ONE)?;
-    if one.is_zero() {
-        return None;
+/// The finer of two units of one dimension, and the whole-number multipliers that express an
+/// amount of each in it: `GW` and `MW` give `MW` (×1000, ×1); `year` and `month` give `month`
+/// (×12, ×1); `USD/MW` and `USD/GW` give `USD/GW` (×1000, ×1). Multiplying never rounds.
+fn common_unit(
+    op: &'static str,
+    a: &Unit,
+    b: &Unit,
+) -> Result<(Unit, Decimal, Decimal), ValueError> {
+    if a.dimension_key() != b.dimension_key() {
+        return Err(ValueError::Mismatch {
+            op,
+            left: format!("{} ({a})", a.describe()),
+            right: format!("{} ({b})", b.describe()),
+        });
     }
-    base.checked_div(one)
+    let ratio =
+        |big: Decimal, small: Decimal| big.checked_div(small).ok_or(ValueError::Overflow { op });
+    match (a, b) {
+        (Unit::Plain(x), Unit::Plain(y)) => {
+            let (fx, fy) = (x.factor(), y.factor());
+            if fx <= fy {
+                Ok((*a, Decimal::ONE, ratio(fy, fx)?))
+            } else {
+                Ok((*b, ratio(fx, fy)?, Decimal::ONE))
+            }
+        }
+        (Unit::MoneyPer(_, x), Unit::MoneyPer(_, y)) => {
+            let (fx, fy) = (x.factor(), y.factor());
+            if fx >= fy {
+                Ok((*a, Decimal::ONE, ratio(fx, fy)?))
+            } else {
+                Ok((*b, ratio(fy, fx)?, Decimal::ONE))
+            }
+        }
+        _ => Err(ValueError::Mismatch {
+            op,
+            left: format!("{} ({a})", a.describe()),
+            right: format!("{} ({b})", b.describe()),
+        }),
+    }
 }
 
 /// Writes `amount` with the largest scale word that keeps it at least 1: `100B`, `1.5T`,
@@ -651,7 +712,13 @@ impl fmt::Display for Quantity {
             Unit::MoneyPer(..) => scaled(self.amount),
             _ => self.amount.normalize().to_string(),
         };
-        write!(f, "{amount} {}", self.unit)
+        match self.unit {
+            Unit::Plain(u) => {
+                let one = self.amount.abs() == Decimal::ONE;
+                write!(f, "{amount} {}", unit::spelling(u.symbol, one))
+            }
+            Unit::MoneyPer(..) => write!(f, "{amount} {}", self.unit),
+        }
     }
 }
 

@@ -140,6 +140,30 @@ pub const UNITS: &[UnitDef] = &[
     unit("data_centers", Dimension::Count("data_centers"), 1),
 ];
 
+/// Singular and plural spellings of the units that have both.
+const NUMBER_FORMS: &[(&str, &str)] = &[
+    ("day", "days"),
+    ("month", "months"),
+    ("year", "years"),
+    ("share", "shares"),
+    ("GPU", "GPUs"),
+    ("chip", "chips"),
+    ("server", "servers"),
+    ("rack", "racks"),
+    ("unit", "units"),
+    ("site", "sites"),
+    ("data_center", "data_centers"),
+];
+
+/// How a unit is written next to an amount: singular for exactly one (`1 month`), plural
+/// otherwise (`13 months`); units without both forms as they are (`GW`).
+pub fn spelling(symbol: &'static str, one: bool) -> &'static str {
+    NUMBER_FORMS
+        .iter()
+        .find(|(s, p)| *s == symbol || *p == symbol)
+        .map_or(symbol, |(s, p)| if one { s } else { p })
+}
+
 /// Looks up a unit by its exact spelling.
 pub fn find_unit(symbol: &str) -> Option<&'static UnitDef> {
     UNITS.iter().find(|u| u.symbol == symbol)
@@ -177,6 +201,23 @@ impl Unit {
         match self {
             Unit::Plain(u) => amount.checked_mul(u.factor()),
             Unit::MoneyPer(_, u) => amount.checked_div(u.factor()),
+        }
+    }
+
+    /// The amount in a unit common to the whole dimension, exactly: plain units in the base unit
+    /// (`1 GW` is 1e9), money per unit per the dimension's largest unit (`1 USD/MW` is 1000,
+    /// per GW). Used for hashing, so equal quantities get equal keys.
+    pub fn key_amount(&self, amount: Decimal) -> Option<Decimal> {
+        match self {
+            Unit::Plain(u) => amount.checked_mul(u.factor()),
+            Unit::MoneyPer(_, u) => {
+                let largest = UNITS
+                    .iter()
+                    .filter(|x| x.dimension == u.dimension)
+                    .map(UnitDef::factor)
+                    .max()?;
+                amount.checked_mul(largest.checked_div(u.factor())?)
+            }
         }
     }
 
