@@ -470,14 +470,19 @@ impl Checker<'_> {
                     }
                 }
                 // `has` needs a field to look for.
-                if let (Function::Has, Some(arg)) = (*f, args.first()) {
-                    if !matches!(&arg.kind, ExprKind::Path(p) if p.len() > 1 || self.implicit) {
-                        self.diags.push(
-                            Diagnostic::error("`has` needs a field path", arg.span, "not a field")
-                                .with_help("name the binding and the field: `has(d.status)`"),
-                        );
-                        return None;
+                let bad_has = match (*f, args.first()) {
+                    (Function::Has, Some(arg)) => {
+                        (!matches!(&arg.kind, ExprKind::Path(p) if p.len() > 1 || self.implicit))
+                            .then_some(arg.span)
                     }
+                    _ => None,
+                };
+                if let Some(span) = bad_has {
+                    self.diags.push(
+                        Diagnostic::error("`has` needs a field path", span, "not a field")
+                            .with_help("name the binding and the field: `has(d.status)`"),
+                    );
+                    return None;
                 }
                 let mut checked = Vec::with_capacity(args.len());
                 for (i, a) in args.iter().enumerate() {
