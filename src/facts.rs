@@ -109,7 +109,7 @@ impl Fact {
         }
         Fact {
             id: decl.id.name.clone(),
-            kind: decl.kind,
+            kind: decl.kind.clone(),
             title: decl.title.as_ref().map(|t| t.text.clone()),
             fields,
             span: decl.id.span,
@@ -117,14 +117,27 @@ impl Fact {
     }
 }
 
+/// How a derived row or a cycle came about: the derive rule (or cycle pattern) and the facts it
+/// was derived from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Provenance {
+    /// What derived it (`derive flow`, `cycle of flow`).
+    pub by: String,
+    /// Where that is declared.
+    pub span: Span,
+    /// The facts it was derived from, in binding (or hop) order.
+    pub sources: Vec<FactIndex>,
+}
+
 /// All facts of one evaluation, with an index by id and the set of field names per kind.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FactBase {
     facts: Vec<Fact>,
     by_id: IndexMap<Name, usize>,
     field_names: IndexMap<FactKind, IndexSet<Name>>,
     symbols: IndexSet<Name>,
     fx: Vec<FxDecl>,
+    provenance: IndexMap<FactIndex, Provenance>,
 }
 
 fn collect_symbols(v: &Value, out: &mut IndexSet<Name>) {
@@ -157,7 +170,7 @@ impl FactBase {
                 .with_help("ids of entities and deals must be unique across all loaded files"),
             ));
         }
-        let names = self.field_names.entry(fact.kind).or_default();
+        let names = self.field_names.entry(fact.kind.clone()).or_default();
         for (name, field) in &fact.fields {
             names.insert(name.clone());
             collect_symbols(&field.value, &mut self.symbols);
@@ -195,10 +208,38 @@ impl FactBase {
     }
 
     /// Whether any fact of `kind` has a field named `name`.
-    pub fn has_field_name(&self, kind: FactKind, name: &str) -> bool {
-        self.field_names
-            .get(&kind)
-            .is_some_and(|s| s.contains(name))
+    pub fn has_field_name(&self, kind: &FactKind, name: &str) -> bool {
+        self.field_names.get(kind).is_some_and(|s| s.contains(name))
+    }
+
+    /// Adds a derived row (or a cycle): ids of rows need not be unique and are not looked up by
+    /// [`FactBase::find`].
+    pub fn add_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
+        let names = self.field_names.entry(fact.kind.clone()).or_default();
+        for name in fact.fields.keys() {
+            names.insert(name.clone());
+        }
+        let index = self.facts.len();
+        self.facts.push(fact);
+        self.provenance.insert(index, provenance);
+        index
+    }
+
+    /// Declares field names for a kind before any fact of it exists (the columns of a relation).
+    pub fn declare_fields<'n>(
+        &mut self,
+        kind: &FactKind,
+        names: impl IntoIterator<Item = &'n Name>,
+    ) {
+        let set = self.field_names.entry(kind.clone()).or_default();
+        for n in names {
+            set.insert(n.clone());
+        }
+    }
+
+    /// How a derived row or cycle came about.
+    pub fn provenance(&self, index: FactIndex) -> Option<&Provenance> {
+        self.provenance.get(&index)
     }
 
     /// Adds an exchange rate. A second rate for the same pair and date is refused (both
@@ -246,9 +287,9 @@ impl FactBase {
     }
 
     /// Field names used by facts of `kind`, in first-seen order.
-    pub fn field_names(&self, kind: FactKind) -> impl Iterator<Item = &str> {
+    pub fn field_names(&self, kind: &FactKind) -> impl Iterator<Item = &str> {
         self.field_names
-            .get(&kind)
+            .get(kind)
             .into_iter()
             .flat_map(|s| s.iter().map(|n| &**n))
     }

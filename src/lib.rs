@@ -159,9 +159,60 @@ pub struct Engine {
     rules: RuleSet,
     budgets: eval::Budgets,
     params: check::ParamOverrides,
+    relations: indexmap::IndexMap<value::Name, syntax::RelationDecl>,
+    derives: Vec<syntax::DeriveDecl>,
 }
 
 impl Engine {
+    /// The facts and rules to evaluate: with derived relations and cycles, a copy of the facts
+    /// extended with their rows, and the rules with cycle patterns rewritten to range over them.
+    fn prepare(
+        &self,
+        diags: &mut Vec<Diagnostic>,
+        errors: &mut Vec<EvalError>,
+    ) -> Result<
+        (
+            std::borrow::Cow<'_, FactBase>,
+            std::borrow::Cow<'_, [syntax::RuleDecl]>,
+        ),
+        LoadError,
+    > {
+        use std::borrow::Cow;
+        let cycles = self
+            .rules
+            .iter()
+            .any(|r| r.patterns.iter().any(|p| p.cycle.is_some()));
+        if self.derives.is_empty() && self.relations.is_empty() && !cycles {
+            return Ok((Cow::Borrowed(&self.facts), Cow::Borrowed(&self.rules.rules)));
+        }
+        let mut facts = eval::derive::derive_all(
+            &self.facts,
+            &self.relations,
+            &self.derives,
+            &self.sources,
+            self.budgets,
+            diags,
+            errors,
+        );
+        let mut rules = self.rules.rules.clone();
+        if !diags.iter().any(|d| d.level == Level::Error) {
+            eval::derive::materialize_cycles(
+                &mut facts,
+                &mut rules,
+                &self.sources,
+                self.budgets,
+                diags,
+                errors,
+            );
+        }
+        if diags.iter().any(|d| d.level == Level::Error) {
+            return Err(LoadError {
+                diagnostics: std::mem::take(diags),
+            });
+        }
+        Ok((Cow::Owned(facts), Cow::Owned(rules)))
+    }
+
     /// Errors for overrides that name no loaded rule or no parameter of that rule.
     fn check_overrides(&self) -> Vec<Diagnostic> {
         let mut diags = Vec::new();
@@ -217,11 +268,15 @@ impl Engine {
                 help,
             }],
         };
-        let Some(decl) = self.rules.iter().find(|r| &*r.id.name == rule) else {
+        let mut diags = Vec::new();
+        let mut errors = Vec::new();
+        let (facts, rules) = self.prepare(&mut diags, &mut errors)?;
+        let facts: &FactBase = &facts;
+        let Some(decl) = rules.iter().find(|r| &*r.id.name == rule) else {
             let help = diag::did_you_mean(rule, self.rules.iter().map(|r| &*r.id.name));
             return Err(plain(format!("no rule `{rule}` is loaded"), help));
         };
-        let (checked, diags) = check::check_rule(decl, &self.facts, &self.sources, &self.params);
+        let (checked, diags) = check::check_rule(decl, facts, &self.sources, &self.params);
         let Some(checked) = checked else {
             return Err(LoadError { diagnostics: diags });
         };
@@ -259,8 +314,8 @@ impl Engine {
                     None,
                 ));
             };
-            let kind = self.facts.get(f).map(|x| x.kind);
-            if kind != Some(v.kind) {
+            let kind = self.facts.get(f).map(|x| x.kind.clone());
+            if kind.as_ref() != Some(&v.kind) {
                 return Err(plain(
                     format!(
                         "`{fact}` is not a {}, but binding `{}` of `{rule}` ranges over {}s",
@@ -275,7 +330,7 @@ impl Engine {
                 *s = Some(f);
             }
         }
-        let answer = eval::why(&checked, &self.facts, &bound).ok_or_else(|| {
+        let answer = eval::why(&checked, facts, &bound).ok_or_else(|| {
             plain(
                 format!("no loaded fact can fill the bindings of `{rule}`"),
                 None,
@@ -324,6 +379,21 @@ impl Engine {
                         diags.push(*d);
                     }
                 }
+                syntax::Item::Relation(r) => {
+                    if let Some(first) = self.relations.get(&r.name.name) {
+                        diags.push(
+                            Diagnostic::error(
+                                format!("relation `{}` is declared twice", r.name.name),
+                                r.name.span,
+                                "declared again here",
+                            )
+                            .with_label(first.name.span, "first declared here"),
+                        );
+                        continue;
+                    }
+                    self.relations.insert(r.name.name.clone(), r);
+                }
+                syntax::Item::Derive(d) => self.derives.push(*d),
                 syntax::Item::Rule(rule) => {
                     if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name)
                     {
@@ -396,10 +466,13 @@ impl Engine {
     /// [`LoadError`] when a rule does not check (unknown binding or function...); no rule is
     /// evaluated then.
     pub fn evaluate(&self) -> Result<Report, LoadError> {
-        let mut checked = Vec::new();
         let mut diags = self.check_overrides();
-        for rule in self.rules.iter() {
-            let (c, d) = check::check_rule(rule, &self.facts, &self.sources, &self.params);
+        let mut errors = Vec::new();
+        let (facts, rules) = self.prepare(&mut diags, &mut errors)?;
+        let facts: &FactBase = &facts;
+        let mut checked = Vec::new();
+        for rule in rules.iter() {
+            let (c, d) = check::check_rule(rule, facts, &self.sources, &self.params);
             diags.extend(d);
             checked.extend(c);
         }
@@ -410,12 +483,13 @@ impl Engine {
             warnings: diags,
             rules: checked.len(),
             facts: self.facts.len(),
+            errors,
             ..Report::default()
         };
         for rule in &checked {
             eval::run_rule(
                 rule,
-                &self.facts,
+                facts,
                 self.budgets,
                 &mut report.findings,
                 &mut report.data_gaps,

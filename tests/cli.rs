@@ -208,6 +208,64 @@ fn why_explains_that_openai_broadcom_is_not_vendor_financing() {
     assert!(stderr(&out).contains("did you mean `vendor_financing`?"));
 }
 
+/// The money-flow cycles analysts call circular are found, each once, with their chains; none
+/// goes through OpenAI–Broadcom.
+#[test]
+fn main_job_cycles() {
+    let out = dealrules(&["run", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    let findings = json["findings"].as_array().expect("findings array");
+    let cycles: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] == "circular_flow")
+        .collect();
+    let ids: std::collections::BTreeSet<&str> = cycles
+        .iter()
+        .map(|f| f["facts"][0].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids.len(), cycles.len(), "each cycle once");
+    for expected in [
+        "Nvidia > OpenAI > Oracle > Nvidia",
+        "Nvidia > xai_spv > Nvidia",
+        "CoreWeave > Nvidia > CoreWeave",
+        "CoreWeave > OpenAI > CoreWeave",
+        "CoreWeave > Nvidia > OpenAI > CoreWeave",
+    ] {
+        assert!(ids.contains(expected), "{expected} missing from {ids:?}");
+    }
+    assert!(!ids.iter().any(|id| id.contains("Broadcom")));
+    let oracle = cycles
+        .iter()
+        .find(|f| f["facts"][0] == "Nvidia > OpenAI > Oracle > Nvidia")
+        .expect("the Oracle cycle");
+    let hops: Vec<(&str, &str)> = oracle["chains"][0]["hops"]
+        .as_array()
+        .expect("hops")
+        .iter()
+        .map(|h| {
+            (
+                h["deal"].as_str().expect("deal"),
+                h["amount"]["text"].as_str().expect("amount"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hops,
+        [
+            ("nvidia_openai_loi", "up to 100B USD"),
+            ("openai_oracle_cloud", "300B USD"),
+            ("oracle_nvidia_chips", "40B USD")
+        ]
+    );
+    assert_eq!(oracle["chains"][0]["hops"][0]["deal_location"]["line"], 330);
+    assert!(
+        oracle["note"]
+            .as_str()
+            .expect("note")
+            .starts_with("money is fungible")
+    );
+}
+
 #[test]
 fn fail_on_sets_the_exit_code() {
     assert_eq!(

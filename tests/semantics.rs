@@ -348,6 +348,7 @@ fn budgets_stop_a_runaway_rule_with_an_error_and_the_run_goes_on() {
     engine.set_budgets(dealrules::eval::Budgets {
         max_combinations: 50,
         max_results: 1_000,
+        ..Default::default()
     });
     let deals: String = (0..10)
         .map(|i| format!("deal d{i} {{ kind: x }}\n"))
@@ -374,6 +375,7 @@ fn budgets_stop_a_runaway_rule_with_an_error_and_the_run_goes_on() {
     engine.set_budgets(dealrules::eval::Budgets {
         max_combinations: 1_000_000,
         max_results: 5,
+        ..Default::default()
     });
     engine
         .load(

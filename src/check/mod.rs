@@ -309,7 +309,7 @@ pub fn check_rule(
         }
         c.vars.push(Var {
             name: p.var.name.clone(),
-            kind: p.kind,
+            kind: p.kind.clone(),
             span: p.var.span,
         });
     }
@@ -503,7 +503,7 @@ impl Checker<'_> {
                 CKind::Call(*f, checked)
             }
             ExprKind::Exists { var, kind, filter } => {
-                let (sub, vars) = self.subquery(var, *kind, None, filter.as_deref())?;
+                let (sub, vars) = self.subquery(var, kind.clone(), None, filter.as_deref())?;
                 CKind::Exists(sub, vars)
             }
             ExprKind::Aggregate {
@@ -513,7 +513,8 @@ impl Checker<'_> {
                 kind,
                 filter,
             } => {
-                let (sub, vars) = self.subquery(var, *kind, value.as_deref(), filter.as_deref())?;
+                let (sub, vars) =
+                    self.subquery(var, kind.clone(), value.as_deref(), filter.as_deref())?;
                 CKind::Aggregate(*func, sub, vars)
             }
             ExprKind::Quantifier {
@@ -614,7 +615,7 @@ impl Checker<'_> {
                 && self
                     .vars
                     .iter()
-                    .any(|v| self.facts.has_field_name(v.kind, &head.name))
+                    .any(|v| self.facts.has_field_name(&v.kind, &head.name))
             {
                 let example = self.vars.first().map_or("d", |v| &v.name);
                 self.diags.push(Diagnostic {
@@ -662,13 +663,13 @@ impl Checker<'_> {
     /// `inv.investee` where no loaded fact of the binding's kind has a field `investee`: most
     /// likely a typo, and the condition could never be true.
     fn warn_unknown_field(&mut self, var: usize, field: &Ident) {
-        let Some(kind) = self.vars.get(var).map(|v| v.kind) else {
+        let Some(kind) = self.vars.get(var).map(|v| v.kind.clone()) else {
             return;
         };
-        let known = self.facts.field_names(kind).next().is_some();
+        let known = self.facts.field_names(&kind).next().is_some();
         if !known
             || matches!(&*field.name, "id" | "title")
-            || self.facts.has_field_name(kind, &field.name)
+            || self.facts.has_field_name(&kind, &field.name)
         {
             return;
         }
@@ -678,7 +679,7 @@ impl Checker<'_> {
             labels: vec![(field.span, "unknown field".into())],
             help: None,
         };
-        d.help = did_you_mean(&field.name, self.facts.field_names(kind));
+        d.help = did_you_mean(&field.name, self.facts.field_names(&kind));
         self.diags.push(d);
     }
 
@@ -724,7 +725,7 @@ impl Checker<'_> {
         let local = self.locals.len();
         self.locals.push(Var {
             name: var.name.clone(),
-            kind,
+            kind: kind.clone(),
             span: var.span,
         });
         self.scope.push((var.name.clone(), Scoped::Local(local)));
@@ -850,6 +851,6 @@ impl Checker<'_> {
     }
 
     fn is_field(&self, name: &str) -> bool {
-        name == "id" || name == "title" || self.facts.has_field_name(FactKind::Deal, name)
+        name == "id" || name == "title" || self.facts.has_field_name(&FactKind::Deal, name)
     }
 }

@@ -5,6 +5,7 @@
 //! *unknown*, not false and not zero, and a rule fires only when every condition is *true*.
 //! So `d.status != definitive` does not fire on a deal without `status`.
 
+pub mod derive;
 mod plan;
 
 use crate::check::{CExpr, CKind, CheckedRule, Function, MessagePart};
@@ -989,14 +990,21 @@ pub struct Budgets {
     pub max_combinations: u64,
     /// Most findings plus data gaps one rule may produce.
     pub max_results: usize,
+    /// Most rows all `derive` rules together may produce.
+    pub max_derived_rows: usize,
+    /// Most path steps one `cycle` pattern may explore.
+    pub max_cycle_steps: u64,
 }
 
 impl Default for Budgets {
-    /// 20,000,000 combinations and 100,000 results per rule.
+    /// 20,000,000 combinations and 100,000 results per rule; 1,000,000 derived rows;
+    /// 10,000,000 cycle search steps per cycle pattern.
     fn default() -> Self {
         Budgets {
             max_combinations: 20_000_000,
             max_results: 100_000,
+            max_derived_rows: 1_000_000,
+            max_cycle_steps: 10_000_000,
         }
     }
 }
@@ -1066,8 +1074,62 @@ impl Evaluator<'_> {
             trace,
             fingerprint,
             params: rule.params.clone(),
+            chains: self.chains(rule, bound),
         };
         (finding, errors)
+    }
+
+    /// The chains of deals behind the bindings to derived rows and cycles.
+    fn chains(&self, rule: &CheckedRule, bound: &Bound) -> Vec<crate::explain::Chain> {
+        use crate::explain::{Chain, Hop};
+        let hop = |row: FactIndex| -> Option<Hop> {
+            let fact = self.fact(row)?;
+            let provenance = self.facts.provenance(row)?;
+            let deal = fact.get("deal").and_then(Value::as_name).and_then(|id| {
+                let f = self.facts.find(id)?;
+                let x = self.fact(f)?;
+                Some(FactRef {
+                    fact: x.id.clone(),
+                    span: x.span,
+                })
+            });
+            Some(Hop {
+                from: fact.get("from").cloned(),
+                to: fact.get("to").cloned(),
+                deal,
+                amount: fact.get("amount").cloned(),
+                date: fact.get("date").cloned(),
+                derived_by: provenance.by.clone(),
+                derived_at: provenance.span,
+            })
+        };
+        let mut chains = Vec::new();
+        for (var, f) in rule.vars.iter().zip(bound) {
+            let Some(f) = *f else { continue };
+            let Some(fact) = self.fact(f) else { continue };
+            if !matches!(fact.kind, crate::syntax::FactKind::Row(_)) {
+                continue;
+            }
+            let Some(provenance) = self.facts.provenance(f) else {
+                continue;
+            };
+            let is_cycle = fact.fields.contains_key("hops");
+            let hops: Vec<Hop> = if is_cycle {
+                provenance.sources.iter().filter_map(|r| hop(*r)).collect()
+            } else {
+                hop(f).into_iter().collect()
+            };
+            let alternatives = match fact.get("alternatives") {
+                Some(Value::Number(n)) => usize::try_from(n.mantissa()).unwrap_or(0),
+                _ => 0,
+            };
+            chains.push(Chain {
+                var: var.name.clone(),
+                hops,
+                alternatives,
+            });
+        }
+        chains
     }
 
     fn bindings(&self, rule: &CheckedRule, bound: &Bound) -> Vec<Binding> {
@@ -1079,7 +1141,7 @@ impl Evaluator<'_> {
                 Some(Binding {
                     var: var.name.clone(),
                     fact: fact.id.clone(),
-                    kind: fact.kind,
+                    kind: fact.kind.clone(),
                     span: fact.span,
                 })
             })
@@ -1113,10 +1175,10 @@ pub fn why(rule: &CheckedRule, facts: &FactBase, given: &[Option<FactIndex>]) ->
         .map(|v| match given.get(v).copied().flatten() {
             Some(f) => vec![f],
             None => {
-                let kind = rule.vars.get(v).map(|x| x.kind);
+                let kind = rule.vars.get(v).map(|x| &x.kind);
                 facts
                     .iter()
-                    .filter(|(_, f)| Some(f.kind) == kind)
+                    .filter(|(_, f)| Some(&f.kind) == kind)
                     .map(|(i, _)| i)
                     .collect()
             }
@@ -1183,4 +1245,76 @@ pub fn why(rule: &CheckedRule, facts: &FactBase, given: &[Option<FactIndex>]) ->
         finding,
         tried,
     })
+}
+
+/// The complete bindings of `rule` for which every condition holds, as binding vectors (one
+/// slot per binding, then its local bindings). Binding `v` ranges over `restrict[v]` where that
+/// is given, else over all facts of its kind. Used to derive the rows of relations.
+pub fn matching_bindings(
+    rule: &CheckedRule,
+    facts: &FactBase,
+    budgets: Budgets,
+    restrict: Vec<Option<Vec<FactIndex>>>,
+    errors: &mut Vec<EvalError>,
+) -> Vec<Vec<Option<FactIndex>>> {
+    let ev = Evaluator::new(facts, rule);
+    let mut run = plan::Run::restricted(rule, &ev, errors, budgets, restrict);
+    run.collected = Some(Vec::new());
+    let mut findings = Vec::new();
+    let mut gaps = Vec::new();
+    run.execute(&mut findings, &mut gaps);
+    run.collected.take().unwrap_or_default()
+}
+
+/// The values of the message placeholders of `rule` for a binding (a derive rule keeps its head
+/// expressions there): `None` for a missing value.
+pub fn placeholder_values(
+    rule: &CheckedRule,
+    facts: &FactBase,
+    bound: &[Option<FactIndex>],
+) -> Result<Vec<Option<Value>>, EvalError> {
+    let ev = Evaluator::new(facts, rule);
+    let mut out = Vec::new();
+    for part in &rule.message {
+        if let MessagePart::Expr(e) = part {
+            match ev.value(e, bound) {
+                Ok(v) => out.push(v.map(Cow::into_owned)),
+                Err(f) => {
+                    return Err(EvalError {
+                        rule: rule.id.clone(),
+                        span: f.expr.span,
+                        expr: f.expr.text.clone(),
+                        message: f.message,
+                        bindings: ev.bindings(rule, bound),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether every condition of `rule` is true for `bound` (unknown counts as not).
+pub fn all_hold(
+    rule: &CheckedRule,
+    facts: &FactBase,
+    bound: &[Option<FactIndex>],
+) -> Result<bool, EvalError> {
+    let ev = Evaluator::new(facts, rule);
+    for c in &rule.conditions {
+        match ev.truth(&c.expr, bound) {
+            Ok(Truth::True) => {}
+            Ok(_) => return Ok(false),
+            Err(f) => {
+                return Err(EvalError {
+                    rule: rule.id.clone(),
+                    span: f.expr.span,
+                    expr: f.expr.text.clone(),
+                    message: f.message,
+                    bindings: ev.bindings(rule, bound),
+                });
+            }
+        }
+    }
+    Ok(true)
 }

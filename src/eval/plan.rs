@@ -97,6 +97,11 @@ pub(super) struct Run<'r, 'a, 'x> {
     budgets: Budgets,
     /// Set when a budget ran out: the rule stops.
     stopped: bool,
+    /// Candidates given for some bindings instead of all facts of their kind.
+    restrict: Vec<Option<Vec<FactIndex>>>,
+    /// When set, complete bindings whose conditions all hold are collected here instead of
+    /// becoming findings.
+    pub(super) collected: Option<Vec<Vec<Option<FactIndex>>>>,
 }
 
 /// A condition that was unknown because of missing fields.
@@ -118,6 +123,18 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         errors: &'x mut Vec<EvalError>,
         budgets: Budgets,
     ) -> Self {
+        Self::restricted(rule, ev, errors, budgets, Vec::new())
+    }
+
+    /// A run whose binding `v` ranges only over `restrict[v]` where that is given (used by the
+    /// semi-naive evaluation of derived relations).
+    pub(super) fn restricted(
+        rule: &'r CheckedRule,
+        ev: &'x Evaluator<'a>,
+        errors: &'x mut Vec<EvalError>,
+        budgets: Budgets,
+        restrict: Vec<Option<Vec<FactIndex>>>,
+    ) -> Self {
         let mut run = Run {
             rule,
             ev,
@@ -131,6 +148,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             results: 0,
             budgets,
             stopped: false,
+            restrict,
+            collected: None,
         };
         run.filter_candidates();
         run.plan();
@@ -198,7 +217,11 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             }
         }
         for v in 0..n {
-            let kind = self.rule.vars.get(v).map_or(FactKind::Deal, |var| var.kind);
+            let kind = self
+                .rule
+                .vars
+                .get(v)
+                .map_or(FactKind::Deal, |var| var.kind.clone());
             let own: Vec<usize> = (0..self.rule.conditions.len())
                 .filter(|&i| {
                     self.rule
@@ -208,13 +231,16 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 })
                 .collect();
             let mut keep = Vec::new();
-            let all: Vec<FactIndex> = self
-                .ev
-                .facts
-                .iter()
-                .filter(|(_, f)| f.kind == kind)
-                .map(|(i, _)| i)
-                .collect();
+            let all: Vec<FactIndex> = match self.restrict.get(v).cloned().flatten() {
+                Some(only) => only,
+                None => self
+                    .ev
+                    .facts
+                    .iter()
+                    .filter(|(_, f)| f.kind == kind)
+                    .map(|(i, _)| i)
+                    .collect(),
+            };
             for f in all {
                 if let Some(slot) = bound.get_mut(v) {
                     *slot = Some(f);
@@ -375,6 +401,10 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 span: condition.map(|c| c.expr.span).unwrap_or_default(),
                 missing,
             });
+            return;
+        }
+        if let Some(collected) = &mut self.collected {
+            collected.push(bound.to_vec());
             return;
         }
         let (finding, errors) = self.ev.finding(self.rule, bound);

@@ -31,6 +31,38 @@ pub struct Finding {
     pub fingerprint: String,
     /// The rule's parameters and the values used in this run.
     pub params: Vec<(Name, Value)>,
+    /// For each binding to a derived row or a cycle: the chain of deals behind it.
+    pub chains: Vec<Chain>,
+}
+
+/// The deals behind a derived row or a cycle, hop by hop, with where each comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chain {
+    /// The binding (`c`).
+    pub var: Name,
+    /// The hops in order; for a cycle, the last hop returns to the first entity.
+    pub hops: Vec<Hop>,
+    /// For a cycle: other combinations of deals that link the same entities.
+    pub alternatives: usize,
+}
+
+/// One hop of a [`Chain`]: a row of a derived relation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hop {
+    /// The row's `from` column, if it has one.
+    pub from: Option<Value>,
+    /// The row's `to` column, if it has one.
+    pub to: Option<Value>,
+    /// The deal the row was derived from (its `deal` column, when that names a deal).
+    pub deal: Option<FactRef>,
+    /// The row's `amount` column, if it has one.
+    pub amount: Option<Value>,
+    /// The row's `date` column, if it has one.
+    pub date: Option<Value>,
+    /// The `derive` rule that made the row, and where it is declared.
+    pub derived_by: String,
+    /// Where that derive rule is declared.
+    pub derived_at: Span,
 }
 
 impl Finding {

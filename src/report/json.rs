@@ -126,6 +126,23 @@ fn finding(f: &Finding, sources: &SourceMap) -> Json {
         "rule_location": location(sources, f.rule_span),
         "fingerprint": f.fingerprint,
         "params": f.params.iter().map(|(n, v)| (n.to_string(), value_json(v))).collect::<Map<String, Json>>(),
+        "chains": f.chains.iter().map(|c| json!({
+            "var": &*c.var,
+            "alternatives": c.alternatives,
+            "hops": c.hops.iter().map(|h| json!({
+                "from": h.from.as_ref().map_or(Json::Null, value_json),
+                "to": h.to.as_ref().map_or(Json::Null, value_json),
+                "deal": h.deal.as_ref().map(|d| &*d.fact),
+                "deal_location": h.deal.as_ref().map_or(Json::Null, |d| location(sources, d.span)),
+                "amount": h.amount.as_ref().map_or(Json::Null, value_json),
+                "date": h.date.as_ref().map_or(Json::Null, value_json),
+                "derived_by": h.derived_by,
+                "derived_at": location(sources, h.derived_at),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "note": (f.chains.iter().any(|c| c.hops.len() > 1)).then_some(
+            "money is fungible; a cycle shows the capacity for round-tripping, not proof that the same dollars moved"
+        ),
     })
 }
 

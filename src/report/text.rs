@@ -87,6 +87,54 @@ fn part(step: &TraceStep) -> String {
     }
 }
 
+/// `chain c: Nvidia -(nvidia_openai_loi, up to 100B USD)-> OpenAI -(...)-> ...`, then each deal
+/// with its location.
+fn chain_lines(out: &mut String, chain: &crate::explain::Chain, sources: &SourceMap) {
+    let mut line = String::new();
+    for (i, h) in chain.hops.iter().enumerate() {
+        if i == 0 {
+            line.push_str(&h.from.as_ref().map_or("?".to_string(), ToString::to_string));
+        }
+        let deal = h.deal.as_ref().map_or("?", |d| &*d.fact);
+        let amount = h
+            .amount
+            .as_ref()
+            .map(|a| format!(", {a}"))
+            .unwrap_or_default();
+        let to = h.to.as_ref().map_or("?".to_string(), ToString::to_string);
+        let _ = write!(line, " -({deal}{amount})-> {to}");
+    }
+    let _ = writeln!(out, "  chain {}: {line}", chain.var);
+    let width = chain
+        .hops
+        .iter()
+        .map(|h| h.deal.as_ref().map_or(1, |d| d.fact.chars().count()))
+        .max()
+        .unwrap_or(0);
+    for h in &chain.hops {
+        let (deal, at) = match &h.deal {
+            Some(d) => (d.fact.to_string(), place(sources, d.span)),
+            None => ("?".to_string(), String::new()),
+        };
+        let pad = width.saturating_sub(deal.chars().count());
+        let _ = writeln!(
+            out,
+            "    {deal}{}   {at}   ({} at {})",
+            " ".repeat(pad),
+            h.derived_by,
+            place(sources, h.derived_at)
+        );
+    }
+    if chain.alternatives > 0 {
+        let _ = writeln!(
+            out,
+            "    ({} other combination{} of deals link the same entities)",
+            chain.alternatives,
+            if chain.alternatives == 1 { "" } else { "s" }
+        );
+    }
+}
+
 /// The facts that went into an aggregate: `sum of 3: a 1B USD (f:1), ...`.
 fn aggregate_lines(expr: &str, d: &Detail, sources: &SourceMap) -> Vec<String> {
     let Detail::Aggregate {
@@ -189,6 +237,15 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
                 }
             }
         }
+    }
+    for chain in &f.chains {
+        chain_lines(out, chain, sources);
+    }
+    if f.chains.iter().any(|c| c.hops.len() > 1) {
+        let _ = writeln!(
+            out,
+            "  note: money is fungible; a cycle shows the capacity for round-tripping, not proof that the same dollars moved"
+        );
     }
     if !f.params.is_empty() {
         let params: Vec<String> = f.params.iter().map(|(n, v)| format!("{n} = {v}")).collect();

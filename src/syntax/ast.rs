@@ -20,6 +20,37 @@ pub enum Item {
     Rule(Box<RuleDecl>),
     /// `fx USD/CNY 7.10 on 2025-10-01`.
     Fx(FxDecl),
+    /// `relation flow(from: entity, to: entity, ...)`.
+    Relation(RelationDecl),
+    /// `derive flow(...) from ...`.
+    Derive(Box<DeriveDecl>),
+}
+
+/// A derived relation: its name and typed columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RelationDecl {
+    /// The relation's name.
+    pub name: Ident,
+    /// Each column's name and type (`entity`, `deal`, `money`, `quantity`, `number`, `percent`,
+    /// `date`, `text`, `name`, `any`).
+    pub columns: Vec<(Ident, Ident)>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A rule that derives rows of a relation: `derive flow(a, b, ...) from PATTERNS [when COND]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeriveDecl {
+    /// The relation it derives.
+    pub relation: Ident,
+    /// One expression per column.
+    pub head: Vec<Expr>,
+    /// The patterns, as in `match`.
+    pub patterns: Vec<Pattern>,
+    /// The condition.
+    pub when: Option<Expr>,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// An exchange rate: one unit of `base` is `rate` units of `quote`.
@@ -37,21 +68,25 @@ pub struct FxDecl {
     pub span: Span,
 }
 
-/// Whether a fact is an entity (company, fund, SPV) or a deal between entities.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Whether a fact is an entity (company, fund, SPV), a deal between entities, or a row of a
+/// derived relation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FactKind {
     /// A company, fund, special purpose vehicle...
     Entity,
     /// A deal: investment, purchase, cloud contract, lease, warrant grant...
     Deal,
+    /// A row of the derived relation with this name (`flow`), or a cycle found in one.
+    Row(Name),
 }
 
 impl FactKind {
-    /// `entity` or `deal`.
-    pub fn keyword(self) -> &'static str {
+    /// `entity`, `deal`, or the relation's name.
+    pub fn keyword(&self) -> &str {
         match self {
             FactKind::Entity => "entity",
             FactKind::Deal => "deal",
+            FactKind::Row(name) => name,
         }
     }
 }
@@ -224,13 +259,16 @@ impl AggFunc {
     }
 }
 
-/// `var: deal where condition`.
+/// `var: deal where condition`, `var: flow where ...`, or `var: cycle flow max 5 hops where ...`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pattern {
     /// The binding name.
     pub var: Ident,
-    /// Which facts it ranges over.
+    /// Which facts it ranges over (for a cycle: the relation whose cycles it finds).
     pub kind: FactKind,
+    /// For `cycle R max N hops`: the most hops. The `where` condition then applies to each hop,
+    /// with `hop` and `first` naming rows of the relation.
+    pub cycle: Option<u32>,
     /// Optional `where` condition.
     pub filter: Option<Expr>,
     /// The whole pattern.

@@ -169,7 +169,7 @@ fn resync(text: &str, offset: usize) -> Option<usize> {
     while pos < text.len() {
         let line = text.get(pos..)?;
         let trimmed = line.trim_start_matches([' ', '\t']);
-        for kw in ["entity", "deal", "rule", "fx"] {
+        for kw in ["entity", "deal", "rule", "fx", "relation", "derive"] {
             if trimmed
                 .strip_prefix(kw)
                 .is_some_and(|after| after.starts_with([' ', '\t']))
@@ -418,12 +418,15 @@ impl std::str::FromStr for Value {
 }
 
 fn fact_kind(text: &str) -> FactKind {
-    if text == "entity" {
-        FactKind::Entity
-    } else {
-        FactKind::Deal
+    match text {
+        "entity" => FactKind::Entity,
+        "deal" => FactKind::Deal,
+        relation => FactKind::Row(Arc::from(relation)),
     }
 }
+
+/// Most hops a `cycle` pattern may ask for.
+pub const MAX_CYCLE_HOPS: u32 = 8;
 
 fn pratt() -> &'static PrattParser<Rule> {
     static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
@@ -469,8 +472,95 @@ impl Lower<'_> {
             Rule::deal_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Deal))),
             Rule::rule_decl => self.rule_decl(pair).map(|r| Item::Rule(Box::new(r))),
             Rule::fx_decl => self.fx_decl(pair).map(Item::Fx),
+            Rule::relation_decl => self.relation_decl(pair).map(Item::Relation),
+            Rule::derive_decl => self.derive_decl(pair).map(|d| Item::Derive(Box::new(d))),
             _ => None,
         }
+    }
+
+    fn relation_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RelationDecl> {
+        const TYPES: [&str; 10] = [
+            "entity", "deal", "money", "quantity", "number", "percent", "date", "text", "name",
+            "any",
+        ];
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.name(inner.next()?);
+        let mut columns: Vec<(Ident, Ident)> = Vec::new();
+        for c in inner {
+            let mut parts = c.into_inner();
+            let (Some(col), Some(ty)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let col = self.name(col);
+            let ty = self.name(ty);
+            if !TYPES.contains(&&*ty.name) {
+                let mut d = Diagnostic::error(
+                    format!("unknown column type `{}`", ty.name),
+                    ty.span,
+                    "not a type",
+                );
+                d.help = crate::diag::did_you_mean(&ty.name, TYPES)
+                    .or(Some(format!("the types are: {}", TYPES.join(", "))));
+                self.diags.push(d);
+                return None;
+            }
+            if columns.iter().any(|(c, _)| c.name == col.name) {
+                self.error(
+                    format!("column `{}` appears twice", col.name),
+                    col.span,
+                    "second time",
+                );
+                return None;
+            }
+            columns.push((col, ty));
+        }
+        Some(RelationDecl {
+            name,
+            columns,
+            span,
+        })
+    }
+
+    fn derive_decl(&mut self, pair: Pair<'_, Rule>) -> Option<DeriveDecl> {
+        let span = self.span(&pair);
+        let mut relation = None;
+        let mut head = Vec::new();
+        let mut patterns = Vec::new();
+        let mut when = None;
+        let mut ok = true;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident if relation.is_none() => relation = Some(self.name(p)),
+                Rule::expr => match self.expr(p) {
+                    Some(e) => head.push(e),
+                    None => ok = false,
+                },
+                Rule::pattern => match self.pattern(p) {
+                    Some(pat) => patterns.push(pat),
+                    None => ok = false,
+                },
+                Rule::when_clause => {
+                    if let Some(e) = p.into_inner().next() {
+                        match self.expr(e) {
+                            Some(e) => when = Some(e),
+                            None => ok = false,
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !ok {
+            return None;
+        }
+        Some(DeriveDecl {
+            relation: relation?,
+            head,
+            patterns,
+            when,
+            span,
+        })
     }
 
     fn fx_decl(&mut self, pair: Pair<'_, Rule>) -> Option<FxDecl> {
@@ -976,9 +1066,27 @@ impl Lower<'_> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let var = self.name(inner.next()?);
-        let kind = match inner.next()?.as_str() {
-            "entity" => FactKind::Entity,
-            _ => FactKind::Deal,
+        let source = inner.next()?;
+        let (kind, cycle) = match source.as_rule() {
+            Rule::cycle_source => {
+                let mut parts = source
+                    .into_inner()
+                    .filter(|p| p.as_rule() != Rule::kw_cycle);
+                let relation = parts.next()?.as_str();
+                let hops_pair = parts.next()?;
+                let hops_span = self.span(&hops_pair);
+                let hops: u32 = hops_pair.as_str().replace('_', "").parse().unwrap_or(0);
+                if !(1..=MAX_CYCLE_HOPS).contains(&hops) {
+                    self.error(
+                        format!("a cycle has from 1 to {MAX_CYCLE_HOPS} hops"),
+                        hops_span,
+                        "out of range",
+                    );
+                    return None;
+                }
+                (FactKind::Row(Arc::from(relation)), Some(hops))
+            }
+            _ => (fact_kind(source.as_str()), None),
         };
         let filter = match inner.next() {
             Some(e) => Some(self.expr(e)?),
@@ -987,6 +1095,7 @@ impl Lower<'_> {
         Some(Pattern {
             var,
             kind,
+            cycle,
             filter,
             span,
         })

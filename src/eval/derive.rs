@@ -1,0 +1,739 @@
+//! Derived relations and cycles: rows derived from facts by `derive` rules, relation by relation
+//! in strata, each recursive stratum by a semi-naive fixpoint; then the simple cycles that rule
+//! patterns ask for (`c: cycle flow max 5 hops`), each found once.
+
+use super::{Budgets, all_hold, matching_bindings, placeholder_values};
+use crate::check::{CheckedRule, ParamOverrides, check_rule};
+use crate::diag::{Diagnostic, Level, SourceMap, Span};
+use crate::explain::EvalError;
+use crate::facts::{Fact, FactBase, FactField, FactIndex, Provenance};
+use crate::syntax::{
+    DeriveDecl, FactKind, Ident, Pattern, RelationDecl, RuleDecl, Severity, Template, TemplatePart,
+};
+use crate::value::{Name, Value};
+use indexmap::{IndexMap, IndexSet};
+use std::sync::Arc;
+
+/// A derive rule checked as a rule whose message placeholders are its head expressions.
+struct CheckedDerive {
+    rule: CheckedRule,
+    relation: Name,
+    span: Span,
+}
+
+fn derive_as_rule(d: &DeriveDecl, index: usize) -> RuleDecl {
+    let id = Ident {
+        name: Arc::from(format!("derive {} #{}", d.relation.name, index + 1).as_str()),
+        span: d.relation.span,
+    };
+    RuleDecl {
+        id,
+        title: None,
+        severity: Severity::Info,
+        tags: Vec::new(),
+        reference: None,
+        params: Vec::new(),
+        patterns: d.patterns.clone(),
+        lets: Vec::new(),
+        when: d.when.clone(),
+        message: Template {
+            parts: d.head.iter().cloned().map(TemplatePart::Expr).collect(),
+            span: d.span,
+        },
+        span: d.span,
+    }
+}
+
+/// Relations a checked rule reads positively (patterns) and negatively (`exists`, aggregates).
+fn reads(rule: &CheckedRule) -> (Vec<Name>, Vec<Name>) {
+    let row = |k: &FactKind| match k {
+        FactKind::Row(n) => Some(n.clone()),
+        _ => None,
+    };
+    let positive = rule.vars.iter().filter_map(|v| row(&v.kind)).collect();
+    let negative = rule
+        .subqueries
+        .iter()
+        .filter_map(|q| row(&q.kind))
+        .collect();
+    (positive, negative)
+}
+
+/// Derives every relation into a copy of `base`. Check errors go to `diags` (and nothing is
+/// derived); evaluation errors (a value of the wrong type, a budget) go to `errors`.
+pub fn derive_all(
+    base: &FactBase,
+    relations: &IndexMap<Name, RelationDecl>,
+    derives: &[DeriveDecl],
+    sources: &SourceMap,
+    budgets: Budgets,
+    diags: &mut Vec<Diagnostic>,
+    errors: &mut Vec<EvalError>,
+) -> FactBase {
+    let mut facts = base.clone();
+    for r in relations.values() {
+        let names: Vec<Name> = r.columns.iter().map(|(c, _)| c.name.clone()).collect();
+        facts.declare_fields(&FactKind::Row(r.name.name.clone()), &names);
+    }
+    let mut checked = Vec::new();
+    for (i, d) in derives.iter().enumerate() {
+        let Some(rel) = relations.get(&d.relation.name) else {
+            let mut e = Diagnostic::error(
+                format!("no relation `{}` is declared", d.relation.name),
+                d.relation.span,
+                "derived here",
+            );
+            e.help = crate::diag::did_you_mean(&d.relation.name, relations.keys().map(|k| &**k))
+                .or(Some(format!(
+                    "declare it: `relation {}(from: entity, to: entity, ...)`",
+                    d.relation.name
+                )));
+            diags.push(e);
+            continue;
+        };
+        if rel.columns.len() != d.head.len() {
+            diags.push(
+                Diagnostic::error(
+                    format!(
+                        "`{}` has {} columns, but this derive gives {} values",
+                        rel.name.name,
+                        rel.columns.len(),
+                        d.head.len()
+                    ),
+                    d.relation.span,
+                    "here",
+                )
+                .with_label(rel.name.span, "declared here"),
+            );
+            continue;
+        }
+        let (c, ds) = check_rule(
+            &derive_as_rule(d, i),
+            &facts,
+            sources,
+            &ParamOverrides::new(),
+        );
+        diags.extend(ds);
+        if let Some(rule) = c {
+            checked.push(CheckedDerive {
+                rule,
+                relation: d.relation.name.clone(),
+                span: d.span,
+            });
+        }
+    }
+    if diags.iter().any(|d| d.level == Level::Error) {
+        return facts;
+    }
+    let Some(strata) = stratify(&checked, diags) else {
+        return facts;
+    };
+    let mut seen: IndexSet<String> = IndexSet::new();
+    let mut total = 0usize;
+    for stratum in strata {
+        // Round 0: every derive of the stratum over everything known so far.
+        let mut new_rows: IndexMap<Name, Vec<FactIndex>> = IndexMap::new();
+        for &i in &stratum {
+            let Some(d) = checked.get(i) else { continue };
+            let bindings = matching_bindings(&d.rule, &facts, budgets, Vec::new(), errors);
+            add_rows(
+                &mut facts,
+                d,
+                relations,
+                bindings,
+                &mut seen,
+                &mut new_rows,
+                errors,
+            );
+        }
+        let in_stratum: IndexSet<Name> = stratum
+            .iter()
+            .filter_map(|&i| checked.get(i).map(|d| d.relation.clone()))
+            .collect();
+        // Later rounds: each derive again with one recursive binding over the last round's rows.
+        while new_rows.values().any(|v| !v.is_empty()) {
+            total += new_rows.values().map(Vec::len).sum::<usize>();
+            if total > budgets.max_derived_rows {
+                errors.push(EvalError {
+                    rule: Arc::from("derive"),
+                    span: Span::none(),
+                    expr: String::new(),
+                    message: format!(
+                        "derived relations stopped after {} rows; a recursive derive may not terminate: {}",
+                        budgets.max_derived_rows,
+                        in_stratum.iter().map(|n| &**n).collect::<Vec<_>>().join(", ")
+                    ),
+                    bindings: Vec::new(),
+                });
+                break;
+            }
+            let delta = std::mem::take(&mut new_rows);
+            for &i in &stratum {
+                let Some(d) = checked.get(i) else { continue };
+                for (v, var) in d.rule.vars.iter().enumerate() {
+                    let FactKind::Row(r) = &var.kind else {
+                        continue;
+                    };
+                    if !in_stratum.contains(r) {
+                        continue;
+                    }
+                    let Some(rows) = delta.get(r) else { continue };
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let mut restrict = vec![None; d.rule.vars.len()];
+                    if let Some(slot) = restrict.get_mut(v) {
+                        *slot = Some(rows.clone());
+                    }
+                    let bindings = matching_bindings(&d.rule, &facts, budgets, restrict, errors);
+                    add_rows(
+                        &mut facts,
+                        d,
+                        relations,
+                        bindings,
+                        &mut seen,
+                        &mut new_rows,
+                        errors,
+                    );
+                }
+            }
+        }
+    }
+    facts
+}
+
+/// Orders derive rules in strata: a relation comes after every relation it reads, and
+/// recursion through `exists` or an aggregate is refused. `None` (with an error) when refused.
+fn stratify(checked: &[CheckedDerive], diags: &mut Vec<Diagnostic>) -> Option<Vec<Vec<usize>>> {
+    let relations: IndexSet<Name> = checked.iter().map(|d| d.relation.clone()).collect();
+    let n = relations.len();
+    // reach[a][b]: relation a depends (transitively) on relation b.
+    let mut edge = vec![vec![0u8; n]; n]; // 0 none, 1 positive, 2 negative
+    for d in checked {
+        let Some(a) = relations.get_index_of(&d.relation) else {
+            continue;
+        };
+        let (pos, neg) = reads(&d.rule);
+        for (list, mark) in [(pos, 1u8), (neg, 2u8)] {
+            for r in list {
+                if let Some(b) = relations.get_index_of(&r)
+                    && let Some(cell) = edge.get_mut(a).and_then(|row| row.get_mut(b))
+                {
+                    *cell = (*cell).max(mark);
+                }
+            }
+        }
+    }
+    let mut reach: Vec<Vec<bool>> = edge
+        .iter()
+        .map(|row| row.iter().map(|e| *e > 0).collect())
+        .collect();
+    for k in 0..n {
+        for i in 0..n {
+            for j in 0..n {
+                let via = reach
+                    .get(i)
+                    .and_then(|r| r.get(k))
+                    .copied()
+                    .unwrap_or(false)
+                    && reach
+                        .get(k)
+                        .and_then(|r| r.get(j))
+                        .copied()
+                        .unwrap_or(false);
+                if via && let Some(cell) = reach.get_mut(i).and_then(|r| r.get_mut(j)) {
+                    *cell = true;
+                }
+            }
+        }
+    }
+    let same = |i: usize, j: usize| {
+        i == j
+            || (reach
+                .get(i)
+                .and_then(|r| r.get(j))
+                .copied()
+                .unwrap_or(false)
+                && reach
+                    .get(j)
+                    .and_then(|r| r.get(i))
+                    .copied()
+                    .unwrap_or(false))
+    };
+    // A negative edge inside a strongly connected group is a cycle through negation.
+    for i in 0..n {
+        for j in 0..n {
+            let negative = edge.get(i).and_then(|r| r.get(j)).copied() == Some(2);
+            if negative && same(i, j) {
+                let names: Vec<String> = checked
+                    .iter()
+                    .filter(|d| {
+                        relations
+                            .get_index_of(&d.relation)
+                            .is_some_and(|k| same(k, i) || same(k, j))
+                    })
+                    .map(|d| d.rule.id.to_string())
+                    .collect();
+                let a = relations.get_index(i).map_or("", |s| &**s);
+                let b = relations.get_index(j).map_or("", |s| &**s);
+                let span = checked
+                    .iter()
+                    .find(|d| &*d.relation == a)
+                    .map_or(Span::none(), |d| d.span);
+                diags.push(
+                    Diagnostic::error(
+                        format!("`{a}` depends on itself through `exists` or an aggregate over `{b}`"),
+                        span,
+                        "recursion through negation",
+                    )
+                    .with_help(format!(
+                        "a relation may use itself only positively (in patterns); the rules involved: {}",
+                        names.join(", ")
+                    )),
+                );
+                return None;
+            }
+        }
+    }
+    // Groups in dependency order: a group after every group it reads.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut placed = vec![false; n];
+    while placed.iter().any(|p| !p) {
+        let mut progressed = false;
+        for i in 0..n {
+            if placed.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            let ready = (0..n).all(|j| {
+                same(i, j)
+                    || !reach
+                        .get(i)
+                        .and_then(|r| r.get(j))
+                        .copied()
+                        .unwrap_or(false)
+                    || placed.get(j).copied().unwrap_or(false)
+            });
+            if ready {
+                let members: Vec<usize> = (0..n).filter(|&j| same(i, j)).collect();
+                for &m in &members {
+                    if let Some(p) = placed.get_mut(m) {
+                        *p = true;
+                    }
+                }
+                groups.push(members);
+                progressed = true;
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    Some(
+        groups
+            .into_iter()
+            .map(|g| {
+                let names: Vec<&Name> = g.iter().filter_map(|&i| relations.get_index(i)).collect();
+                checked
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| names.contains(&&d.relation))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// Turns bindings into rows of the derive's relation; rows already known are skipped.
+fn add_rows(
+    facts: &mut FactBase,
+    d: &CheckedDerive,
+    relations: &IndexMap<Name, RelationDecl>,
+    bindings: Vec<Vec<Option<FactIndex>>>,
+    seen: &mut IndexSet<String>,
+    new_rows: &mut IndexMap<Name, Vec<FactIndex>>,
+    errors: &mut Vec<EvalError>,
+) {
+    let Some(rel) = relations.get(&d.relation) else {
+        return;
+    };
+    let mut rows = Vec::new();
+    for bound in bindings {
+        let values = match placeholder_values(&d.rule, facts, &bound) {
+            Ok(v) => v,
+            Err(e) => {
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+                continue;
+            }
+        };
+        let shown: Vec<String> = values
+            .iter()
+            .map(|v| v.as_ref().map_or("missing".into(), |v| v.to_string()))
+            .collect();
+        let id = format!("{}({})", d.relation, shown.join(", "));
+        let sources: Vec<FactIndex> = bound
+            .iter()
+            .take(d.rule.vars.len())
+            .flatten()
+            .copied()
+            .collect();
+        rows.push((id, values, sources));
+    }
+    for (id, values, sources) in rows {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let mut fields = IndexMap::new();
+        for ((col, _), v) in rel.columns.iter().zip(values) {
+            if let Some(value) = v {
+                fields.insert(
+                    col.name.clone(),
+                    FactField {
+                        value,
+                        span: d.span,
+                    },
+                );
+            }
+        }
+        let fact = Fact {
+            id: Arc::from(id.as_str()),
+            kind: FactKind::Row(d.relation.clone()),
+            title: None,
+            fields,
+            span: d.span,
+        };
+        let provenance = Provenance {
+            by: d.rule.id.to_string(),
+            span: d.span,
+            sources,
+        };
+        let index = facts.add_row(fact, provenance);
+        new_rows.entry(d.relation.clone()).or_default().push(index);
+    }
+}
+
+/// The relation name under which the cycles of one `cycle` pattern are stored.
+fn cycle_kind(relation: &str, n: usize) -> Name {
+    if n == 0 {
+        Arc::from(format!("cycle of {relation}").as_str())
+    } else {
+        Arc::from(format!("cycle of {relation} #{}", n + 1).as_str())
+    }
+}
+
+/// For every rule pattern `v: cycle R max N hops where COND`, finds the simple cycles of `R`
+/// (through its `from` and `to` columns) whose every hop satisfies `COND` (with `hop` the hop's
+/// row and `first` the first hop's row), adds each cycle once as a fact, and rewrites the
+/// pattern to range over those facts. A cycle is read from its smallest entity (by id): `first`
+/// is the hop that leaves it; of several rows between the same entities, the one found first in
+/// id order is shown and the others are counted as alternatives.
+pub fn materialize_cycles(
+    facts: &mut FactBase,
+    rules: &mut [RuleDecl],
+    sources: &SourceMap,
+    budgets: Budgets,
+    diags: &mut Vec<Diagnostic>,
+    errors: &mut Vec<EvalError>,
+) {
+    let mut done: IndexMap<(Name, u32, String), Name> = IndexMap::new();
+    for rule in rules.iter_mut() {
+        for p in rule.patterns.iter_mut() {
+            let (Some(hops), FactKind::Row(relation)) = (p.cycle, p.kind.clone()) else {
+                continue;
+            };
+            let condition_text = p
+                .filter
+                .as_ref()
+                .map(|f| sources.slice(f.span).to_string())
+                .unwrap_or_default();
+            let key = (relation.clone(), hops, condition_text);
+            if let Some(kind) = done.get(&key) {
+                p.kind = FactKind::Row(kind.clone());
+                p.cycle = None;
+                p.filter = None;
+                continue;
+            }
+            let kind = cycle_kind(
+                &relation,
+                done.values()
+                    .filter(|k| k.starts_with(&*format!("cycle of {relation}")))
+                    .count(),
+            );
+            done.insert(key, kind.clone());
+            let hop_rule = hop_condition(p, &relation, &rule.id.name);
+            let (checked, ds) = check_rule(&hop_rule, facts, sources, &ParamOverrides::new());
+            diags.extend(ds);
+            if let Some(checked) = checked {
+                let query = CycleQuery {
+                    relation: &relation,
+                    kind: &kind,
+                    max_hops: hops,
+                    hop_rule: &checked,
+                    span: p.span,
+                    max_steps: budgets.max_cycle_steps,
+                };
+                find_cycles(facts, &query, errors);
+            }
+            facts.declare_fields(
+                &FactKind::Row(kind.clone()),
+                &[
+                    "hops",
+                    "length",
+                    "entities",
+                    "start",
+                    "deals",
+                    "alternatives",
+                ]
+                .map(Name::from),
+            );
+            p.kind = FactKind::Row(kind);
+            p.cycle = None;
+            p.filter = None;
+        }
+    }
+}
+
+/// The hop condition of a cycle pattern as a rule over `hop` and `first`.
+fn hop_condition(p: &Pattern, relation: &Name, rule: &str) -> RuleDecl {
+    let var = |name: &str| Pattern {
+        var: Ident {
+            name: Arc::from(name),
+            span: p.var.span,
+        },
+        kind: FactKind::Row(relation.clone()),
+        cycle: None,
+        filter: None,
+        span: p.span,
+    };
+    RuleDecl {
+        id: Ident {
+            name: Arc::from(format!("{rule} (hops of {})", p.var.name).as_str()),
+            span: p.var.span,
+        },
+        title: None,
+        severity: Severity::Info,
+        tags: Vec::new(),
+        reference: None,
+        params: Vec::new(),
+        patterns: vec![var("hop"), var("first")],
+        lets: Vec::new(),
+        when: p.filter.clone(),
+        message: Template {
+            parts: Vec::new(),
+            span: p.span,
+        },
+        span: p.span,
+    }
+}
+
+/// What one `cycle` pattern asks for.
+struct CycleQuery<'q> {
+    relation: &'q Name,
+    kind: &'q Name,
+    max_hops: u32,
+    hop_rule: &'q CheckedRule,
+    span: Span,
+    max_steps: u64,
+}
+
+fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalError>) {
+    let row_kind = FactKind::Row(q.relation.clone());
+    // Edges from -> to, by node name, in (to, row id) order.
+    let mut adjacency: IndexMap<Name, Vec<(Name, FactIndex)>> = IndexMap::new();
+    for (i, f) in facts.iter() {
+        if f.kind != row_kind {
+            continue;
+        }
+        let (Some(from), Some(to)) = (
+            f.get("from").and_then(Value::as_name),
+            f.get("to").and_then(Value::as_name),
+        ) else {
+            continue;
+        };
+        adjacency
+            .entry(Arc::from(from))
+            .or_default()
+            .push((Arc::from(to), i));
+    }
+    for edges in adjacency.values_mut() {
+        edges.sort_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                facts
+                    .get(a.1)
+                    .map(|f| f.id.clone())
+                    .cmp(&facts.get(b.1).map(|f| f.id.clone()))
+            })
+        });
+    }
+    let mut starts: Vec<Name> = adjacency.keys().cloned().collect();
+    starts.sort();
+    let mut found: IndexMap<Vec<Name>, (Vec<FactIndex>, usize)> = IndexMap::new();
+    let mut steps = 0u64;
+    let mut stopped = false;
+    for s in &starts {
+        let mut path_nodes = vec![s.clone()];
+        let mut path_rows: Vec<FactIndex> = Vec::new();
+        dfs(
+            &Search {
+                facts,
+                adjacency: &adjacency,
+                hop_rule: q.hop_rule,
+                max_hops: q.max_hops as usize,
+                start: s,
+                max_steps: q.max_steps,
+            },
+            &mut path_nodes,
+            &mut path_rows,
+            &mut found,
+            &mut steps,
+            &mut stopped,
+            errors,
+        );
+        if stopped {
+            errors.push(EvalError {
+                rule: q.hop_rule.id.clone(),
+                span: q.span,
+                expr: String::new(),
+                message: format!("the cycle search stopped after {} steps; lower `max` or narrow the hop condition", q.max_steps),
+                bindings: Vec::new(),
+            });
+            break;
+        }
+    }
+    for (nodes, (rows, alternatives)) in found {
+        let mut hops = Vec::new();
+        let mut deals = Vec::new();
+        for &r in &rows {
+            if let Some(f) = facts.get(r) {
+                let record: IndexMap<Name, Value> = f
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect();
+                if let Some(d) = f.get("deal") {
+                    deals.push(d.clone());
+                }
+                hops.push(Value::Record(record));
+            }
+        }
+        let mut shown: Vec<&str> = nodes.iter().map(|n| &**n).collect();
+        if let Some(first) = nodes.first() {
+            shown.push(first);
+        }
+        let mut fields = IndexMap::new();
+        let mut put = |name: &str, value: Value| {
+            fields.insert(
+                Name::from(name),
+                FactField {
+                    value,
+                    span: q.span,
+                },
+            );
+        };
+        put("hops", Value::List(hops));
+        put(
+            "length",
+            Value::Number(rust_decimal::Decimal::from(rows.len())),
+        );
+        put(
+            "entities",
+            Value::List(nodes.iter().map(|n| Value::Symbol(n.clone())).collect()),
+        );
+        put(
+            "start",
+            nodes
+                .first()
+                .map_or(Value::List(Vec::new()), |n| Value::Symbol(n.clone())),
+        );
+        put("deals", Value::List(deals));
+        put(
+            "alternatives",
+            Value::Number(rust_decimal::Decimal::from(alternatives)),
+        );
+        let fact = Fact {
+            id: Arc::from(shown.join(" > ").as_str()),
+            kind: FactKind::Row(q.kind.clone()),
+            title: None,
+            fields,
+            span: q.span,
+        };
+        facts.add_row(
+            fact,
+            Provenance {
+                by: q.kind.to_string(),
+                span: q.span,
+                sources: rows,
+            },
+        );
+    }
+}
+
+struct Search<'s> {
+    facts: &'s FactBase,
+    adjacency: &'s IndexMap<Name, Vec<(Name, FactIndex)>>,
+    hop_rule: &'s CheckedRule,
+    max_hops: usize,
+    start: &'s Name,
+    max_steps: u64,
+}
+
+/// Depth-first search for simple cycles through `start` whose other entities all sort after it.
+fn dfs(
+    s: &Search<'_>,
+    nodes: &mut Vec<Name>,
+    rows: &mut Vec<FactIndex>,
+    found: &mut IndexMap<Vec<Name>, (Vec<FactIndex>, usize)>,
+    steps: &mut u64,
+    stopped: &mut bool,
+    errors: &mut Vec<EvalError>,
+) {
+    if *stopped || rows.len() >= s.max_hops {
+        return;
+    }
+    let Some(here) = nodes.last().cloned() else {
+        return;
+    };
+    let Some(edges) = s.adjacency.get(&here) else {
+        return;
+    };
+    for (to, row) in edges {
+        *steps += 1;
+        if *steps > s.max_steps {
+            *stopped = true;
+            return;
+        }
+        let closes = to == s.start;
+        if !closes && (to < s.start || nodes.contains(to)) {
+            continue;
+        }
+        let first = rows.first().copied().unwrap_or(*row);
+        let mut bound = vec![Some(*row), Some(first)];
+        bound.resize(s.hop_rule.slots(), None);
+        match all_hold(s.hop_rule, s.facts, &bound) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                if !errors.contains(&e) {
+                    errors.push(e);
+                }
+                continue;
+            }
+        }
+        rows.push(*row);
+        if closes {
+            let entry = found
+                .entry(nodes.clone())
+                .or_insert_with(|| (rows.clone(), 0));
+            if entry.0 != *rows {
+                entry.1 += 1;
+            }
+        } else {
+            nodes.push(to.clone());
+            dfs(s, nodes, rows, found, steps, stopped, errors);
+            nodes.pop();
+        }
+        rows.pop();
+    }
+}
