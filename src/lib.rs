@@ -57,6 +57,8 @@ pub mod diag;
 pub mod eval;
 pub mod explain;
 pub mod facts;
+pub mod format;
+pub mod input;
 pub mod report;
 pub mod syntax;
 pub mod value;

@@ -7,23 +7,8 @@
     reason = "test helpers may fail loudly"
 )]
 
-use std::process::{Command, Output};
-
-fn dealrules(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dealrules"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
+mod common;
+use common::{dealrules, stderr, stdout};
 
 #[test]
 fn main_job_text_report() {
@@ -308,7 +293,7 @@ fn wrong_extension_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "error: `Cargo.toml` is not a `.deals` or `.rules` file\n"
+        "error: `Cargo.toml` is not a `.deals`, `.rules`, `.csv` or `.json` file\n"
     );
 }
 

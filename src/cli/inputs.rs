@@ -5,11 +5,16 @@ use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// File extensions the engine reads.
+/// File extensions found in folders.
 const EXTENSIONS: [&str; 2] = ["deals", "rules"];
 
+/// Extensions of fact tables (`docs/inputs.md`), read only when a file is named: a folder may
+/// hold other CSV or JSON files (a saved JSON report, for one).
+const TABLE_EXTENSIONS: [&str; 2] = ["csv", "json"];
+
 /// Expands `paths` (files and folders, searched recursively in name order) into the list of
-/// `.deals` and `.rules` files, each once. With no paths: `rules/` and `examples/`.
+/// `.deals` and `.rules` files, each once, plus the `.csv` and `.json` files named. With no
+/// paths: `rules/` and `examples/`.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let defaults = [PathBuf::from("rules"), PathBuf::from("examples")];
     let paths: &[PathBuf] = if paths.is_empty() {
@@ -50,9 +55,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
                 ));
             }
         } else if path.is_file() {
-            if !has_extension(path) {
+            if !has_extension(path) && !is_table(path) {
                 return Err(format!(
-                    "`{}` is not a `.deals` or `.rules` file",
+                    "`{}` is not a `.deals`, `.rules`, `.csv` or `.json` file",
                     path.display()
                 ));
             }
@@ -78,28 +83,51 @@ fn has_extension(p: &Path) -> bool {
         .is_some_and(|e| EXTENSIONS.contains(&e))
 }
 
+fn is_table(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| TABLE_EXTENSIONS.contains(&e))
+}
+
+/// Reads a file as UTF-8 text; the error is a diagnostic naming the file.
+pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let name = path.display();
+    let bytes =
+        std::fs::read(path).map_err(|e| plain_error(format!("cannot read `{name}`: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        plain_error(format!(
+            "`{name}` is not valid UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Loads one file's text by its extension: a CSV or JSON fact table, else deal or rule text.
+pub fn load_text(
+    engine: &mut Engine,
+    path: &Path,
+    text: String,
+) -> Result<(), dealrules::LoadError> {
+    let name = path.display().to_string();
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("csv") => dealrules::input::load_csv(engine, name, text),
+        Some("json") => dealrules::input::load_json(engine, name, text),
+        _ => engine.load(name, text),
+    }
+}
+
 /// Reads and loads every file; returns all diagnostics (every file is read, whatever fails).
 pub fn load(engine: &mut Engine, files: &[PathBuf]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
     for path in files {
-        let name = path.display().to_string();
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    diags.push(plain_error(format!(
-                        "`{name}` is not valid UTF-8 (invalid byte at offset {})",
-                        e.utf8_error().valid_up_to()
-                    )));
-                    continue;
-                }
-            },
-            Err(e) => {
-                diags.push(plain_error(format!("cannot read `{name}`: {e}")));
+        let text = match read_text(path) {
+            Ok(t) => t,
+            Err(d) => {
+                diags.push(d);
                 continue;
             }
         };
-        if let Err(e) = engine.load(name, text) {
+        if let Err(e) = load_text(engine, path, text) {
             diags.extend(e.diagnostics);
         }
     }

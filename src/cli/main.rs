@@ -1,5 +1,7 @@
 //! The `dealrules` command: a thin client of the library.
 
+mod convert;
+mod fmt;
 mod inputs;
 mod params;
 mod run;
@@ -70,6 +72,37 @@ dealrules why vendor_financing --on buy=openai_broadcom_accelerators\n  \
 dealrules why commitment_exceeds_revenue --on openai_coreweave_cloud --all --format json"
     )]
     Why(why::WhyArgs),
+    /// Rewrite deal and rule files in the canonical layout
+    #[command(
+        long_about = "Rewrite deal and rule files in the canonical layout (see docs/format.md).\n\n\
+Every `.deals` and `.rules` file named, or found in a named folder (recursively), is rewritten in \
+place when its layout differs. Formatting keeps every comment and never changes what a file says: \
+values are copied as written, and the result is checked to parse to the same declarations before \
+anything is written. A file is replaced atomically (a temporary file in the same folder, then a \
+rename), so an interrupted run never leaves a half-written file. A file with an error is left \
+unchanged, and the error is printed with its line and column.\n\n\
+With `-`, the text is read from standard input and the formatted text is written to standard \
+output (on an error, the input is written back unchanged).",
+        after_help = "Examples:\n  dealrules fmt rules/ examples/            # rewrite in place\n  \
+dealrules fmt --check rules/ examples/    # for CI: list unformatted files, exit 1 if any\n  \
+dealrules fmt - < deal.deals > tidy.deals # standard input to standard output\n\n\
+Exit codes: 0 done (with --check: every file is already formatted); 1 with --check: some file \
+would change (each is listed on standard output); 2 a file has an error (it is left unchanged) \
+or could not be read or written."
+    )]
+    Fmt(fmt::FmtArgs),
+    /// Write a CSV or JSON fact table as a deal file
+    #[command(
+        long_about = "Write a CSV or JSON fact table as a deal file (the mapping is in \
+docs/inputs.md).\n\nEvery row (CSV) or fact (JSON) is read as `dealrules run` reads it; any error is \
+printed with its file, line, column, row and column name, and nothing is written. The deal file is \
+checked to read back to the same facts before it is written. With -o it replaces OUT atomically \
+(a temporary file in the same folder, then a rename); without -o it goes to standard output.",
+        after_help = "Examples:\n  dealrules convert deals.csv -o deals.deals\n  \
+dealrules convert deals.json > deals.deals\n\n\
+Exit codes: 0 written; 2 invalid input, or a file that could not be read or written."
+    )]
+    Convert(convert::ConvertArgs),
 }
 
 /// When to use colour.
@@ -83,10 +116,27 @@ enum ColourChoice {
     Never,
 }
 
+impl ColourChoice {
+    /// Whether to colour output going to a terminal (`terminal`) or not; `auto` respects
+    /// `NO_COLOR`.
+    fn resolve(self, terminal: bool) -> dealrules::Colour {
+        match self {
+            ColourChoice::Always => dealrules::Colour::Always,
+            ColourChoice::Never => dealrules::Colour::Never,
+            ColourChoice::Auto if terminal && std::env::var_os("NO_COLOR").is_none() => {
+                dealrules::Colour::Always
+            }
+            ColourChoice::Auto => dealrules::Colour::Never,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(&args).into(),
         Command::Why(args) => why::why(&args).into(),
+        Command::Fmt(args) => fmt::run(&args).into(),
+        Command::Convert(args) => convert::run(&args).into(),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{ColourChoice, Exit, inputs, params};
 use clap::{Args, ValueEnum};
-use dealrules::{Colour, Engine, Severity};
+use dealrules::{Engine, Severity};
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
@@ -13,6 +13,10 @@ pub enum Format {
     Text,
     /// The findings as JSON (schema in docs/output.md)
     Json,
+    /// A SARIF 2.1.0 log for code-review tools (GitHub code scanning, SARIF viewers)
+    Sarif,
+    /// A Markdown report for a pull request
+    Markdown,
 }
 
 /// A severity as a command-line value.
@@ -45,7 +49,8 @@ impl From<SeverityArg> for Severity {
 /// Arguments of `dealrules run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// `.deals` and `.rules` files, or folders searched recursively [default: rules/ examples/]
+    /// `.deals` and `.rules` files, or folders searched recursively; `.csv` and `.json` fact
+    /// tables named one by one (docs/inputs.md) [default: rules/ examples/]
     pub paths: Vec<PathBuf>,
 
     /// Output format
@@ -71,19 +76,10 @@ pub struct RunArgs {
     pub params: Vec<PathBuf>,
 }
 
-fn colour(choice: ColourChoice, terminal: bool) -> Colour {
-    match choice {
-        ColourChoice::Always => Colour::Always,
-        ColourChoice::Never => Colour::Never,
-        ColourChoice::Auto if terminal && std::env::var_os("NO_COLOR").is_none() => Colour::Always,
-        ColourChoice::Auto => Colour::Never,
-    }
-}
-
 /// Runs the command and returns its exit code.
 pub fn run(args: &RunArgs) -> Exit {
-    let err_colour = colour(args.color, std::io::stderr().is_terminal());
-    let out_colour = colour(args.color, std::io::stdout().is_terminal());
+    let err_colour = args.color.resolve(std::io::stderr().is_terminal());
+    let out_colour = args.color.resolve(std::io::stdout().is_terminal());
     let files = match inputs::collect(&args.paths) {
         Ok(f) => f,
         Err(message) => {
@@ -118,6 +114,8 @@ pub fn run(args: &RunArgs) -> Exit {
     let output = match args.format {
         Format::Text => dealrules::report::text(&report, engine.sources(), out_colour),
         Format::Json => dealrules::report::json(&report, engine.sources()),
+        Format::Sarif => dealrules::report::sarif(&report, engine.sources(), engine.rules()),
+        Format::Markdown => dealrules::report::markdown(&report, engine.sources()),
     };
     let mut out = std::io::stdout().lock();
     if out

@@ -2,7 +2,7 @@
 
 use super::{ColourChoice, Exit, inputs, params};
 use clap::{Args, ValueEnum};
-use dealrules::{Colour, Engine};
+use dealrules::Engine;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -53,15 +53,7 @@ pub struct WhyArgs {
 
 /// Runs the command: exit 0 when the rule fires on the facts, 1 when it does not, 2 on bad input.
 pub fn why(args: &WhyArgs) -> Exit {
-    let colour = match args.color {
-        ColourChoice::Always => Colour::Always,
-        ColourChoice::Auto
-            if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() =>
-        {
-            Colour::Always
-        }
-        _ => Colour::Never,
-    };
+    let colour = args.color.resolve(std::io::stderr().is_terminal());
     let files = match inputs::collect(&args.paths) {
         Ok(f) => f,
         Err(message) => {

@@ -172,6 +172,22 @@ pub struct MissingField {
     pub declared: bool,
 }
 
+impl std::fmt::Display for MissingField {
+    /// `a has no `status``, or, for a name that is no fact, `` `X` is not a declared entity or
+    /// deal (reading `f`) ``.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.declared {
+            write!(f, "{} has no `{}`", self.fact, self.field)
+        } else {
+            write!(
+                f,
+                "`{}` is not a declared entity or deal (reading `{}`)",
+                self.fact, self.field
+            )
+        }
+    }
+}
+
 /// A rule that could not be checked on some facts because a field is missing: every condition
 /// was true or unknown, and at least one was unknown. The rule did not fire.
 #[derive(Clone, Debug, PartialEq)]

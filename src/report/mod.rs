@@ -1,10 +1,15 @@
-//! Renderers: turn a [`Report`](crate::Report) into text for people or JSON for programs.
+//! Renderers: turn a [`Report`](crate::Report) into text for people, JSON for programs, SARIF
+//! for code-review tools, or Markdown for a pull request.
 //! Renderers never change findings; they only resolve spans to `file:line` and format values.
 
 mod json;
+mod markdown;
+mod sarif;
 mod text;
 mod why;
 
 pub use json::{JSON_FORMAT_VERSION, json, value_json};
+pub use markdown::markdown;
+pub use sarif::{SARIF_FINGERPRINT_KEY, sarif, sarif_level};
 pub use text::text;
 pub use why::{why_json, why_text};

@@ -313,7 +313,7 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
 }
 
 /// `USD converted to CNY at 7.10 (fx USD/CNY on 2025-10-01, rates.deals:1)`.
-fn conversion(c: &crate::explain::Conversion, sources: &SourceMap) -> String {
+pub(super) fn conversion(c: &crate::explain::Conversion, sources: &SourceMap) -> String {
     let date = c.date.map(|d| format!(" on {d}")).unwrap_or_default();
     format!(
         "{} converted to {} at {} (fx {}/{}{date}, {})",
@@ -340,26 +340,13 @@ fn data_gaps(out: &mut String, report: &Report, sources: &SourceMap, colour: Col
             .iter()
             .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
             .collect();
-        let missing: Vec<String> = g
-            .missing
-            .iter()
-            .map(|m| {
-                if m.declared {
-                    format!("{} has no `{}`", m.fact, m.field)
-                } else {
-                    format!(
-                        "`{}` is not a declared entity or deal (reading `{}`)",
-                        m.fact, m.field
-                    )
-                }
-            })
-            .collect();
+        let missing: Vec<String> = g.missing.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "  {}  {}", g.rule, facts.join(", "));
         let _ = writeln!(out, "    {}   in `{}`", missing.join("; "), g.condition);
     }
 }
 
-fn summary(report: &Report) -> String {
+pub(super) fn summary(report: &Report) -> String {
     let n = report.findings.len();
     let mut parts = Vec::new();
     for s in Severity::ALL {

@@ -35,15 +35,8 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     let mut out = File::default();
     let mut diags = Vec::new();
-    if text.len() > MAX_FILE_BYTES {
-        diags.push(Diagnostic::error(
-            format!(
-                "file too large ({} bytes; the limit is {MAX_FILE_BYTES})",
-                text.len()
-            ),
-            Span::new(file, 0..0),
-            "",
-        ));
+    if let Some(d) = check_size(file, text) {
+        diags.push(d);
         return (out, diags);
     }
     if let Some(d) = check_nesting(file, text) {
@@ -91,6 +84,20 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
         }
     }
     (out, diags)
+}
+
+/// An error when `text` is larger than [`MAX_FILE_BYTES`] (spans are 32-bit).
+pub fn check_size(file: FileId, text: &str) -> Option<Diagnostic> {
+    (text.len() > MAX_FILE_BYTES).then(|| {
+        Diagnostic::error(
+            format!(
+                "file too large ({} bytes; the limit is {MAX_FILE_BYTES})",
+                text.len()
+            ),
+            Span::new(file, 0..0),
+            "",
+        )
+    })
 }
 
 /// Deepest nesting of brackets, braces and parentheses accepted in a file.

@@ -1,0 +1,807 @@
+//! Printing a concrete syntax tree in the canonical layout (described in `docs/format.md`).
+
+use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, Expr, FactDecl, Field, FxDecl};
+use super::cst::{Inner, Part, Pattern, Primary, RelationDecl, RuleDecl, Tok, Value};
+
+/// Lists and records longer than this (in characters, indentation included) are written one
+/// element per line.
+pub const WIDTH: usize = 100;
+
+/// Spaces per level of nesting.
+const INDENT: usize = 2;
+
+/// The column where what follows `match `, `when  ` and `flag  ` starts: the keywords are
+/// padded to one width so that it lines up, with or without `match`.
+const CLAUSE: usize = INDENT + "match ".len();
+
+/// The spaces after a clause keyword (`match`, `when`, `flag`, `from`).
+fn clause_pad(kw: &Tok) -> String {
+    " ".repeat(
+        (CLAUSE - INDENT)
+            .saturating_sub(kw.text.chars().count())
+            .max(1),
+    )
+}
+
+/// Prints `cst` in the canonical layout, with `\n` line breaks.
+pub(crate) fn print(cst: &Cst) -> String {
+    let mut p = Printer {
+        out: String::new(),
+        line: String::new(),
+        pending: Vec::new(),
+        carry: Vec::new(),
+        blank_ok: false,
+        keep_blanks: true,
+        cont: INDENT,
+    };
+    if cst.bom {
+        p.out.push('\u{feff}');
+    }
+    // Each declaration starts on a new line; the blank lines before it (and around the comments
+    // before it) are kept, at most one in a row, so that groups of declarations stay groups.
+    for decl in &cst.decls {
+        match decl {
+            Decl::Fact(f) => p.fact(f),
+            Decl::Rule(r) => p.rule(r),
+            Decl::Fx(f) => p.fx(f),
+            Decl::Relation(r) => p.relation(r),
+            Decl::Derive(d) => p.derive(d),
+        }
+    }
+    p.end_line();
+    p.lead(0, &cst.end, false);
+    p.end_line();
+    let mut out = p.out;
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// How to start the first token of a value: after a separator on the current line, or on a new
+/// line at an indentation.
+#[derive(Clone, Copy)]
+enum Start<'s> {
+    Sep(&'s str),
+    Line(usize),
+}
+
+/// Whether a list or record is written on one line or one element per line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Flat,
+    Broken,
+}
+
+struct Printer {
+    out: String,
+    /// The line being written, indentation included; empty at the start of a line.
+    line: String,
+    /// Comments to write at the end of the current line (the first) and after it (the others).
+    pending: Vec<String>,
+    /// Comments to write on their own lines before the next line.
+    carry: Vec<String>,
+    /// Whether a blank line may be written here (not at the start of the file or of a block,
+    /// and not after another blank line).
+    blank_ok: bool,
+    /// Whether blank lines of the source are kept here (they are not inside a rule).
+    keep_blanks: bool,
+    /// Indentation of a line that a comment forced to break.
+    cont: usize,
+}
+
+impl Printer {
+    fn write(&mut self, indent: usize, text: &str) {
+        if self.line.is_empty() {
+            self.line.extend(std::iter::repeat_n(' ', indent));
+        }
+        self.line.push_str(text);
+    }
+
+    /// Ends the current line, with the first pending comment at its end.
+    fn end_line(&mut self) {
+        if self.line.is_empty() {
+            return;
+        }
+        let mut pending = std::mem::take(&mut self.pending).into_iter();
+        if let Some(c) = pending.next() {
+            self.line.push_str("  ");
+            self.line.push_str(&c);
+        }
+        self.carry.extend(pending);
+        let line = std::mem::take(&mut self.line);
+        self.out.push_str(line.trim_end());
+        self.out.push('\n');
+        self.blank_ok = true;
+    }
+
+    /// Writes a blank line, unless one was just written or a block just started.
+    fn blank(&mut self) {
+        if self.blank_ok {
+            self.out.push('\n');
+            self.blank_ok = false;
+        }
+    }
+
+    fn comment_line(&mut self, indent: usize, c: &Comment) {
+        if c.blank_before && self.keep_blanks {
+            self.blank();
+        }
+        self.write(indent, &c.text);
+        self.end_line();
+    }
+
+    /// At the start of a line: the comments carried from the line before, then `t`'s lead
+    /// comments, each on its own line; and the blank line before `t` when `t_blank`.
+    fn lead(&mut self, indent: usize, t: &Tok, t_blank: bool) {
+        for c in std::mem::take(&mut self.carry) {
+            self.write(indent, &c);
+            self.end_line();
+        }
+        for c in &t.lead {
+            self.comment_line(indent, c);
+        }
+        if t_blank && t.blank_before && self.keep_blanks {
+            self.blank();
+        }
+    }
+
+    /// `t` at the start of a new line.
+    fn item(&mut self, indent: usize, t: &Tok) {
+        self.end_line();
+        self.lead(indent, t, true);
+        self.write(indent, &t.text);
+        self.pending.extend(t.trail.iter().cloned());
+    }
+
+    /// `t` after `sep` on the current line, or on a new line if a comment comes before it.
+    fn tok(&mut self, t: &Tok, sep: &str) {
+        if !t.lead.is_empty() || !self.pending.is_empty() || self.line.is_empty() {
+            self.end_line();
+            let indent = self.cont;
+            self.lead(indent, t, true);
+            self.write(indent, &t.text);
+        } else {
+            self.line.push_str(sep);
+            self.line.push_str(&t.text);
+        }
+        self.pending.extend(t.trail.iter().cloned());
+    }
+
+    /// A separator written as `text` (a comma, a colon, or nothing for a dropped comma) right
+    /// after what comes before it; its comments go to the end of the line.
+    fn glue(&mut self, t: &Tok, text: &str) {
+        self.line.push_str(text);
+        self.pending.extend(t.lead.iter().map(|c| c.text.clone()));
+        self.pending.extend(t.trail.iter().cloned());
+    }
+
+    fn start(&mut self, t: &Tok, start: Start<'_>) {
+        match start {
+            Start::Sep(sep) => self.tok(t, sep),
+            Start::Line(indent) => self.item(indent, t),
+        }
+    }
+
+    /// The closing `}` or `]` of a block written one element per line: comments before it at
+    /// the block's indentation, then the bracket at `outer`.
+    fn close(&mut self, t: &Tok, inner: usize, outer: usize) {
+        self.end_line();
+        self.lead(inner, t, false);
+        self.write(outer, &t.text);
+        self.pending.extend(t.trail.iter().cloned());
+    }
+
+    /// Ends the line that opened a block: no blank line may follow it.
+    fn open_block(&mut self) {
+        self.end_line();
+        self.blank_ok = false;
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Declarations
+
+    fn fact(&mut self, f: &FactDecl) {
+        self.item(0, &f.keyword);
+        self.cont = 2 * INDENT;
+        self.tok(&f.id, " ");
+        if let Some(t) = &f.title {
+            self.tok(t, " ");
+        }
+        // Comments next to `{` go after it.
+        if f.fields.is_empty() && !f.open.has_comments() && f.close.lead.is_empty() {
+            self.glue(&f.open, " {}");
+            self.glue(&f.close, "");
+            return;
+        }
+        self.glue(&f.open, " {");
+        self.open_block();
+        self.fields(&f.fields, INDENT);
+        self.close(&f.close, INDENT, 0);
+    }
+
+    fn fx(&mut self, f: &FxDecl) {
+        self.item(0, &f.keyword);
+        self.cont = 2 * INDENT;
+        self.tok(&f.pair, " ");
+        self.tok(&f.rate, " ");
+        if let Some((on, date)) = &f.on {
+            self.tok(on, " ");
+            self.tok(date, " ");
+        }
+    }
+
+    fn rule(&mut self, r: &RuleDecl) {
+        self.item(0, &r.keyword);
+        self.cont = 2 * INDENT;
+        self.tok(&r.id, " ");
+        if let Some(t) = &r.title {
+            self.tok(t, " ");
+        }
+        self.glue(&r.open, " {");
+        self.open_block();
+        self.keep_blanks = false;
+
+        // Settings: severity, tags, reference, then any other, each in written order.
+        let rank = |f: &&Field| match f.name.text.as_str() {
+            "severity" => 0,
+            "tags" => 1,
+            "reference" => 2,
+            _ => 3,
+        };
+        let mut settings: Vec<&Field> = r.settings.iter().collect();
+        settings.sort_by_key(rank);
+        for s in &settings {
+            self.item(INDENT, &s.name);
+            self.cont = 3 * INDENT;
+            self.glue(&s.colon, ":");
+            let col = INDENT + s.name.text.chars().count() + 2;
+            let mode = self.mode(&s.value, col, 0);
+            self.value(&s.value, Start::Sep(" "), mode);
+            if let Some(c) = &s.comma {
+                self.glue(c, "");
+            }
+        }
+        for p in &r.params {
+            self.definition(p, |this, v, col| {
+                let mode = this.mode(v, col, 0);
+                this.value(v, Start::Sep(" "), mode);
+            });
+        }
+        if !settings.is_empty() || !r.params.is_empty() {
+            self.end_line();
+            self.blank();
+        }
+
+        if let Some((kw, patterns)) = &r.patterns {
+            self.patterns(kw, patterns);
+        }
+        for l in &r.lets {
+            self.definition(l, |this, e, _| this.expr(e, " "));
+        }
+        if let Some((kw, e)) = &r.when {
+            self.when(kw, e);
+        }
+        let (kw, message) = &r.flag;
+        self.item(INDENT, kw);
+        self.cont = CLAUSE + 2 * INDENT;
+        self.tok(message, &clause_pad(kw));
+        self.close(&r.close, INDENT, 0);
+        self.keep_blanks = true;
+    }
+
+    /// `match` (or `from`) and one pattern per line, aligned under the first; `deal` or `entity`
+    /// line up after the longest binding.
+    fn patterns(&mut self, kw: &Tok, patterns: &[Pattern]) {
+        self.item(INDENT, kw);
+        let names = patterns.iter().map(|p| p.var.text.chars().count() + 1);
+        let name_width = names.max().unwrap_or(0);
+        for (i, p) in patterns.iter().enumerate() {
+            self.cont = CLAUSE + 2 * INDENT;
+            if i == 0 {
+                self.tok(&p.var, &clause_pad(kw));
+            } else {
+                self.item(CLAUSE, &p.var);
+            }
+            let used = p.var.text.chars().count() + 1;
+            self.pattern_rest(p, &" ".repeat(name_width.saturating_sub(used) + 1));
+        }
+    }
+
+    /// `when` and one condition per line: each top-level `and` starts a line.
+    fn when(&mut self, kw: &Tok, e: &Expr) {
+        self.item(INDENT, kw);
+        self.cont = CLAUSE + 2 * INDENT;
+        let and_indent = CLAUSE.saturating_sub("and ".len());
+        for (and, parts) in conjuncts(e) {
+            match and {
+                Some(and) => {
+                    self.item(and_indent, and);
+                    self.parts(parts, " ");
+                }
+                None => self.parts(parts, &clause_pad(kw)),
+            }
+        }
+    }
+
+    /// `relation name(column: type, ...)`: on one line when it fits, otherwise one column per
+    /// line with the types aligned.
+    fn relation(&mut self, r: &RelationDecl) {
+        self.item(0, &r.keyword);
+        self.cont = 2 * INDENT;
+        self.tok(&r.name, " ");
+        self.tok(&r.open, "");
+        let flat_len: usize = r
+            .columns
+            .iter()
+            .map(|((name, _, ty), _)| name.text.chars().count() + ty.text.chars().count() + 4)
+            .sum();
+        let comments = r.open.trail.is_some()
+            || !r.close.lead.is_empty()
+            || r.columns.iter().any(|((name, colon, ty), comma)| {
+                !name.lead.is_empty()
+                    || name.trail.is_some()
+                    || colon.has_comments()
+                    || !ty.lead.is_empty()
+                    || ty.trail.is_some()
+                    || comma.as_ref().is_some_and(Tok::has_comments)
+            });
+        if !comments && self.line.chars().count() + flat_len <= WIDTH {
+            for (i, ((name, colon, ty), comma)) in r.columns.iter().enumerate() {
+                self.tok(name, if i == 0 { "" } else { " " });
+                self.glue(colon, ":");
+                self.tok(ty, " ");
+                if let Some(c) = comma {
+                    self.glue(c, if i + 1 < r.columns.len() { "," } else { "" });
+                }
+            }
+            self.tok(&r.close, "");
+            return;
+        }
+        self.open_block();
+        let width = r
+            .columns
+            .iter()
+            .map(|((n, _, _), _)| n.text.chars().count() + 1);
+        let width = width.max().unwrap_or(0);
+        for (i, ((name, colon, ty), comma)) in r.columns.iter().enumerate() {
+            let last = i + 1 == r.columns.len();
+            self.item(INDENT, name);
+            self.glue(colon, ":");
+            let pad = width.saturating_sub(name.text.chars().count() + 1) + 1;
+            self.tok(ty, &" ".repeat(pad));
+            match comma {
+                Some(c) => self.glue(c, if last { "" } else { "," }),
+                None if !last => self.line.push(','),
+                None => {}
+            }
+        }
+        self.close(&r.close, INDENT, 0);
+    }
+
+    /// `derive name(expr, ...)`, then `from` and the patterns as in a rule's `match`, then `when`.
+    fn derive(&mut self, d: &DeriveDecl) {
+        self.item(0, &d.keyword);
+        self.cont = 2 * INDENT;
+        self.tok(&d.relation, " ");
+        self.tok(&d.open, "");
+        self.list_items(&d.head);
+        self.tok(&d.close, "");
+        let keep_blanks = std::mem::replace(&mut self.keep_blanks, false);
+        self.patterns(&d.from.0, &d.from.1);
+        if let Some((kw, e)) = &d.when {
+            self.when(kw, e);
+        }
+        self.keep_blanks = keep_blanks;
+    }
+
+    /// `param name = value` or `let name = expr` on a line of its own.
+    fn definition<T>(&mut self, d: &Definition<T>, value: impl FnOnce(&mut Self, &T, usize)) {
+        self.item(INDENT, &d.keyword);
+        self.cont = 3 * INDENT;
+        self.tok(&d.name, " ");
+        self.tok(&d.equals, " ");
+        let col = INDENT + d.keyword.text.chars().count() + d.name.text.chars().count() + 4;
+        value(self, &d.value, col);
+    }
+
+    /// `:`, then `deal` or `entity` after `sep`, then `where ...`; the binding is written.
+    fn pattern_rest(&mut self, p: &Pattern, sep: &str) {
+        self.glue(&p.colon, ":");
+        for (i, word) in p.kind.iter().enumerate() {
+            self.tok(word, if i == 0 { sep } else { " " });
+        }
+        if let Some((kw, e)) = &p.filter {
+            self.tok(kw, " ");
+            self.expr(e, " ");
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Fields and values
+
+    /// Fields one per line at `indent`. Values line up in each run of fields that no blank line
+    /// or comment line interrupts. A list or record is written on one line when it fits in
+    /// [`WIDTH`] columns at the aligned column; otherwise it is written one element per line,
+    /// after `name: ` without padding.
+    fn fields(&mut self, fields: &[Field], indent: usize) {
+        let mut start = 0;
+        while start < fields.len() {
+            let end = group_end(fields, start, self.keep_blanks);
+            let group = fields.get(start..end).unwrap_or(&[]);
+            let width_all = group.iter().map(name_width).max().unwrap_or(0);
+            let modes: Vec<(bool, Mode)> = group
+                .iter()
+                .map(|f| {
+                    let mode = self.mode(&f.value, indent + width_all + 1, 0);
+                    (single_line(f, mode), mode)
+                })
+                .collect();
+            let width = group
+                .iter()
+                .zip(&modes)
+                .filter(|(_, (single, _))| *single)
+                .map(|(f, _)| name_width(f))
+                .max()
+                .unwrap_or(0);
+            for (f, (single, mode)) in group.iter().zip(modes) {
+                self.item(indent, &f.name);
+                self.cont = indent + 2 * INDENT;
+                self.glue(&f.colon, ":");
+                let pad = if single {
+                    " ".repeat(width.saturating_sub(name_width(f)) + 1)
+                } else {
+                    " ".to_string()
+                };
+                self.value(&f.value, Start::Sep(&pad), mode);
+                if let Some(c) = &f.comma {
+                    self.glue(c, "");
+                }
+            }
+            start = end;
+        }
+        self.end_line();
+    }
+
+    /// Whether `v`, starting at column `col` and followed by `suffix` characters, fits on one line.
+    fn mode(&self, v: &Value, col: usize, suffix: usize) -> Mode {
+        match flat(v) {
+            Some(text) if col + text.chars().count() + suffix <= WIDTH => Mode::Flat,
+            _ => Mode::Broken,
+        }
+    }
+
+    fn value(&mut self, v: &Value, start: Start<'_>, mode: Mode) {
+        let start = match &v.ceiling {
+            Some(c) => {
+                self.start(c, start);
+                Start::Sep(" ")
+            }
+            None => start,
+        };
+        match &v.inner {
+            Inner::Atom(t) => self.start(t, start),
+            Inner::List { open, items, close } => {
+                self.start(open, start);
+                if mode == Mode::Flat {
+                    for (i, (item, comma)) in items.iter().enumerate() {
+                        let sep = if i == 0 { "" } else { " " };
+                        self.value(item, Start::Sep(sep), Mode::Flat);
+                        if let Some(c) = comma {
+                            self.glue(c, if i + 1 < items.len() { "," } else { "" });
+                        }
+                    }
+                    self.tok(close, "");
+                    return;
+                }
+                let outer = self.line_indent();
+                let inner = outer + INDENT;
+                self.open_block();
+                for (i, (item, comma)) in items.iter().enumerate() {
+                    let last = i + 1 == items.len();
+                    let mode = self.mode(item, inner, usize::from(!last));
+                    self.cont = inner + 2 * INDENT;
+                    self.value(item, Start::Line(inner), mode);
+                    if let Some(c) = comma {
+                        self.glue(c, if last { "" } else { "," });
+                    }
+                }
+                self.close(close, inner, outer);
+            }
+            Inner::Record {
+                open,
+                fields,
+                close,
+            } => {
+                self.start(open, start);
+                if mode == Mode::Flat {
+                    for (i, f) in fields.iter().enumerate() {
+                        self.tok(&f.name, if i == 0 { " " } else { "  " });
+                        self.glue(&f.colon, ":");
+                        self.value(&f.value, Start::Sep(" "), Mode::Flat);
+                        if let Some(c) = &f.comma {
+                            self.glue(c, "");
+                        }
+                    }
+                    self.tok(close, if fields.is_empty() { "" } else { " " });
+                    return;
+                }
+                let outer = self.line_indent();
+                self.open_block();
+                self.fields(fields, outer + INDENT);
+                self.close(close, outer + INDENT, outer);
+            }
+        }
+    }
+
+    /// Indentation of the current line.
+    fn line_indent(&self) -> usize {
+        self.line.len() - self.line.trim_start_matches(' ').len()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Expressions: one line, one space around binary operators, none inside brackets.
+
+    fn expr(&mut self, e: &Expr, sep: &str) {
+        self.parts(&e.parts, sep);
+    }
+
+    fn parts(&mut self, parts: &[Part], sep: &str) {
+        let mut sep = sep;
+        for part in parts {
+            match part {
+                Part::Prefix(t) => {
+                    self.tok(t, sep);
+                    sep = if t.text == "-" { "" } else { " " };
+                }
+                Part::Infix(t) => {
+                    self.tok(t, " ");
+                    sep = " ";
+                }
+                Part::Primary(p) => {
+                    self.primary(p, sep);
+                    sep = " ";
+                }
+            }
+        }
+    }
+
+    fn primary(&mut self, p: &Primary, sep: &str) {
+        match p {
+            Primary::Atom(t) => self.tok(t, sep),
+            Primary::Paren { open, expr, close } => {
+                self.tok(open, sep);
+                self.expr(expr, "");
+                self.tok(close, "");
+            }
+            Primary::List { open, items, close } => {
+                self.tok(open, sep);
+                self.list_items(items);
+                self.tok(close, "");
+            }
+            Primary::Call {
+                name,
+                open,
+                args,
+                close,
+            } => {
+                self.tok(name, sep);
+                self.tok(open, "");
+                self.list_items(args);
+                self.tok(close, "");
+            }
+            Primary::Exists { keyword, pattern } => {
+                self.tok(keyword, sep);
+                self.tok(&pattern.var, " ");
+                self.pattern_rest(pattern, " ");
+            }
+            Primary::Quantifier {
+                keyword,
+                var,
+                in_kw,
+                list,
+                where_kw,
+                cond,
+            } => {
+                self.tok(keyword, sep);
+                self.tok(var, " ");
+                self.tok(in_kw, " ");
+                self.primary(list, " ");
+                self.tok(where_kw, " ");
+                self.expr(cond, " ");
+            }
+            Primary::Aggregate {
+                keyword,
+                open,
+                value,
+                pattern,
+                close,
+            } => {
+                self.tok(keyword, sep);
+                self.tok(open, "");
+                let sep = match value {
+                    Some((e, for_kw)) => {
+                        self.expr(e, "");
+                        self.tok(for_kw, " ");
+                        " "
+                    }
+                    None => "",
+                };
+                self.tok(&pattern.var, sep);
+                self.pattern_rest(pattern, " ");
+                self.tok(close, "");
+            }
+        }
+    }
+
+    fn list_items(&mut self, items: &[(Expr, Option<Tok>)]) {
+        for (i, (e, comma)) in items.iter().enumerate() {
+            self.expr(e, if i == 0 { "" } else { " " });
+            if let Some(c) = comma {
+                self.glue(c, if i + 1 < items.len() { "," } else { "" });
+            }
+        }
+    }
+}
+
+/// Splits a `when` condition at its top-level `and`s (when it has no top-level `or`): each
+/// conjunct with the `and` before it.
+fn conjuncts(e: &Expr) -> Vec<(Option<&Tok>, &[Part])> {
+    let is_op = |p: &Part, op: &str| matches!(p, Part::Infix(t) if t.text == op);
+    if e.parts.iter().any(|p| is_op(p, "or")) {
+        return vec![(None, &e.parts)];
+    }
+    let mut out = Vec::new();
+    let mut and = None;
+    let mut rest: &[Part] = &e.parts;
+    while let Some(i) = rest.iter().position(|p| is_op(p, "and")) {
+        let (head, tail) = rest.split_at(i);
+        out.push((and, head));
+        if let Some((Part::Infix(t), tail)) = tail.split_first() {
+            and = Some(t);
+            rest = tail;
+        } else {
+            rest = tail;
+            break;
+        }
+    }
+    out.push((and, rest));
+    out
+}
+
+/// The width of `name:`.
+fn name_width(f: &Field) -> usize {
+    f.name.text.chars().count() + 1
+}
+
+/// The end of the run of fields from `start` whose values line up: a field with comments on
+/// lines of their own before it, or a blank line before it, starts a new run.
+fn group_end(fields: &[Field], start: usize, keep_blanks: bool) -> usize {
+    let mut end = start + 1;
+    while let Some(f) = fields.get(end) {
+        let previous_trailing = fields.get(end - 1).map_or(0, trailing_comments);
+        if !f.name.lead.is_empty() || (keep_blanks && f.name.blank_before) || previous_trailing > 1
+        {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// How many comments end up after a field (the first at the end of its line, the others on
+/// lines of their own after it).
+fn trailing_comments(f: &Field) -> usize {
+    let last = last_tok(&f.value).trail.iter().count();
+    let comma = f
+        .comma
+        .as_ref()
+        .map_or(0, |c| c.lead.len() + usize::from(c.trail.is_some()));
+    last + comma
+}
+
+/// Whether the field is written on one line: no comment inside it, and a value that fits.
+fn single_line(f: &Field, mode: Mode) -> bool {
+    let inner_comments =
+        f.name.trail.is_some() || f.colon.has_comments() || !first_tok(&f.value).lead.is_empty();
+    let flat = match &f.value.inner {
+        Inner::Atom(_) => flat(&f.value).is_some(),
+        _ => mode == Mode::Flat,
+    };
+    !inner_comments && flat
+}
+
+fn first_tok(v: &Value) -> &Tok {
+    if let Some(c) = &v.ceiling {
+        return c;
+    }
+    match &v.inner {
+        Inner::Atom(t) => t,
+        Inner::List { open, .. } | Inner::Record { open, .. } => open,
+    }
+}
+
+fn last_tok(v: &Value) -> &Tok {
+    match &v.inner {
+        Inner::Atom(t) => t,
+        Inner::List { close, .. } | Inner::Record { close, .. } => close,
+    }
+}
+
+/// `v` on one line, or `None` when a comment inside it needs a line break. Comments before its
+/// first token or after its last do not count.
+fn flat(v: &Value) -> Option<String> {
+    let mut out = String::new();
+    if let Some(c) = &v.ceiling {
+        if c.trail.is_some() {
+            return None;
+        }
+        out.push_str(&c.text);
+        out.push(' ');
+        if !first_inner(&v.inner).lead.is_empty() {
+            return None;
+        }
+    }
+    match &v.inner {
+        Inner::Atom(t) => out.push_str(&t.text),
+        Inner::List { open, items, close } => {
+            if open.trail.is_some() || !close.lead.is_empty() {
+                return None;
+            }
+            out.push('[');
+            for (i, (item, comma)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&flat_inside(item)?);
+                if comma.as_ref().is_some_and(Tok::has_comments) {
+                    return None;
+                }
+            }
+            out.push(']');
+        }
+        Inner::Record {
+            open,
+            fields,
+            close,
+        } => {
+            if open.trail.is_some() || !close.lead.is_empty() {
+                return None;
+            }
+            if fields.is_empty() {
+                out.push_str("{}");
+                return Some(out);
+            }
+            out.push('{');
+            for (i, f) in fields.iter().enumerate() {
+                out.push_str(if i == 0 { " " } else { "  " });
+                if !f.name.lead.is_empty() || f.name.trail.is_some() || f.colon.has_comments() {
+                    return None;
+                }
+                out.push_str(&f.name.text);
+                out.push_str(": ");
+                out.push_str(&flat_inside(&f.value)?);
+                if f.comma.as_ref().is_some_and(Tok::has_comments) {
+                    return None;
+                }
+            }
+            out.push_str(" }");
+        }
+    }
+    Some(out)
+}
+
+/// `v` on one line when it is inside a list or record: no comment anywhere.
+fn flat_inside(v: &Value) -> Option<String> {
+    if !first_tok(v).lead.is_empty() || last_tok(v).trail.is_some() {
+        return None;
+    }
+    flat(v)
+}
+
+fn first_inner(i: &Inner) -> &Tok {
+    match i {
+        Inner::Atom(t) => t,
+        Inner::List { open, .. } | Inner::Record { open, .. } => open,
+    }
+}

@@ -1,0 +1,132 @@
+//! Facts from spreadsheets and JSON, and facts written back as text.
+//!
+//! [`load_csv`] and [`load_json`] read CSV and JSON text into an [`Engine`] as entities and
+//! deals, with the mapping described in `docs/inputs.md`: every cell (CSV) or JSON string is
+//! read exactly as a value in a deal file (`100B USD`, `up to 10 GW`, `2025-10-13`,
+//! `"text"`), and JSON numbers are exact decimals read from their literal text, never through
+//! a float. Every bad cell, row or value is a located diagnostic (file, line, column, and the
+//! row and column name or the field); duplicate ids are errors as in deal files. The text is
+//! registered with the engine's sources, so findings point at `file.csv:LINE`.
+//!
+//! [`to_deals`], [`to_csv`] and [`to_json`] write facts back; each checks that what it wrote
+//! reads back to the same facts. Like the rest of the library, nothing here reads or writes
+//! files: the caller hands over the text and stores the result.
+
+mod csv;
+mod json;
+mod write;
+
+pub use write::{WriteError, to_csv, to_deals, to_json, write_value};
+
+use crate::diag::{Diagnostic, FileId, Level};
+use crate::{Engine, Fact, LoadError};
+use std::sync::Arc;
+
+/// Reads CSV text (one row per entity or deal; see `docs/inputs.md`) under the file name `name`
+/// and adds its facts to `engine`.
+///
+/// The header row names the columns: `id` (required), `fact` (`deal` or `entity`; empty means
+/// `deal`), `title`, and one column per field. Each field cell is written as a value in a deal
+/// file; an empty cell means the fact does not have that field. Every valid row is added, even
+/// when other rows have errors.
+///
+/// ```
+/// let mut engine = dealrules::Engine::new();
+/// let csv = "id,fact,kind,investor,amount\n\
+///            Nvidia,entity,,,\n\
+///            nvidia_openai_loi,deal,investment,Nvidia,up to 100B USD\n";
+/// dealrules::input::load_csv(&mut engine, "deals.csv", csv)?;
+/// let loi = engine.facts().find("nvidia_openai_loi").and_then(|i| engine.facts().get(i));
+/// assert_eq!(loi.and_then(|f| f.get("amount")).map(|v| v.to_string()), Some("up to 100B USD".into()));
+/// # Ok::<(), dealrules::LoadError>(())
+/// ```
+///
+/// # Errors
+/// [`LoadError`] with a diagnostic for each bad cell or row (naming the row and the column), a
+/// header without an `id` column, a column named twice, or a duplicate id.
+pub fn load_csv(
+    engine: &mut Engine,
+    name: impl Into<String>,
+    text: impl Into<Arc<str>>,
+) -> Result<(), LoadError> {
+    load_with(engine, name.into(), text.into(), csv::read)
+}
+
+/// Reads JSON text (`{"entities": [...], "deals": [...]}`; see `docs/inputs.md`) under the file
+/// name `name` and adds its facts to `engine`.
+///
+/// Each fact is `{"id": ..., "title": ..., "fields": {...}}`. A field value that is a JSON
+/// string is read as a value in a deal file (`"100B USD"`, `"investment"`, `"\"text\""`); a
+/// number is an exact decimal read from its literal text; `true`/`false` are booleans; an
+/// array is a list and an object a record, their items read by the same rules; `null` means
+/// the fact does not have the field.
+///
+/// ```
+/// let mut engine = dealrules::Engine::new();
+/// let json = r#"{"deals": [{"id": "d", "fields": {"kind": "purchase", "price": 0.1}}]}"#;
+/// dealrules::input::load_json(&mut engine, "deals.json", json)?;
+/// let d = engine.facts().find("d").and_then(|i| engine.facts().get(i));
+/// assert_eq!(d.and_then(|f| f.get("price")), Some(&"0.1".parse()?));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`LoadError`] with a diagnostic for invalid JSON, an unexpected key, a value that is not a
+/// deal-file value, or a duplicate id.
+pub fn load_json(
+    engine: &mut Engine,
+    name: impl Into<String>,
+    text: impl Into<Arc<str>>,
+) -> Result<(), LoadError> {
+    load_with(engine, name.into(), text.into(), json::read)
+}
+
+/// A reader of one input form: the facts of a text, and a diagnostic for each problem.
+type Read = fn(FileId, &str) -> (Vec<Fact>, Vec<Diagnostic>);
+
+/// Registers the text, reads it with `read`, adds the facts and gathers every diagnostic.
+fn load_with(
+    engine: &mut Engine,
+    name: String,
+    text: Arc<str>,
+    read: Read,
+) -> Result<(), LoadError> {
+    let file = engine.sources.add(name, text.clone());
+    let mut diags = Vec::new();
+    if let Some(d) = crate::syntax::check_size(file, &text) {
+        diags.push(d);
+        return Err(LoadError { diagnostics: diags });
+    }
+    let (facts, read_diags) = read(file, &text);
+    diags.extend(read_diags);
+    for fact in facts {
+        if let Err(e) = engine.add_fact(fact) {
+            diags.extend(e.diagnostics);
+        }
+    }
+    if diags.iter().any(|d| d.level == Level::Error) {
+        Err(LoadError { diagnostics: diags })
+    } else {
+        Ok(())
+    }
+}
+
+/// Reads one value as written in a deal file. The error is a message and a help line; for a
+/// cell that does not parse and looks like plain text, the help is `text_hint(cell)`.
+fn parse_value(
+    text: &str,
+    text_hint: impl Fn(&str) -> String,
+) -> Result<crate::Value, (String, Option<String>)> {
+    text.parse::<crate::Value>().map_err(|e| {
+        // The value parser reports the end of its input as the end of a file; here it is the
+        // end of a cell or a string.
+        let message = e.to_string().replace("end of file", "end of the value");
+        let (message, help) = match message.split_once("; ") {
+            Some((m, h)) => (m.to_string(), Some(h.to_string())),
+            None => (message, None),
+        };
+        let plain = !text.starts_with(['"', '[', '{']);
+        let help = help.or_else(|| plain.then(|| text_hint(text)));
+        (message, help)
+    })
+}

@@ -1,0 +1,27 @@
+//! Helpers shared by the tests that run the real `dealrules` binary.
+#![allow(
+    dead_code,
+    clippy::expect_used,
+    reason = "each test crate uses what it needs; helpers may fail loudly"
+)]
+
+use std::process::{Command, Output};
+
+/// Runs the binary in the crate root with `args`.
+pub fn dealrules(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dealrules"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
