@@ -242,7 +242,7 @@ fn main_job_cycles() {
             ("oracle_nvidia_chips", "40B USD")
         ]
     );
-    assert_eq!(oracle["chains"][0]["hops"][0]["deal_location"]["line"], 330);
+    assert_eq!(oracle["chains"][0]["hops"][0]["deal_location"]["line"], 351);
     assert!(
         oracle["note"]
             .as_str()

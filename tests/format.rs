@@ -928,7 +928,6 @@ fn a_file_with_a_syntax_error_is_left_untouched_with_exit_code_2() {
 }
 
 #[test]
-#[ignore = "until the formatted rules/ and examples/ are committed; then remove this line"]
 fn the_shipped_files_are_formatted() {
     let out = dealrules(
         &["fmt", "--check", "rules/", "examples/"],
