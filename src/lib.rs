@@ -215,6 +215,42 @@ impl Engine {
         Ok((Cow::Owned(facts), Cow::Owned(rules)))
     }
 
+    /// The rows of relation `relation` with `from` and `to` columns, as the edges of a graph
+    /// (the flow model of the rule pack: `relation flow(from: entity, to: entity, ...)`).
+    ///
+    /// # Errors
+    /// [`LoadError`] when the relation is not declared, or the rules do not check.
+    pub fn graph_edges(&self, relation: &str) -> Result<Vec<report::graph::Edge>, LoadError> {
+        if !self.relations.contains_key(relation) {
+            let help = diag::did_you_mean(relation, self.relations.keys().map(|k| &**k))
+                .or(Some("load the rule files that declare it (the pack's `rules/flows.rules` declares `flow`)".into()));
+            return Err(LoadError {
+                diagnostics: vec![Diagnostic {
+                    level: Level::Error,
+                    message: format!("no relation `{relation}` is declared"),
+                    labels: Vec::new(),
+                    help,
+                }],
+            });
+        }
+        let mut diags = Vec::new();
+        let mut errors = Vec::new();
+        let (facts, _) = self.prepare(&mut diags, &mut errors)?;
+        let kind = FactKind::Row(std::sync::Arc::from(relation));
+        Ok(facts
+            .iter()
+            .filter(|(_, f)| f.kind == kind)
+            .filter_map(|(_, f)| {
+                Some(report::graph::Edge {
+                    from: f.get("from")?.to_string(),
+                    to: f.get("to")?.to_string(),
+                    deal: f.get("deal").map(ToString::to_string),
+                    amount: f.get("amount").cloned(),
+                })
+            })
+            .collect())
+    }
+
     /// Errors for overrides that name no loaded rule or no parameter of that rule.
     fn check_overrides(&self) -> Vec<Diagnostic> {
         let mut diags = Vec::new();

@@ -251,6 +251,40 @@ fn main_job_cycles() {
     );
 }
 
+/// The Mermaid picture of the Nvidia–OpenAI–Oracle cycle, in the Markdown report and in the graph.
+#[test]
+fn mermaid_of_the_oracle_cycle() {
+    let expected = "```mermaid
+flowchart LR
+  n0[\"Nvidia\"]
+  n1[\"OpenAI\"]
+  n2[\"Oracle\"]
+  n0 -->|\"nvidia_openai_loi, up to 100B USD\"| n1
+  n1 -->|\"openai_oracle_cloud, 300B USD\"| n2
+  n2 -->|\"oracle_nvidia_chips, 40B USD\"| n0
+```";
+    let out = dealrules(&["run", "--format", "markdown"]);
+    assert!(stdout(&out).contains(expected), "{}", stdout(&out));
+    let out = dealrules(&["graph", "--format", "mermaid"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for hop in [
+        "|\"nvidia_openai_loi, up to 100B USD\"|",
+        "|\"openai_oracle_cloud, 300B USD\"|",
+        "|\"oracle_nvidia_chips, 40B USD\"|",
+    ] {
+        assert!(text.contains(hop), "{hop} missing");
+    }
+    assert!(text.contains("linkStyle "));
+    let dot = stdout(&dealrules(&["graph"]));
+    assert!(dot.starts_with("digraph flows {"));
+    assert!(dot.contains("\"Nvidia\" -> \"OpenAI\" [label=\"nvidia_openai_loi, up to 100B USD\", color=red, penwidth=2];"));
+    assert!(dot.contains("\"OpenAI\" -> \"Broadcom\" [label=\"openai_broadcom_accelerators\"];"));
+    let out = dealrules(&["graph", "--relation", "flows"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("did you mean `flow`?"));
+}
+
 #[test]
 fn fail_on_sets_the_exit_code() {
     assert_eq!(

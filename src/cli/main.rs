@@ -2,6 +2,7 @@
 
 mod convert;
 mod fmt;
+mod graph;
 mod inputs;
 mod params;
 mod run;
@@ -72,6 +73,16 @@ dealrules why vendor_financing --on buy=openai_broadcom_accelerators\n  \
 dealrules why commitment_exceeds_revenue --on openai_coreweave_cloud --all --format json"
     )]
     Why(why::WhyArgs),
+    /// Draw the money-and-value flow graph (Graphviz DOT or Mermaid), cycles highlighted
+    #[command(
+        long_about = "Draw the money-and-value flow graph of the deals as Graphviz DOT or as a Mermaid \
+flowchart: one node per entity, one edge per row of the `flow` relation (declared by the rule \
+pack's rules/flows.rules), labelled with the deal and amount. The entities and deals on the cycles \
+that rules find are drawn in red.",
+        after_help = "Examples:\n  dealrules graph > flows.dot && dot -Tsvg flows.dot > flows.svg\n  \
+dealrules graph rules/ deals/ --format mermaid > flows.mmd\n\nExit codes: 0 written; 2 invalid input."
+    )]
+    Graph(graph::GraphArgs),
     /// Rewrite deal and rule files in the canonical layout
     #[command(
         long_about = "Rewrite deal and rule files in the canonical layout (see docs/format.md).\n\n\
@@ -136,6 +147,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(&args).into(),
         Command::Why(args) => why::why(&args).into(),
+        Command::Graph(args) => graph::graph(&args).into(),
         Command::Fmt(args) => fmt::run(&args).into(),
         Command::Convert(args) => convert::run(&args).into(),
     }

@@ -224,6 +224,11 @@ fn chain_table(out: &mut String, chain: &Chain, sources: &SourceMap) {
     if chain.hops.len() > 1 {
         let _ = writeln!(
             out,
+            "```mermaid\n{}```\n",
+            crate::report::graph::mermaid_chain(chain)
+        );
+        let _ = writeln!(
+            out,
             "Money is fungible: a cycle shows the capacity for round-tripping, not proof that the \
              same dollars moved.\n"
         );

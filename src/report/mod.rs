@@ -2,6 +2,7 @@
 //! for code-review tools, or Markdown for a pull request.
 //! Renderers never change findings; they only resolve spans to `file:line` and format values.
 
+pub mod graph;
 mod json;
 mod markdown;
 mod sarif;
