@@ -504,6 +504,18 @@ impl Engine {
     /// [`LoadError`] when a rule does not check (unknown binding or function...); no rule is
     /// evaluated then.
     pub fn evaluate(&self) -> Result<Report, LoadError> {
+        self.evaluate_with_progress(&mut |_, _| {})
+    }
+
+    /// [`Engine::evaluate`], calling `progress(done, total)` after each rule (`total` is the
+    /// number of rules), so that a host can show progress on long runs.
+    ///
+    /// # Errors
+    /// As [`Engine::evaluate`].
+    pub fn evaluate_with_progress(
+        &self,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Report, LoadError> {
         let mut diags = self.check_overrides();
         let mut errors = Vec::new();
         let (facts, rules) = self.prepare(&mut diags, &mut errors)?;
@@ -524,7 +536,9 @@ impl Engine {
             errors,
             ..Report::default()
         };
-        for rule in &checked {
+        let total = checked.len();
+        for (done, rule) in checked.iter().enumerate() {
+            progress(done, total);
             eval::run_rule(
                 rule,
                 facts,
@@ -534,6 +548,7 @@ impl Engine {
                 &mut report.errors,
             );
         }
+        progress(total, total);
         explain::sort(&mut report.findings);
         report.data_gaps.sort_by(|a, b| {
             let facts = |g: &DataGap| {

@@ -119,7 +119,10 @@ pub fn load_text(
 /// Reads and loads every file; returns all diagnostics (every file is read, whatever fails).
 pub fn load(engine: &mut Engine, files: &[PathBuf]) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let bar = super::progress::bar(files, "loading");
+    bar.set_length(files.len() as u64);
     for path in files {
+        bar.inc(1);
         let text = match read_text(path) {
             Ok(t) => t,
             Err(d) => {
@@ -131,6 +134,7 @@ pub fn load(engine: &mut Engine, files: &[PathBuf]) -> Vec<Diagnostic> {
             diags.extend(e.diagnostics);
         }
     }
+    bar.finish_and_clear();
     diags
 }
 

@@ -5,6 +5,7 @@ mod fmt;
 mod graph;
 mod inputs;
 mod params;
+mod progress;
 mod run;
 mod why;
 

@@ -99,7 +99,13 @@ pub fn run(args: &RunArgs) -> Exit {
         inputs::print_diagnostics(&engine, &mut diags, err_colour);
         return Exit::Invalid;
     }
-    let report = match engine.evaluate() {
+    let bar = super::progress::bar(&files, "rules");
+    let evaluated = engine.evaluate_with_progress(&mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let report = match evaluated {
         Ok(r) => r,
         Err(e) => {
             let mut diags = e.diagnostics;

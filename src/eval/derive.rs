@@ -711,7 +711,12 @@ fn dfs(
         let first = rows.first().copied().unwrap_or(*row);
         let mut bound = vec![Some(*row), Some(first)];
         bound.resize(s.hop_rule.slots(), None);
-        match all_hold(s.hop_rule, s.facts, &bound) {
+        let holds = if s.hop_rule.conditions.is_empty() {
+            Ok(true)
+        } else {
+            all_hold(s.hop_rule, s.facts, &bound)
+        };
+        match holds {
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {

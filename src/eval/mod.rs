@@ -71,7 +71,7 @@ struct Evaluator<'a> {
     /// Sub-query indexes, built on first use.
     subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
-    missing: RefCell<Vec<MissingField>>,
+    missing: RefCell<indexmap::IndexSet<MissingField>>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
     conversions: RefCell<Vec<Conversion>>,
 }
@@ -87,13 +87,15 @@ impl<'a> Evaluator<'a> {
             rule,
             elements: RefCell::new(vec![None; rule.elements]),
             subs: RefCell::new(indexmap::IndexMap::new()),
-            missing: RefCell::new(Vec::new()),
+            missing: RefCell::new(indexmap::IndexSet::new()),
             conversions: RefCell::new(Vec::new()),
         }
     }
 
     fn take_missing(&self) -> Vec<MissingField> {
         std::mem::take(&mut *self.missing.borrow_mut())
+            .into_iter()
+            .collect()
     }
 
     fn take_conversions(&self) -> Vec<Conversion> {
@@ -106,10 +108,7 @@ impl<'a> Evaluator<'a> {
             field: Arc::from(field),
             declared,
         };
-        let mut missing = self.missing.borrow_mut();
-        if !missing.contains(&m) {
-            missing.push(m);
-        }
+        self.missing.borrow_mut().insert(m);
     }
 
     /// The value of a field of fact `i`; `id` and `title` are always there.
@@ -200,7 +199,13 @@ impl<'a> Evaluator<'a> {
                 None => Ev::Missing,
             },
             CKind::Exists(..) | CKind::Quantifier { .. } => self.truth_value(e, bound)?,
-            CKind::Aggregate(func, sub, _) => self.aggregate(*func, *sub, bound, e)?.0,
+            CKind::Aggregate(func, sub, _) => {
+                // Facts skipped for a missing value are listed in the explanation, not as gaps.
+                let saved = self.take_missing();
+                let r = self.aggregate(*func, *sub, bound, e);
+                *self.missing.borrow_mut() = saved.into_iter().collect();
+                r?.0
+            }
             CKind::Field(base, name) => match self.eval(base, bound)? {
                 Ev::Fact(i) => self.fact_field(i, name),
                 Ev::Missing => Ev::Missing,
@@ -358,7 +363,14 @@ impl<'a> Evaluator<'a> {
             message: err.to_string(),
         };
         match &e.kind {
-            CKind::Exists(sub, _) => Ok(self.matches(*sub, bound, 1, e)?.0),
+            CKind::Exists(sub, _) => {
+                // What the candidates of the `exists` lack is not a gap of this condition: a
+                // candidate whose condition is unknown simply does not match.
+                let saved = self.take_missing();
+                let r = self.matches(*sub, bound, 1, e);
+                *self.missing.borrow_mut() = saved.into_iter().collect();
+                Ok(r?.0)
+            }
             CKind::Quantifier {
                 all,
                 elem,
@@ -820,6 +832,67 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// The facts behind the aggregates of an operand (`total`, or `sum(...) + sum(...)`): the
+    /// details of aggregates of one kind are merged into one list.
+    fn aggregate_detail(&self, x: &CExpr, bound: &Bound) -> Option<Detail> {
+        fn collect<'c>(e: &'c CExpr, out: &mut Vec<&'c CExpr>) {
+            match &e.kind {
+                CKind::Aggregate(..) => out.push(e),
+                CKind::Binary(_, a, b) => {
+                    collect(a, out);
+                    collect(b, out);
+                }
+                CKind::Neg(a) => collect(a, out),
+                _ => {}
+            }
+        }
+        let mut aggregates = Vec::new();
+        collect(x, &mut aggregates);
+        let mut merged: Option<Detail> = None;
+        for a in aggregates {
+            let CKind::Aggregate(func, sub, _) = &a.kind else {
+                continue;
+            };
+            let saved = self.take_missing();
+            let d = self.aggregate(*func, *sub, bound, a).ok().map(|(_, d)| d);
+            *self.missing.borrow_mut() = saved.into_iter().collect();
+            let Some(Detail::Aggregate {
+                func,
+                counted,
+                skipped,
+                chosen,
+            }) = d
+            else {
+                continue;
+            };
+            merged = match merged {
+                None => Some(Detail::Aggregate {
+                    func,
+                    counted,
+                    skipped,
+                    chosen,
+                }),
+                Some(Detail::Aggregate {
+                    func: f0,
+                    counted: mut c0,
+                    skipped: mut s0,
+                    chosen: ch0,
+                }) if f0 == func => {
+                    c0.extend(counted);
+                    s0.extend(skipped);
+                    Some(Detail::Aggregate {
+                        func: f0,
+                        counted: c0,
+                        skipped: s0,
+                        chosen: ch0,
+                    })
+                }
+                other => other,
+            };
+        }
+        merged
+    }
+
     fn trace(&self, e: &CExpr, bound: &Bound) -> TraceStep {
         let holds = match self.truth(e, bound) {
             Ok(Truth::True) => Some(true),
@@ -827,12 +900,7 @@ impl<'a> Evaluator<'a> {
             Ok(Truth::Unknown) | Err(_) => None,
         };
         let operand = |x: &CExpr| {
-            let detail = match &x.kind {
-                CKind::Aggregate(func, sub, _) => {
-                    self.aggregate(*func, *sub, bound, x).ok().map(|(_, d)| d)
-                }
-                _ => None,
-            };
+            let detail = self.aggregate_detail(x, bound);
             Operand {
                 expr: x.text.clone(),
                 value: self.value(x, bound).ok().flatten().map(Cow::into_owned),

@@ -162,7 +162,7 @@ pub struct Conversion {
 }
 
 /// A field that was not there when a condition read it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MissingField {
     /// The fact (or, when `declared` is false, the name that no fact has).
     pub fact: Name,
