@@ -254,6 +254,8 @@ struct Checker<'a> {
     locals: Vec<Var>,
     elements: usize,
     subqueries: Vec<SubQuery>,
+    /// Fields already warned about as unknown (one warning per field and rule).
+    warned: indexmap::IndexSet<Name>,
 }
 
 /// Values given for a run that replace rule parameters: `rule id` → `param` → value.
@@ -279,6 +281,7 @@ pub fn check_rule(
         locals: Vec::new(),
         elements: 0,
         subqueries: Vec::new(),
+        warned: indexmap::IndexSet::new(),
     };
     let given = overrides.get(&rule.id.name);
     for p in &rule.params {
@@ -670,6 +673,7 @@ impl Checker<'_> {
         if !known
             || matches!(&*field.name, "id" | "title")
             || self.facts.has_field_name(&kind, &field.name)
+            || !self.warned.insert(field.name.clone())
         {
             return;
         }
