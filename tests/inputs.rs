@@ -95,10 +95,13 @@ fn convert_writes_a_deal_file_that_runs_the_same() {
     assert_eq!(stdout(&run), "");
     let written = std::fs::read_to_string(&out).unwrap();
     let head = format!(
-        "// Converted from {} by `dealrules convert`.\n\nentity OpenAI \"OpenAI Group PBC\" {{\n  type: company\n",
+        "// Converted from {} by `dealrules convert`.\n\nentity OpenAI \"OpenAI Group PBC\" {{\n  type:",
         csv.display()
     );
     assert!(written.starts_with(&head), "{}", &written[..300]);
+    // Written in the canonical layout.
+    let check = dealrules(&["fmt", "--check", out.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
     // Written atomically: no temporary file is left beside it.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()

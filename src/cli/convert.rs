@@ -89,6 +89,8 @@ pub fn run(args: &ConvertArgs) -> Exit {
         "// Converted from {} by `dealrules convert`.\n\n{body}",
         path.display()
     );
+    // In the canonical layout, so that the file passes `dealrules fmt --check` as written.
+    let text = dealrules::format::format(&text).unwrap_or(text);
     match &args.output {
         Some(out) => {
             if let Err(e) = write_atomically(out, &text) {
