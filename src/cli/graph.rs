@@ -2,7 +2,6 @@
 
 use super::{ColourChoice, Exit, inputs};
 use clap::{Args, ValueEnum};
-use dealrules::Engine;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -38,19 +37,10 @@ pub struct GraphArgs {
 /// Runs the command: 0 written, 2 invalid input.
 pub fn graph(args: &GraphArgs) -> Exit {
     let colour = args.color.resolve(std::io::stderr().is_terminal());
-    let files = match inputs::collect(&args.paths) {
-        Ok(f) => f,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Invalid;
-        }
+    let (engine, _) = match inputs::engine(&args.paths, &[], &[], colour) {
+        Ok(e) => e,
+        Err(exit) => return exit,
     };
-    let mut engine = Engine::new();
-    let mut diags = inputs::load(&mut engine, &files);
-    if !diags.is_empty() {
-        inputs::print_diagnostics(&engine, &mut diags, colour);
-        return Exit::Invalid;
-    }
     let edges = match engine.graph_edges(&args.relation) {
         Ok(e) => e,
         Err(e) => {

@@ -167,3 +167,30 @@ pub fn print_diagnostics(engine: &Engine, diags: &mut [Diagnostic], colour: Colo
         );
     }
 }
+
+/// The common start of the commands that evaluate: finds the files, applies parameter
+/// overrides, loads everything, and prints every problem. `Err` carries the exit code.
+pub fn engine(
+    paths: &[PathBuf],
+    params: &[PathBuf],
+    sets: &[String],
+    colour: Colour,
+) -> Result<(Engine, Vec<PathBuf>), super::Exit> {
+    let files = collect(paths).map_err(|message| {
+        eprintln!("error: {message}");
+        super::Exit::Invalid
+    })?;
+    let mut engine = Engine::new();
+    if let Err(errors) = super::params::apply(&mut engine, params, sets) {
+        for e in errors {
+            eprintln!("error: {e}");
+        }
+        return Err(super::Exit::Invalid);
+    }
+    let mut diags = load(&mut engine, &files);
+    if !diags.is_empty() {
+        print_diagnostics(&engine, &mut diags, colour);
+        return Err(super::Exit::Invalid);
+    }
+    Ok((engine, files))
+}

@@ -1,8 +1,8 @@
 //! `dealrules run`: evaluate rules over deals and print explained findings.
 
-use super::{ColourChoice, Exit, inputs, params};
+use super::{ColourChoice, Exit, inputs};
 use clap::{Args, ValueEnum};
-use dealrules::{Engine, Severity};
+use dealrules::Severity;
 use std::io::{IsTerminal, Write as _};
 use std::path::PathBuf;
 
@@ -80,25 +80,10 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Exit {
     let err_colour = args.color.resolve(std::io::stderr().is_terminal());
     let out_colour = args.color.resolve(std::io::stdout().is_terminal());
-    let files = match inputs::collect(&args.paths) {
-        Ok(f) => f,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Invalid;
-        }
+    let (engine, files) = match inputs::engine(&args.paths, &args.params, &args.set, err_colour) {
+        Ok(e) => e,
+        Err(exit) => return exit,
     };
-    let mut engine = Engine::new();
-    if let Err(errors) = params::apply(&mut engine, &args.params, &args.set) {
-        for e in errors {
-            eprintln!("error: {e}");
-        }
-        return Exit::Invalid;
-    }
-    let mut diags = inputs::load(&mut engine, &files);
-    if !diags.is_empty() {
-        inputs::print_diagnostics(&engine, &mut diags, err_colour);
-        return Exit::Invalid;
-    }
     let bar = super::progress::bar(&files, "rules");
     let evaluated = engine.evaluate_with_progress(&mut |done, total| {
         bar.set_length(total as u64);

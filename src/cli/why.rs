@@ -1,8 +1,7 @@
 //! `dealrules why`: why a rule did or did not fire on chosen facts.
 
-use super::{ColourChoice, Exit, inputs, params};
+use super::{ColourChoice, Exit, inputs};
 use clap::{Args, ValueEnum};
-use dealrules::Engine;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -54,25 +53,10 @@ pub struct WhyArgs {
 /// Runs the command: exit 0 when the rule fires on the facts, 1 when it does not, 2 on bad input.
 pub fn why(args: &WhyArgs) -> Exit {
     let colour = args.color.resolve(std::io::stderr().is_terminal());
-    let files = match inputs::collect(&args.paths) {
-        Ok(f) => f,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Invalid;
-        }
+    let (engine, _) = match inputs::engine(&args.paths, &args.params, &args.set, colour) {
+        Ok(e) => e,
+        Err(exit) => return exit,
     };
-    let mut engine = Engine::new();
-    if let Err(errors) = params::apply(&mut engine, &args.params, &args.set) {
-        for e in errors {
-            eprintln!("error: {e}");
-        }
-        return Exit::Invalid;
-    }
-    let mut diags = inputs::load(&mut engine, &files);
-    if !diags.is_empty() {
-        inputs::print_diagnostics(&engine, &mut diags, colour);
-        return Exit::Invalid;
-    }
     let given: Vec<(&str, &str)> = args
         .on
         .iter()
