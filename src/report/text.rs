@@ -23,6 +23,30 @@ fn severity_style(s: Severity) -> Style {
     }
 }
 
+/// `  inv = nvidia_openai_loi   examples/ai-compute-2025.deals:351`, locations aligned.
+pub(super) fn binding_lines(
+    out: &mut String,
+    bindings: &[crate::explain::Binding],
+    sources: &SourceMap,
+) {
+    let width = bindings
+        .iter()
+        .map(|b| b.var.chars().count() + b.fact.chars().count())
+        .max()
+        .unwrap_or(0);
+    for b in bindings {
+        let pad = width - (b.var.chars().count() + b.fact.chars().count());
+        let _ = writeln!(
+            out,
+            "  {} = {}{}   {}",
+            b.var,
+            b.fact,
+            " ".repeat(pad),
+            place(sources, b.span)
+        );
+    }
+}
+
 pub(super) fn place(sources: &SourceMap, span: Span) -> String {
     sources
         .location(span)
@@ -180,23 +204,7 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
         f.title
     );
     let _ = writeln!(out, "  {}", f.message);
-    let width = f
-        .bindings
-        .iter()
-        .map(|b| b.var.chars().count() + b.fact.chars().count())
-        .max()
-        .unwrap_or(0);
-    for b in &f.bindings {
-        let pad = width - (b.var.chars().count() + b.fact.chars().count());
-        let _ = writeln!(
-            out,
-            "  {} = {}{}   {}",
-            b.var,
-            b.fact,
-            " ".repeat(pad),
-            place(sources, b.span)
-        );
-    }
+    binding_lines(out, &f.bindings, sources);
     if !f.trace.is_empty() {
         let _ = writeln!(out, "  because");
         let width = f

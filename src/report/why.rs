@@ -4,7 +4,7 @@ use crate::Why;
 use crate::diag::{Colour, SourceMap};
 use crate::explain::TraceStep;
 use crate::report::json::{binding_json, step_json};
-use crate::report::text::{place, values};
+use crate::report::text::{binding_lines, place, values};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 
@@ -22,23 +22,7 @@ pub fn why_text(why: &Why, sources: &SourceMap, all: bool, _colour: Colour) -> S
     let a = &why.answer;
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", why.rule, why.title);
-    let width = a
-        .bindings
-        .iter()
-        .map(|b| b.var.chars().count() + b.fact.chars().count())
-        .max()
-        .unwrap_or(0);
-    for b in &a.bindings {
-        let pad = width - (b.var.chars().count() + b.fact.chars().count());
-        let _ = writeln!(
-            out,
-            "  {} = {}{}   {}",
-            b.var,
-            b.fact,
-            " ".repeat(pad),
-            place(sources, b.span)
-        );
-    }
+    binding_lines(&mut out, &a.bindings, sources);
     if why.given < a.bindings.len() {
         let _ = writeln!(
             out,
