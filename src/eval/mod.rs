@@ -98,6 +98,15 @@ impl<'a> Evaluator<'a> {
             .collect()
     }
 
+    /// Runs `f` without recording what it finds missing: the candidates of an `exists` or an
+    /// aggregate that lack a field simply do not match (or are listed as not counted).
+    fn without_gaps<T>(&self, f: impl FnOnce() -> T) -> T {
+        let saved = std::mem::take(&mut *self.missing.borrow_mut());
+        let r = f();
+        *self.missing.borrow_mut() = saved;
+        r
+    }
+
     fn take_conversions(&self) -> Vec<Conversion> {
         std::mem::take(&mut *self.conversions.borrow_mut())
     }
@@ -201,10 +210,8 @@ impl<'a> Evaluator<'a> {
             CKind::Exists(..) | CKind::Quantifier { .. } => self.truth_value(e, bound)?,
             CKind::Aggregate(func, sub, _) => {
                 // Facts skipped for a missing value are listed in the explanation, not as gaps.
-                let saved = self.take_missing();
-                let r = self.aggregate(*func, *sub, bound, e);
-                *self.missing.borrow_mut() = saved.into_iter().collect();
-                r?.0
+                self.without_gaps(|| self.aggregate(*func, *sub, bound, e))?
+                    .0
             }
             CKind::Field(base, name) => match self.eval(base, bound)? {
                 Ev::Fact(i) => self.fact_field(i, name),
@@ -366,10 +373,7 @@ impl<'a> Evaluator<'a> {
             CKind::Exists(sub, _) => {
                 // What the candidates of the `exists` lack is not a gap of this condition: a
                 // candidate whose condition is unknown simply does not match.
-                let saved = self.take_missing();
-                let r = self.matches(*sub, bound, 1, e);
-                *self.missing.borrow_mut() = saved.into_iter().collect();
-                Ok(r?.0)
+                Ok(self.without_gaps(|| self.matches(*sub, bound, 1, e))?.0)
             }
             CKind::Quantifier {
                 all,
@@ -853,9 +857,10 @@ impl<'a> Evaluator<'a> {
             let CKind::Aggregate(func, sub, _) = &a.kind else {
                 continue;
             };
-            let saved = self.take_missing();
-            let d = self.aggregate(*func, *sub, bound, a).ok().map(|(_, d)| d);
-            *self.missing.borrow_mut() = saved.into_iter().collect();
+            let d = self
+                .without_gaps(|| self.aggregate(*func, *sub, bound, a))
+                .ok()
+                .map(|(_, d)| d);
             let Some(Detail::Aggregate {
                 func,
                 counted,
