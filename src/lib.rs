@@ -128,6 +128,12 @@ pub struct Why {
     pub answer: eval::WhyAnswer,
 }
 
+/// An error for a name declared a second time, pointing at both declarations.
+fn declared_twice(message: String, again: Span, first: Span) -> Diagnostic {
+    Diagnostic::error(message, again, "declared again here")
+        .with_label(first, "first declared here")
+}
+
 /// The result of one evaluation.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -419,14 +425,8 @@ impl Engine {
                 }
                 syntax::Item::Relation(r) => {
                     if let Some(first) = self.relations.get(&r.name.name) {
-                        diags.push(
-                            Diagnostic::error(
-                                format!("relation `{}` is declared twice", r.name.name),
-                                r.name.span,
-                                "declared again here",
-                            )
-                            .with_label(first.name.span, "first declared here"),
-                        );
+                        let what = format!("relation `{}` is declared twice", r.name.name);
+                        diags.push(declared_twice(what, r.name.span, first.name.span));
                         continue;
                     }
                     self.relations.insert(r.name.name.clone(), r);
@@ -435,14 +435,8 @@ impl Engine {
                 syntax::Item::Rule(rule) => {
                     if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name)
                     {
-                        diags.push(
-                            Diagnostic::error(
-                                format!("duplicate rule id `{}`", rule.id.name),
-                                rule.id.span,
-                                "declared again here",
-                            )
-                            .with_label(first.id.span, "first declared here"),
-                        );
+                        let what = format!("duplicate rule id `{}`", rule.id.name);
+                        diags.push(declared_twice(what, rule.id.span, first.id.span));
                         continue;
                     }
                     self.rules.rules.push(*rule);

@@ -316,15 +316,7 @@ impl Value {
             }
             (Value::Quantity(a), Value::Quantity(b)) => {
                 // In the finer of the two units, so that nothing is rounded.
-                let (unit, ma, mb) = common_unit(op, &a.unit, &b.unit)?;
-                let x = a
-                    .amount
-                    .checked_mul(ma)
-                    .ok_or(ValueError::Overflow { op })?;
-                let y = b
-                    .amount
-                    .checked_mul(mb)
-                    .ok_or(ValueError::Overflow { op })?;
+                let (unit, x, y) = in_common_unit(op, a, b)?;
                 Ok(Value::Quantity(Quantity {
                     amount: of(x, y)?,
                     unit,
@@ -619,7 +611,16 @@ fn same_dimension(
     a: &Quantity,
     b: &Quantity,
 ) -> Result<(Decimal, Decimal), ValueError> {
-    let (_, ma, mb) = common_unit(op, &a.unit, &b.unit)?;
+    in_common_unit(op, a, b).map(|(_, x, y)| (x, y))
+}
+
+/// The finer unit of `a` and `b`, and both amounts in it, exactly.
+fn in_common_unit(
+    op: &'static str,
+    a: &Quantity,
+    b: &Quantity,
+) -> Result<(Unit, Decimal, Decimal), ValueError> {
+    let (unit, ma, mb) = common_unit(op, &a.unit, &b.unit)?;
     let x = a
         .amount
         .checked_mul(ma)
@@ -628,7 +629,7 @@ fn same_dimension(
         .amount
         .checked_mul(mb)
         .ok_or(ValueError::Overflow { op })?;
-    Ok((x, y))
+    Ok((unit, x, y))
 }
 
 /// The finer of two units of one dimension, and the whole-number multipliers that express an
