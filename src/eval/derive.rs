@@ -135,14 +135,17 @@ pub fn derive_all(
         let mut new_rows: IndexMap<Name, Vec<FactIndex>> = IndexMap::new();
         for &i in &stratum {
             let Some(d) = checked.get(i) else { continue };
-            let bindings = matching_bindings(&d.rule, &facts, budgets, Vec::new(), errors);
-            add_rows(
+            let mut rows = Rows {
+                seen: &mut seen,
+                new: &mut new_rows,
+            };
+            derive_round(
                 &mut facts,
                 d,
                 relations,
-                bindings,
-                &mut seen,
-                &mut new_rows,
+                budgets,
+                Vec::new(),
+                &mut rows,
                 errors,
             );
         }
@@ -185,15 +188,12 @@ pub fn derive_all(
                     if let Some(slot) = restrict.get_mut(v) {
                         *slot = Some(rows.clone());
                     }
-                    let bindings = matching_bindings(&d.rule, &facts, budgets, restrict, errors);
-                    add_rows(
-                        &mut facts,
-                        d,
-                        relations,
-                        bindings,
-                        &mut seen,
-                        &mut new_rows,
-                        errors,
+                    let mut rows = Rows {
+                        seen: &mut seen,
+                        new: &mut new_rows,
+                    };
+                    derive_round(
+                        &mut facts, d, relations, budgets, restrict, &mut rows, errors,
                     );
                 }
             }
@@ -345,18 +345,28 @@ fn stratify(checked: &[CheckedDerive], diags: &mut Vec<Diagnostic>) -> Option<Ve
 }
 
 /// Turns bindings into rows of the derive's relation; rows already known are skipped.
-fn add_rows(
+/// The rows known so far (by id) and those added in the current round, per relation.
+struct Rows<'r> {
+    seen: &'r mut IndexSet<String>,
+    new: &'r mut IndexMap<Name, Vec<FactIndex>>,
+}
+
+/// Evaluates one derive (binding `v` restricted to `restrict[v]` where given) and adds the
+/// rows it makes that are not known yet.
+fn derive_round(
     facts: &mut FactBase,
     d: &CheckedDerive,
     relations: &IndexMap<Name, RelationDecl>,
-    bindings: Vec<Vec<Option<FactIndex>>>,
-    seen: &mut IndexSet<String>,
-    new_rows: &mut IndexMap<Name, Vec<FactIndex>>,
+    budgets: Budgets,
+    restrict: Vec<Option<Vec<FactIndex>>>,
+    rows: &mut Rows<'_>,
     errors: &mut Vec<EvalError>,
 ) {
+    let bindings = matching_bindings(&d.rule, facts, budgets, restrict, errors);
     let Some(rel) = relations.get(&d.relation) else {
         return;
     };
+    let (seen, new_rows) = (&mut *rows.seen, &mut *rows.new);
     let mut rows = Vec::new();
     for bound in bindings {
         let values = match placeholder_values(&d.rule, facts, &bound) {
