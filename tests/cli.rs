@@ -165,6 +165,70 @@ fn set_overrides_a_parameter_and_the_finding_shows_it() {
 }
 
 #[test]
+fn params_file_overrides_and_set_wins() {
+    let dir = std::env::temp_dir().join(format!("dealrules-params-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("limits.params");
+    std::fs::write(
+        &file,
+        "// limits reviewed in Q4\ntotal_commitments_vs_revenue.ratio_limit = 50\n",
+    )
+    .expect("write params");
+    let path = file.to_str().expect("utf-8 path");
+    let fired = |args: &[&str]| {
+        let out = dealrules(args);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+        json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "total_commitments_vs_revenue")
+    };
+    assert!(!fired(&["run", "--format", "json", "--params", path]));
+    let set = "total_commitments_vs_revenue.ratio_limit=5";
+    assert!(fired(&[
+        "run", "--format", "json", "--params", path, "--set", set
+    ]));
+    std::fs::write(&file, "total_commitments_vs_revenue.ratio_limit 50\n").expect("write params");
+    let out = dealrules(&["run", "--params", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("limits.params:1: `total_commitments_vs_revenue.ratio_limit 50`: expected `rule.param=value`"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn why_all_lists_every_condition() {
+    let out = dealrules(&[
+        "why",
+        "vendor_financing",
+        "--on",
+        "buy=openai_broadcom_accelerators",
+        "--all",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(json["conditions"].as_array().expect("conditions").len(), 4);
+    assert_eq!(json["first_failure"], 3);
+    // Facts given in binding order: the purchase lands on `inv`, which needs an investment.
+    let out = dealrules(&[
+        "why",
+        "vendor_financing",
+        "--on",
+        "openai_broadcom_accelerators",
+        "--on",
+        "nvidia_openai_loi",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out)
+            .contains("fails   inv.kind == investment                   purchase == investment"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn why_explains_that_openai_broadcom_is_not_vendor_financing() {
     let out = dealrules(&[
         "why",

@@ -8,15 +8,10 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod common;
+use common::run;
 use dealrules::{Engine, Report};
 use std::collections::BTreeSet;
-
-fn run(deals: &str, rules: &str) -> Report {
-    let mut engine = Engine::new();
-    engine.load("t.deals", deals).expect("deals load");
-    engine.load("t.rules", rules).expect("rules load");
-    engine.evaluate().expect("rules check")
-}
 
 const FLOW: &str = "
 relation flow(from: entity, to: entity, deal: deal, amount: any, date: any)

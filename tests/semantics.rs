@@ -8,18 +8,28 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod common;
+use common::run;
 use dealrules::{Engine, Report};
 use proptest::prelude::*;
 
-fn run(deals: &str, rules: &str) -> Report {
-    let mut engine = Engine::new();
-    engine.load("t.deals", deals).expect("deals load");
-    engine.load("t.rules", rules).expect("rules load");
-    engine.evaluate().expect("rules check")
-}
-
 fn messages(r: &Report) -> Vec<String> {
     r.findings.iter().map(|f| f.message.clone()).collect()
+}
+
+#[test]
+fn evaluation_reports_progress_rule_by_rule() {
+    let mut engine = Engine::new();
+    engine.load("t.deals", "deal a { x: 1 }").unwrap();
+    engine
+        .load("t.rules", "rule r1 { severity: low  match d: deal  flag \"1\" }\nrule r2 { severity: low  match d: deal  flag \"2\" }")
+        .unwrap();
+    let mut calls = Vec::new();
+    let report = engine
+        .evaluate_with_progress(&mut |done, total| calls.push((done, total)))
+        .unwrap();
+    assert_eq!(calls, [(0, 2), (1, 2), (2, 2)]);
+    assert_eq!(report.findings.len(), 2);
 }
 
 #[test]

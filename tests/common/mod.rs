@@ -25,3 +25,11 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
 }
+
+/// Loads `deals` and `rules` into a fresh engine and evaluates them; panics on bad input.
+pub fn run(deals: &str, rules: &str) -> dealrules::Report {
+    let mut engine = dealrules::Engine::new();
+    engine.load("t.deals", deals).expect("deals load");
+    engine.load("t.rules", rules).expect("rules load");
+    engine.evaluate().expect("rules check")
+}
