@@ -1,6 +1,6 @@
 //! The fact base: entities and deals, from deal files or built in code, indexed by id.
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, Value};
@@ -14,6 +14,8 @@ pub struct FactField {
     pub value: Value,
     /// Where the value was written ([`Span::none`] for facts built in code).
     pub span: Span,
+    /// Where the field's name was written (the value's span for CSV and JSON cells).
+    pub name_span: Span,
 }
 
 /// An entity or a deal.
@@ -69,6 +71,7 @@ impl Fact {
             FactField {
                 value,
                 span: Span::none(),
+                name_span: Span::none(),
             },
         );
         self
@@ -87,6 +90,7 @@ impl Fact {
             if let Some(first) = fields.get(&field.name.name) {
                 diags.push(
                     Diagnostic::error(
+                        Code::DuplicateField,
                         format!(
                             "field `{}` appears twice in `{}`",
                             field.name.name, decl.id.name
@@ -104,6 +108,7 @@ impl Fact {
                 FactField {
                     value: field.value.clone(),
                     span: field.value_span,
+                    name_span: field.name.span,
                 },
             );
         }
@@ -162,6 +167,7 @@ impl FactBase {
             let first_span = self.facts.get(first).map(|f| f.span).unwrap_or_default();
             return Err(Box::new(
                 Diagnostic::error(
+                    Code::DuplicateId,
                     format!("duplicate id `{}`", fact.id),
                     fact.span,
                     "declared again here",
@@ -252,6 +258,7 @@ impl FactBase {
         if let Some(first) = self.fx.iter().find(same_pair) {
             return Err(Box::new(
                 Diagnostic::error(
+                    Code::BadFx,
                     format!(
                         "a second exchange rate for {}/{} on the same date",
                         fx.base, fx.quote

@@ -60,6 +60,7 @@ pub mod facts;
 pub mod format;
 pub mod input;
 pub mod report;
+pub mod schema;
 pub mod syntax;
 pub mod value;
 
@@ -130,8 +131,13 @@ pub struct Why {
 
 /// An error for a name declared a second time, pointing at both declarations.
 fn declared_twice(message: String, again: Span, first: Span) -> Diagnostic {
-    Diagnostic::error(message, again, "declared again here")
-        .with_label(first, "first declared here")
+    Diagnostic::error(
+        diag::Code::DeclaredTwice,
+        message,
+        again,
+        "declared again here",
+    )
+    .with_label(first, "first declared here")
 }
 
 /// The result of one evaluation.
@@ -169,6 +175,7 @@ pub struct Engine {
     params: check::ParamOverrides,
     relations: indexmap::IndexMap<value::Name, syntax::RelationDecl>,
     derives: Vec<syntax::DeriveDecl>,
+    schema: schema::Schema,
 }
 
 impl Engine {
@@ -233,6 +240,7 @@ impl Engine {
             return Err(LoadError {
                 diagnostics: vec![Diagnostic {
                     level: Level::Error,
+                    code: diag::Code::BadOption,
                     message: format!("no relation `{relation}` is declared"),
                     labels: Vec::new(),
                     help,
@@ -263,6 +271,7 @@ impl Engine {
         for (rule, params) in &self.params {
             let Some(decl) = self.rules.iter().find(|r| r.id.name == *rule) else {
                 let mut d = Diagnostic::error(
+                    diag::Code::BadOption,
                     format!("`--set`: no rule `{rule}` is loaded"),
                     Span::none(),
                     "",
@@ -275,6 +284,7 @@ impl Engine {
             for name in params.keys() {
                 if !decl.params.iter().any(|p| p.name.name == *name) {
                     let mut d = Diagnostic::error(
+                        diag::Code::BadOption,
                         format!("`--set`: rule `{rule}` has no parameter `{name}`"),
                         Span::none(),
                         "",
@@ -307,6 +317,7 @@ impl Engine {
         let plain = |message: String, help: Option<String>| LoadError {
             diagnostics: vec![Diagnostic {
                 level: Level::Error,
+                code: diag::Code::BadOption,
                 message,
                 labels: Vec::new(),
                 help,
@@ -432,6 +443,7 @@ impl Engine {
                     self.relations.insert(r.name.name.clone(), r);
                 }
                 syntax::Item::Derive(d) => self.derives.push(*d),
+                syntax::Item::Schema(s) => self.schema.add(&s, &mut diags),
                 syntax::Item::Rule(rule) => {
                     if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name)
                     {

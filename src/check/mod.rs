@@ -12,7 +12,7 @@
 //!
 //! A longer path `a.b.c` must start with a binding (or, in the implicit form, a field).
 
-use crate::diag::{Diagnostic, Level, SourceMap, Span, did_you_mean};
+use crate::diag::{Code, Diagnostic, Level, SourceMap, Span, did_you_mean};
 use crate::facts::FactBase;
 use crate::syntax::{
     AggFunc, BinaryOp, Expr, ExprKind, FactKind, Ident, RuleDecl, Severity, TemplatePart, UnaryOp,
@@ -302,6 +302,7 @@ pub fn check_rule(
         if let Some(first) = c.vars.iter().find(|v| v.name == p.var.name) {
             c.diags.push(
                 Diagnostic::error(
+                    Code::NameInUse,
                     format!("binding `{}` is declared twice", p.var.name),
                     p.var.span,
                     "again here",
@@ -318,6 +319,7 @@ pub fn check_rule(
     }
     if c.vars.len() > MAX_BINDINGS {
         c.diags.push(Diagnostic::error(
+            Code::TooManyBindings,
             format!(
                 "rule `{}` declares {} bindings; at most {MAX_BINDINGS} are allowed",
                 rule.id.name,
@@ -331,6 +333,7 @@ pub fn check_rule(
     for l in &rule.lets {
         if c.vars.iter().any(|v| v.name == l.name.name) || c.lets.contains_key(&l.name.name) {
             c.diags.push(Diagnostic::error(
+                Code::NameInUse,
                 format!("`{}` is already a binding or a `let`", l.name.name),
                 l.name.span,
                 "declared again here",
@@ -421,6 +424,7 @@ impl Checker<'_> {
                     Function::ALL.iter().find(|(n, ..)| **n == *name.name)
                 else {
                     let mut d = Diagnostic::error(
+                        Code::BadCall,
                         format!("unknown function `{}`", name.name),
                         name.span,
                         "not a function",
@@ -441,6 +445,7 @@ impl Checker<'_> {
                     };
                     let plural = if *most == 1 { "argument" } else { "arguments" };
                     self.diags.push(Diagnostic::error(
+                        Code::BadCall,
                         format!(
                             "`{}` takes {expected} {plural}, not {}",
                             name.name,
@@ -462,8 +467,12 @@ impl Checker<'_> {
                         .as_deref()
                         .is_some_and(|n| crate::eval::ROUNDING_MODES.contains(&n))
                     {
-                        let mut d =
-                            Diagnostic::error("unknown rounding mode", mode.span, "not a mode");
+                        let mut d = Diagnostic::error(
+                            Code::BadCall,
+                            "unknown rounding mode",
+                            mode.span,
+                            "not a mode",
+                        );
                         d.help = Some(format!(
                             "the modes are: {}",
                             crate::eval::ROUNDING_MODES.join(", ")
@@ -482,8 +491,13 @@ impl Checker<'_> {
                 };
                 if let Some(span) = bad_has {
                     self.diags.push(
-                        Diagnostic::error("`has` needs a field path", span, "not a field")
-                            .with_help("name the binding and the field: `has(d.status)`"),
+                        Diagnostic::error(
+                            Code::BadCall,
+                            "`has` needs a field path",
+                            span,
+                            "not a field",
+                        )
+                        .with_help("name the binding and the field: `has(d.status)`"),
                     );
                     return None;
                 }
@@ -600,6 +614,7 @@ impl Checker<'_> {
             if rest.is_empty() && self.is_field(&head.name) && !unknown_name {
                 self.diags.push(Diagnostic {
                     level: Level::Warning,
+                    code: Code::AmbiguousName,
                     message: format!(
                         "`{}` is both a field of some deals and a value in the facts; read as the field",
                         head.name
@@ -623,6 +638,7 @@ impl Checker<'_> {
                 let example = self.vars.first().map_or("d", |v| &v.name);
                 self.diags.push(Diagnostic {
                     level: Level::Warning,
+                    code: Code::AmbiguousName,
                     message: format!("`{}` is read as a symbol, not as a field", head.name),
                     labels: vec![(head.span, "a symbol here".into())],
                     help: Some(format!(
@@ -636,6 +652,7 @@ impl Checker<'_> {
         } else {
             let names: Vec<&str> = self.vars.iter().map(|v| &*v.name).collect();
             let mut d = Diagnostic::error(
+                Code::UnknownBinding,
                 format!("unknown binding `{}`", head.name),
                 head.span,
                 "not declared by `match`",
@@ -679,6 +696,7 @@ impl Checker<'_> {
         }
         let mut d = Diagnostic {
             level: Level::Warning,
+            code: Code::UnseenField,
             message: format!("no loaded {} has a field `{}`", kind.keyword(), field.name),
             labels: vec![(field.span, "unknown field".into())],
             help: None,
@@ -697,6 +715,7 @@ impl Checker<'_> {
         if self.vars.iter().any(|v| v.name == only.name) && !self.implicit {
             self.diags.push(Diagnostic {
                 level: Level::Warning,
+                code: Code::BareBinding,
                 message: format!("`{}` here is the binding `{}` (a fact), not the symbol `{}`", only.name, only.name, only.name),
                 labels: vec![(only.span, "the bound fact".into())],
                 help: Some(format!(
@@ -720,6 +739,7 @@ impl Checker<'_> {
             || self.scope.iter().any(|(n, _)| *n == var.name)
         {
             self.diags.push(Diagnostic::error(
+                Code::NameInUse,
                 format!("`{}` is already bound here; choose another name", var.name),
                 var.span,
                 "name in use",
@@ -751,6 +771,7 @@ impl Checker<'_> {
             if !self.refs_local(c, local) {
                 self.diags.push(Diagnostic {
                     level: Level::Warning,
+                    code: Code::DetachedCondition,
                     message: format!("this condition inside `{}` does not read `{}`", if value.is_some() { "the aggregate" } else { "exists" }, var.name),
                     labels: vec![(c.span, "part of the `where` of the `exists` or aggregate".into())],
                     help: Some("the `where` of `exists` extends as far as it can; put the `exists` in parentheses to end it: `(not exists x: deal where ...) and ...`".into()),

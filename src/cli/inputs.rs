@@ -141,6 +141,7 @@ pub fn load(engine: &mut Engine, files: &[PathBuf]) -> Vec<Diagnostic> {
 fn plain_error(message: String) -> Diagnostic {
     Diagnostic {
         level: Level::Error,
+        code: dealrules::diag::Code::BadOption,
         message,
         labels: Vec::new(),
         help: None,

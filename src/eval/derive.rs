@@ -4,7 +4,7 @@
 
 use super::{Budgets, all_hold, matching_bindings, placeholder_values};
 use crate::check::{CheckedRule, ParamOverrides, check_rule};
-use crate::diag::{Diagnostic, Level, SourceMap, Span};
+use crate::diag::{Code, Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
 use crate::facts::{Fact, FactBase, FactField, FactIndex, Provenance};
 use crate::syntax::{
@@ -79,6 +79,7 @@ pub fn derive_all(
     for (i, d) in derives.iter().enumerate() {
         let Some(rel) = relations.get(&d.relation.name) else {
             let mut e = Diagnostic::error(
+                Code::BadRelation,
                 format!("no relation `{}` is declared", d.relation.name),
                 d.relation.span,
                 "derived here",
@@ -94,6 +95,7 @@ pub fn derive_all(
         if rel.columns.len() != d.head.len() {
             diags.push(
                 Diagnostic::error(
+                    Code::BadRelation,
                     format!(
                         "`{}` has {} columns, but this derive gives {} values",
                         rel.name.name,
@@ -281,7 +283,7 @@ fn stratify(checked: &[CheckedDerive], diags: &mut Vec<Diagnostic>) -> Option<Ve
                     .find(|d| &*d.relation == a)
                     .map_or(Span::none(), |d| d.span);
                 diags.push(
-                    Diagnostic::error(
+                    Diagnostic::error(Code::UnstratifiedRecursion,
                         format!("`{a}` depends on itself through `exists` or an aggregate over `{b}`"),
                         span,
                         "recursion through negation",
@@ -403,6 +405,7 @@ fn derive_round(
                     FactField {
                         value,
                         span: d.span,
+                        name_span: d.span,
                     },
                 );
             }
@@ -639,6 +642,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
                 FactField {
                     value,
                     span: q.span,
+                    name_span: q.span,
                 },
             );
         };

@@ -15,7 +15,7 @@ mod print;
 
 pub use print::WIDTH;
 
-use crate::diag::{Diagnostic, FileId, Level, Span};
+use crate::diag::{Code, Diagnostic, FileId, Level, Span};
 use crate::syntax::{self, Item};
 
 /// The file id that the spans of [`format()`]'s diagnostics refer to. To render them, add the text
@@ -51,6 +51,7 @@ pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
             .map_or(0, char::len_utf8);
         vec![
             Diagnostic::error(
+                Code::Unformattable,
                 format!(
                     "the formatter cannot read this yet (expected {})",
                     e.expected
@@ -91,6 +92,7 @@ fn check(text: &str, items: &[Item], out: &str) -> Result<(), Vec<Diagnostic>> {
         };
         return Err(vec![
             Diagnostic::error(
+                Code::Unformattable,
                 format!("cannot format this file safely: {why}"),
                 differs,
                 "formatting changes this declaration",
@@ -109,6 +111,7 @@ fn check(text: &str, items: &[Item], out: &str) -> Result<(), Vec<Diagnostic>> {
             .map_or(0, |c| c.0);
         return Err(vec![
             Diagnostic::error(
+                Code::Unformattable,
                 "cannot format this file safely: a comment would be lost",
                 Span::new(FILE, lost..lost + 2),
                 "this comment",
@@ -126,6 +129,7 @@ fn item_span(item: &Item) -> Span {
         Item::Fx(x) => x.span,
         Item::Relation(r) => r.span,
         Item::Derive(d) => d.span,
+        Item::Schema(s) => s.span,
     }
 }
 

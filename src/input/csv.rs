@@ -1,7 +1,7 @@
 //! CSV to facts: a header row naming the columns, then one row per entity or deal.
 
 use super::parse_value;
-use crate::diag::{Diagnostic, FileId, Span, did_you_mean};
+use crate::diag::{Code, Diagnostic, FileId, Span, did_you_mean};
 use crate::facts::FactField;
 use crate::value::Name;
 use crate::{Fact, FactKind};
@@ -76,6 +76,7 @@ pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
                     .and_then(|p| usize::try_from(p.byte()).ok())
                     .unwrap_or(0);
                 diags.push(Diagnostic::error(
+                    Code::BadInput,
                     format!("row {}: cannot read CSV: {e}", i + 1),
                     Span::new(file, at..at),
                     "here",
@@ -87,6 +88,7 @@ pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
     let Some(header) = rows.next() else {
         diags.push(
             Diagnostic::error(
+                Code::BadInput,
                 "the CSV file has no header row",
                 Span::new(file, 0..0),
                 "expected here",
@@ -100,8 +102,13 @@ pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
     let columns = columns(&header, &mut diags);
     let Some(id_column) = columns.iter().position(|c| *c == Column::Id) else {
         diags.push(
-            Diagnostic::error("the header has no `id` column", header.span, "header row")
-                .with_help("name one column `id`: each row's entity or deal id"),
+            Diagnostic::error(
+                Code::BadInput,
+                "the header has no `id` column",
+                header.span,
+                "header row",
+            )
+            .with_help("name one column `id`: each row's entity or deal id"),
         );
         return (facts, diags);
     };
@@ -111,6 +118,7 @@ pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
         }
         if row.cells.len() != columns.len() {
             diags.push(Diagnostic::error(
+                Code::BadInput,
                 format!(
                     "row {} has {} cell{}, but the header has {} column{}",
                     row.number,
@@ -146,6 +154,7 @@ fn columns(header: &Row, diags: &mut Vec<Diagnostic>) -> Vec<Column> {
         if seen {
             diags.push(
                 Diagnostic::error(
+                    Code::BadInput,
                     format!("column `{name}` appears twice in the header"),
                     span,
                     "second column of this name",
@@ -171,8 +180,13 @@ fn fact(
     let (id, id_span) = row.cell(id_column);
     if id.is_empty() {
         diags.push(
-            Diagnostic::error(format!("row {n}: the `id` cell is empty"), id_span, "no id")
-                .with_help("every row needs the id of its entity or deal"),
+            Diagnostic::error(
+                Code::BadInput,
+                format!("row {n}: the `id` cell is empty"),
+                id_span,
+                "no id",
+            )
+            .with_help("every row needs the id of its entity or deal"),
         );
     }
     let mut kind = FactKind::Deal;
@@ -186,6 +200,7 @@ fn fact(
         match column {
             Column::Id | Column::Duplicate => {}
             Column::Unnamed => diags.push(Diagnostic::error(
+                Code::BadInput,
                 format!(
                     "row {n}: a value in column {}, which has no name in the header",
                     i + 1
@@ -198,6 +213,7 @@ fn fact(
                 "entity" => kind = FactKind::Entity,
                 other => diags.push(
                     Diagnostic::error(
+                        Code::BadInput,
                         format!(
                             "row {n}, column `fact`: expected `deal` or `entity`, found `{other}`"
                         ),
@@ -220,6 +236,7 @@ fn fact(
                 Ok(value) => fields.push((name.clone(), value, span)),
                 Err((message, help)) => {
                     let mut d = Diagnostic::error(
+                        Code::BadInput,
                         format!("row {n}, column `{name}`: {message}"),
                         span,
                         "in this cell",
@@ -241,7 +258,14 @@ fn fact(
     fact.span = id_span;
     fact.title = title;
     for (name, value, span) in fields {
-        fact.fields.insert(name, FactField { value, span });
+        fact.fields.insert(
+            name,
+            FactField {
+                value,
+                span,
+                name_span: span,
+            },
+        );
     }
     Some(fact)
 }

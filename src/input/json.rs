@@ -5,7 +5,7 @@
 //! was written with (`100000000000000.02` stays exact) and every error points at its place.
 
 use super::parse_value;
-use crate::diag::{Diagnostic, FileId, Span, did_you_mean};
+use crate::diag::{Code, Diagnostic, FileId, Span, did_you_mean};
 use crate::facts::FactField;
 use crate::value::{Name, Value};
 use crate::{Fact, FactKind};
@@ -92,7 +92,7 @@ impl<'a> Reader<'a> {
     }
 
     fn error(&mut self, message: String, raw: &RawValue, help: Option<String>) {
-        let mut d = Diagnostic::error(message, self.span(raw), "here");
+        let mut d = Diagnostic::error(Code::BadInput, message, self.span(raw), "here");
         d.help = help;
         self.diags.push(d);
     }
@@ -238,8 +238,14 @@ impl<'a> Reader<'a> {
                 }
                 if let Ok(Some(v)) = self.value(value, &what) {
                     let span = self.span(value);
-                    fact.fields
-                        .insert(Arc::from(name.as_str()), FactField { value: v, span });
+                    fact.fields.insert(
+                        Arc::from(name.as_str()),
+                        FactField {
+                            value: v,
+                            span,
+                            name_span: span,
+                        },
+                    );
                 }
             }
         }
@@ -335,6 +341,7 @@ impl<'a> Reader<'a> {
             .map_or(text.as_str(), |(m, _)| m);
         let offset = offset_of(self.text, e.line(), e.column());
         self.diags.push(Diagnostic::error(
+            Code::BadInput,
             format!("invalid JSON: {message}"),
             Span::new(self.file, offset..offset),
             "here",

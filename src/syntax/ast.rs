@@ -24,6 +24,64 @@ pub enum Item {
     Relation(RelationDecl),
     /// `derive flow(...) from ...`.
     Derive(Box<DeriveDecl>),
+    /// `schema deal investment { investor: entity required ... }`.
+    Schema(SchemaDecl),
+}
+
+/// A schema declaration: the fields of one deal kind or entity type, or (without a kind) of
+/// every deal or every entity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SchemaDecl {
+    /// Whether it describes deals or entities.
+    pub target: FactKind,
+    /// The deal kind (`investment`) or entity type (`company`); `None` for the fields common to
+    /// all.
+    pub kind: Option<Ident>,
+    /// What the kind is, in words.
+    pub title: Option<Text>,
+    /// The declared fields, in written order.
+    pub fields: Vec<FieldSpec>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// One declared field: `investor: entity required "The entity that pays."`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldSpec {
+    /// The field name, or a pattern `*suffix` (`*_text`).
+    pub name: Ident,
+    /// Its type.
+    pub ty: TypeExpr,
+    /// Whether every fact of the kind must have it.
+    pub required: bool,
+    /// What the field means.
+    pub doc: Option<Text>,
+    /// The whole field declaration.
+    pub span: Span,
+}
+
+/// A written type, resolved by [`crate::schema`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeExpr {
+    /// Its shape.
+    pub kind: TypeExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The shapes of [`TypeExpr`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum TypeExprKind {
+    /// A named type: `money`, `power`, `entity`, `date`...
+    Name(Ident),
+    /// `enum(a, b, c)`: one of these symbols.
+    Enum(Vec<Ident>),
+    /// `list of T`.
+    List(Box<TypeExpr>),
+    /// `{ a: T ... }`: a record with these fields.
+    Record(Vec<FieldSpec>),
+    /// `A | B`: a value of either type.
+    Union(Vec<TypeExpr>),
 }
 
 /// A derived relation: its name and typed columns.

@@ -8,7 +8,7 @@ mod literal;
 
 pub use ast::*;
 
-use crate::diag::{Diagnostic, FileId, Span};
+use crate::diag::{Code, Diagnostic, FileId, Span};
 use crate::value::{Currency, Name, Value};
 use indexmap::IndexMap;
 use pest::Parser as _;
@@ -90,6 +90,7 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 pub fn check_size(file: FileId, text: &str) -> Option<Diagnostic> {
     (text.len() > MAX_FILE_BYTES).then(|| {
         Diagnostic::error(
+            Code::FileTooLarge,
             format!(
                 "file too large ({} bytes; the limit is {MAX_FILE_BYTES})",
                 text.len()
@@ -158,6 +159,7 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
 
 fn too_deep(file: FileId, at: usize) -> Diagnostic {
     Diagnostic::error(
+        Code::TooComplex,
         format!("nesting deeper than {MAX_NESTING} levels"),
         Span::new(file, at..at + 1),
         "too deep here",
@@ -209,6 +211,7 @@ fn unclosed(file: FileId, text: &str, offset: usize, next: usize) -> Diagnostic 
         .and_then(|s| s.find(char::is_whitespace))
         .map_or(text.len(), |i| next_kw_end + i);
     Diagnostic::error(
+        Code::Syntax,
         format!("`{header}` is not closed: expected `}}` before the next declaration"),
         Span::new(file, next_kw_end..next_word_end),
         "the next declaration starts here",
@@ -238,6 +241,12 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
             "a declaration (`entity`, `deal` or `rule`)"
         }
         Rule::field => "a field (`name: value`)",
+        Rule::schema_decl => "a declaration (`schema`)",
+        Rule::field_spec => "a field declaration (`name: type`)",
+        Rule::type_expr | Rule::type_name | Rule::list_type | Rule::enum_type => "a type",
+        Rule::record_type => "a record type (`{ name: type }`)",
+        Rule::kw_required => "`required`",
+        Rule::field_doc => "a doc string",
         Rule::value | Rule::list | Rule::record | Rule::symbol | Rule::boolean | Rule::date => {
             "a value"
         }
@@ -329,6 +338,7 @@ fn syntax_error(
             .and_then(|s| s.split_whitespace().next())
             .unwrap_or("end of file");
         return Diagnostic::error(
+            Code::Syntax,
             format!("cannot read `{found}` here"),
             Span::new(file, pos..pos + width),
             "unexpected",
@@ -378,6 +388,7 @@ fn syntax_error(
         .and_then(|s| s.chars().next())
         .map_or(0, char::len_utf8);
     let d = Diagnostic::error(
+        Code::Syntax,
         format!("expected {list}{context}, found {found}"),
         Span::new(file, pos..pos + width),
         format!("expected {list}"),
@@ -428,7 +439,7 @@ fn fact_kind(text: &str) -> FactKind {
     match text {
         "entity" => FactKind::Entity,
         "deal" => FactKind::Deal,
-        relation => FactKind::Row(Arc::from(relation)),
+        relation => FactKind::Row(nfc(relation)),
     }
 }
 
@@ -455,6 +466,18 @@ fn pratt() -> &'static PrattParser<Rule> {
     })
 }
 
+/// A name in Unicode normalisation form C, so that `é` typed as one code point or as `e` and a
+/// combining accent is the same name.
+pub fn nfc(name: &str) -> Name {
+    use unicode_normalization::UnicodeNormalization as _;
+    if unicode_normalization::is_nfc_quick(name.chars()) == unicode_normalization::IsNormalized::Yes
+    {
+        Arc::from(name)
+    } else {
+        Arc::from(name.nfc().collect::<String>().as_str())
+    }
+}
+
 /// Turns pest pairs into AST nodes; one method per grammar rule.
 struct Lower<'a> {
     file: FileId,
@@ -469,8 +492,15 @@ impl Lower<'_> {
         Span::new(self.file, self.base + s.start()..self.base + s.end())
     }
 
-    fn error(&mut self, message: impl Into<String>, span: Span, label: impl Into<String>) {
-        self.diags.push(Diagnostic::error(message, span, label));
+    fn error(
+        &mut self,
+        code: Code,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(code, message, span, label));
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
@@ -481,8 +511,101 @@ impl Lower<'_> {
             Rule::fx_decl => self.fx_decl(pair).map(Item::Fx),
             Rule::relation_decl => self.relation_decl(pair).map(Item::Relation),
             Rule::derive_decl => self.derive_decl(pair).map(|d| Item::Derive(Box::new(d))),
+            Rule::schema_decl => self.schema_decl(pair).map(Item::Schema),
             _ => None,
         }
+    }
+
+    fn schema_decl(&mut self, pair: Pair<'_, Rule>) -> Option<SchemaDecl> {
+        let span = self.span(&pair);
+        let mut target = None;
+        let mut kind = None;
+        let mut title = None;
+        let mut fields = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::fact_type => {
+                    target = Some(if p.as_str() == "deal" {
+                        FactKind::Deal
+                    } else {
+                        FactKind::Entity
+                    });
+                }
+                Rule::schema_kind => kind = p.into_inner().next().map(|i| self.name(i)),
+                Rule::title => title = Some(self.title(p)),
+                Rule::field_spec => fields.push(self.field_spec(p)?),
+                _ => {}
+            }
+        }
+        Some(SchemaDecl {
+            target: target?,
+            kind,
+            title,
+            fields,
+            span,
+        })
+    }
+
+    fn field_spec(&mut self, pair: Pair<'_, Rule>) -> Option<FieldSpec> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut ty = None;
+        let mut required = false;
+        let mut doc = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident | Rule::string if name.is_none() => name = Some(self.name(p)),
+                Rule::type_expr => ty = Some(self.type_expr(p)?),
+                Rule::kw_required => required = true,
+                Rule::field_doc => doc = p.into_inner().next().map(|s| self.title(s)),
+                _ => {}
+            }
+        }
+        Some(FieldSpec {
+            name: name?,
+            ty: ty?,
+            required,
+            doc,
+            span,
+        })
+    }
+
+    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> Option<TypeExpr> {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::type_expr => {
+                let mut alts = Vec::new();
+                for p in pair.into_inner() {
+                    alts.push(self.type_expr(p)?);
+                }
+                if alts.len() == 1 {
+                    return alts.pop();
+                }
+                TypeExprKind::Union(alts)
+            }
+            Rule::type_name => TypeExprKind::Name(self.name(pair.into_inner().next()?)),
+            Rule::list_type => {
+                let inner = pair
+                    .into_inner()
+                    .find(|p| !matches!(p.as_rule(), Rule::kw_list | Rule::kw_of))?;
+                TypeExprKind::List(Box::new(self.type_expr(inner)?))
+            }
+            Rule::enum_type => TypeExprKind::Enum(
+                pair.into_inner()
+                    .filter(|p| p.as_rule() == Rule::ident)
+                    .map(|p| self.name(p))
+                    .collect(),
+            ),
+            Rule::record_type => {
+                let mut fields = Vec::new();
+                for p in pair.into_inner() {
+                    fields.push(self.field_spec(p)?);
+                }
+                TypeExprKind::Record(fields)
+            }
+            _ => return None,
+        };
+        Some(TypeExpr { kind, span })
     }
 
     fn relation_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RelationDecl> {
@@ -503,6 +626,7 @@ impl Lower<'_> {
             let ty = self.name(ty);
             if !TYPES.contains(&&*ty.name) {
                 let mut d = Diagnostic::error(
+                    Code::UnknownType,
                     format!("unknown column type `{}`", ty.name),
                     ty.span,
                     "not a type",
@@ -514,6 +638,7 @@ impl Lower<'_> {
             }
             if columns.iter().any(|(c, _)| c.name == col.name) {
                 self.error(
+                    Code::DeclaredTwice,
                     format!("column `{}` appears twice", col.name),
                     col.span,
                     "second time",
@@ -592,8 +717,12 @@ impl Lower<'_> {
             Some(c) => Some(c),
             None => {
                 ok = false;
-                let mut d =
-                    Diagnostic::error(format!("unknown currency `{code}`"), pair_span, "here");
+                let mut d = Diagnostic::error(
+                    Code::BadLiteral,
+                    format!("unknown currency `{code}`"),
+                    pair_span,
+                    "here",
+                );
                 d.help = crate::diag::did_you_mean(code, crate::value::CURRENCIES.iter().copied());
                 this.diags.push(d);
                 None
@@ -602,11 +731,17 @@ impl Lower<'_> {
         let base = currency(base, self);
         let quote = currency(quote, self);
         if rate <= rust_decimal::Decimal::ZERO {
-            self.error("an exchange rate must be positive", span, "here");
+            self.error(
+                Code::BadFx,
+                "an exchange rate must be positive",
+                span,
+                "here",
+            );
             return None;
         }
         if base == quote {
             self.error(
+                Code::BadFx,
                 "an exchange rate needs two different currencies",
                 pair_span,
                 "here",
@@ -625,8 +760,8 @@ impl Lower<'_> {
     fn name(&mut self, pair: Pair<'_, Rule>) -> Ident {
         let span = self.span(&pair);
         let name: Name = match pair.as_rule() {
-            Rule::string => Arc::from(self.string(pair).as_str()),
-            _ => Arc::from(pair.as_str()),
+            Rule::string => nfc(&self.string(pair)),
+            _ => nfc(pair.as_str()),
         };
         Ident { name, span }
     }
@@ -637,7 +772,12 @@ impl Lower<'_> {
         match literal::unescape(raw) {
             Ok(s) => s,
             Err(why) => {
-                self.error(format!("invalid string: {why}"), span, "here");
+                self.error(
+                    Code::BadLiteral,
+                    format!("invalid string: {why}"),
+                    span,
+                    "here",
+                );
                 raw.to_string()
             }
         }
@@ -670,6 +810,7 @@ impl Lower<'_> {
         if let Some(i) = id.as_ref().filter(|i| matches!(&*i.name, "true" | "false")) {
             self.diags.push(
                 Diagnostic::error(
+                    Code::ReservedId,
                     format!("`{}` cannot be an id", i.name),
                     i.span,
                     "reserved word",
@@ -721,6 +862,7 @@ impl Lower<'_> {
                 Value::Quantity(q) => q.ceiling = true,
                 other => {
                     self.error(
+                        Code::BadLiteral,
                         format!(
                             "`up to` needs an amount or a quantity, not {}",
                             other.describe()
@@ -747,6 +889,7 @@ impl Lower<'_> {
                     if let Some(field) = self.field(f) {
                         if fields.contains_key(&field.name.name) {
                             self.error(
+                                Code::DuplicateField,
                                 format!("field `{}` appears twice in this record", field.name.name),
                                 field.name.span,
                                 "second time",
@@ -760,11 +903,11 @@ impl Lower<'_> {
             }
             Rule::string => Some(Value::Text(Arc::from(self.string(pair).as_str()))),
             Rule::boolean => Some(Value::Bool(pair.as_str() == "true")),
-            Rule::symbol => Some(Value::Symbol(Arc::from(pair.as_str()))),
+            Rule::symbol => Some(Value::Symbol(nfc(pair.as_str()))),
             Rule::date => self.literal_result(literal::date(pair.as_str()), span),
             Rule::partial_date => {
                 self.diags.push(
-                    Diagnostic::error(
+                    Diagnostic::error(Code::BadLiteral,
                         format!("`{}` is not an exact date", pair.as_str()),
                         span,
                         "a partial date",
@@ -791,7 +934,7 @@ impl Lower<'_> {
             Ok(v) => Some(v),
             Err(e) => {
                 let (message, help) = e.describe();
-                let mut d = Diagnostic::error(message, span, "here");
+                let mut d = Diagnostic::error(Code::BadLiteral, message, span, "here");
                 d.help = help;
                 self.diags.push(d);
                 None
@@ -901,6 +1044,7 @@ impl Lower<'_> {
                     if let Some((_, first)) = settings.iter().find(|(n, _)| *n == field.name.name) {
                         self.diags.push(
                             Diagnostic::error(
+                                Code::RuleSetting,
                                 format!("rule setting `{}` is given twice", field.name.name),
                                 field.name.span,
                                 "second time",
@@ -917,7 +1061,7 @@ impl Lower<'_> {
                             None => {
                                 ok = false;
                                 self.diags.push(
-                                    Diagnostic::error(
+                                    Diagnostic::error(Code::RuleSetting,
                                         format!("unknown severity `{}`", field.value),
                                         field.value_span,
                                         "not a severity",
@@ -936,6 +1080,7 @@ impl Lower<'_> {
                                     .collect()
                             }
                             _ => self.error(
+                                Code::RuleSetting,
                                 "`tags` must be a list of names (`[circular, asc606]`)",
                                 field.value_span,
                                 "not a list of names",
@@ -949,6 +1094,7 @@ impl Lower<'_> {
                                 })
                             }
                             _ => self.error(
+                                Code::RuleSetting,
                                 "`reference` must be quoted text",
                                 field.value_span,
                                 "not text",
@@ -956,6 +1102,7 @@ impl Lower<'_> {
                         },
                         other => {
                             let mut d = Diagnostic::error(
+                                Code::RuleSetting,
                                 format!("unknown rule setting `{other}`"),
                                 field.name.span,
                                 "not a rule setting",
@@ -981,6 +1128,7 @@ impl Lower<'_> {
                     if let Some(first) = params.iter().find(|q: &&Param| q.name.name == name.name) {
                         self.diags.push(
                             Diagnostic::error(
+                                Code::DeclaredTwice,
                                 format!("parameter `{}` is declared twice", name.name),
                                 name.span,
                                 "again here",
@@ -1043,6 +1191,7 @@ impl Lower<'_> {
         if severity.is_none() && ok {
             self.diags.push(
                 Diagnostic::error(
+                    Code::RuleSetting,
                     format!("rule `{}` has no `severity`", id.name),
                     id.span,
                     "this rule",
@@ -1085,13 +1234,14 @@ impl Lower<'_> {
                 let hops: u32 = hops_pair.as_str().replace('_', "").parse().unwrap_or(0);
                 if !(1..=MAX_CYCLE_HOPS).contains(&hops) {
                     self.error(
+                        Code::TooComplex,
                         format!("a cycle has from 1 to {MAX_CYCLE_HOPS} hops"),
                         hops_span,
                         "out of range",
                     );
                     return None;
                 }
-                (FactKind::Row(Arc::from(relation)), Some(hops))
+                (FactKind::Row(nfc(relation)), Some(hops))
             }
             _ => (fact_kind(source.as_str()), None),
         };
@@ -1145,6 +1295,7 @@ impl Lower<'_> {
                 '{' => {
                     let Some(close) = raw.get(i..).and_then(|s| s.find('}')).map(|j| i + j) else {
                         self.error(
+                            Code::Syntax,
                             "unclosed `{` in message",
                             Span::new(self.file, raw_start + i..raw_start + i + 1),
                             "opened here; write `{{` for a literal brace",
@@ -1166,6 +1317,7 @@ impl Lower<'_> {
                 }
                 '}' => {
                     self.error(
+                        Code::Syntax,
                         "unmatched `}` in message",
                         Span::new(self.file, raw_start + i..raw_start + i + 1),
                         "write `}}` for a literal brace",
@@ -1185,7 +1337,12 @@ impl Lower<'_> {
         match literal::unescape(raw) {
             Ok(s) => s,
             Err(why) => {
-                self.error(format!("invalid string: {why}"), span, "in this message");
+                self.error(
+                    Code::BadLiteral,
+                    format!("invalid string: {why}"),
+                    span,
+                    "in this message",
+                );
                 raw.to_string()
             }
         }
@@ -1238,6 +1395,7 @@ impl Lower<'_> {
         if operators > MAX_OPERATORS {
             let span = self.span(&pair);
             self.error(
+                Code::TooComplex,
                 format!("expression with {operators} operators; the limit is {MAX_OPERATORS}"),
                 span,
                 "this expression",
@@ -1359,6 +1517,7 @@ impl Lower<'_> {
                 };
                 if value.is_none() && func != AggFunc::Count {
                     self.error(
+                        Code::Syntax,
                         format!(
                             "`{}` needs a value: `{}(x.amount for x: deal where ...)`",
                             func.name(),
@@ -1381,6 +1540,7 @@ impl Lower<'_> {
                 let parts: Vec<Ident> = pair.into_inner().map(|p| self.name(p)).collect();
                 if parts.len() > MAX_PATH {
                     self.error(
+                        Code::TooComplex,
                         format!("path of {} names; the limit is {MAX_PATH}", parts.len()),
                         span,
                         "this path",

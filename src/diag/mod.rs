@@ -4,6 +4,10 @@
 //! diagnostic or finding is rendered ([`SourceMap::location`]). Columns count characters, not
 //! bytes, so a caret lands under the right character after Chinese text.
 
+mod code;
+
+pub use code::Code;
+
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -194,6 +198,8 @@ pub enum Level {
 pub struct Diagnostic {
     /// Error or warning.
     pub level: Level,
+    /// The kind of mistake (`E021`); see `docs/diagnostics.md`.
+    pub code: Code,
     /// What is wrong, in plain words (lowercase, no final period, user text in backticks).
     pub message: String,
     /// Where: the primary span first, with a short label each.
@@ -204,12 +210,31 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `span` with a label.
-    pub fn error(message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn error(
+        code: Code,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             level: Level::Error,
+            code,
             message: message.into(),
             labels: vec![(span, label.into())],
             help: None,
+        }
+    }
+
+    /// A warning at `span` with a label.
+    pub fn warning(
+        code: Code,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            level: Level::Warning,
+            ..Diagnostic::error(code, message, span, label)
         }
     }
 
@@ -297,6 +322,7 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, colour: Colour) -> String 
 /// Adapter from a [`Diagnostic`] to `miette`'s rendering traits.
 #[derive(Debug)]
 struct MietteView {
+    code: Code,
     message: String,
     severity: miette::Severity,
     help: Option<String>,
@@ -406,6 +432,7 @@ impl MietteView {
             (None, false) => Some(notes.join("\n")),
         };
         MietteView {
+            code: diag.code,
             message,
             severity: match diag.level {
                 Level::Error => miette::Severity::Error,
@@ -427,6 +454,10 @@ impl fmt::Display for MietteView {
 impl std::error::Error for MietteView {}
 
 impl miette::Diagnostic for MietteView {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code.as_str()))
+    }
+
     fn severity(&self) -> Option<miette::Severity> {
         Some(self.severity)
     }

@@ -1,0 +1,812 @@
+//! Schemas: the declared fields of each deal kind and entity type, with their types, and the
+//! validation of facts against them.
+//!
+//! A deal's kind is its `kind` field (`kind: investment`); an entity's type is its `type` field
+//! (`type: company`). `schema deal investment { ... }` declares the fields of one kind;
+//! `schema deal { ... }` declares fields that every deal may have. Several declarations of the
+//! same kind add up, so users extend the shipped schema in their own files. A field declared
+//! twice for the same kind is an error.
+//!
+//! Until a file declares a schema for deals (or for entities), facts of that target are not
+//! validated and rule fields are checked only against the loaded data (warning `W007`).
+
+pub mod types;
+
+use crate::diag::{Code, Diagnostic, Span, did_you_mean};
+use crate::facts::{Fact, FactBase};
+use crate::syntax::{FactKind, FieldSpec, SchemaDecl, TypeExpr, TypeExprKind};
+use crate::value::{Dimension, Name, UNITS, Unit, Value};
+use indexmap::IndexMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// The type of a field, a relation column or an expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Type {
+    /// Anything (or not known statically).
+    Any,
+    /// `true` or `false`.
+    Bool,
+    /// A plain number.
+    Number,
+    /// A ratio: a percentage (`10%`) or a number (`0.1`).
+    Ratio,
+    /// An amount of money in any currency.
+    Money,
+    /// Money per unit (`0.01 USD/share`).
+    Price,
+    /// A quantity of one dimension, or of any dimension (`None`).
+    Quantity(Option<Dimension>),
+    /// A count of any kind of thing (`250K GPUs`, `37 data_centers`).
+    Count,
+    /// A calendar date.
+    Date,
+    /// Quoted text.
+    Text,
+    /// A bare name.
+    Symbol,
+    /// One of these symbols.
+    Enum(Vec<Name>),
+    /// The id of a declared entity.
+    Entity,
+    /// The id of a declared deal.
+    Deal,
+    /// A list of values of one type.
+    List(Box<Type>),
+    /// A record with these fields.
+    Record(Arc<FieldSet>),
+    /// A value of any of these types.
+    Union(Vec<Type>),
+}
+
+/// The type names a schema may use, with what each means (for `--help`-like messages).
+pub const TYPE_NAMES: &[(&str, &str)] = &[
+    ("any", "any value"),
+    ("bool", "`true` or `false`"),
+    ("number", "a plain number"),
+    ("ratio", "a percentage or a number (`10%`, `0.1`)"),
+    ("money", "an amount of money (`100B USD`)"),
+    ("price", "money per unit (`0.01 USD/share`)"),
+    ("quantity", "a quantity of any unit"),
+    ("power", "a quantity of power (`4.5 GW`)"),
+    ("duration", "a time in months or years (`5 years`)"),
+    ("days", "a time in days"),
+    ("count", "a count of any kind of thing (`250K GPUs`)"),
+    ("date", "a date (`2025-09-22`)"),
+    ("text", "quoted text"),
+    ("symbol", "a bare name"),
+    ("entity", "the id of a declared entity"),
+    ("deal", "the id of a declared deal"),
+];
+
+impl Type {
+    /// Resolves a written type. Unknown names are reported.
+    fn resolve(t: &TypeExpr, diags: &mut Vec<Diagnostic>) -> Option<Type> {
+        Some(match &t.kind {
+            TypeExprKind::Name(n) => match &*n.name {
+                "any" => Type::Any,
+                "bool" => Type::Bool,
+                "number" => Type::Number,
+                "ratio" | "percent" => Type::Ratio,
+                "money" => Type::Money,
+                "price" => Type::Price,
+                "quantity" => Type::Quantity(None),
+                "power" => Type::Quantity(Some(Dimension::Power)),
+                "duration" => Type::Quantity(Some(Dimension::Months)),
+                "days" => Type::Quantity(Some(Dimension::Days)),
+                "count" => Type::Count,
+                "date" => Type::Date,
+                "text" => Type::Text,
+                "symbol" | "name" => Type::Symbol,
+                "entity" => Type::Entity,
+                "deal" => Type::Deal,
+                other => {
+                    let count = UNITS.iter().find_map(|u| match u.dimension {
+                        Dimension::Count(what) if what == other => Some(u.dimension),
+                        _ => None,
+                    });
+                    if let Some(d) = count {
+                        return Some(Type::Quantity(Some(d)));
+                    }
+                    let names = TYPE_NAMES.iter().map(|(n, _)| *n);
+                    let mut d = Diagnostic::error(
+                        Code::UnknownType,
+                        format!("unknown type `{other}`"),
+                        n.span,
+                        "not a type",
+                    );
+                    d.help = did_you_mean(other, names.clone()).or_else(|| {
+                        Some(format!(
+                            "the types are: {}, a count unit (`shares`, `GPUs`...), \
+                             `enum(a, b)`, `list of T`, `{{ field: T }}` and `A | B`",
+                            names.collect::<Vec<_>>().join(", ")
+                        ))
+                    });
+                    diags.push(d);
+                    return None;
+                }
+            },
+            TypeExprKind::Enum(names) => Type::Enum(names.iter().map(|n| n.name.clone()).collect()),
+            TypeExprKind::List(inner) => Type::List(Box::new(Type::resolve(inner, diags)?)),
+            TypeExprKind::Record(fields) => {
+                let mut set = FieldSet::default();
+                for f in fields {
+                    set.add(f, "this record", diags);
+                }
+                Type::Record(Arc::new(set))
+            }
+            TypeExprKind::Union(alts) => {
+                let mut out = Vec::new();
+                for a in alts {
+                    out.push(Type::resolve(a, diags)?);
+                }
+                Type::Union(out)
+            }
+        })
+    }
+
+    /// Resolves a relation column type (`entity`, `money`...), as [`Type::resolve`] does for
+    /// a single name; `None` for an unknown name.
+    pub fn of_column(name: &str) -> Option<Type> {
+        let t = TypeExpr {
+            kind: TypeExprKind::Name(crate::syntax::Ident {
+                name: Arc::from(name),
+                span: Span::none(),
+            }),
+            span: Span::none(),
+        };
+        Type::resolve(&t, &mut Vec::new())
+    }
+
+    /// The type of a value, as far as it shows.
+    pub fn of_value(v: &Value) -> Type {
+        match v {
+            Value::Bool(_) => Type::Bool,
+            Value::Number(_) => Type::Number,
+            Value::Percent(_) => Type::Ratio,
+            Value::Money(_) => Type::Money,
+            Value::Quantity(q) => match q.unit {
+                Unit::Plain(u) => Type::Quantity(Some(u.dimension)),
+                Unit::MoneyPer(..) => Type::Price,
+            },
+            Value::Date(_) => Type::Date,
+            Value::Text(_) => Type::Text,
+            Value::Symbol(_) => Type::Symbol,
+            Value::List(items) => {
+                let mut types = items.iter().map(Type::of_value);
+                match types.next() {
+                    Some(first) if types.all(|t| t == first) => Type::List(Box::new(first)),
+                    _ => Type::List(Box::new(Type::Any)),
+                }
+            }
+            Value::Record(_) => Type::Any,
+        }
+    }
+
+    /// Whether values of this type are names (symbols, text, ids).
+    fn is_name(&self) -> bool {
+        matches!(
+            self,
+            Type::Text | Type::Symbol | Type::Enum(_) | Type::Entity | Type::Deal
+        )
+    }
+}
+
+impl fmt::Display for Type {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Type::Any => f.write_str("any value"),
+            Type::Bool => f.write_str("true or false"),
+            Type::Number => f.write_str("a number"),
+            Type::Ratio => f.write_str("a ratio (`10%` or `0.1`)"),
+            Type::Money => f.write_str("money"),
+            Type::Price => f.write_str("a price (money per unit)"),
+            Type::Quantity(None) => f.write_str("a quantity"),
+            Type::Quantity(Some(Dimension::Count(what))) => write!(f, "a count of {what}"),
+            Type::Quantity(Some(d)) => write!(f, "a quantity of {d}"),
+            Type::Count => f.write_str("a count"),
+            Type::Date => f.write_str("a date"),
+            Type::Text => f.write_str("text"),
+            Type::Symbol => f.write_str("a name"),
+            Type::Enum(names) => {
+                let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                write!(f, "one of {}", names.join(", "))
+            }
+            Type::Entity => f.write_str("an entity id"),
+            Type::Deal => f.write_str("a deal id"),
+            Type::List(t) => write!(f, "a list of {t}"),
+            Type::Record(_) => f.write_str("a record"),
+            Type::Union(alts) => {
+                let alts: Vec<String> = alts.iter().map(ToString::to_string).collect();
+                f.write_str(&alts.join(" or "))
+            }
+        }
+    }
+}
+
+/// A declared field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDef {
+    /// The field name, or the suffix of a pattern (`_text` for `*_text`).
+    pub name: Name,
+    /// Its type.
+    pub ty: Type,
+    /// Whether every fact of the kind must have it.
+    pub required: bool,
+    /// What it means.
+    pub doc: Option<String>,
+    /// Where it was declared.
+    pub span: Span,
+}
+
+/// The fields of one kind (or of a record type): by name, and patterns by suffix.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FieldSet {
+    /// Fields by exact name, in declaration order.
+    pub fields: IndexMap<Name, FieldDef>,
+    /// `*suffix` patterns, in declaration order.
+    pub patterns: Vec<FieldDef>,
+}
+
+impl FieldSet {
+    fn add(&mut self, spec: &FieldSpec, owner: &str, diags: &mut Vec<Diagnostic>) {
+        let Some(ty) = Type::resolve(&spec.ty, diags) else {
+            return;
+        };
+        let (name, pattern) = match spec.name.name.strip_prefix('*') {
+            Some(suffix) => (Arc::from(suffix), true),
+            None => (spec.name.name.clone(), false),
+        };
+        let def = FieldDef {
+            name: name.clone(),
+            ty,
+            required: spec.required && !pattern,
+            doc: spec.doc.as_ref().map(|d| d.text.clone()),
+            span: spec.name.span,
+        };
+        let first = if pattern {
+            self.patterns.iter().find(|p| p.name == name)
+        } else {
+            self.fields.get(&name)
+        };
+        if let Some(first) = first {
+            diags.push(
+                Diagnostic::error(
+                    Code::SchemaConflict,
+                    format!("field `{}` of {owner} is declared twice", spec.name.name),
+                    spec.name.span,
+                    "declared again here",
+                )
+                .with_label(first.span, "first declared here")
+                .with_help(
+                    "declare each field once; an extension may add fields, not redeclare them",
+                ),
+            );
+            return;
+        }
+        if pattern {
+            self.patterns.push(def);
+        } else {
+            self.fields.insert(name, def);
+        }
+    }
+
+    /// The declaration that covers field `name`: its own, or the first matching pattern.
+    pub fn get(&self, name: &str) -> Option<&FieldDef> {
+        self.fields
+            .get(name)
+            .or_else(|| self.patterns.iter().find(|p| name.ends_with(&*p.name)))
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(|k| &**k)
+    }
+}
+
+/// The schema of one deal kind or entity type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KindSchema {
+    /// What the kind is, in words.
+    pub title: Option<String>,
+    /// Its fields.
+    pub fields: FieldSet,
+    /// Where it was first declared.
+    pub span: Span,
+}
+
+/// The schema of deals or of entities.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TargetSchema {
+    /// Whether any schema declaration exists for this target.
+    pub declared: bool,
+    /// Fields that every fact of the target may have.
+    pub common: FieldSet,
+    /// Each kind (deals) or type (entities) by name.
+    pub kinds: IndexMap<Name, KindSchema>,
+}
+
+/// The schema of a program: what deals and entities look like.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Schema {
+    /// Deals, by `kind`.
+    pub deals: TargetSchema,
+    /// Entities, by `type`.
+    pub entities: TargetSchema,
+}
+
+/// The field that holds a fact's kind: `kind` for deals, `type` for entities.
+pub fn discriminator(target: &FactKind) -> &'static str {
+    match target {
+        FactKind::Entity => "type",
+        _ => "kind",
+    }
+}
+
+/// What a field lookup found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lookup {
+    /// No schema is declared for the target: anything goes.
+    Undeclared,
+    /// The field's type (a union when the possible kinds disagree).
+    Found(Type),
+    /// No possible kind declares the field; the names that exist, for "did you mean".
+    Unknown(Vec<Name>),
+}
+
+impl Schema {
+    /// Adds a declaration. Fields declared twice and unknown types are reported.
+    pub fn add(&mut self, decl: &SchemaDecl, diags: &mut Vec<Diagnostic>) {
+        let target = self.target_mut(&decl.target);
+        target.declared = true;
+        let (set, owner) = match &decl.kind {
+            None => (
+                &mut target.common,
+                format!("every {}", decl.target.keyword()),
+            ),
+            Some(kind) => {
+                let k = target
+                    .kinds
+                    .entry(kind.name.clone())
+                    .or_insert_with(|| KindSchema {
+                        title: None,
+                        fields: FieldSet::default(),
+                        span: kind.span,
+                    });
+                if k.title.is_none() {
+                    k.title = decl.title.as_ref().map(|t| t.text.clone());
+                }
+                (
+                    &mut k.fields,
+                    format!("{} `{}`", decl.target.keyword(), kind.name),
+                )
+            }
+        };
+        for f in &decl.fields {
+            set.add(f, &owner, diags);
+        }
+    }
+
+    fn target_mut(&mut self, target: &FactKind) -> &mut TargetSchema {
+        match target {
+            FactKind::Entity => &mut self.entities,
+            _ => &mut self.deals,
+        }
+    }
+
+    /// The schema of deals or of entities; `None` for relation rows.
+    pub fn target(&self, target: &FactKind) -> Option<&TargetSchema> {
+        match target {
+            FactKind::Entity => Some(&self.entities),
+            FactKind::Deal => Some(&self.deals),
+            FactKind::Row(_) => None,
+        }
+    }
+
+    /// Whether a schema is declared for deals or for entities.
+    pub fn is_declared(&self, target: &FactKind) -> bool {
+        self.target(target).is_some_and(|t| t.declared)
+    }
+
+    /// The type of field `field` of a fact of `target` whose kind is one of `kinds` (any kind
+    /// when `None`).
+    pub fn field(&self, target: &FactKind, kinds: Option<&[Name]>, field: &str) -> Lookup {
+        let Some(t) = self.target(target).filter(|t| t.declared) else {
+            return Lookup::Undeclared;
+        };
+        match field {
+            "id" => return Lookup::Found(Type::Symbol),
+            "title" => return Lookup::Found(Type::Text),
+            _ => {}
+        }
+        if field == discriminator(target) && !t.kinds.is_empty() && t.common.get(field).is_none() {
+            return Lookup::Found(Type::Enum(t.kinds.keys().cloned().collect()));
+        }
+        let mut found: Vec<Type> = Vec::new();
+        let push = |found: &mut Vec<Type>, ty: &Type| {
+            if !found.contains(ty) {
+                found.push(ty.clone());
+            }
+        };
+        let selected: Vec<&KindSchema> = match kinds {
+            Some(ks) => ks.iter().filter_map(|k| t.kinds.get(k)).collect(),
+            None => t.kinds.values().collect(),
+        };
+        for k in &selected {
+            if let Some(d) = k.fields.get(field) {
+                push(&mut found, &d.ty);
+            }
+        }
+        if found.is_empty() {
+            if let Some(d) = t.common.get(field) {
+                push(&mut found, &d.ty);
+            }
+        }
+        match found.len() {
+            0 => {
+                let mut names: Vec<Name> = t.common.fields.keys().cloned().collect();
+                for k in &selected {
+                    names.extend(k.fields.fields.keys().cloned());
+                }
+                Lookup::Unknown(names)
+            }
+            1 => Lookup::Found(found.pop().unwrap_or(Type::Any)),
+            _ => Lookup::Found(Type::Union(found)),
+        }
+    }
+
+    /// Validates every fact against the schema: unknown kinds and fields, wrong types, missing
+    /// required fields, references to undeclared entities or deals.
+    pub fn validate(&self, facts: &FactBase, diags: &mut Vec<Diagnostic>) {
+        for (_, fact) in facts.iter() {
+            if let Some(t) = self.target(&fact.kind).filter(|t| t.declared) {
+                Validator { facts, diags }.fact(fact, t);
+            }
+        }
+    }
+}
+
+struct Validator<'a> {
+    facts: &'a FactBase,
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+/// Why a value does not fit a type.
+enum Misfit {
+    /// The value is of another type.
+    Type { expected: String, found: String },
+    /// A symbol that names no declared entity or deal.
+    Reference { what: &'static str, name: Name },
+    /// A symbol outside an enum.
+    NotInEnum { name: Name, options: Vec<Name> },
+    /// A record field that the record type does not declare.
+    UnknownField { name: Name, known: Vec<Name> },
+    /// A record without one of its required fields.
+    Missing { name: Name },
+}
+
+impl Validator<'_> {
+    fn fact(&mut self, fact: &Fact, t: &TargetSchema) {
+        let what = fact.kind.keyword();
+        let disc = discriminator(&fact.kind);
+        let mut kind: Option<&KindSchema> = None;
+        let mut kind_name = String::new();
+        if !t.kinds.is_empty() {
+            match fact.fields.get(disc) {
+                None => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::MissingField,
+                            format!("{what} `{}` has no `{disc}`", fact.id),
+                            fact.span,
+                            format!("this {what}"),
+                        )
+                        .with_help(format!(
+                            "add `{disc}: ...`; the declared {}s are: {}",
+                            if disc == "kind" { "kind" } else { "type" },
+                            join(t.kinds.keys())
+                        )),
+                    );
+                    return;
+                }
+                Some(field) => {
+                    let name = field.value.as_name().unwrap_or_default();
+                    match t.kinds.get(name) {
+                        Some(k) => {
+                            kind = Some(k);
+                            kind_name = format!(" ({name})");
+                        }
+                        None => {
+                            let label = if disc == "kind" {
+                                "deal kind"
+                            } else {
+                                "entity type"
+                            };
+                            let mut d = Diagnostic::error(
+                                Code::UnknownKind,
+                                format!("unknown {label} `{}`", field.value),
+                                field.span,
+                                format!("no schema declares this {label}"),
+                            );
+                            d.help = did_you_mean(name, t.kinds.keys().map(|k| &**k)).or_else(|| {
+                                Some(format!(
+                                    "the declared {label}s are: {}; declare a new one with `schema {what} {name} {{ ... }}`",
+                                    join(t.kinds.keys())
+                                ))
+                            });
+                            self.diags.push(d);
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        for (name, field) in &fact.fields {
+            if **name == *disc && kind.is_some() {
+                continue;
+            }
+            let def = kind
+                .and_then(|k| k.fields.get(name))
+                .or_else(|| t.common.get(name));
+            let Some(def) = def else {
+                let mut known: Vec<&str> = t.common.names().collect();
+                if let Some(k) = kind {
+                    known.extend(k.fields.names());
+                }
+                let mut d = Diagnostic::error(
+                    Code::UnknownField,
+                    format!(
+                        "{what} `{}`{kind_name} has no field `{name}` in the schema",
+                        fact.id
+                    ),
+                    field.name_span,
+                    "unknown field",
+                );
+                d.help = did_you_mean(name, known.iter().copied()).or_else(|| {
+                    Some(format!(
+                        "declare it in a `schema {what}{}` block, or check the spelling",
+                        kind_name
+                            .trim_start()
+                            .trim_start_matches('(')
+                            .trim_end_matches(')')
+                            .split_whitespace()
+                            .next()
+                            .map_or(String::new(), |k| format!(" {k}"))
+                    ))
+                });
+                self.diags.push(d);
+                continue;
+            };
+            if let Err(m) = self.fits(&def.ty, &field.value) {
+                self.misfit(m, fact, name, field.span, &def.ty);
+            }
+        }
+        let required = kind
+            .into_iter()
+            .flat_map(|k| k.fields.fields.values())
+            .chain(t.common.fields.values())
+            .filter(|d| d.required && *d.name != *disc);
+        for def in required {
+            if !fact.fields.contains_key(&def.name) {
+                let mut d = Diagnostic::error(
+                    Code::MissingField,
+                    format!(
+                        "{what} `{}`{kind_name} has no `{}`, which is required",
+                        fact.id, def.name
+                    ),
+                    fact.span,
+                    format!("this {what}"),
+                )
+                .with_label(def.span, "required here");
+                d.help = Some(match &def.doc {
+                    Some(doc) => format!("add `{}: ...` ({}: {doc})", def.name, def.ty),
+                    None => format!("add `{}: ...` ({})", def.name, def.ty),
+                });
+                self.diags.push(d);
+            }
+        }
+    }
+
+    fn misfit(&mut self, m: Misfit, fact: &Fact, field: &str, span: Span, ty: &Type) {
+        let what = fact.kind.keyword();
+        let d = match m {
+            Misfit::Type { expected, found } => Diagnostic::error(
+                Code::WrongType,
+                format!(
+                    "field `{field}` of {what} `{}` should be {expected}, not {found}",
+                    fact.id
+                ),
+                span,
+                format!("{found} here"),
+            )
+            .with_help(format!("the schema declares `{field}` as {ty}")),
+            Misfit::Reference { what: target, name } => {
+                let ids = self
+                    .facts
+                    .iter()
+                    .filter(|(_, f)| f.kind.keyword() == target)
+                    .map(|(_, f)| &*f.id);
+                let mut d = Diagnostic::error(
+                    Code::UnknownReference,
+                    format!(
+                        "`{name}` in field `{field}` of `{}` is not a declared {target}",
+                        fact.id
+                    ),
+                    span,
+                    format!("no {target} has this id"),
+                );
+                d.help = did_you_mean(&name, ids)
+                    .or_else(|| Some(format!("declare it: `{target} {name} {{ ... }}`")));
+                d
+            }
+            Misfit::NotInEnum { name, options } => {
+                let mut d = Diagnostic::error(
+                    Code::NotInEnum,
+                    format!(
+                        "`{name}` is not allowed in field `{field}` of `{}`",
+                        fact.id
+                    ),
+                    span,
+                    "not one of the declared values",
+                );
+                d.help = did_you_mean(&name, options.iter().map(|o| &**o))
+                    .or_else(|| Some(format!("the values are: {}", join(options.iter()))));
+                d
+            }
+            Misfit::UnknownField { name, known } => {
+                let mut d = Diagnostic::error(
+                    Code::UnknownField,
+                    format!(
+                        "a record in field `{field}` of `{}` has an undeclared field `{name}`",
+                        fact.id
+                    ),
+                    span,
+                    "in this value",
+                );
+                d.help = did_you_mean(&name, known.iter().map(|k| &**k))
+                    .or_else(|| Some(format!("the record's fields are: {}", join(known.iter()))));
+                d
+            }
+            Misfit::Missing { name } => Diagnostic::error(
+                Code::MissingField,
+                format!(
+                    "a record in field `{field}` of `{}` has no `{name}`, which is required",
+                    fact.id
+                ),
+                span,
+                "in this value",
+            ),
+        };
+        self.diags.push(d);
+    }
+
+    /// Whether `v` is a value of type `ty`.
+    fn fits(&self, ty: &Type, v: &Value) -> Result<(), Misfit> {
+        let wrong = || {
+            Err(Misfit::Type {
+                expected: ty.to_string(),
+                found: v.describe(),
+            })
+        };
+        match (ty, v) {
+            (Type::Any, _)
+            | (Type::Bool, Value::Bool(_))
+            | (Type::Number, Value::Number(_))
+            | (Type::Ratio, Value::Number(_) | Value::Percent(_))
+            | (Type::Money, Value::Money(_))
+            | (Type::Date, Value::Date(_))
+            | (Type::Text, Value::Text(_))
+            | (Type::Symbol, Value::Symbol(_)) => Ok(()),
+            (Type::Price, Value::Quantity(q)) if matches!(q.unit, Unit::MoneyPer(..)) => Ok(()),
+            (Type::Quantity(d), Value::Quantity(q)) => match (d, q.unit) {
+                (None, Unit::Plain(_)) => Ok(()),
+                (Some(d), Unit::Plain(u)) if u.dimension == *d => Ok(()),
+                _ => wrong(),
+            },
+            (Type::Count, Value::Quantity(q)) if matches!(q.unit, Unit::Plain(u) if matches!(u.dimension, Dimension::Count(_))) => {
+                Ok(())
+            }
+            (Type::Enum(options), Value::Symbol(s)) => {
+                if options.contains(s) {
+                    Ok(())
+                } else {
+                    Err(Misfit::NotInEnum {
+                        name: s.clone(),
+                        options: options.clone(),
+                    })
+                }
+            }
+            (Type::Entity | Type::Deal, Value::Symbol(s) | Value::Text(s)) => {
+                let (target, what) = if *ty == Type::Entity {
+                    (FactKind::Entity, "entity")
+                } else {
+                    (FactKind::Deal, "deal")
+                };
+                let ok = self
+                    .facts
+                    .find(s)
+                    .and_then(|i| self.facts.get(i))
+                    .is_some_and(|f| f.kind == target);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(Misfit::Reference {
+                        what,
+                        name: s.clone(),
+                    })
+                }
+            }
+            (Type::List(inner), Value::List(items)) => {
+                items.iter().try_for_each(|i| self.fits(inner, i))
+            }
+            (Type::Record(set), Value::Record(fields)) => {
+                for (name, value) in fields {
+                    match set.get(name) {
+                        Some(def) => self.fits(&def.ty, value)?,
+                        None => {
+                            return Err(Misfit::UnknownField {
+                                name: name.clone(),
+                                known: set.fields.keys().cloned().collect(),
+                            });
+                        }
+                    }
+                }
+                match set
+                    .fields
+                    .values()
+                    .find(|d| d.required && !fields.contains_key(&d.name))
+                {
+                    Some(d) => Err(Misfit::Missing {
+                        name: d.name.clone(),
+                    }),
+                    None => Ok(()),
+                }
+            }
+            (Type::Union(alts), _) => {
+                let mut first = None;
+                for a in alts {
+                    match self.fits(a, v) {
+                        Ok(()) => return Ok(()),
+                        Err(m) => {
+                            // A deeper problem (a bad reference, an enum value) says more than
+                            // "wrong type".
+                            if first.is_none() && !matches!(m, Misfit::Type { .. }) {
+                                first = Some(m);
+                            }
+                        }
+                    }
+                }
+                first.map_or_else(wrong, Err)
+            }
+            _ => wrong(),
+        }
+    }
+}
+
+fn join<'a>(names: impl Iterator<Item = &'a Name>) -> String {
+    names
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Type {
+    /// Whether values of the two types can be compared with `==` or `<` (types not known
+    /// statically compare with anything).
+    pub fn comparable(&self, other: &Type) -> bool {
+        use Type::*;
+        match (self, other) {
+            (Any, _) | (_, Any) => true,
+            (Union(alts), t) | (t, Union(alts)) => alts.iter().any(|a| a.comparable(t)),
+            (Number | Ratio, Number | Ratio) => true,
+            (Money, Money) | (Price, Price) | (Date, Date) | (Bool, Bool) => true,
+            (Quantity(a), Quantity(b)) => a.is_none() || b.is_none() || a == b,
+            (Count, Count) => true,
+            (Count, Quantity(d)) | (Quantity(d), Count) => {
+                d.is_none() || matches!(d, Some(Dimension::Count(_)))
+            }
+            (List(a), List(b)) => a.comparable(b),
+            (Record(_), Record(_)) => true,
+            (a, b) => a.is_name() && b.is_name(),
+        }
+    }
+}

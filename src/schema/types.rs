@@ -1,0 +1,1 @@
+//! Static types of rule expressions (filled in below).
