@@ -165,6 +165,14 @@ impl Report {
     }
 }
 
+/// A program that checks: see [`Engine::checked`].
+struct Checked<'a> {
+    facts: std::borrow::Cow<'a, FactBase>,
+    rules: Vec<check::CheckedRule>,
+    diags: Vec<Diagnostic>,
+    errors: Vec<EvalError>,
+}
+
 /// Loads rules and facts, evaluates, and returns explained findings.
 #[derive(Debug, Default)]
 pub struct Engine {
@@ -204,6 +212,7 @@ impl Engine {
             &self.facts,
             &self.relations,
             &self.derives,
+            &self.schema,
             &self.sources,
             self.budgets,
             diags,
@@ -214,6 +223,7 @@ impl Engine {
             eval::derive::materialize_cycles(
                 &mut facts,
                 &mut rules,
+                &self.schema,
                 &self.sources,
                 self.budgets,
                 diags,
@@ -331,7 +341,8 @@ impl Engine {
             let help = diag::did_you_mean(rule, self.rules.iter().map(|r| &*r.id.name));
             return Err(plain(format!("no rule `{rule}` is loaded"), help));
         };
-        let (checked, diags) = check::check_rule(decl, facts, &self.sources, &self.params);
+        let (checked, diags) =
+            check::check_rule(decl, facts, &self.schema, &self.sources, &self.params);
         let Some(checked) = checked else {
             return Err(LoadError { diagnostics: diags });
         };
@@ -440,6 +451,15 @@ impl Engine {
                         diags.push(declared_twice(what, r.name.span, first.name.span));
                         continue;
                     }
+                    let columns = r
+                        .columns
+                        .iter()
+                        .map(|(c, t)| {
+                            let ty = schema::Type::of_column(&t.name).unwrap_or(schema::Type::Any);
+                            (c.name.clone(), ty)
+                        })
+                        .collect();
+                    self.schema.relations.insert(r.name.name.clone(), columns);
                     self.relations.insert(r.name.name.clone(), r);
                 }
                 syntax::Item::Derive(d) => self.derives.push(*d),
@@ -501,6 +521,100 @@ impl Engine {
         &self.rules
     }
 
+    /// Checks the whole program without evaluating any rule: the facts against the schema, and
+    /// every rule (names, field paths, types and dimensions). Returns every diagnostic, errors
+    /// and warnings, sorted by file and position. The program can be evaluated when none is an
+    /// error.
+    pub fn check(&self) -> Vec<Diagnostic> {
+        let mut diags = match self.checked() {
+            Ok(c) => c.diags,
+            Err(e) => e.diagnostics,
+        };
+        diag::sort(&mut diags);
+        diags
+    }
+
+    /// The checked program: facts (with derived rows) and rules ready to evaluate, warnings,
+    /// and the evaluation errors of deriving.
+    fn checked(&self) -> Result<Checked<'_>, LoadError> {
+        let mut diags = self.check_overrides();
+        self.schema.validate(&self.facts, &mut diags);
+        self.currency_warnings(&mut diags);
+        let mut errors = Vec::new();
+        let (facts, rules) = match self.prepare(&mut diags, &mut errors) {
+            Ok(p) => p,
+            Err(mut e) => {
+                diag::sort(&mut e.diagnostics);
+                return Err(e);
+            }
+        };
+        let mut checked = Vec::new();
+        for rule in rules.iter() {
+            let (c, d) = check::check_rule(rule, &facts, &self.schema, &self.sources, &self.params);
+            diags.extend(d);
+            checked.extend(c);
+        }
+        diag::sort(&mut diags);
+        if diags.iter().any(|d| d.level == Level::Error) {
+            return Err(LoadError { diagnostics: diags });
+        }
+        Ok(Checked {
+            facts,
+            rules: checked,
+            diags,
+            errors,
+        })
+    }
+
+    /// Warnings for amounts in two currencies that no exchange rate links: comparing them is an
+    /// evaluation error.
+    fn currency_warnings(&self, diags: &mut Vec<Diagnostic>) {
+        let mut first: indexmap::IndexMap<value::Currency, Span> = indexmap::IndexMap::new();
+        fn walk(v: &Value, span: Span, first: &mut indexmap::IndexMap<value::Currency, Span>) {
+            match v {
+                Value::Money(m) => {
+                    first.entry(m.currency).or_insert(span);
+                }
+                Value::Quantity(Quantity {
+                    unit: value::Unit::MoneyPer(c, _),
+                    ..
+                }) => {
+                    first.entry(*c).or_insert(span);
+                }
+                Value::List(items) => items.iter().for_each(|i| walk(i, span, first)),
+                Value::Record(fields) => fields.values().for_each(|i| walk(i, span, first)),
+                _ => {}
+            }
+        }
+        for (_, fact) in self.facts.iter() {
+            for field in fact.fields.values() {
+                walk(&field.value, field.span, &mut first);
+            }
+        }
+        for rule in self.rules.iter() {
+            rule.visit_literals(&mut |v, span| walk(v, span, &mut first));
+        }
+        let currencies: Vec<(value::Currency, Span)> = first.into_iter().collect();
+        for (i, (b, b_span)) in currencies.iter().enumerate() {
+            for (a, a_span) in currencies.iter().take(i) {
+                if self.facts.fx_rate(*a, *b).is_none() {
+                    diags.push(
+                        Diagnostic::warning(
+                            diag::Code::CurrencyMix,
+                            format!("amounts in {a} and in {b}, but no exchange rate between them"),
+                            *b_span,
+                            format!("first amount in {b}"),
+                        )
+                        .with_label(*a_span, format!("first amount in {a}"))
+                        .with_help(format!(
+                            "comparing or adding them is an evaluation error; declare a rate:                              `fx {a}/{b} RATE on DATE`"
+                        )),
+                    );
+                }
+            }
+        }
+    }
+
     /// Checks every rule against the loaded facts, then runs them all.
     ///
     /// Rules never change facts, so the result does not depend on rule order. Findings are
@@ -522,19 +636,13 @@ impl Engine {
         &self,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Report, LoadError> {
-        let mut diags = self.check_overrides();
-        let mut errors = Vec::new();
-        let (facts, rules) = self.prepare(&mut diags, &mut errors)?;
+        let Checked {
+            facts,
+            rules: checked,
+            diags,
+            errors,
+        } = self.checked()?;
         let facts: &FactBase = &facts;
-        let mut checked = Vec::new();
-        for rule in rules.iter() {
-            let (c, d) = check::check_rule(rule, facts, &self.sources, &self.params);
-            diags.extend(d);
-            checked.extend(c);
-        }
-        if diags.iter().any(|d| d.level == Level::Error) {
-            return Err(LoadError { diagnostics: diags });
-        }
         let mut report = Report {
             warnings: diags,
             rules: checked.len(),

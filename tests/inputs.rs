@@ -15,6 +15,8 @@ use serde_json::Value as Json;
 use std::path::Path;
 
 const EXAMPLE: &str = "examples/ai-compute-2025.deals";
+/// The example's extension of the pack's schema.
+const SCHEMA: &str = "examples/ai-compute-2025.schema.rules";
 
 /// The example's facts, loaded through the library.
 fn example() -> Engine {
@@ -29,7 +31,7 @@ fn example() -> Engine {
 /// The findings of `dealrules run rules/ FILE --format json`, as (rule, facts, message,
 /// fingerprint), and the summary.
 fn findings_of(file: &str) -> (Vec<(Json, Json, Json, Json)>, Json) {
-    let out = dealrules(&["run", "rules/", file, "--format", "json"]);
+    let out = dealrules(&["run", "rules/", SCHEMA, file, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{file}: {}", stderr(&out));
     let report: Json = serde_json::from_str(&stdout(&out)).unwrap();
     let findings = report["findings"]

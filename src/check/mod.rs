@@ -14,6 +14,7 @@
 
 use crate::diag::{Code, Diagnostic, Level, SourceMap, Span, did_you_mean};
 use crate::facts::FactBase;
+use crate::schema::Schema;
 use crate::syntax::{
     AggFunc, BinaryOp, Expr, ExprKind, FactKind, Ident, RuleDecl, Severity, TemplatePart, UnaryOp,
 };
@@ -243,6 +244,7 @@ pub const MAX_BINDINGS: usize = 64;
 
 struct Checker<'a> {
     facts: &'a FactBase,
+    schema: &'a Schema,
     sources: &'a SourceMap,
     vars: Vec<Var>,
     implicit: bool,
@@ -263,14 +265,20 @@ pub type ParamOverrides = IndexMap<Name, IndexMap<Name, Value>>;
 
 /// Resolves one rule. Returns the checked rule (if it has no errors) and every diagnostic,
 /// warnings included.
+///
+/// With a [`Schema`] declared, every field path must resolve against it and operands must have
+/// compatible types (see [`crate::schema::types`]); without one, fields are checked against the
+/// loaded facts only, as warnings.
 pub fn check_rule(
     rule: &RuleDecl,
     facts: &FactBase,
+    schema: &Schema,
     sources: &SourceMap,
     overrides: &ParamOverrides,
 ) -> (Option<CheckedRule>, Vec<Diagnostic>) {
     let mut c = Checker {
         facts,
+        schema,
         sources,
         vars: Vec::new(),
         implicit: rule.patterns.is_empty(),
@@ -371,6 +379,8 @@ pub fn check_rule(
         }
     }
     let has_error = c.diags.iter().any(|d| d.level == Level::Error);
+    let implicit = c.implicit;
+    let mut diags = std::mem::take(&mut c.diags);
     let checked = (!has_error).then(|| CheckedRule {
         id: rule.id.name.clone(),
         title: rule
@@ -389,7 +399,13 @@ pub fn check_rule(
         elements: c.elements,
         subqueries: c.subqueries,
     });
-    (checked, c.diags)
+    let checked = checked.and_then(|rule| {
+        let found = crate::schema::types::check_rule_types(&rule, schema, implicit);
+        let failed = found.iter().any(|d| d.level == Level::Error);
+        diags.extend(found);
+        (!failed).then_some(rule)
+    });
+    (checked, diags)
 }
 
 fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
@@ -688,6 +704,7 @@ impl Checker<'_> {
         };
         let known = self.facts.field_names(&kind).next().is_some();
         if !known
+            || self.schema.is_declared(&kind)
             || matches!(&*field.name, "id" | "title")
             || self.facts.has_field_name(&kind, &field.name)
             || !self.warned.insert(field.name.clone())
@@ -876,6 +893,12 @@ impl Checker<'_> {
     }
 
     fn is_field(&self, name: &str) -> bool {
-        name == "id" || name == "title" || self.facts.has_field_name(&FactKind::Deal, name)
+        name == "id"
+            || name == "title"
+            || self.facts.has_field_name(&FactKind::Deal, name)
+            || matches!(
+                self.schema.field(&FactKind::Deal, None, name),
+                crate::schema::Lookup::Found(_)
+            )
     }
 }

@@ -1,5 +1,6 @@
 //! The `dealrules` command: a thin client of the library.
 
+mod check;
 mod convert;
 mod fmt;
 mod graph;
@@ -62,6 +63,15 @@ fingerprint, so the same input always gives the same output.",
 dealrules run rules/ deals/ --format json > findings.json\n  dealrules run rules/ deals/ --fail-on high   # for CI"
     )]
     Run(run::RunArgs),
+    /// Check deal and rule files without evaluating: schema, names, types, units
+    #[command(
+        long_about = "Check deal and rule files without evaluating anything, and print every diagnostic of every file, sorted by file and position.\n\nDeal files are checked against the schema (`schema` declarations: the shipped one is rules/schema.rules): unknown deal kinds, entity types and fields (with \"did you mean\"), values of the wrong type or unit, missing required fields, references to undeclared entities, duplicate ids and fields. Rules are checked too: every field path must exist in the schema, compared and added operands must have compatible types and dimensions (money against GW is an error), and symbols compared with a field must be among its values. Warnings point at unused bindings, bindings that no condition links, conditions that are always true or false, and currencies with no exchange rate between them.\n\nEach diagnostic has a code (E0xx error, W0xx warning), listed with an example in docs/diagnostics.md.",
+        after_help = "Examples:\n  dealrules check                         # rules/ and examples/\n  \
+dealrules check rules/ deals/ --deny-warnings   # for CI\n  \
+dealrules check rules/ deals/ --format json     # for editors and bots\n\n\
+Exit codes: 0 no error (and, with --deny-warnings, no warning); 2 otherwise."
+    )]
+    Check(check::CheckArgs),
     /// Explain why a rule did or did not fire on chosen facts
     #[command(
         long_about = "Explain why a rule did or did not fire on chosen facts.\n\nEach condition of \
@@ -147,6 +157,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::run(&args).into(),
+        Command::Check(args) => check::check(&args).into(),
         Command::Why(args) => why::why(&args).into(),
         Command::Graph(args) => graph::graph(&args).into(),
         Command::Fmt(args) => fmt::run(&args).into(),

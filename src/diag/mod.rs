@@ -256,6 +256,12 @@ impl Diagnostic {
     }
 }
 
+/// Sorts diagnostics by file and position (those without a place first), keeping the order in
+/// which they were found among diagnostics at the same place.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
+}
+
 /// `did you mean `x`?` for the candidate closest to `name`, if one is close enough.
 pub fn did_you_mean<'a>(
     name: &str,

@@ -7,6 +7,7 @@ use crate::check::{CheckedRule, ParamOverrides, check_rule};
 use crate::diag::{Code, Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
 use crate::facts::{Fact, FactBase, FactField, FactIndex, Provenance};
+use crate::schema::Schema;
 use crate::syntax::{
     DeriveDecl, FactKind, Ident, Pattern, RelationDecl, RuleDecl, Severity, Template, TemplatePart,
 };
@@ -61,10 +62,12 @@ fn reads(rule: &CheckedRule) -> (Vec<Name>, Vec<Name>) {
 
 /// Derives every relation into a copy of `base`. Check errors go to `diags` (and nothing is
 /// derived); evaluation errors (a value of the wrong type, a budget) go to `errors`.
+#[allow(clippy::too_many_arguments)] // the inputs of one evaluation, each used once
 pub fn derive_all(
     base: &FactBase,
     relations: &IndexMap<Name, RelationDecl>,
     derives: &[DeriveDecl],
+    schema: &Schema,
     sources: &SourceMap,
     budgets: Budgets,
     diags: &mut Vec<Diagnostic>,
@@ -112,6 +115,7 @@ pub fn derive_all(
         let (c, ds) = check_rule(
             &derive_as_rule(d, i),
             &facts,
+            schema,
             sources,
             &ParamOverrides::new(),
         );
@@ -445,6 +449,7 @@ fn cycle_kind(relation: &str, n: usize) -> Name {
 pub fn materialize_cycles(
     facts: &mut FactBase,
     rules: &mut [RuleDecl],
+    schema: &Schema,
     sources: &SourceMap,
     budgets: Budgets,
     diags: &mut Vec<Diagnostic>,
@@ -476,7 +481,8 @@ pub fn materialize_cycles(
             );
             done.insert(key, kind.clone());
             let hop_rule = hop_condition(p, &relation, &rule.id.name);
-            let (checked, ds) = check_rule(&hop_rule, facts, sources, &ParamOverrides::new());
+            let (checked, ds) =
+                check_rule(&hop_rule, facts, schema, sources, &ParamOverrides::new());
             diags.extend(ds);
             if let Some(checked) = checked {
                 let query = CycleQuery {

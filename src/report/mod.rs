@@ -2,6 +2,7 @@
 //! for code-review tools, or Markdown for a pull request.
 //! Renderers never change findings; they only resolve spans to `file:line` and format values.
 
+mod diagnostics;
 pub mod graph;
 mod json;
 mod markdown;
@@ -9,6 +10,7 @@ mod sarif;
 mod text;
 mod why;
 
+pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, diagnostics_json};
 pub use json::{JSON_FORMAT_VERSION, json, value_json};
 pub use markdown::markdown;
 pub use sarif::{SARIF_FINGERPRINT_KEY, sarif, sarif_level};

@@ -332,6 +332,8 @@ pub struct Schema {
     pub deals: TargetSchema,
     /// Entities, by `type`.
     pub entities: TargetSchema,
+    /// The column types of each declared relation.
+    pub relations: IndexMap<Name, Vec<(Name, Type)>>,
 }
 
 /// The field that holds a fact's kind: `kind` for deals, `type` for entities.
@@ -418,7 +420,7 @@ impl Schema {
             "title" => return Lookup::Found(Type::Text),
             _ => {}
         }
-        if field == discriminator(target) && !t.kinds.is_empty() && t.common.get(field).is_none() {
+        if field == discriminator(target) && !t.kinds.is_empty() {
             return Lookup::Found(Type::Enum(t.kinds.keys().cloned().collect()));
         }
         let mut found: Vec<Type> = Vec::new();
@@ -436,10 +438,8 @@ impl Schema {
                 push(&mut found, &d.ty);
             }
         }
-        if found.is_empty() {
-            if let Some(d) = t.common.get(field) {
-                push(&mut found, &d.ty);
-            }
+        if let (true, Some(d)) = (found.is_empty(), t.common.get(field)) {
+            push(&mut found, &d.ty);
         }
         match found.len() {
             0 => {

@@ -392,6 +392,56 @@ pub enum ExprKind {
     },
 }
 
+impl Expr {
+    /// Calls `f` on every literal value in the expression, with the literal's span.
+    pub fn visit_literals(&self, f: &mut dyn FnMut(&Value, Span)) {
+        match &self.kind {
+            ExprKind::Literal(v) => f(v, self.span),
+            ExprKind::Path(_) => {}
+            ExprKind::List(items) | ExprKind::Call(_, items) => {
+                items.iter().for_each(|i| i.visit_literals(f))
+            }
+            ExprKind::Unary(_, e) => e.visit_literals(f),
+            ExprKind::Binary(_, a, b) => {
+                a.visit_literals(f);
+                b.visit_literals(f);
+            }
+            ExprKind::Exists { filter, .. } => {
+                filter.iter().for_each(|e| e.visit_literals(f));
+            }
+            ExprKind::Quantifier { list, cond, .. } => {
+                list.visit_literals(f);
+                cond.visit_literals(f);
+            }
+            ExprKind::Aggregate { value, filter, .. } => {
+                value.iter().chain(filter).for_each(|e| e.visit_literals(f));
+            }
+        }
+    }
+}
+
+impl RuleDecl {
+    /// Calls `f` on every literal value of the rule (parameters, conditions, `let`s and
+    /// message placeholders), with its span.
+    pub fn visit_literals(&self, f: &mut dyn FnMut(&Value, Span)) {
+        for p in &self.params {
+            f(&p.value, p.value_span);
+        }
+        for p in &self.patterns {
+            p.filter.iter().for_each(|e| e.visit_literals(f));
+        }
+        for l in &self.lets {
+            l.expr.visit_literals(f);
+        }
+        self.when.iter().for_each(|e| e.visit_literals(f));
+        for part in &self.message.parts {
+            if let TemplatePart::Expr(e) = part {
+                e.visit_literals(f);
+            }
+        }
+    }
+}
+
 /// Prefix operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnaryOp {

@@ -557,7 +557,15 @@ impl Lower<'_> {
                 Rule::ident | Rule::string if name.is_none() => name = Some(self.name(p)),
                 Rule::type_expr => ty = Some(self.type_expr(p)?),
                 Rule::kw_required => required = true,
-                Rule::field_doc => doc = p.into_inner().next().map(|s| self.title(s)),
+                Rule::field_doc => {
+                    if let Some(s) = p.into_inner().next() {
+                        let span = self.span(&s);
+                        doc = Some(Text {
+                            text: self.string(s),
+                            span,
+                        });
+                    }
+                }
                 _ => {}
             }
         }
