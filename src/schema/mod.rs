@@ -145,7 +145,7 @@ impl Type {
         })
     }
 
-    /// Resolves a relation column type (`entity`, `money`...), as [`Type::resolve`] does for
+    /// Resolves a relation column type (`entity`, `money`...), as schema declarations resolve
     /// a single name; `None` for an unknown name.
     pub fn of_column(name: &str) -> Option<Type> {
         let t = TypeExpr {
