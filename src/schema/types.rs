@@ -293,6 +293,16 @@ impl Typer<'_> {
                 .and_then(|cols| cols.iter().find(|(c, _)| c == name))
                 .map_or(Type::Any, |(_, t)| t.clone());
         }
+        // Kinds that no schema declares are reported where they are compared; the fields are
+        // then looked up in every kind, so that one mistake gives one error.
+        let kinds = kinds
+            .map(|ks| {
+                let declared = self.schema.target(&target).map(|t| &t.kinds);
+                ks.into_iter()
+                    .filter(|k| declared.is_some_and(|d| d.contains_key(k)))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|ks| !ks.is_empty());
         match self.schema.field(&target, kinds.as_deref(), name) {
             Lookup::Undeclared => Type::Any,
             Lookup::Found(t) => t,
@@ -547,11 +557,20 @@ impl Typer<'_> {
     }
 
     /// Unused bindings and bindings that no condition links.
+    ///
+    /// With two or more bindings, a binding is used when the message reads it or a condition
+    /// reads it together with another binding; a binding that only its own filter reads only
+    /// multiplies the findings.
     fn bindings(&mut self) {
         let n = self.rule.vars.len();
+        if n < 2 {
+            return;
+        }
         let mut used = 0u64;
         for c in &self.rule.conditions {
-            used |= c.vars;
+            if c.vars.count_ones() >= 2 {
+                used |= c.vars;
+            }
         }
         for part in &self.rule.message {
             if let crate::check::MessagePart::Expr(e) = part {
@@ -567,7 +586,7 @@ impl Typer<'_> {
                         Code::UnusedBinding,
                         format!("binding `{}` is never used", v.name),
                         v.span,
-                        "not read by any condition or the message",
+                        "only its own filter reads it",
                     )
                     .with_help(format!(
                         "the rule fires once per {} it matches, multiplying its findings; remove \
