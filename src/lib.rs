@@ -541,13 +541,17 @@ impl Engine {
         self.schema.validate(&self.facts, &mut diags);
         self.currency_warnings(&mut diags);
         let mut errors = Vec::new();
-        let (facts, rules) = match self.prepare(&mut diags, &mut errors) {
+        // Deriving stops at its own errors, not at those of the facts found above.
+        let mut derive_diags = Vec::new();
+        let (facts, rules) = match self.prepare(&mut derive_diags, &mut errors) {
             Ok(p) => p,
-            Err(mut e) => {
-                diag::sort(&mut e.diagnostics);
-                return Err(e);
+            Err(e) => {
+                diags.extend(e.diagnostics);
+                diag::sort(&mut diags);
+                return Err(LoadError { diagnostics: diags });
             }
         };
+        diags.extend(derive_diags);
         let mut checked = Vec::new();
         for rule in rules.iter() {
             let (c, d) = check::check_rule(rule, &facts, &self.schema, &self.sources, &self.params);

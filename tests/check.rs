@@ -1,0 +1,241 @@
+//! `dealrules check`: the schema, static checks of rules, exit codes and output formats, through
+//! the real binary; and the same checks refusing evaluation in `dealrules run`.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "tests may fail loudly"
+)]
+
+mod common;
+
+use common::{dealrules, stderr, stdout};
+use dealrules::{Engine, Level, diag::Code};
+use serde_json::Value as Json;
+
+const MONEY_VS_POWER: &str = "tests/fixtures/check/money_compared_with_power.rules";
+
+#[test]
+fn the_shipped_rules_and_example_check_clean() {
+    let out = dealrules(&["check", "--color", "never", "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "0 errors, 0 warnings in 10 files (15 rules, 52 facts)\n"
+    );
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn money_compared_with_gigawatts_fails_with_both_spans_underlined() {
+    let out = dealrules(&["check", "rules/", MONEY_VS_POWER, "--color", "never"]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&out));
+}
+
+#[test]
+fn check_json_gives_code_place_and_every_label() {
+    let out = dealrules(&["check", "rules/", MONEY_VS_POWER, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["errors"], 1);
+    assert_eq!(doc["warnings"], 0);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "E034");
+    assert_eq!(d["level"], "error");
+    assert_eq!(
+        d["message"],
+        "cannot compare money with a quantity of power"
+    );
+    assert_eq!(d["file"], MONEY_VS_POWER);
+    assert_eq!(
+        (d["line"].clone(), d["column"].clone()),
+        (4.into(), 9.into())
+    );
+    assert_eq!(
+        (d["end_line"].clone(), d["end_column"].clone()),
+        (4.into(), 17.into())
+    );
+    let labels = d["labels"].as_array().unwrap();
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels[0]["message"], "this is money");
+    assert_eq!(labels[1]["message"], "this is a quantity of power");
+    assert_eq!(
+        (labels[1]["line"].clone(), labels[1]["column"].clone()),
+        (4.into(), 20.into())
+    );
+    assert_eq!(d["help"], Json::Null);
+}
+
+#[test]
+fn warnings_fail_only_with_deny_warnings() {
+    let file = "tests/fixtures/check/always_true.rules";
+    let out = dealrules(&["check", "rules/", file, "--color", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).ends_with("0 errors, 1 warning in 9 files (16 rules, 0 facts)\n"));
+    let out = dealrules(&["check", "rules/", file, "--deny-warnings"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn run_refuses_a_program_that_does_not_check_and_prints_the_same_diagnostics() {
+    let check = dealrules(&[
+        "check",
+        "rules/",
+        "examples/",
+        MONEY_VS_POWER,
+        "--color",
+        "never",
+    ]);
+    let run = dealrules(&[
+        "run",
+        "rules/",
+        "examples/",
+        MONEY_VS_POWER,
+        "--color",
+        "never",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(stdout(&run), "", "nothing is evaluated");
+    let diagnostic = stderr(&check);
+    let diagnostic = diagnostic
+        .lines()
+        .take_while(|l| !l.contains("error,"))
+        .collect::<Vec<_>>();
+    assert!(diagnostic.len() > 5);
+    assert!(
+        stderr(&run).starts_with(&diagnostic.join("\n")),
+        "{}",
+        stderr(&run)
+    );
+}
+
+#[test]
+fn every_error_of_every_file_is_collected_and_sorted_by_file() {
+    let out = dealrules(&[
+        "check",
+        "rules/",
+        "tests/fixtures/check/unknown_field.deals",
+        "tests/fixtures/err/missing_value.deals",
+        MONEY_VS_POWER,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    let found: Vec<(String, String)> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_string(),
+                d["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "tests/fixtures/check/unknown_field.deals".to_string(),
+                "E021".to_string()
+            ),
+            (
+                "tests/fixtures/err/missing_value.deals".to_string(),
+                "E001".to_string()
+            ),
+            (
+                "tests/fixtures/err/missing_value.deals".to_string(),
+                "E001".to_string()
+            ),
+            (MONEY_VS_POWER.to_string(), "E034".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_rule_id_declared_in_two_files_names_both_places() {
+    let mut engine = Engine::new();
+    let rule = "rule twice {\n  severity: low\n  flag \"x\"\n}\n";
+    engine.load("a.rules", rule).unwrap();
+    let err = engine.load("b.rules", rule).unwrap_err();
+    let d = err.errors().next().unwrap();
+    assert_eq!(d.code, Code::DeclaredTwice);
+    assert_eq!(d.message, "duplicate rule id `twice`");
+    let text = dealrules::diag::render(d, engine.sources(), dealrules::Colour::Never);
+    assert!(text.contains("b.rules:1:6"), "{text}");
+    assert!(text.contains("first declared here: a.rules:1:6"), "{text}");
+}
+
+#[test]
+fn names_are_compared_after_nfc_normalisation() {
+    // `Société` with `é` as one code point (NFC) in the deal, as `e` + U+0301 in the rule.
+    let composed = "Soci\u{e9}t\u{e9}";
+    let decomposed = "Socie\u{301}te\u{301}";
+    assert_ne!(composed, decomposed);
+    let mut engine = Engine::new();
+    engine
+        .load(
+            "t.deals",
+            format!("entity {composed} {{ type: company }}\ndeal d {{ kind: investment  investor: {composed} }}\n"),
+        )
+        .unwrap();
+    engine
+        .load(
+            "t.rules",
+            format!(
+                "rule r {{\n  severity: low\n  match d: deal where d.investor == {decomposed}\n  flag \"{{d.investor}}\"\n}}\n"
+            ),
+        )
+        .unwrap();
+    let report = engine.evaluate().unwrap();
+    assert_eq!(report.findings.len(), 1);
+    assert_eq!(report.findings[0].message, composed);
+}
+
+#[test]
+fn a_schema_extension_adds_fields_to_a_shipped_kind() {
+    let mut engine = Engine::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
+    engine.load("rules/schema.rules", schema).unwrap();
+    engine
+        .load(
+            "mine.rules",
+            "schema deal purchase { incoterm: enum(fob, cif) \"Delivery terms.\" }\n",
+        )
+        .unwrap();
+    engine
+        .load(
+            "t.deals",
+            "entity A { type: company }\nentity B { type: company }\n\
+             deal p { kind: purchase  buyer: A  seller: B  incoterm: fob  source: [\"s\"]  confidence: filed }\n\
+             deal q { kind: purchase  buyer: A  seller: B  incoterm: exw  source: [\"s\"]  confidence: filed }\n",
+        )
+        .unwrap();
+    let diags = engine.check();
+    let errors: Vec<(Code, &str)> = diags
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| (d.code, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [(
+            Code::NotInEnum,
+            "`exw` is not allowed in field `incoterm` of `q`"
+        )]
+    );
+}
+
+#[test]
+fn without_a_schema_fields_are_not_validated() {
+    let mut engine = Engine::new();
+    engine
+        .load("t.deals", "deal d { kind: anything  whatever: 10 GW }\n")
+        .unwrap();
+    assert_eq!(engine.check(), []);
+}
