@@ -172,6 +172,79 @@ rule c {
 }
 
 #[test]
+fn schema_declarations() {
+    let src = r#"// Fields every deal may have.
+schema   deal{kind:symbol   required"What kind of deal this is." source : list  of text required
+   "Where each figure comes from.",
+"*_text"   :text "The figure as the source words it."   confidence:enum( filed,confirmed ,reported,
+  estimate,secondary, )}
+schema deal investment "An equity investment: the investor pays for shares of the investee."{
+    investor : entity required "The entity that pays."   investee:entity   required "The entity whose shares are bought."
+ amount: money,   capacity:power|count
+
+
+      tranches:list of{amount:money trigger:text,}   // comment kept
+  pieces: list of ( power|count )  // not `list of power | count`
+}
+
+
+
+schema entity company { revenue_2025:money"Revenue for calendar or fiscal 2025." }
+schema deal empty { }
+"#;
+    let expected = r#"// Fields every deal may have.
+schema deal {
+  kind:       symbol required "What kind of deal this is."
+  source:     list of text required "Where each figure comes from."
+  "*_text":   text "The figure as the source words it."
+  confidence: enum(filed, confirmed, reported, estimate, secondary)
+}
+schema deal investment "An equity investment: the investor pays for shares of the investee." {
+  investor: entity required "The entity that pays."
+  investee: entity required "The entity whose shares are bought."
+  amount:   money
+  capacity: power | count
+
+  tranches: list of { amount: money, trigger: text }  // comment kept
+  pieces:   list of (power | count)  // not `list of power | count`
+}
+
+schema entity company {
+  revenue_2025: money "Revenue for calendar or fiscal 2025."
+}
+schema deal empty {}
+"#;
+    assert_safe("schema.deals", src);
+    assert_eq!(format(src).unwrap(), expected);
+    assert_eq!(format(expected).unwrap(), expected);
+}
+
+#[test]
+fn schema_records_with_comments_or_too_long_are_written_one_field_per_line() {
+    let src = r#"schema deal loan {
+  tranches: list of { amount: money required "The amount paid in this tranche, in the deal's currency.", trigger: text "What releases it." } required
+  terms: { // the terms
+    rate: percent,  kind: enum(fixed, floating) }
+  short: { a: money }
+}
+"#;
+    let expected = r#"schema deal loan {
+  tranches: list of {
+    amount:  money required "The amount paid in this tranche, in the deal's currency."
+    trigger: text "What releases it."
+  } required
+  terms: {  // the terms
+    rate: percent
+    kind: enum(fixed, floating)
+  }
+  short: { a: money }
+}
+"#;
+    assert_safe("records.deals", src);
+    assert_eq!(format(src).unwrap(), expected);
+}
+
+#[test]
 fn literals_are_copied_as_written() {
     let src = "deal d { a: 100.00B USD  b: 1_000  c: 0.1T USD  d: 5GBP  e: 3万  f: 1.5e11 USD  g: \"x\\u{4e2d}\"  h: USD   5 }\n";
     let out = format(src).unwrap();
@@ -481,6 +554,116 @@ fn fact() -> impl Strategy<Value = Toks> {
         })
 }
 
+/// A type: a name, `list of T`, `enum(...)`, a record, `(T)` or `T | U`.
+fn type_expr() -> BoxedStrategy<Toks> {
+    let leaf = proptest::sample::select(
+        &[
+            "money", "text", "entity", "power", "count", "symbol", "list", "enum",
+        ][..],
+    )
+    .prop_map(|s| tok(Joint::Any, s));
+    leaf.prop_recursive(3, 16, 3, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|t| cat([
+                tok(Joint::Any, "list"),
+                tok(Joint::Any, "of"),
+                first(t, Joint::Any)
+            ])),
+            (1usize..4, any::<bool>()).prop_map(|(n, trailing)| {
+                let mut t = cat([tok(Joint::Any, "enum"), tok(Joint::Opt, "(")]);
+                for (i, symbol) in ["filed", "甲", "_c", "estimate"].iter().take(n).enumerate() {
+                    if i > 0 {
+                        t.extend(tok(Joint::Opt, ","));
+                    }
+                    t.extend(tok(Joint::Opt, *symbol));
+                }
+                if trailing {
+                    t.extend(tok(Joint::Opt, ","));
+                }
+                t.extend(tok(Joint::Opt, ")"));
+                t
+            }),
+            proptest::collection::vec(spec_parts(inner.clone()), 0..3).prop_map(|specs| {
+                let mut t = tok(Joint::Any, "{");
+                for (i, s) in specs.into_iter().enumerate() {
+                    t.extend(field_spec(&format!("f{i}"), s));
+                }
+                t.extend(tok(Joint::Opt, "}"));
+                t
+            }),
+            inner.clone().prop_map(|t| cat([
+                tok(Joint::Any, "("),
+                first(t, Joint::Opt),
+                tok(Joint::Opt, ")")
+            ])),
+            (inner.clone(), inner).prop_map(|(a, b)| cat([
+                a,
+                tok(Joint::Opt, "|"),
+                first(b, Joint::Opt)
+            ])),
+        ]
+    })
+    .boxed()
+}
+
+/// The type of a field spec, whether it is `required`, whether it has a doc and a comma.
+type SpecParts = (Toks, bool, bool, bool);
+
+fn spec_parts(ty: BoxedStrategy<Toks>) -> impl Strategy<Value = SpecParts> {
+    (ty, any::<bool>(), any::<bool>(), any::<bool>())
+}
+
+/// `name: type [required] ["doc"] [,]`.
+fn field_spec(name: &str, (ty, required, doc, comma): SpecParts) -> Toks {
+    let mut t = cat([
+        tok(Joint::Any, name),
+        tok(Joint::Tight, ":"),
+        first(ty, Joint::Opt),
+    ]);
+    if required {
+        t.extend(tok(Joint::Any, "required"));
+    }
+    if doc {
+        t.extend(tok(Joint::Opt, "\"A doc // with slashes\""));
+    }
+    if comma {
+        t.extend(tok(Joint::Opt, ","));
+    }
+    t
+}
+
+fn schema() -> impl Strategy<Value = Toks> {
+    (
+        any::<bool>(),
+        proptest::option::of(proptest::sample::select(NAMES)),
+        any::<bool>(),
+        proptest::collection::vec(spec_parts(type_expr()), 0..5),
+    )
+        .prop_map(|(entity, kind, titled, specs)| {
+            let mut t = cat([
+                tok(Joint::Any, "schema"),
+                tok(Joint::Any, if entity { "entity" } else { "deal" }),
+            ]);
+            if let Some(kind) = kind {
+                t.extend(tok(Joint::Any, kind));
+            }
+            if titled {
+                t.extend(tok(Joint::Any, "\"A kind of deal\""));
+            }
+            t.extend(tok(Joint::Opt, "{"));
+            // Quoted patterns and a field named `required` among the names.
+            let names = ["\"*_text\"", "required", "list"];
+            for (i, s) in specs.into_iter().enumerate() {
+                let name = names
+                    .get(i)
+                    .map_or(format!("field_{i}"), |n| (*n).to_string());
+                t.extend(field_spec(&name, s));
+            }
+            t.extend(tok(Joint::Opt, "}"));
+            t
+        })
+}
+
 fn path() -> impl Strategy<Value = String> {
     proptest::sample::select(&["a", "a.kind", "inv.amount", "b.revenue_2025", "甲骨文.x"][..])
         .prop_map(str::to_string)
@@ -737,6 +920,7 @@ fn file() -> impl Strategy<Value = String> {
         3 => rule(),
         1 => relation(),
         1 => derive(),
+        2 => schema(),
         1 => Just(cat([
             tok(Joint::Any, "fx"),
             tok(Joint::Any, "USD/CNY"),

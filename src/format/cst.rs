@@ -63,6 +63,8 @@ pub(crate) enum Decl {
     Relation(RelationDecl),
     /// `derive flow(a, b) from patterns [when condition]`.
     Derive(Box<DeriveDecl>),
+    /// `schema deal [kind] ["title"] { field specs }`.
+    Schema(SchemaDecl),
 }
 
 /// `entity ID ["title"] { fields }` or `deal ...`.
@@ -230,6 +232,69 @@ pub(crate) enum Primary {
         open: Tok,
         value: Option<(Box<Expr>, Tok)>,
         pattern: Box<Pattern>,
+        close: Tok,
+    },
+}
+
+/// `schema deal|entity [kind] ["title"] { field specs }`.
+#[derive(Clone, Debug)]
+pub(crate) struct SchemaDecl {
+    pub keyword: Tok,
+    /// `deal` or `entity`.
+    pub target: Tok,
+    pub kind: Option<Tok>,
+    pub title: Option<Tok>,
+    pub open: Tok,
+    pub fields: Vec<FieldSpec>,
+    pub close: Tok,
+}
+
+/// `name: type [required] ["doc"] [,]` in a schema or a record type.
+#[derive(Clone, Debug)]
+pub(crate) struct FieldSpec {
+    pub name: Tok,
+    pub colon: Tok,
+    pub ty: TypeExpr,
+    pub required: Option<Tok>,
+    pub doc: Option<Tok>,
+    pub comma: Option<Tok>,
+}
+
+/// `alt | alt | ...`: the first alternative, then each other with the `|` before it.
+#[derive(Clone, Debug)]
+pub(crate) struct TypeExpr {
+    pub first: TypeAlt,
+    pub rest: Vec<(Tok, TypeAlt)>,
+}
+
+/// One alternative of a [`TypeExpr`].
+#[derive(Clone, Debug)]
+pub(crate) enum TypeAlt {
+    /// `money`, `entity`, `text`...
+    Name(Tok),
+    /// `list of T`.
+    List {
+        list: Tok,
+        of: Tok,
+        item: Box<TypeAlt>,
+    },
+    /// `enum(a, b)`: each symbol with the comma after it, if any.
+    Enum {
+        keyword: Tok,
+        open: Tok,
+        items: Vec<(Tok, Option<Tok>)>,
+        close: Tok,
+    },
+    /// `{ a: T, b: U }`.
+    Record {
+        open: Tok,
+        fields: Vec<FieldSpec>,
+        close: Tok,
+    },
+    /// `( type )`, kept as written: `list of (a | b)` is not `list of a | b`.
+    Paren {
+        open: Tok,
+        ty: Box<TypeExpr>,
         close: Tok,
     },
 }
@@ -423,6 +488,9 @@ impl Reader<'_> {
         } else if rest.starts_with("derive") {
             let keyword = self.tok("derive".len());
             Ok(Decl::Derive(Box::new(self.derive_decl(keyword)?)))
+        } else if rest.starts_with("schema") {
+            let keyword = self.tok("schema".len());
+            Ok(Decl::Schema(self.schema_decl(keyword)?))
         } else {
             self.fail("a declaration")
         }
@@ -529,6 +597,170 @@ impl Reader<'_> {
             Some(n) => Ok(Inner::Atom(self.tok(n))),
             None => self.fail("a value"),
         }
+    }
+
+    fn schema_decl(&mut self, keyword: Tok) -> Read<SchemaDecl> {
+        let target = self.ident()?;
+        self.trivia();
+        let kind = ident(self.rest()).map(|n| self.tok(n));
+        let title = self.optional_string();
+        let open = self.expect("{")?;
+        let fields = self.field_specs()?;
+        let close = self.expect("}")?;
+        Ok(SchemaDecl {
+            keyword,
+            target,
+            kind,
+            title,
+            open,
+            fields,
+            close,
+        })
+    }
+
+    /// `field_spec*`, up to a `}`.
+    fn field_specs(&mut self) -> Read<Vec<FieldSpec>> {
+        let mut fields = Vec::new();
+        while !self.at("}") {
+            fields.push(self.field_spec()?);
+        }
+        Ok(fields)
+    }
+
+    /// `name: type [required] ["doc"] [,]`.
+    fn field_spec(&mut self) -> Read<FieldSpec> {
+        let name = self.name()?;
+        let colon = self.expect(":")?;
+        let ty = self.type_expr()?;
+        self.trivia();
+        // `kw_required`: not followed by `:` (then it is the name of the next field).
+        let required = word(self.rest(), "required")
+            .filter(|&n| {
+                let after = self.rest().get(n..).unwrap_or("");
+                !after.trim_start_matches(is_whitespace).starts_with(':')
+            })
+            .map(|n| self.tok(n));
+        // `field_doc`: a string not followed by `:` (then it is the name of the next field).
+        let before = self.mark();
+        let doc = match self.optional_string() {
+            Some(doc) if !self.at(":") => Some(doc),
+            _ => {
+                self.reset(before);
+                None
+            }
+        };
+        let comma = if self.at(",") {
+            Some(self.tok(1))
+        } else {
+            None
+        };
+        Ok(FieldSpec {
+            name,
+            colon,
+            ty,
+            required,
+            doc,
+            comma,
+        })
+    }
+
+    /// `type_alt ("|" type_alt)*`.
+    fn type_expr(&mut self) -> Read<TypeExpr> {
+        let first = self.type_alt()?;
+        let mut rest = Vec::new();
+        loop {
+            let before = self.mark();
+            if !self.at("|") {
+                self.reset(before);
+                break;
+            }
+            let bar = self.tok(1);
+            match self.type_alt() {
+                Ok(alt) => rest.push((bar, alt)),
+                Err(_) => {
+                    self.reset(before);
+                    break;
+                }
+            }
+        }
+        Ok(TypeExpr { first, rest })
+    }
+
+    /// `list of T`, `enum(a, b)`, `{ fields }`, `( type )` or a type name, in the grammar's order.
+    fn type_alt(&mut self) -> Read<TypeAlt> {
+        self.trivia();
+        let rest = self.rest();
+        if let Some(n) = word(rest, "list") {
+            let before = self.mark();
+            match self.list_type(n) {
+                Ok(t) => return Ok(t),
+                Err(_) => self.reset(before),
+            }
+        }
+        if let Some(n) = word(self.rest(), "enum") {
+            let before = self.mark();
+            match self.enum_type(n) {
+                Ok(t) => return Ok(t),
+                Err(_) => self.reset(before),
+            }
+        }
+        if self.rest().starts_with('{') {
+            let open = self.tok(1);
+            let fields = self.field_specs()?;
+            let close = self.expect("}")?;
+            return Ok(TypeAlt::Record {
+                open,
+                fields,
+                close,
+            });
+        }
+        if self.rest().starts_with('(') {
+            let open = self.tok(1);
+            let ty = Box::new(self.type_expr()?);
+            let close = self.expect(")")?;
+            return Ok(TypeAlt::Paren { open, ty, close });
+        }
+        match ident(self.rest()) {
+            Some(n) => Ok(TypeAlt::Name(self.tok(n))),
+            None => self.fail("a type"),
+        }
+    }
+
+    fn list_type(&mut self, n: usize) -> Read<TypeAlt> {
+        let list = self.tok(n);
+        self.trivia();
+        let Some(n) = word(self.rest(), "of") else {
+            return self.fail("`of`");
+        };
+        let of = self.tok(n);
+        let item = Box::new(self.type_alt()?);
+        Ok(TypeAlt::List { list, of, item })
+    }
+
+    fn enum_type(&mut self, n: usize) -> Read<TypeAlt> {
+        let keyword = self.tok(n);
+        let open = self.expect("(")?;
+        let mut items = Vec::new();
+        loop {
+            let symbol = self.ident()?;
+            if self.at(",") {
+                let comma = self.tok(1);
+                items.push((symbol, Some(comma)));
+                if self.at(")") {
+                    break;
+                }
+            } else {
+                items.push((symbol, None));
+                break;
+            }
+        }
+        let close = self.expect(")")?;
+        Ok(TypeAlt::Enum {
+            keyword,
+            open,
+            items,
+            close,
+        })
     }
 
     fn fx_decl(&mut self, keyword: Tok) -> Read<FxDecl> {
@@ -1302,6 +1534,35 @@ mod tests {
         assert_eq!(v.trail.as_deref(), Some("// after v"));
         assert!(d.fields[1].name.lead[0].blank_before);
         assert_eq!(cst.end.lead[0].text, "// tail");
+    }
+
+    #[test]
+    fn schema_types_are_read_like_the_grammar_reads_them() {
+        let cst = read(
+            "schema deal a { x: list of: money  y: enum required: text\n  \
+             z: list of (power | count) required \"doc\" \"*_t\": enum(a, b,) }",
+        )
+        .unwrap();
+        let Some(Decl::Schema(s)) = cst.decls.first() else {
+            panic!("a schema")
+        };
+        let names: Vec<&str> = s.fields.iter().map(|f| f.name.text.as_str()).collect();
+        // `list` and `enum` without what follows them are type names.
+        assert_eq!(names, ["x", "of", "y", "required", "z", "\"*_t\""]);
+        assert!(matches!(&s.fields[0].ty.first, TypeAlt::Name(t) if t.text == "list"));
+        assert!(matches!(&s.fields[2].ty.first, TypeAlt::Name(t) if t.text == "enum"));
+        assert!(s.fields[2].required.is_none());
+        let z = &s.fields[4];
+        assert!(z.required.is_some());
+        assert_eq!(z.doc.as_ref().map(|d| d.text.as_str()), Some("\"doc\""));
+        let TypeAlt::List { item, .. } = &z.ty.first else {
+            panic!("a list")
+        };
+        assert!(matches!(&**item, TypeAlt::Paren { ty, .. } if ty.rest.len() == 1));
+        let TypeAlt::Enum { items, .. } = &s.fields[5].ty.first else {
+            panic!("an enum")
+        };
+        assert!(items[1].1.is_some(), "the trailing comma is read");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Printing a concrete syntax tree in the canonical layout (described in `docs/format.md`).
 
-use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, Expr, FactDecl, Field, FxDecl};
-use super::cst::{Inner, Part, Pattern, Primary, RelationDecl, RuleDecl, Tok, Value};
+use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, Expr, FactDecl, Field, FieldSpec};
+use super::cst::{FxDecl, Inner, Part, Pattern, Primary, RelationDecl, RuleDecl, SchemaDecl, Tok};
+use super::cst::{TypeAlt, TypeExpr, Value};
 
 /// Lists and records longer than this (in characters, indentation included) are written one
 /// element per line.
@@ -46,6 +47,7 @@ pub(crate) fn print(cst: &Cst) -> String {
             Decl::Fx(f) => p.fx(f),
             Decl::Relation(r) => p.relation(r),
             Decl::Derive(d) => p.derive(d),
+            Decl::Schema(s) => p.schema(s),
         }
     }
     p.end_line();
@@ -395,6 +397,28 @@ impl Printer {
         self.keep_blanks = keep_blanks;
     }
 
+    /// `schema deal kind "title" {`, then the field specs laid out like the fields of a deal.
+    fn schema(&mut self, s: &SchemaDecl) {
+        self.item(0, &s.keyword);
+        self.cont = 2 * INDENT;
+        self.tok(&s.target, " ");
+        if let Some(t) = &s.kind {
+            self.tok(t, " ");
+        }
+        if let Some(t) = &s.title {
+            self.tok(t, " ");
+        }
+        if s.fields.is_empty() && !s.open.has_comments() && s.close.lead.is_empty() {
+            self.glue(&s.open, " {}");
+            self.glue(&s.close, "");
+            return;
+        }
+        self.glue(&s.open, " {");
+        self.open_block();
+        self.specs(&s.fields, INDENT);
+        self.close(&s.close, INDENT, 0);
+    }
+
     /// `param name = value` or `let name = expr` on a line of its own.
     fn definition<T>(&mut self, d: &Definition<T>, value: impl FnOnce(&mut Self, &T, usize)) {
         self.item(INDENT, &d.keyword);
@@ -461,6 +485,135 @@ impl Printer {
             start = end;
         }
         self.end_line();
+    }
+
+    /// Field specs one per line at `indent`, in groups as [`Printer::fields`] makes them: the
+    /// types of a group line up, one space after the longest `name:`. A type is written on one
+    /// line when it holds no comment and fits in [`WIDTH`] columns at the aligned column;
+    /// otherwise its records are written one field per line, after `name: ` without padding.
+    fn specs(&mut self, specs: &[FieldSpec], indent: usize) {
+        let mut start = 0;
+        while start < specs.len() {
+            let end = group_end_by(specs, start, self.keep_blanks, |s| &s.name, spec_trailing);
+            let group = specs.get(start..end).unwrap_or(&[]);
+            let width_all = group.iter().map(spec_name_width).max().unwrap_or(0);
+            let modes: Vec<(bool, Mode)> = group
+                .iter()
+                .map(|s| {
+                    let mode = type_mode(&s.ty, indent + width_all + 1);
+                    (spec_single_line(s, mode), mode)
+                })
+                .collect();
+            let width = group
+                .iter()
+                .zip(&modes)
+                .filter(|(_, (single, _))| *single)
+                .map(|(s, _)| spec_name_width(s))
+                .max()
+                .unwrap_or(0);
+            for (s, (single, mode)) in group.iter().zip(modes) {
+                self.item(indent, &s.name);
+                self.cont = indent + 2 * INDENT;
+                self.glue(&s.colon, ":");
+                let pad = if single {
+                    " ".repeat(width.saturating_sub(spec_name_width(s)) + 1)
+                } else {
+                    " ".to_string()
+                };
+                self.type_expr(&s.ty, &pad, mode);
+                self.cont = indent + 2 * INDENT;
+                if let Some(t) = &s.required {
+                    self.tok(t, " ");
+                }
+                if let Some(t) = &s.doc {
+                    self.tok(t, " ");
+                }
+                if let Some(c) = &s.comma {
+                    self.glue(c, "");
+                }
+            }
+            start = end;
+        }
+        self.end_line();
+    }
+
+    /// A type after `sep`: one space around `|`, `list of T`, `enum(a, b)`. In [`Mode::Flat`],
+    /// records are written `{ a: T, b: U }`; otherwise one field per line.
+    fn type_expr(&mut self, t: &TypeExpr, sep: &str, mode: Mode) {
+        self.type_alt(&t.first, sep, mode);
+        for (bar, alt) in &t.rest {
+            self.tok(bar, " ");
+            self.type_alt(alt, " ", mode);
+        }
+    }
+
+    fn type_alt(&mut self, t: &TypeAlt, sep: &str, mode: Mode) {
+        match t {
+            TypeAlt::Name(name) => self.tok(name, sep),
+            TypeAlt::List { list, of, item } => {
+                self.tok(list, sep);
+                self.tok(of, " ");
+                self.type_alt(item, " ", mode);
+            }
+            TypeAlt::Enum {
+                keyword,
+                open,
+                items,
+                close,
+            } => {
+                self.tok(keyword, sep);
+                self.tok(open, "");
+                for (i, (symbol, comma)) in items.iter().enumerate() {
+                    let last = i + 1 == items.len();
+                    self.tok(symbol, if i == 0 { "" } else { " " });
+                    match comma {
+                        Some(c) => self.glue(c, if last { "" } else { "," }),
+                        None if !last => self.line.push(','),
+                        None => {}
+                    }
+                }
+                self.tok(close, "");
+            }
+            TypeAlt::Paren { open, ty, close } => {
+                self.tok(open, sep);
+                self.type_expr(ty, "", mode);
+                self.tok(close, "");
+            }
+            TypeAlt::Record {
+                open,
+                fields,
+                close,
+            } => {
+                self.tok(open, sep);
+                if mode == Mode::Flat {
+                    for (i, f) in fields.iter().enumerate() {
+                        let last = i + 1 == fields.len();
+                        self.tok(&f.name, " ");
+                        self.glue(&f.colon, ":");
+                        self.type_expr(&f.ty, " ", Mode::Flat);
+                        if let Some(t) = &f.required {
+                            self.tok(t, " ");
+                        }
+                        if let Some(t) = &f.doc {
+                            self.tok(t, " ");
+                        }
+                        match &f.comma {
+                            Some(c) => self.glue(c, if last { "" } else { "," }),
+                            None if !last => self.line.push(','),
+                            None => {}
+                        }
+                    }
+                    self.tok(close, if fields.is_empty() { "" } else { " " });
+                    return;
+                }
+                let cont = self.cont;
+                let outer = self.line_indent();
+                self.open_block();
+                self.specs(fields, outer + INDENT);
+                self.close(close, outer + INDENT, outer);
+                self.cont = cont;
+            }
+        }
     }
 
     /// Whether `v`, starting at column `col` and followed by `suffix` characters, fits on one line.
@@ -677,11 +830,23 @@ fn name_width(f: &Field) -> usize {
 /// The end of the run of fields from `start` whose values line up: a field with comments on
 /// lines of their own before it, or a blank line before it, starts a new run.
 fn group_end(fields: &[Field], start: usize, keep_blanks: bool) -> usize {
+    group_end_by(fields, start, keep_blanks, |f| &f.name, trailing_comments)
+}
+
+/// [`group_end`] for fields or field specs: `name` gives a field's name, `trailing` how many
+/// comments end up after it.
+fn group_end_by<F>(
+    fields: &[F],
+    start: usize,
+    keep_blanks: bool,
+    name: impl Fn(&F) -> &Tok,
+    trailing: impl Fn(&F) -> usize,
+) -> usize {
     let mut end = start + 1;
     while let Some(f) = fields.get(end) {
-        let previous_trailing = fields.get(end - 1).map_or(0, trailing_comments);
-        if !f.name.lead.is_empty() || (keep_blanks && f.name.blank_before) || previous_trailing > 1
-        {
+        let previous_trailing = fields.get(end - 1).map_or(0, &trailing);
+        let name = name(f);
+        if !name.lead.is_empty() || (keep_blanks && name.blank_before) || previous_trailing > 1 {
             break;
         }
         end += 1;
@@ -803,5 +968,148 @@ fn first_inner(i: &Inner) -> &Tok {
     match i {
         Inner::Atom(t) => t,
         Inner::List { open, .. } | Inner::Record { open, .. } => open,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field specs and types
+
+/// The width of `name:` in a field spec.
+fn spec_name_width(s: &FieldSpec) -> usize {
+    s.name.text.chars().count() + 1
+}
+
+/// How many comments end up after a field spec (see [`trailing_comments`]).
+fn spec_trailing(s: &FieldSpec) -> usize {
+    let last = match (&s.doc, &s.required) {
+        (Some(t), _) | (None, Some(t)) => t,
+        (None, None) => type_toks(&s.ty).last().copied().unwrap_or(&s.colon),
+    };
+    let comma = s
+        .comma
+        .as_ref()
+        .map_or(0, |c| c.lead.len() + usize::from(c.trail.is_some()));
+    last.trail.iter().count() + comma
+}
+
+/// Whether the type of a field spec starts on the line of its name and is written on one line.
+fn spec_single_line(s: &FieldSpec, mode: Mode) -> bool {
+    let starts_inline = s.name.trail.is_none()
+        && !s.colon.has_comments()
+        && type_toks(&s.ty).first().is_none_or(|t| t.lead.is_empty());
+    starts_inline && mode == Mode::Flat
+}
+
+/// Whether the type `t`, starting at column `col`, is written on one line.
+fn type_mode(t: &TypeExpr, col: usize) -> Mode {
+    let toks = type_toks(t);
+    let n = toks.len();
+    // Comments before the first token or after the last do not count.
+    let inner_comments = toks
+        .iter()
+        .enumerate()
+        .any(|(i, tok)| (i > 0 && !tok.lead.is_empty()) || (i + 1 < n && tok.trail.is_some()));
+    if !inner_comments && col + flat_type(t).chars().count() <= WIDTH {
+        Mode::Flat
+    } else {
+        Mode::Broken
+    }
+}
+
+/// Every token of a type, in written order.
+fn type_toks(t: &TypeExpr) -> Vec<&Tok> {
+    let mut out = Vec::new();
+    push_type_toks(t, &mut out);
+    out
+}
+
+fn push_type_toks<'t>(t: &'t TypeExpr, out: &mut Vec<&'t Tok>) {
+    push_alt_toks(&t.first, out);
+    for (bar, alt) in &t.rest {
+        out.push(bar);
+        push_alt_toks(alt, out);
+    }
+}
+
+fn push_alt_toks<'t>(t: &'t TypeAlt, out: &mut Vec<&'t Tok>) {
+    match t {
+        TypeAlt::Name(name) => out.push(name),
+        TypeAlt::List { list, of, item } => {
+            out.push(list);
+            out.push(of);
+            push_alt_toks(item, out);
+        }
+        TypeAlt::Enum {
+            keyword,
+            open,
+            items,
+            close,
+        } => {
+            out.push(keyword);
+            out.push(open);
+            for (symbol, comma) in items {
+                out.push(symbol);
+                out.extend(comma);
+            }
+            out.push(close);
+        }
+        TypeAlt::Paren { open, ty, close } => {
+            out.push(open);
+            push_type_toks(ty, out);
+            out.push(close);
+        }
+        TypeAlt::Record {
+            open,
+            fields,
+            close,
+        } => {
+            out.push(open);
+            for f in fields {
+                out.push(&f.name);
+                out.push(&f.colon);
+                push_type_toks(&f.ty, out);
+                out.extend(&f.required);
+                out.extend(&f.doc);
+                out.extend(&f.comma);
+            }
+            out.push(close);
+        }
+    }
+}
+
+/// A type on one line, as [`Printer::type_expr`] writes it when it holds no comment.
+fn flat_type(t: &TypeExpr) -> String {
+    let mut out = flat_alt(&t.first);
+    for (_, alt) in &t.rest {
+        out.push_str(" | ");
+        out.push_str(&flat_alt(alt));
+    }
+    out
+}
+
+fn flat_alt(t: &TypeAlt) -> String {
+    match t {
+        TypeAlt::Name(name) => name.text.clone(),
+        TypeAlt::List { item, .. } => format!("list of {}", flat_alt(item)),
+        TypeAlt::Enum { items, .. } => {
+            let symbols: Vec<&str> = items.iter().map(|(s, _)| s.text.as_str()).collect();
+            format!("enum({})", symbols.join(", "))
+        }
+        TypeAlt::Paren { ty, .. } => format!("({})", flat_type(ty)),
+        TypeAlt::Record { fields, .. } if fields.is_empty() => "{}".to_string(),
+        TypeAlt::Record { fields, .. } => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    let mut s = format!("{}: {}", f.name.text, flat_type(&f.ty));
+                    for t in f.required.iter().chain(&f.doc) {
+                        s.push(' ');
+                        s.push_str(&t.text);
+                    }
+                    s
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
     }
 }
