@@ -124,11 +124,6 @@ pub enum ReadError {
 }
 
 #[derive(Deserialize)]
-struct Header {
-    version: Option<Json>,
-}
-
-#[derive(Deserialize)]
 struct Doc {
     summary: SummaryDoc,
     findings: Vec<FindingDoc>,
@@ -261,22 +256,21 @@ const FUNCS: [&str; 5] = ["sum", "count", "min", "max", "avg"];
 /// Reads the text of a JSON report named `name` (for messages). Every problem in the
 /// findings is reported, not only the first.
 pub fn read_report(name: &str, text: &str) -> Result<SavedReport, Vec<ReadError>> {
-    let header: Header = serde_json::from_str(text).map_err(|e| {
-        vec![if e.is_syntax() || e.is_eof() {
-            ReadError::NotJson {
-                name: name.to_string(),
-                message: message_of(&e),
-                line: e.line(),
-                column: e.column(),
-            }
-        } else {
-            ReadError::NotAReport {
-                name: name.to_string(),
-                reason: "it is not a JSON object".to_string(),
-            }
+    let whole: Json = serde_json::from_str(text).map_err(|e| {
+        vec![ReadError::NotJson {
+            name: name.to_string(),
+            message: message_of(&e),
+            line: e.line(),
+            column: e.column(),
         }]
     })?;
-    match header.version {
+    let Some(object) = whole.as_object() else {
+        return Err(vec![ReadError::NotAReport {
+            name: name.to_string(),
+            reason: "it is not a JSON object".to_string(),
+        }]);
+    };
+    match object.get("version") {
         None => {
             return Err(vec![ReadError::NotAReport {
                 name: name.to_string(),

@@ -67,7 +67,13 @@ pub fn diff_summary(diff: &Diff) -> String {
     line
 }
 
+/// `  changed`, then one line per part: `severity   medium → high`, or a `was` and a `now`
+/// line for long texts.
 fn change_lines(out: &mut String, changes: &[PartChange]) {
+    if changes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  changed");
     let width = changes
         .iter()
         .map(|c| c.part.label().chars().count())
@@ -77,10 +83,10 @@ fn change_lines(out: &mut String, changes: &[PartChange]) {
         let label = c.part.label();
         let pad = " ".repeat(width - label.chars().count());
         if c.old.chars().count() + c.new.chars().count() <= INLINE_CHANGE {
-            let _ = writeln!(out, "  {label}{pad}   {} → {}", c.old, c.new);
+            let _ = writeln!(out, "    {label}{pad}   {} → {}", c.old, c.new);
         } else {
-            let _ = writeln!(out, "  {label}{pad}   was {}", c.old);
-            let _ = writeln!(out, "  {}   now {}", " ".repeat(width), c.new);
+            let _ = writeln!(out, "    {label}{pad}   was {}", c.old);
+            let _ = writeln!(out, "    {}   now {}", " ".repeat(width), c.new);
         }
     }
 }
@@ -224,7 +230,10 @@ pub fn diff_markdown(diff: &Diff) -> String {
             ChangeKind::Disappeared => "Disappeared",
             ChangeKind::Changed => "Changed",
         };
-        let _ = writeln!(out, "\n## {title}\n");
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "## {title}\n");
         for e in entries {
             let Some((f, places)) = shown(diff, e) else {
                 continue;
