@@ -575,3 +575,90 @@ fn base_outside_a_git_checkout_is_a_clear_error() {
     assert_eq!(stdout(&out), "");
     insta::assert_snapshot!(stderr(&out));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Which part changed
+
+/// The JSON report of `rules` over `deals`, read back.
+fn saved(deals: &str, rules: &str) -> dealrules::diff::SavedReport {
+    let mut engine = dealrules::Engine::new();
+    engine.load("t.deals", deals).expect("deals load");
+    engine.load("t.rules", rules).expect("rules load");
+    let report = engine.evaluate().expect("rules check");
+    let json = dealrules::report::json(&report, engine.sources());
+    dealrules::diff::read_report("t.json", &json).expect("reads back")
+}
+
+#[test]
+fn each_changed_part_is_named_with_old_and_new() {
+    use dealrules::diff::{ChangeKind, Diff, Part, PartChange};
+    let deals = "\
+entity Beta { type: company  revenue_2025: 200M USD }
+deal big { kind: purchase  buyer: Beta  amount: 3B USD }
+";
+    let old = "\
+rule big_commitment \"Commitment far above revenue\" {
+  severity: high
+  param ratio_limit = 10
+  match c: deal where c.kind == purchase
+  when  c.amount > ratio_limit * c.buyer.revenue_2025
+  flag  \"{c.buyer} commits {c.amount}\"
+}
+";
+    let new = old
+        .replace("ratio_limit = 10", "ratio_limit = 5")
+        .replace("c: deal", "contract: deal")
+        .replace("c.", "contract.")
+        .replace("{c.", "{contract.")
+        .replace("Commitment far above revenue", "Commitment above revenue");
+    let diff = Diff::new(saved(deals, old), saved(deals, &new));
+    assert_eq!(diff.entries.len(), 1);
+    let e = &diff.entries[0];
+    assert_eq!(e.kind, ChangeKind::Changed);
+    let change = |part, old: &str, new: &str| PartChange {
+        part,
+        old: old.to_string(),
+        new: new.to_string(),
+    };
+    assert_eq!(
+        e.changes,
+        [
+            change(
+                Part::Title,
+                "Commitment far above revenue",
+                "Commitment above revenue"
+            ),
+            change(Part::Bindings, "c = big", "contract = big"),
+            change(
+                Part::Conditions,
+                "c.kind == purchase; c.amount > ratio_limit * c.buyer.revenue_2025",
+                "contract.kind == purchase; contract.amount > ratio_limit * contract.buyer.revenue_2025"
+            ),
+            change(Part::Param("ratio_limit".to_string()), "10", "5"),
+        ]
+    );
+    // Same binding names: the value of an expression read on both sides is compared.
+    let renamed_back = new.replace("contract", "c");
+    let diff = Diff::new(saved(deals, old), saved(deals, &renamed_back));
+    assert_eq!(
+        diff.entries[0].changes,
+        [
+            change(
+                Part::Title,
+                "Commitment far above revenue",
+                "Commitment above revenue"
+            ),
+            change(
+                Part::Value("ratio_limit * c.buyer.revenue_2025".to_string()),
+                "2B USD",
+                "1B USD"
+            ),
+            change(Part::Param("ratio_limit".to_string()), "10", "5"),
+        ]
+    );
+    assert_eq!(diff.unchanged, 0);
+    assert_eq!(
+        dealrules::report::diff_summary(&diff),
+        "0 appeared, 0 disappeared, 1 changed, 0 unchanged (old: 1 finding, new: 1 finding)"
+    );
+}
