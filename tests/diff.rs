@@ -662,3 +662,27 @@ rule big_commitment \"Commitment far above revenue\" {
         "0 appeared, 0 disappeared, 1 changed, 0 unchanged (old: 1 finding, new: 1 finding)"
     );
 }
+
+#[test]
+fn a_report_with_evaluation_errors_makes_the_diff_invalid() {
+    let run = dealrules(&["run", "tests/fixtures/eval/", "--format", "json"]);
+    assert_eq!(run.status.code(), Some(2));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eval.json");
+    std::fs::write(&path, &run.stdout).unwrap();
+    let path = path.to_str().unwrap();
+    let out = dealrules(&["diff", path, path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stdout(&out),
+        "0 appeared, 0 disappeared, 0 changed, 0 unchanged (old: 0 findings, new: 0 findings); \
+         evaluation errors: 1 → 1\n"
+    );
+    assert_eq!(
+        stderr(&out),
+        "error: the old report records 1 evaluation error, so its findings are incomplete; \
+         `dealrules run` shows them\n\
+         error: the new report records 1 evaluation error, so its findings are incomplete; \
+         `dealrules run` shows them\n"
+    );
+}

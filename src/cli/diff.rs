@@ -183,6 +183,8 @@ fn at_revision(
     if let Err(message) = git(&["rev-parse", "--show-toplevel"]) {
         if message.starts_with("cannot run") {
             eprintln!("error: `--base` needs git: {message}");
+        } else if !message.contains("not a git repository") {
+            eprintln!("error: `--base {rev}`: git cannot read the repository here: {message}");
         } else {
             eprintln!(
                 "error: `--base {rev}` needs a git checkout, and the current folder is not in \
