@@ -54,6 +54,7 @@
 
 pub mod check;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod facts;

@@ -260,3 +260,10 @@ fn markdown_report_lists_gaps_and_errors() {
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(stdout(&out));
 }
+
+#[test]
+fn sarif_log_of_the_main_job() {
+    let out = dealrules(&["run", "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(stdout(&out));
+}

@@ -2,6 +2,7 @@
 
 mod check;
 mod convert;
+mod diff;
 mod fmt;
 mod graph;
 mod inputs;
@@ -125,6 +126,26 @@ dealrules convert deals.json > deals.deals\n\n\
 Exit codes: 0 written; 2 invalid input, or a file that could not be read or written."
     )]
     Convert(convert::ConvertArgs),
+    /// Compare the findings of two rule versions: appeared, disappeared, changed
+    #[command(
+        long_about = "Compare the findings of two rule versions over the same facts, keyed by \
+fingerprint (the rule id and the ids of the bound facts): which findings appeared, which \
+disappeared, and which changed — severity, title, message, bindings, conditions, values or \
+parameters, each shown old → new.\n\n\
+The two versions are two saved JSON reports (`dealrules run --format json`); or a saved report \
+(--baseline) and the current rules run over PATHS; or the rules at a git revision (--base) and \
+the rules in the working tree, both run over the facts in the working tree. With --base, the \
+rules at the revision are the `.rules` files under the same PATHS (default rules/ and \
+examples/).",
+        after_help = "Examples:\n  dealrules diff old.json new.json\n  \
+dealrules diff --baseline baseline.json rules/ deals/     # CI gate against a committed report\n  \
+dealrules diff --base main                                # what this branch changes\n  \
+dealrules diff --base HEAD~1 --format markdown > diff.md\n\n\
+Exit codes: 0 no finding changed; 1 some finding appeared, disappeared or changed; 2 invalid \
+input (not a dealrules JSON report, unknown revision, not in a git checkout, rules that do not \
+load) or a report with evaluation errors."
+    )]
+    Diff(diff::DiffArgs),
 }
 
 /// When to use colour.
@@ -162,5 +183,6 @@ fn main() -> ExitCode {
         Command::Graph(args) => graph::graph(&args).into(),
         Command::Fmt(args) => fmt::run(&args).into(),
         Command::Convert(args) => convert::run(&args).into(),
+        Command::Diff(args) => diff::run(&args).into(),
     }
 }

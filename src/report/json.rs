@@ -3,13 +3,14 @@
 
 use crate::diag::{SourceMap, Span};
 use crate::explain::{Binding, Conversion, DataGap, Detail, EvalError, Finding, TraceStep};
+use crate::report::Locate;
 use crate::{Report, Severity, Value};
 use serde_json::{Map, Value as Json, json};
 
 /// Version of the JSON report format; raised on any incompatible change.
 pub const JSON_FORMAT_VERSION: u32 = 1;
 
-fn location(sources: &SourceMap, span: Span) -> Json {
+fn location(sources: &dyn Locate, span: Span) -> Json {
     match sources.location(span) {
         Some(l) => json!({ "file": l.file, "line": l.line, "column": l.column }),
         None => Json::Null,
@@ -58,7 +59,7 @@ pub fn value_json(v: &Value) -> Json {
     }
 }
 
-pub(super) fn binding_json(b: &Binding, sources: &SourceMap) -> Json {
+pub(super) fn binding_json(b: &Binding, sources: &dyn Locate) -> Json {
     json!({
         "var": &*b.var,
         "fact": &*b.fact,
@@ -67,7 +68,7 @@ pub(super) fn binding_json(b: &Binding, sources: &SourceMap) -> Json {
     })
 }
 
-fn detail(d: &Detail, sources: &SourceMap) -> Json {
+fn detail(d: &Detail, sources: &dyn Locate) -> Json {
     let fact = |f: &crate::explain::FactRef| json!({ "fact": &*f.fact, "location": location(sources, f.span) });
     match d {
         Detail::Matches(facts) => {
@@ -95,7 +96,7 @@ fn detail(d: &Detail, sources: &SourceMap) -> Json {
     }
 }
 
-pub(super) fn step_json(t: &TraceStep, sources: &SourceMap) -> Json {
+pub(super) fn step_json(t: &TraceStep, sources: &dyn Locate) -> Json {
     json!({
         "condition": t.condition,
         "holds": t.holds,
@@ -112,7 +113,7 @@ pub(super) fn step_json(t: &TraceStep, sources: &SourceMap) -> Json {
     })
 }
 
-fn finding(f: &Finding, sources: &SourceMap) -> Json {
+pub(super) fn finding(f: &Finding, sources: &dyn Locate) -> Json {
     json!({
         "rule": &*f.rule,
         "severity": f.severity,
@@ -146,7 +147,7 @@ fn finding(f: &Finding, sources: &SourceMap) -> Json {
     })
 }
 
-fn conversion(c: &Conversion, sources: &SourceMap) -> Json {
+fn conversion(c: &Conversion, sources: &dyn Locate) -> Json {
     json!({
         "from": c.base.code(),
         "to": c.quote.code(),

@@ -4,13 +4,14 @@
 
 use crate::diag::SourceMap;
 use crate::explain::{Chain, DataGap, Detail, Finding};
+use crate::report::Locate;
 use crate::report::text::{conversion, place, summary, values};
 use crate::{Report, Severity};
 use std::fmt::Write as _;
 
 /// Plain text with the characters Markdown would read as markup escaped (`*`, `_`, `[`,
 /// `<`, `|`...), on one line.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -27,7 +28,7 @@ fn escape(text: &str) -> String {
 
 /// A message whose `quoted` parts (the house style for names and values in messages) become
 /// code spans, the rest escaped; with unpaired backticks, everything is escaped.
-fn message(text: &str) -> String {
+pub(super) fn message(text: &str) -> String {
     if text.matches('`').count() % 2 == 1 {
         return escape(text);
     }
@@ -44,7 +45,7 @@ fn message(text: &str) -> String {
 }
 
 /// A code span that holds `text` whatever backticks it contains.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     let text = text.replace(['\n', '\r'], " ");
     let mut longest = 0;
     let mut run = 0;
@@ -62,11 +63,11 @@ fn code(text: &str) -> String {
 }
 
 /// A code span for a table cell: `|` is escaped (GitHub removes the backslash inside the span).
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     code(&text.replace('|', "\\|"))
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -80,7 +81,13 @@ fn summary_table(out: &mut String, report: &Report) {
     let _ = writeln!(out, "| **total** | **{}** |", report.findings.len());
 }
 
-fn finding(out: &mut String, f: &Finding, sources: &SourceMap) {
+fn finding(out: &mut String, f: &Finding, sources: &dyn Locate) {
+    finding_heading(out, f);
+    finding_body(out, f, sources);
+}
+
+/// `### HIGH `vendor_financing` — title`, then a blank line.
+pub(super) fn finding_heading(out: &mut String, f: &Finding) {
     let _ = writeln!(
         out,
         "### {} {} — {}\n",
@@ -88,6 +95,11 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap) {
         code(&f.rule),
         message(&f.title)
     );
+}
+
+/// A finding under its heading: message, bindings table, **Because** table, chains,
+/// parameters, and the last line with rule, reference and fingerprint.
+pub(super) fn finding_body(out: &mut String, f: &Finding, sources: &dyn Locate) {
     let _ = writeln!(out, "{}\n", message(&f.message));
     if !f.bindings.is_empty() {
         let _ = writeln!(out, "| binding | fact | declared at |");
@@ -141,7 +153,7 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap) {
 
 /// The facts that went into an aggregate, appended to a table cell: `total: sum of 2 facts`,
 /// then each fact with its value and place.
-fn aggregate(cell_text: &mut String, expr: &str, d: &Detail, sources: &SourceMap) {
+fn aggregate(cell_text: &mut String, expr: &str, d: &Detail, sources: &dyn Locate) {
     let Detail::Aggregate {
         func,
         counted,
@@ -185,7 +197,7 @@ fn aggregate(cell_text: &mut String, expr: &str, d: &Detail, sources: &SourceMap
 }
 
 /// The deals behind a derived row or a cycle, one table row per hop.
-fn chain_table(out: &mut String, chain: &Chain, sources: &SourceMap) {
+fn chain_table(out: &mut String, chain: &Chain, sources: &dyn Locate) {
     let _ = writeln!(out, "**Chain {}**\n", code(&chain.var));
     let _ = writeln!(
         out,

@@ -1,8 +1,10 @@
 //! Renderers: turn a [`Report`](crate::Report) into text for people, JSON for programs, SARIF
-//! for code-review tools, or Markdown for a pull request.
+//! for code-review tools, or Markdown for a pull request; and a [`Diff`](crate::diff::Diff)
+//! into text, JSON or Markdown.
 //! Renderers never change findings; they only resolve spans to `file:line` and format values.
 
 mod diagnostics;
+mod diff;
 pub mod graph;
 mod json;
 mod markdown;
@@ -11,6 +13,22 @@ mod text;
 mod why;
 
 pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, diagnostics_json};
+use crate::diag::{Location, SourceMap, Span};
+
+/// Resolves a span to its `file:line:column`. Renderers take any `Locate`: the engine's
+/// [`SourceMap`], or the locations of a JSON report read back (see [`crate::diff`]).
+pub trait Locate {
+    /// Line and column of the start of `span`; `None` for spans without a place.
+    fn location(&self, span: Span) -> Option<Location>;
+}
+
+impl Locate for SourceMap {
+    fn location(&self, span: Span) -> Option<Location> {
+        SourceMap::location(self, span)
+    }
+}
+
+pub use diff::{DIFF_FORMAT_VERSION, diff_json, diff_markdown, diff_summary, diff_text};
 pub use json::{JSON_FORMAT_VERSION, json, value_json};
 pub use markdown::markdown;
 pub use sarif::{SARIF_FINGERPRINT_KEY, sarif, sarif_level};

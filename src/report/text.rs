@@ -2,11 +2,12 @@
 
 use crate::diag::{Colour, SourceMap, Span};
 use crate::explain::{Detail, Finding, Operand, TraceStep};
+use crate::report::Locate;
 use crate::{Report, Severity};
 use anstyle::{AnsiColor, Style};
 use std::fmt::Write as _;
 
-fn paint(colour: Colour, style: Style, text: &str) -> String {
+pub(super) fn paint(colour: Colour, style: Style, text: &str) -> String {
     match colour {
         Colour::Never => text.to_string(),
         Colour::Always => format!("{}{text}{}", style.render(), style.render_reset()),
@@ -27,7 +28,7 @@ fn severity_style(s: Severity) -> Style {
 pub(super) fn binding_lines(
     out: &mut String,
     bindings: &[crate::explain::Binding],
-    sources: &SourceMap,
+    sources: &dyn Locate,
 ) {
     let width = bindings
         .iter()
@@ -47,7 +48,7 @@ pub(super) fn binding_lines(
     }
 }
 
-pub(super) fn place(sources: &SourceMap, span: Span) -> String {
+pub(super) fn place(sources: &dyn Locate, span: Span) -> String {
     sources
         .location(span)
         .map_or_else(|| "(added in code)".to_string(), |l| l.to_string())
@@ -113,7 +114,7 @@ fn part(step: &TraceStep) -> String {
 
 /// `chain c: Nvidia -(nvidia_openai_loi, up to 100B USD)-> OpenAI -(...)-> ...`, then each deal
 /// with its location.
-fn chain_lines(out: &mut String, chain: &crate::explain::Chain, sources: &SourceMap) {
+fn chain_lines(out: &mut String, chain: &crate::explain::Chain, sources: &dyn Locate) {
     let mut line = String::new();
     for (i, h) in chain.hops.iter().enumerate() {
         if i == 0 {
@@ -160,7 +161,7 @@ fn chain_lines(out: &mut String, chain: &crate::explain::Chain, sources: &Source
 }
 
 /// The facts that went into an aggregate: `sum of 3: a 1B USD (f:1), ...`.
-fn aggregate_lines(expr: &str, d: &Detail, sources: &SourceMap) -> Vec<String> {
+fn aggregate_lines(expr: &str, d: &Detail, sources: &dyn Locate) -> Vec<String> {
     let Detail::Aggregate {
         func,
         counted,
@@ -195,7 +196,13 @@ fn aggregate_lines(expr: &str, d: &Detail, sources: &SourceMap) -> Vec<String> {
     lines
 }
 
-fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
+fn finding(out: &mut String, f: &Finding, sources: &dyn Locate, colour: Colour) {
+    finding_head(out, f, colour);
+    finding_body(out, f, sources);
+}
+
+/// The first line of a finding: `HIGH vendor_financing — title`, the severity coloured.
+pub(super) fn finding_head(out: &mut String, f: &Finding, colour: Colour) {
     let head = format!("{} {}", f.severity.name().to_uppercase(), f.rule);
     let _ = writeln!(
         out,
@@ -203,6 +210,10 @@ fn finding(out: &mut String, f: &Finding, sources: &SourceMap, colour: Colour) {
         paint(colour, severity_style(f.severity), &head),
         f.title
     );
+}
+
+/// The rest of a finding, indented: message, bindings, `because`, chains, parameters, rule.
+pub(super) fn finding_body(out: &mut String, f: &Finding, sources: &dyn Locate) {
     let _ = writeln!(out, "  {}", f.message);
     binding_lines(out, &f.bindings, sources);
     if !f.trace.is_empty() {
@@ -321,7 +332,7 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
 }
 
 /// `USD converted to CNY at 7.10 (fx USD/CNY on 2025-10-01, rates.deals:1)`.
-pub(super) fn conversion(c: &crate::explain::Conversion, sources: &SourceMap) -> String {
+pub(super) fn conversion(c: &crate::explain::Conversion, sources: &dyn Locate) -> String {
     let date = c.date.map(|d| format!(" on {d}")).unwrap_or_default();
     format!(
         "{} converted to {} at {} (fx {}/{}{date}, {})",
