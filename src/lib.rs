@@ -323,7 +323,7 @@ impl Engine {
     ///
     /// # Errors
     /// [`LoadError`] for an unknown rule, binding or fact, a fact of the wrong kind, more facts
-    /// than bindings, or a rule that does not check.
+    /// than bindings, facts that do not fit the schema, or a rule that does not check.
     pub fn why(&self, rule: &str, given: &[(&str, &str)]) -> Result<Why, LoadError> {
         let plain = |message: String, help: Option<String>| LoadError {
             diagnostics: vec![Diagnostic {
@@ -335,6 +335,11 @@ impl Engine {
             }],
         };
         let mut diags = Vec::new();
+        self.schema.validate(&self.facts, &mut diags);
+        if diags.iter().any(|d| d.level == Level::Error) {
+            diag::sort(&mut diags);
+            return Err(LoadError { diagnostics: diags });
+        }
         let mut errors = Vec::new();
         let (facts, rules) = self.prepare(&mut diags, &mut errors)?;
         let facts: &FactBase = &facts;
