@@ -60,6 +60,7 @@ pub mod facts;
 pub mod format;
 pub mod input;
 pub mod report;
+pub mod ruletest;
 pub mod syntax;
 pub mod value;
 
@@ -162,7 +163,7 @@ impl Report {
 /// Loads rules and facts, evaluates, and returns explained findings.
 ///
 /// Cloning an engine copies its rules and facts (the source texts are shared), so that each
-/// test can add its own facts to the same rules.
+/// test of [`ruletest`] can add its own facts to the same rules.
 #[derive(Clone, Debug, Default)]
 pub struct Engine {
     sources: SourceMap,
