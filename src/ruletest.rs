@@ -224,8 +224,22 @@ fn check_fact_ids(engine: &Engine, expect: &Expect, diags: &mut Vec<Diagnostic>)
                     id.span,
                     "unknown fact",
                 );
-                let same_kind = facts.iter().filter(|(_, f)| f.kind == *kind);
-                d.help = did_you_mean(&id.name, same_kind.map(|(_, f)| &*f.id));
+                let same_kind: Vec<&str> = facts
+                    .iter()
+                    .filter(|(_, f)| f.kind == *kind)
+                    .map(|(_, f)| &*f.id)
+                    .collect();
+                d.help = did_you_mean(&id.name, same_kind.iter().copied()).or_else(|| {
+                    match same_kind.len() {
+                        0 => Some(format!("this test is given no {}", kind.keyword())),
+                        1..=12 => Some(format!(
+                            "the given {}s are: {}",
+                            kind.keyword(),
+                            same_kind.join(", ")
+                        )),
+                        _ => None,
+                    }
+                });
                 diags.push(d);
             }
         }
@@ -258,21 +272,21 @@ pub enum Problem {
     /// `expect RULE ...`: no finding of the rule has everything expected. `closest` is the
     /// position in `findings` of the finding that matches the most, if the rule found any.
     NoMatch {
-        /// The findings of the rule, in report order.
+        /// The findings of the rule, by the ids of their facts.
         findings: Vec<Finding>,
         /// The finding closest to the expectation.
         closest: Option<usize>,
     },
     /// `expect no RULE ...`: the rule found these.
     Unexpected {
-        /// The findings of the rule, in report order.
+        /// The findings of the rule, by the ids of their facts.
         findings: Vec<Finding>,
         /// The positions in `findings` of those the expectation excludes.
         matching: Vec<usize>,
     },
     /// `expect count RULE N`: the rule found another number.
     Count {
-        /// The findings of the rule, in report order.
+        /// The findings of the rule, by the ids of their facts.
         findings: Vec<Finding>,
         /// The positions in `findings` of those that no `expect RULE on (...)` of the test
         /// names.
@@ -342,12 +356,16 @@ pub fn run(prepared: &Prepared) -> TestResult {
             }
         }
     }
+    // The findings of one rule, by the ids of their facts (easier to compare by eye than the
+    // report's order by fingerprint).
     let of_rule = |rule: &str| -> Vec<Finding> {
-        findings
+        let mut found: Vec<Finding> = findings
             .iter()
             .filter(|f| &*f.rule == rule)
             .cloned()
-            .collect()
+            .collect();
+        found.sort_by(|a, b| a.facts().cmp(b.facts()));
+        found
     };
     let mut failures = Vec::new();
     for expect in &test.expects {
@@ -440,6 +458,17 @@ fn diagnostic_error(d: &Diagnostic) -> TestError {
 
 /// The score of a finding that has everything an expectation asks for.
 const FULL: u8 = 7;
+
+/// What of `expect RULE [on (...)] [severity S] [message ...]` the finding does not have:
+/// `on`, `severity`, `message`, in that order.
+pub fn differences(expect: &ExpectKind, f: &Finding) -> Vec<&'static str> {
+    let score = score(expect, f);
+    [(4, "on"), (2, "severity"), (1, "message")]
+        .into_iter()
+        .filter(|(bit, _)| score & bit == 0)
+        .map(|(_, part)| part)
+        .collect()
+}
 
 /// How well a finding matches `expect RULE [on (...)] [severity S] [message ...]`: 4 for the
 /// bound facts, 2 for the severity, 1 for the message; what is not asked for counts as matched.

@@ -91,6 +91,12 @@ fn failure_text(f: &Failure, sources: &SourceMap, colour: Colour) -> String {
             findings_text(&mut out, rule, findings, sources);
             diff.push(minus(expect_text(kind)));
             if let Some(c) = closest.and_then(|i| findings.get(i)) {
+                let parts = crate::ruletest::differences(kind, c);
+                let _ = writeln!(
+                    out,
+                    "    the closest finding differs in: {}",
+                    parts.join(", ")
+                );
                 diff.push(plus(finding_as(kind, c)));
             }
         }
