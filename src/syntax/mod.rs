@@ -166,16 +166,26 @@ fn too_deep(file: FileId, at: usize) -> Diagnostic {
 }
 
 /// The start of the next line after the item starting at `offset` that begins a declaration.
+/// Inside a `test`, facts are declared on indented lines: after an error in a test, only an
+/// unindented line starts the next declaration.
 fn resync(text: &str, offset: usize) -> Option<usize> {
     let rest = text.get(offset..)?;
     let item_start = offset + (rest.len() - skip_trivia(rest).len());
+    let in_test = text
+        .get(item_start..)
+        .and_then(|s| s.strip_prefix("test"))
+        .is_some_and(|after| after.starts_with([' ', '\t']));
     let mut pos = text
         .get(item_start..)?
         .find('\n')
         .map(|i| item_start + i + 1)?;
     while pos < text.len() {
         let line = text.get(pos..)?;
-        let trimmed = line.trim_start_matches([' ', '\t']);
+        let trimmed = if in_test {
+            line
+        } else {
+            line.trim_start_matches([' ', '\t'])
+        };
         for kw in ["entity", "deal", "rule", "fx", "relation", "derive", "test"] {
             if trimmed
                 .strip_prefix(kw)
@@ -234,7 +244,7 @@ fn skip_trivia(mut s: &str) -> &str {
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::entity_decl | Rule::deal_decl | Rule::rule_decl | Rule::chunk => {
+        Rule::entity_decl | Rule::deal_decl | Rule::rule_decl | Rule::test_decl | Rule::chunk => {
             "a declaration (`entity`, `deal` or `rule`)"
         }
         Rule::field => "a field (`name: value`)",
@@ -262,7 +272,6 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::unit => "a unit or currency",
         Rule::percent => "`%`",
         Rule::fraction => "a number",
-        Rule::test_decl => "a declaration (`entity`, `deal`, `rule` or `test`)",
         Rule::given_clause | Rule::kw_given => "`given`",
         Rule::given_facts => "`{` and facts",
         Rule::expect_clause | Rule::kw_expect => "`expect`",
