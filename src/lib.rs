@@ -61,6 +61,7 @@ pub mod facts;
 pub mod format;
 pub mod input;
 pub mod report;
+pub mod ruletest;
 pub mod schema;
 pub mod syntax;
 pub mod value;
@@ -91,7 +92,7 @@ impl LoadError {
 }
 
 /// The rules loaded into an engine, in load order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RuleSet {
     rules: Vec<syntax::RuleDecl>,
 }
@@ -175,7 +176,10 @@ struct Checked<'a> {
 }
 
 /// Loads rules and facts, evaluates, and returns explained findings.
-#[derive(Debug, Default)]
+///
+/// Cloning an engine copies its rules and facts (the source texts are shared), so that each
+/// test of [`ruletest`] can add its own facts to the same rules.
+#[derive(Clone, Debug, Default)]
 pub struct Engine {
     sources: SourceMap,
     facts: FactBase,
@@ -185,6 +189,7 @@ pub struct Engine {
     relations: indexmap::IndexMap<value::Name, syntax::RelationDecl>,
     derives: Vec<syntax::DeriveDecl>,
     schema: schema::Schema,
+    tests: Vec<syntax::TestDecl>,
 }
 
 impl Engine {
@@ -440,16 +445,15 @@ impl Engine {
         let (parsed, mut diags) = syntax::parse(file, &text);
         for item in parsed.items {
             match item {
-                syntax::Item::Fact(decl) => {
-                    let fact = Fact::from_decl(&decl, &mut diags);
-                    if let Err(d) = self.facts.add(fact) {
-                        diags.push(*d);
+                syntax::Item::Fact(decl) => self.add_fact_decl(&decl, &mut diags),
+                syntax::Item::Fx(fx) => self.add_fx_decl(fx, &mut diags),
+                syntax::Item::Test(test) => {
+                    if let Some(first) = self.tests.iter().find(|t| t.name.name == test.name.name) {
+                        let what = format!("test `{}` is declared twice", test.name.name);
+                        diags.push(declared_twice(what, test.name.span, first.name.span));
+                        continue;
                     }
-                }
-                syntax::Item::Fx(fx) => {
-                    if let Err(d) = self.facts.add_fx(fx) {
-                        diags.push(*d);
-                    }
+                    self.tests.push(*test);
                 }
                 syntax::Item::Relation(r) => {
                     if let Some(first) = self.relations.get(&r.name.name) {
@@ -486,6 +490,88 @@ impl Engine {
         } else {
             Ok(())
         }
+    }
+
+    /// Parses `text` as [`Engine::load`] does, but accepts only entities, deals, exchange
+    /// rates and schema declarations: the facts a test is given from a file (`given
+    /// "deals.deals"`), and the schema extension that describes them.
+    ///
+    /// # Errors
+    /// [`LoadError`] as for [`Engine::load`], and for any rule, relation, derive rule or test in
+    /// the text.
+    pub fn load_facts(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<Arc<str>>,
+    ) -> Result<(), LoadError> {
+        let text: Arc<str> = text.into();
+        let file = self.sources.add(name, text.clone());
+        let (parsed, mut diags) = syntax::parse(file, &text);
+        for item in parsed.items {
+            match item {
+                syntax::Item::Fact(decl) => self.add_fact_decl(&decl, &mut diags),
+                syntax::Item::Fx(fx) => self.add_fx_decl(fx, &mut diags),
+                syntax::Item::Schema(s) => self.schema.add(&s, &mut diags),
+                other => diags.push(
+                    Diagnostic::error(
+                        diag::Code::BadTest,
+                        "a file given to a test may hold only entities, deals, exchange rates and \
+                         schema declarations",
+                        other.span(),
+                        "not a fact",
+                    )
+                    .with_help("name rule files on the command line of `dealrules test`"),
+                ),
+            }
+        }
+        if diags.iter().any(|d| d.level == Level::Error) {
+            Err(LoadError { diagnostics: diags })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds the facts and exchange rates written in a test's `given { ... }` block (already
+    /// parsed with the test's file).
+    ///
+    /// # Errors
+    /// [`LoadError`] for a duplicate id, a field written twice, or a second rate for a pair.
+    pub fn add_given(
+        &mut self,
+        facts: &[syntax::FactDecl],
+        rates: &[syntax::FxDecl],
+    ) -> Result<(), LoadError> {
+        let mut diags = Vec::new();
+        for decl in facts {
+            self.add_fact_decl(decl, &mut diags);
+        }
+        for fx in rates {
+            self.add_fx_decl(fx.clone(), &mut diags);
+        }
+        if diags.iter().any(|d| d.level == Level::Error) {
+            Err(LoadError { diagnostics: diags })
+        } else {
+            Ok(())
+        }
+    }
+
+    fn add_fact_decl(&mut self, decl: &syntax::FactDecl, diags: &mut Vec<Diagnostic>) {
+        let fact = Fact::from_decl(decl, diags);
+        if let Err(d) = self.facts.add(fact) {
+            diags.push(*d);
+        }
+    }
+
+    fn add_fx_decl(&mut self, fx: syntax::FxDecl, diags: &mut Vec<Diagnostic>) {
+        if let Err(d) = self.facts.add_fx(fx) {
+            diags.push(*d);
+        }
+    }
+
+    /// The tests loaded (`test` declarations), in load order. [`Engine::evaluate`] never runs
+    /// them; see [`ruletest`].
+    pub fn tests(&self) -> &[syntax::TestDecl] {
+        &self.tests
     }
 
     /// Adds a fact built in code.

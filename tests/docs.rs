@@ -92,7 +92,10 @@ fn every_code_has_a_section_with_its_summary() {
     let sections = sections();
     let documented: Vec<&str> = sections.iter().map(|s| s.code.as_str()).collect();
     let codes: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-    assert_eq!(documented, codes, "docs/diagnostics.md lists every code, in order");
+    assert_eq!(
+        documented, codes,
+        "docs/diagnostics.md lists every code, in order"
+    );
     for (s, code) in sections.iter().zip(Code::ALL) {
         assert_eq!(s.summary, code.summary(), "{}", s.code);
     }

@@ -245,6 +245,72 @@ fn schema_records_with_comments_or_too_long_are_written_one_field_per_line() {
 }
 
 #[test]
+fn test_blocks() {
+    let src = r#"// a test
+test vendor_financing_fires "Nvidia invests in OpenAI" { given {
+    entity Nvidia { type: company }
+    entity OpenAI { type: company revenue_2025: 13B USD }  // thirteen
+
+
+    deal inv { kind: investment investor: Nvidia investee: OpenAI, amount: 100B USD }
+    deal buy { kind: purchase buyer: OpenAI
+      // a comment
+      seller: Nvidia amount: 10B USD }
+    fx USD/CNY 7.1
+  }
+  given   "../examples/ai-compute-2025.deals"   given {}
+
+  expect vendor_financing on ( inv , buy, )
+  expect vendor_financing on (inv, buy) severity high message contains "invests"  // trailing
+
+  // none of these
+  expect no round_trip expect count vendor_financing 1
+  expect "no" on ("Nvidia > OpenAI > Nvidia") message "exact"
+  expect error "boom" }
+"#;
+    let expected = r#"// a test
+test vendor_financing_fires "Nvidia invests in OpenAI" {
+  given {
+    entity Nvidia { type: company }
+    entity OpenAI { type: company  revenue_2025: 13B USD }  // thirteen
+
+    deal inv { kind: investment  investor: Nvidia  investee: OpenAI  amount: 100B USD }
+    deal buy {
+      kind:  purchase
+      buyer: OpenAI
+      // a comment
+      seller: Nvidia
+      amount: 10B USD
+    }
+    fx USD/CNY 7.1
+  }
+  given "../examples/ai-compute-2025.deals"
+  given {}
+
+  expect vendor_financing on (inv, buy)
+  expect vendor_financing on (inv, buy) severity high message contains "invests"  // trailing
+  // none of these
+  expect no round_trip
+  expect count vendor_financing 1
+  expect "no" on ("Nvidia > OpenAI > Nvidia") message "exact"
+  expect error "boom"
+}
+"#;
+    assert_safe("test.rules", src);
+    assert_eq!(format(src).unwrap(), expected);
+    // A fact too long for one line is written one field per line.
+    let long = format!(
+        "test t {{ given {{ deal d {{ kind: purchase  source: \"{}\" }} }} expect r }}",
+        "x".repeat(80)
+    );
+    let out = format(&long).unwrap();
+    assert!(
+        out.contains("    deal d {\n      kind:   purchase\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn literals_are_copied_as_written() {
     let src = "deal d { a: 100.00B USD  b: 1_000  c: 0.1T USD  d: 5GBP  e: 3万  f: 1.5e11 USD  g: \"x\\u{4e2d}\"  h: USD   5 }\n";
     let out = format(src).unwrap();
@@ -914,6 +980,131 @@ fn rule() -> impl Strategy<Value = Toks> {
         )
 }
 
+/// `on (a, "Nvidia > OpenAI > Nvidia")`, maybe with a trailing comma.
+fn on_facts() -> impl Strategy<Value = Toks> {
+    (
+        proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(NAMES).prop_map(str::to_string),
+                Just("\"Nvidia > OpenAI > Nvidia\"".to_string()),
+            ],
+            1..4,
+        ),
+        any::<bool>(),
+    )
+        .prop_map(|(ids, trailing)| {
+            let mut t = cat([tok(Joint::Any, "on"), tok(Joint::Opt, "(")]);
+            let n = ids.len();
+            for (i, id) in ids.into_iter().enumerate() {
+                t.extend(tok(Joint::Opt, id));
+                if i + 1 < n || trailing {
+                    t.extend(tok(Joint::Opt, ","));
+                }
+            }
+            t.extend(tok(Joint::Opt, ")"));
+            t
+        })
+}
+
+/// One `expect` line of each shape.
+fn expectation() -> impl Strategy<Value = Toks> {
+    let rule = proptest::sample::select(NAMES);
+    prop_oneof![
+        Just(cat([
+            tok(Joint::Any, "expect"),
+            tok(Joint::Any, "error"),
+            tok(Joint::Any, "\"cannot compare // USD\""),
+        ])),
+        (rule.clone(), 0usize..100).prop_map(|(r, n)| cat([
+            tok(Joint::Any, "expect"),
+            tok(Joint::Any, "count"),
+            tok(Joint::Any, r),
+            tok(Joint::Any, n.to_string()),
+        ])),
+        (rule.clone(), proptest::option::of(on_facts())).prop_map(|(r, on)| {
+            let mut t = cat([
+                tok(Joint::Any, "expect"),
+                tok(Joint::Any, "no"),
+                tok(Joint::Any, r),
+            ]);
+            t.extend(on.unwrap_or_default());
+            t
+        }),
+        (
+            rule,
+            proptest::option::of(on_facts()),
+            any::<bool>(),
+            0usize..3,
+        )
+            .prop_map(|(r, on, severity, message)| {
+                let mut t = cat([tok(Joint::Any, "expect"), tok(Joint::Any, r)]);
+                t.extend(on.unwrap_or_default());
+                if severity {
+                    t.extend(cat([tok(Joint::Any, "severity"), tok(Joint::Any, "high")]));
+                }
+                match message {
+                    1 => t.extend(cat([
+                        tok(Joint::Any, "message"),
+                        tok(Joint::Any, "\"exactly this\""),
+                    ])),
+                    2 => t.extend(cat([
+                        tok(Joint::Any, "message"),
+                        tok(Joint::Any, "contains"),
+                        tok(Joint::Any, "\"invests { in\""),
+                    ])),
+                    _ => {}
+                }
+                t
+            }),
+    ]
+}
+
+/// `test name ["title"] { given... expect... }` with facts written in the test or given by file.
+fn test_block() -> impl Strategy<Value = Toks> {
+    let given = prop_oneof![
+        Just(cat([
+            tok(Joint::Any, "given"),
+            tok(Joint::Any, "\"../examples/ai-compute-2025.deals\""),
+        ])),
+        (proptest::collection::vec(fact(), 0..3), any::<bool>()).prop_map(|(facts, fx)| {
+            let mut t = cat([tok(Joint::Any, "given"), tok(Joint::Opt, "{")]);
+            for f in facts {
+                t.extend(f);
+            }
+            if fx {
+                t.extend(cat([
+                    tok(Joint::Any, "fx"),
+                    tok(Joint::Any, "USD/CNY"),
+                    tok(Joint::Any, "7.10"),
+                ]));
+            }
+            t.extend(tok(Joint::Opt, "}"));
+            t
+        }),
+    ];
+    (
+        proptest::sample::select(NAMES),
+        any::<bool>(),
+        proptest::collection::vec(given, 0..3),
+        proptest::collection::vec(expectation(), 1..4),
+    )
+        .prop_map(|(name, titled, given, expects)| {
+            let mut t = cat([tok(Joint::Any, "test"), tok(Joint::Any, name)]);
+            if titled {
+                t.extend(tok(Joint::Any, "\"What it shows // in words\""));
+            }
+            t.extend(tok(Joint::Opt, "{"));
+            for g in given {
+                t.extend(g);
+            }
+            for e in expects {
+                t.extend(e);
+            }
+            t.extend(tok(Joint::Opt, "}"));
+            t
+        })
+}
+
 fn file() -> impl Strategy<Value = String> {
     let decl = prop_oneof![
         3 => fact(),
@@ -921,6 +1112,7 @@ fn file() -> impl Strategy<Value = String> {
         1 => relation(),
         1 => derive(),
         2 => schema(),
+        2 => test_block(),
         1 => Just(cat([
             tok(Joint::Any, "fx"),
             tok(Joint::Any, "USD/CNY"),

@@ -892,13 +892,19 @@ impl Checker<'_> {
         !elements && refs.iter().all(|l| *l == local)
     }
 
+    /// Whether a bare name is a field of deals: by the schema when one is declared (so that
+    /// the reading does not depend on the data loaded), else by the loaded deals.
     fn is_field(&self, name: &str) -> bool {
-        name == "id"
-            || name == "title"
-            || self.facts.has_field_name(&FactKind::Deal, name)
-            || matches!(
+        if name == "id" || name == "title" {
+            return true;
+        }
+        if self.schema.is_declared(&FactKind::Deal) {
+            matches!(
                 self.schema.field(&FactKind::Deal, None, name),
                 crate::schema::Lookup::Found(_)
             )
+        } else {
+            self.facts.has_field_name(&FactKind::Deal, name)
+        }
     }
 }

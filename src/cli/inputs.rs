@@ -150,6 +150,16 @@ fn plain_error(message: String) -> Diagnostic {
 
 /// Prints diagnostics to standard error, sorted by file and position, then a count.
 pub fn print_diagnostics(engine: &Engine, diags: &mut [Diagnostic], colour: Colour) {
+    print_diagnostics_then(engine, diags, colour, "nothing was evaluated");
+}
+
+/// [`print_diagnostics`], the count of errors followed by `consequence` (`no test was run`).
+pub fn print_diagnostics_then(
+    engine: &Engine,
+    diags: &mut [Diagnostic],
+    colour: Colour,
+    consequence: &str,
+) {
     diags.sort_by_key(|d| d.span().map(|s| (s.file, s.start)));
     let mut err = std::io::stderr().lock();
     for d in diags.iter() {
@@ -163,7 +173,7 @@ pub fn print_diagnostics(engine: &Engine, diags: &mut [Diagnostic], colour: Colo
     if errors > 0 {
         let _ = writeln!(
             err,
-            "{errors} error{} found; nothing was evaluated",
+            "{errors} error{} found; {consequence}",
             if errors == 1 { "" } else { "s" }
         );
     }

@@ -9,6 +9,7 @@ mod inputs;
 mod params;
 mod progress;
 mod run;
+mod test;
 mod why;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 enum Exit {
     /// No finding at or above `--fail-on` (or no `--fail-on`).
     Clean = 0,
-    /// A finding at or above `--fail-on`.
+    /// A finding at or above `--fail-on`; for `test`, a test that failed.
     Findings = 1,
     /// Invalid input, or a rule that could not be evaluated.
     Invalid = 2,
@@ -85,6 +86,23 @@ dealrules why vendor_financing --on buy=openai_broadcom_accelerators\n  \
 dealrules why commitment_exceeds_revenue --on openai_coreweave_cloud --all --format json"
     )]
     Why(why::WhyArgs),
+    /// Run the `test` blocks of rule files, each on its own facts
+    #[command(
+        long_about = "Run the `test` blocks of rule files (see docs/language.md, \"Testing rules\").\n\n\
+Every `.rules` file named, or found in a named folder (recursively, in name order), is loaded; each \
+test then runs on its own engine: those rules plus the test's facts (written in the test, or \
+`given \"FILE\"`, relative to the rule file), never another test's. Each test is printed `ok` or \
+`FAILED` with its file and line; a failure shows the expectation, the findings of its rule and the \
+difference. The last line is `N passed, N failed`. A rule file or test with an error (an unknown \
+rule in `expect`, a fact id no given fact has, a given file that cannot be read) is reported with \
+its line and column, with every other such error, and no test runs.",
+        after_help = "Examples:\n  dealrules test                              # the tests in rules/\n  \
+dealrules test rules/vendor_financing.rules\n  \
+dealrules test --filter vendor_financing\n  \
+dealrules test rules/ --format junit > tests.xml   # for CI\n\n\
+Exit codes: 0 every test passed; 1 a test failed; 2 invalid input (nothing was run)."
+    )]
+    Test(test::TestArgs),
     /// Draw the money-and-value flow graph (Graphviz DOT or Mermaid), cycles highlighted
     #[command(
         long_about = "Draw the money-and-value flow graph of the deals as Graphviz DOT or as a Mermaid \
@@ -180,6 +198,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args).into(),
         Command::Check(args) => check::check(&args).into(),
         Command::Why(args) => why::why(&args).into(),
+        Command::Test(args) => test::run(&args).into(),
         Command::Graph(args) => graph::graph(&args).into(),
         Command::Fmt(args) => fmt::run(&args).into(),
         Command::Convert(args) => convert::run(&args).into(),

@@ -92,6 +92,8 @@ codes! {
     BadRelation = "E038", "invalid relation or derive";
     /// Recursion through negation or an aggregate.
     UnstratifiedRecursion = "E039", "recursion through negation";
+    /// A `test` block that cannot run: an unknown rule or fact, a bad `given` file.
+    BadTest = "E040", "invalid test";
     /// A binding that nothing reads.
     UnusedBinding = "W001", "unused binding";
     /// A condition that is always true or always false.

@@ -129,7 +129,7 @@ impl fmt::Display for Location {
 }
 
 /// All source files of one engine; resolves spans to locations and text.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
 }

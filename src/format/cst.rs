@@ -65,6 +65,41 @@ pub(crate) enum Decl {
     Derive(Box<DeriveDecl>),
     /// `schema deal [kind] ["title"] { field specs }`.
     Schema(SchemaDecl),
+    /// `test name ["title"] { given ... expect ... }`.
+    Test(Box<TestDecl>),
+}
+
+/// `test ID ["title"] { given... expect... }`.
+#[derive(Clone, Debug)]
+pub(crate) struct TestDecl {
+    pub keyword: Tok,
+    pub name: Tok,
+    pub title: Option<Tok>,
+    pub open: Tok,
+    pub given: Vec<Given>,
+    pub expects: Vec<ExpectClause>,
+    pub close: Tok,
+}
+
+/// `given "file"` or `given { facts }`.
+#[derive(Clone, Debug)]
+pub(crate) enum Given {
+    /// `given "../examples/ai-compute-2025.deals"`.
+    File { keyword: Tok, path: Tok },
+    /// `given { entity ... deal ... fx ... }`: only facts and exchange rates.
+    Facts {
+        keyword: Tok,
+        open: Tok,
+        decls: Vec<Decl>,
+        close: Tok,
+    },
+}
+
+/// `expect` and the tokens after it as written: words, names, strings, `(`, `,` and `)`.
+#[derive(Clone, Debug)]
+pub(crate) struct ExpectClause {
+    pub keyword: Tok,
+    pub words: Vec<Tok>,
 }
 
 /// `entity ID ["title"] { fields }` or `deal ...`.
@@ -491,6 +526,9 @@ impl Reader<'_> {
         } else if rest.starts_with("schema") {
             let keyword = self.tok("schema".len());
             Ok(Decl::Schema(self.schema_decl(keyword)?))
+        } else if rest.starts_with("test") {
+            let keyword = self.tok("test".len());
+            Ok(Decl::Test(Box::new(self.test_decl(keyword)?)))
         } else {
             self.fail("a declaration")
         }
@@ -761,6 +799,145 @@ impl Reader<'_> {
             items,
             close,
         })
+    }
+
+    fn test_decl(&mut self, keyword: Tok) -> Read<TestDecl> {
+        let name = self.name()?;
+        let title = self.optional_string();
+        let open = self.expect("{")?;
+        let mut given = Vec::new();
+        while self.at_word("given") {
+            let kw = self.tok("given".len());
+            self.trivia();
+            if let Some(n) = string(self.rest()) {
+                let path = self.tok(n);
+                given.push(Given::File { keyword: kw, path });
+                continue;
+            }
+            let open = self.expect("{")?;
+            let mut decls = Vec::new();
+            while !self.at("}") {
+                decls.push(self.decl()?);
+            }
+            let close = self.expect("}")?;
+            given.push(Given::Facts {
+                keyword: kw,
+                open,
+                decls,
+                close,
+            });
+        }
+        let mut expects = Vec::new();
+        while self.at_word("expect") {
+            let kw = self.tok("expect".len());
+            expects.push(self.expect_rest(kw)?);
+        }
+        let close = self.expect("}")?;
+        Ok(TestDecl {
+            keyword,
+            name,
+            title,
+            open,
+            given,
+            expects,
+            close,
+        })
+    }
+
+    /// What follows `expect`, tried in the grammar's order: `error "text"`, `count RULE N`,
+    /// `no RULE [on (...)]`, `RULE [on (...)] [severity S] [message [contains] "text"]`.
+    fn expect_rest(&mut self, keyword: Tok) -> Read<ExpectClause> {
+        let before = self.mark();
+        let mut words = Vec::new();
+        if self.at_word("error") {
+            words.push(self.tok("error".len()));
+            self.trivia();
+            if let Some(n) = string(self.rest()) {
+                words.push(self.tok(n));
+                return Ok(ExpectClause { keyword, words });
+            }
+            self.reset(before.clone());
+            words.clear();
+        }
+        if self.at_word("count") {
+            words.push(self.tok("count".len()));
+            if let Ok(rule) = self.name() {
+                words.push(rule);
+                self.trivia();
+                if let Some(n) = digits(self.rest()) {
+                    words.push(self.tok(n));
+                    return Ok(ExpectClause { keyword, words });
+                }
+            }
+            self.reset(before.clone());
+            words.clear();
+        }
+        if self.at_word("no") {
+            words.push(self.tok("no".len()));
+            match self.name() {
+                Ok(rule) => {
+                    words.push(rule);
+                    self.expect_on(&mut words);
+                    return Ok(ExpectClause { keyword, words });
+                }
+                Err(_) => {
+                    self.reset(before);
+                    words.clear();
+                }
+            }
+        }
+        words.push(self.name()?);
+        self.expect_on(&mut words);
+        let mark = self.mark();
+        if self.at_word("severity") {
+            let kw = self.tok("severity".len());
+            match self.ident() {
+                Ok(level) => words.extend([kw, level]),
+                Err(_) => self.reset(mark),
+            }
+        }
+        let mark = self.mark();
+        if self.at_word("message") {
+            let mut message = vec![self.tok("message".len())];
+            if self.at_word("contains") {
+                message.push(self.tok("contains".len()));
+            }
+            self.trivia();
+            match string(self.rest()) {
+                Some(n) => {
+                    message.push(self.tok(n));
+                    words.extend(message);
+                }
+                None => self.reset(mark),
+            }
+        }
+        Ok(ExpectClause { keyword, words })
+    }
+
+    /// An optional `on (name, ...)`, appended to `words` when it is there.
+    fn expect_on(&mut self, words: &mut Vec<Tok>) {
+        let before = self.mark();
+        if !self.at_word("on") {
+            return;
+        }
+        let mut on = vec![self.tok("on".len())];
+        let read = (|| -> Read<()> {
+            on.push(self.expect("(")?);
+            on.push(self.name()?);
+            while self.at(",") {
+                on.push(self.tok(1));
+                if self.at(")") {
+                    break;
+                }
+                on.push(self.name()?);
+            }
+            on.push(self.expect(")")?);
+            Ok(())
+        })();
+        match read {
+            Ok(()) => words.extend(on),
+            Err(_) => self.reset(before),
+        }
     }
 
     fn fx_decl(&mut self, keyword: Tok) -> Read<FxDecl> {

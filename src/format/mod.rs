@@ -85,7 +85,7 @@ fn check(text: &str, items: &[Item], out: &str) -> Result<(), Vec<Diagnostic>> {
             .iter()
             .zip(after.items.iter().map(Some).chain(std::iter::repeat(None)))
             .find(|(a, b)| Some(*a) != *b)
-            .map_or(Span::new(FILE, 0..0), |(a, _)| item_span(a));
+            .map_or(Span::new(FILE, 0..0), |(a, _)| a.span());
         let why = match first_error {
             Some(d) => format!("the formatted text does not parse: {}", d.message),
             None => "the formatted text means something else".to_string(),
@@ -120,17 +120,6 @@ fn check(text: &str, items: &[Item], out: &str) -> Result<(), Vec<Diagnostic>> {
         ]);
     }
     Ok(())
-}
-
-fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Fact(f) => f.span,
-        Item::Rule(r) => r.span,
-        Item::Fx(x) => x.span,
-        Item::Relation(r) => r.span,
-        Item::Derive(d) => d.span,
-        Item::Schema(s) => s.span,
-    }
 }
 
 /// Every `//` comment of `text` (outside quoted strings): its byte offset and its text without

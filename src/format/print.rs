@@ -1,8 +1,8 @@
 //! Printing a concrete syntax tree in the canonical layout (described in `docs/format.md`).
 
-use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, Expr, FactDecl, Field, FieldSpec};
-use super::cst::{FxDecl, Inner, Part, Pattern, Primary, RelationDecl, RuleDecl, SchemaDecl, Tok};
-use super::cst::{TypeAlt, TypeExpr, Value};
+use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, ExpectClause, Expr, FactDecl};
+use super::cst::{Field, FieldSpec, FxDecl, Given, Inner, Part, Pattern, Primary, RelationDecl};
+use super::cst::{RuleDecl, SchemaDecl, TestDecl, Tok, TypeAlt, TypeExpr, Value};
 
 /// Lists and records longer than this (in characters, indentation included) are written one
 /// element per line.
@@ -42,12 +42,13 @@ pub(crate) fn print(cst: &Cst) -> String {
     // before it) are kept, at most one in a row, so that groups of declarations stay groups.
     for decl in &cst.decls {
         match decl {
-            Decl::Fact(f) => p.fact(f),
+            Decl::Fact(f) => p.fact(f, 0),
             Decl::Rule(r) => p.rule(r),
-            Decl::Fx(f) => p.fx(f),
+            Decl::Fx(f) => p.fx(f, 0),
             Decl::Relation(r) => p.relation(r),
             Decl::Derive(d) => p.derive(d),
             Decl::Schema(s) => p.schema(s),
+            Decl::Test(t) => p.test(t),
         }
     }
     p.end_line();
@@ -203,9 +204,9 @@ impl Printer {
     // -----------------------------------------------------------------------------------------
     // Declarations
 
-    fn fact(&mut self, f: &FactDecl) {
-        self.item(0, &f.keyword);
-        self.cont = 2 * INDENT;
+    fn fact(&mut self, f: &FactDecl, indent: usize) {
+        self.item(indent, &f.keyword);
+        self.cont = indent + 2 * INDENT;
         self.tok(&f.id, " ");
         if let Some(t) = &f.title {
             self.tok(t, " ");
@@ -218,13 +219,113 @@ impl Printer {
         }
         self.glue(&f.open, " {");
         self.open_block();
-        self.fields(&f.fields, INDENT);
-        self.close(&f.close, INDENT, 0);
+        self.fields(&f.fields, indent + INDENT);
+        self.close(&f.close, indent + INDENT, indent);
     }
 
-    fn fx(&mut self, f: &FxDecl) {
-        self.item(0, &f.keyword);
+    /// A fact given to a test: on one line, like a record, when it fits and holds no comment;
+    /// otherwise like a fact in a deal file.
+    fn given_fact(&mut self, f: &FactDecl, indent: usize) {
+        match flat_fact(f) {
+            Some(rest) if indent + rest.chars().count() <= WIDTH => {
+                self.item(indent, &f.keyword);
+                self.line
+                    .push_str(rest.get(f.keyword.text.len()..).unwrap_or(""));
+                self.pending.extend(f.close.trail.iter().cloned());
+            }
+            _ => self.fact(f, indent),
+        }
+    }
+
+    /// `test name "title" {`, the `given` clauses, a blank line, then one `expect` per line.
+    fn test(&mut self, t: &TestDecl) {
+        self.item(0, &t.keyword);
         self.cont = 2 * INDENT;
+        self.tok(&t.name, " ");
+        if let Some(title) = &t.title {
+            self.tok(title, " ");
+        }
+        self.glue(&t.open, " {");
+        self.open_block();
+        self.keep_blanks = false;
+        for g in &t.given {
+            match g {
+                Given::File { keyword, path } => {
+                    self.item(INDENT, keyword);
+                    self.cont = 3 * INDENT;
+                    self.tok(path, " ");
+                }
+                Given::Facts {
+                    keyword,
+                    open,
+                    decls,
+                    close,
+                } => {
+                    self.item(INDENT, keyword);
+                    self.cont = 3 * INDENT;
+                    if decls.is_empty() && !open.has_comments() && close.lead.is_empty() {
+                        self.glue(open, " {}");
+                        self.glue(close, "");
+                        continue;
+                    }
+                    self.glue(open, " {");
+                    self.open_block();
+                    self.keep_blanks = true;
+                    for d in decls {
+                        match d {
+                            Decl::Fact(f) => self.given_fact(f, 2 * INDENT),
+                            Decl::Fx(f) => self.fx(f, 2 * INDENT),
+                            // The grammar allows only facts and rates here; the output is
+                            // checked, so anything else would be refused, never written.
+                            _ => {}
+                        }
+                    }
+                    self.keep_blanks = false;
+                    self.close(close, 2 * INDENT, INDENT);
+                }
+            }
+        }
+        if !t.given.is_empty() {
+            self.end_line();
+            self.blank();
+        }
+        for e in &t.expects {
+            self.expect_clause(e);
+        }
+        self.close(&t.close, INDENT, 0);
+        self.keep_blanks = true;
+    }
+
+    /// `expect` and its words on one line: one space between words, none inside `( )` or
+    /// before `,`; a comma before `)` is dropped.
+    fn expect_clause(&mut self, e: &ExpectClause) {
+        self.item(INDENT, &e.keyword);
+        self.cont = 3 * INDENT;
+        let mut sep = " ";
+        for (i, w) in e.words.iter().enumerate() {
+            let next_closes = e.words.get(i + 1).is_some_and(|n| n.text == ")");
+            match w.text.as_str() {
+                "," if next_closes => self.glue(w, ""),
+                "," => {
+                    self.glue(w, ",");
+                    sep = " ";
+                    continue;
+                }
+                ")" => self.tok(w, ""),
+                "(" => {
+                    self.tok(w, sep);
+                    sep = "";
+                    continue;
+                }
+                _ => self.tok(w, sep),
+            }
+            sep = " ";
+        }
+    }
+
+    fn fx(&mut self, f: &FxDecl, indent: usize) {
+        self.item(indent, &f.keyword);
+        self.cont = indent + 2 * INDENT;
         self.tok(&f.pair, " ");
         self.tok(&f.rate, " ");
         if let Some((on, date)) = &f.on {
@@ -953,6 +1054,44 @@ fn flat(v: &Value) -> Option<String> {
             out.push_str(" }");
         }
     }
+    Some(out)
+}
+
+/// A fact on one line, from its keyword to its `}`, like a record: `deal d { kind: loan  amount:
+/// 5B USD }`; `None` when a comment other than one before the keyword or after the `}` would
+/// need a line break.
+fn flat_fact(f: &FactDecl) -> Option<String> {
+    let mut out = f.keyword.text.clone();
+    let mut toks = vec![&f.id];
+    toks.extend(&f.title);
+    if f.keyword.trail.is_some() || toks.iter().any(|t| t.has_comments()) {
+        return None;
+    }
+    for t in toks {
+        out.push(' ');
+        out.push_str(&t.text);
+    }
+    if f.open.has_comments() || !f.close.lead.is_empty() {
+        return None;
+    }
+    if f.fields.is_empty() {
+        out.push_str(" {}");
+        return Some(out);
+    }
+    out.push_str(" {");
+    for (i, field) in f.fields.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { "  " });
+        if field.name.has_comments() || field.colon.has_comments() {
+            return None;
+        }
+        if field.comma.as_ref().is_some_and(Tok::has_comments) {
+            return None;
+        }
+        out.push_str(&field.name.text);
+        out.push_str(": ");
+        out.push_str(&flat_inside(&field.value)?);
+    }
+    out.push_str(" }");
     Some(out)
 }
 

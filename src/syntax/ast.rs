@@ -26,6 +26,23 @@ pub enum Item {
     Derive(Box<DeriveDecl>),
     /// `schema deal investment { investor: entity required ... }`.
     Schema(SchemaDecl),
+    /// `test NAME ["title"] { given ... expect ... }`: run by `dealrules test`, never by `run`.
+    Test(Box<TestDecl>),
+}
+
+impl Item {
+    /// The whole declaration.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Fact(f) => f.span,
+            Item::Rule(r) => r.span,
+            Item::Fx(x) => x.span,
+            Item::Relation(r) => r.span,
+            Item::Derive(d) => d.span,
+            Item::Schema(s) => s.span,
+            Item::Test(t) => t.span,
+        }
+    }
 }
 
 /// A schema declaration: the fields of one deal kind or entity type, or (without a kind) of
@@ -41,6 +58,21 @@ pub struct SchemaDecl {
     pub title: Option<Text>,
     /// The declared fields, in written order.
     pub fields: Vec<FieldSpec>,
+    /// The whole declaration.
+    pub span: Span,
+}
+
+/// A test of rules: facts, and what the rules must find in them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TestDecl {
+    /// The test's name, unique among the tests loaded together.
+    pub name: Ident,
+    /// What the test shows, in words.
+    pub title: Option<Text>,
+    /// Where its facts come from, in written order.
+    pub given: Vec<Given>,
+    /// What the rules must (or must not) find, in written order.
+    pub expects: Vec<Expect>,
     /// The whole declaration.
     pub span: Span,
 }
@@ -82,6 +114,87 @@ pub enum TypeExprKind {
     Record(Vec<FieldSpec>),
     /// `A | B`: a value of either type.
     Union(Vec<TypeExpr>),
+}
+
+/// The facts of a test.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Given {
+    /// `given "../examples/ai-compute-2025.deals"`: a deal file (or CSV or JSON fact table),
+    /// its path relative to the file that holds the test.
+    File(Text),
+    /// `given { entity ... deal ... fx ... }`: facts written in the test.
+    Facts {
+        /// Entities and deals, in written order.
+        facts: Vec<FactDecl>,
+        /// Exchange rates, in written order.
+        rates: Vec<FxDecl>,
+        /// The braces and what is between them.
+        span: Span,
+    },
+}
+
+/// One `expect` line of a test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    /// What is expected.
+    pub kind: ExpectKind,
+    /// The whole line, from `expect`.
+    pub span: Span,
+}
+
+/// The shapes of [`Expect`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExpectKind {
+    /// `expect RULE [on (FACT, ...)] [severity S] [message [contains] "text"]`: at least one
+    /// finding of the rule has all of these.
+    Finding {
+        /// The rule id.
+        rule: Ident,
+        /// The ids of the bound facts, in binding order.
+        on: Option<Vec<Ident>>,
+        /// The finding's severity.
+        severity: Option<Severity>,
+        /// The finding's message.
+        message: Option<MessageCheck>,
+    },
+    /// `expect no RULE [on (FACT, ...)]`: no finding of the rule (on these facts).
+    NoFinding {
+        /// The rule id.
+        rule: Ident,
+        /// The ids of the bound facts, in binding order.
+        on: Option<Vec<Ident>>,
+    },
+    /// `expect count RULE N`: exactly N findings of the rule.
+    Count {
+        /// The rule id.
+        rule: Ident,
+        /// How many findings.
+        count: usize,
+    },
+    /// `expect error "text"`: loading, checking or evaluating fails with an error whose message
+    /// contains the text.
+    Error(Text),
+}
+
+impl ExpectKind {
+    /// The rule the expectation is about (none for `expect error`).
+    pub fn rule(&self) -> Option<&Ident> {
+        match self {
+            ExpectKind::Finding { rule, .. }
+            | ExpectKind::NoFinding { rule, .. }
+            | ExpectKind::Count { rule, .. } => Some(rule),
+            ExpectKind::Error(_) => None,
+        }
+    }
+}
+
+/// How a finding's message is checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MessageCheck {
+    /// `message "text"`: the message is exactly this.
+    Is(Text),
+    /// `message contains "text"`: the message contains this.
+    Contains(Text),
 }
 
 /// A derived relation: its name and typed columns.

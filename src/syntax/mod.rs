@@ -168,17 +168,27 @@ fn too_deep(file: FileId, at: usize) -> Diagnostic {
 }
 
 /// The start of the next line after the item starting at `offset` that begins a declaration.
+/// Inside a `test`, facts are declared on indented lines: after an error in a test, only an
+/// unindented line starts the next declaration.
 fn resync(text: &str, offset: usize) -> Option<usize> {
     let rest = text.get(offset..)?;
     let item_start = offset + (rest.len() - skip_trivia(rest).len());
+    let in_test = text
+        .get(item_start..)
+        .and_then(|s| s.strip_prefix("test"))
+        .is_some_and(|after| after.starts_with([' ', '\t']));
     let mut pos = text
         .get(item_start..)?
         .find('\n')
         .map(|i| item_start + i + 1)?;
     while pos < text.len() {
         let line = text.get(pos..)?;
-        let trimmed = line.trim_start_matches([' ', '\t']);
-        for kw in ["entity", "deal", "rule", "fx", "relation", "derive"] {
+        let trimmed = if in_test {
+            line
+        } else {
+            line.trim_start_matches([' ', '\t'])
+        };
+        for kw in ["entity", "deal", "rule", "fx", "relation", "derive", "test"] {
             if trimmed
                 .strip_prefix(kw)
                 .is_some_and(|after| after.starts_with([' ', '\t']))
@@ -237,7 +247,7 @@ fn skip_trivia(mut s: &str) -> &str {
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::entity_decl | Rule::deal_decl | Rule::rule_decl | Rule::chunk => {
+        Rule::entity_decl | Rule::deal_decl | Rule::rule_decl | Rule::test_decl | Rule::chunk => {
             "a declaration (`entity`, `deal` or `rule`)"
         }
         Rule::field => "a field (`name: value`)",
@@ -271,6 +281,15 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::unit => "a unit or currency",
         Rule::percent => "`%`",
         Rule::fraction => "a number",
+        Rule::given_clause | Rule::kw_given => "`given`",
+        Rule::given_facts => "`{` and facts",
+        Rule::expect_clause | Rule::kw_expect => "`expect`",
+        Rule::expect_error | Rule::expect_count | Rule::expect_none | Rule::expect_finding => {
+            "an expectation (`RULE`, `no RULE`, `count RULE N` or `error \"text\"`)"
+        }
+        Rule::expect_on | Rule::kw_on => "`on (FACT, ...)`",
+        Rule::expect_severity | Rule::kw_severity => "`severity`",
+        Rule::expect_message | Rule::kw_message => "`message`",
         _ => return None,
     })
 }
@@ -512,6 +531,7 @@ impl Lower<'_> {
             Rule::relation_decl => self.relation_decl(pair).map(Item::Relation),
             Rule::derive_decl => self.derive_decl(pair).map(|d| Item::Derive(Box::new(d))),
             Rule::schema_decl => self.schema_decl(pair).map(Item::Schema),
+            Rule::test_decl => self.test_decl(pair).map(|t| Item::Test(Box::new(t))),
             _ => None,
         }
     }
@@ -703,6 +723,172 @@ impl Lower<'_> {
         })
     }
 
+    fn test_decl(&mut self, pair: Pair<'_, Rule>) -> Option<TestDecl> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut title = None;
+        let mut given = Vec::new();
+        let mut expects = Vec::new();
+        let mut ok = true;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident | Rule::string if name.is_none() => name = Some(self.name(p)),
+                Rule::title => title = Some(self.title(p)),
+                Rule::given_clause => match self.given_clause(p) {
+                    Some(g) => given.push(g),
+                    None => ok = false,
+                },
+                Rule::expect_clause => match self.expect_clause(p) {
+                    Some(e) => expects.push(e),
+                    None => ok = false,
+                },
+                _ => {}
+            }
+        }
+        let name = name?;
+        if expects.is_empty() && ok {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::BadTest,
+                    format!("test `{}` has no `expect`", name.name),
+                    name.span,
+                    "this test checks nothing",
+                )
+                .with_help(
+                    "add what the rules must find: `expect RULE on (FACT, ...)`, `expect no RULE`",
+                ),
+            );
+            return None;
+        }
+        ok.then_some(TestDecl {
+            name,
+            title,
+            given,
+            expects,
+            span,
+        })
+    }
+
+    /// `given "file"` or `given { facts }`.
+    fn given_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Given> {
+        let inner = pair.into_inner().find(|p| p.as_rule() != Rule::kw_given)?;
+        if inner.as_rule() == Rule::string {
+            return Some(Given::File(self.text(inner)));
+        }
+        let span = self.span(&inner);
+        let mut facts = Vec::new();
+        let mut rates = Vec::new();
+        let mut ok = true;
+        for p in inner.into_inner() {
+            match p.as_rule() {
+                Rule::entity_decl => facts.push(self.fact_decl(p, FactKind::Entity)),
+                Rule::deal_decl => facts.push(self.fact_decl(p, FactKind::Deal)),
+                Rule::fx_decl => match self.fx_decl(p) {
+                    Some(fx) => rates.push(fx),
+                    None => ok = false,
+                },
+                _ => {}
+            }
+        }
+        ok.then_some(Given::Facts { facts, rates, span })
+    }
+
+    /// `expect ...`.
+    fn expect_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Expect> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().find(|p| p.as_rule() != Rule::kw_expect)?;
+        let rule = inner.as_rule();
+        let mut parts = inner
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::kw_error | Rule::kw_count | Rule::kw_no));
+        let kind = match rule {
+            Rule::expect_error => ExpectKind::Error(self.text(parts.next()?)),
+            Rule::expect_count => {
+                let rule = self.name(parts.next()?);
+                let digits = parts.next()?;
+                let Ok(count) = digits.as_str().replace('_', "").parse::<usize>() else {
+                    let span = self.span(&digits);
+                    self.error(Code::BadTest, "too many findings to expect", span, "here");
+                    return None;
+                };
+                ExpectKind::Count { rule, count }
+            }
+            Rule::expect_none => {
+                let rule = self.name(parts.next()?);
+                let on = parts.next().map(|p| self.expect_on(p));
+                ExpectKind::NoFinding { rule, on }
+            }
+            _ => {
+                let rule = self.name(parts.next()?);
+                let mut on = None;
+                let mut severity = None;
+                let mut message = None;
+                for p in parts {
+                    match p.as_rule() {
+                        Rule::expect_on => on = Some(self.expect_on(p)),
+                        Rule::expect_severity => {
+                            let word = p.into_inner().find(|w| w.as_rule() == Rule::ident)?;
+                            let span = self.span(&word);
+                            match Severity::parse(word.as_str()) {
+                                Some(s) => severity = Some(s),
+                                None => {
+                                    let names = Severity::ALL.map(Severity::name);
+                                    let mut d = Diagnostic::error(
+                                        Code::BadTest,
+                                        format!("unknown severity `{}`", word.as_str()),
+                                        span,
+                                        "not a severity",
+                                    );
+                                    d.help = crate::diag::did_you_mean(word.as_str(), names).or(
+                                        Some(
+                                            "severity is one of `critical`, `high`, `medium`, `low`, `info`"
+                                                .into(),
+                                        ),
+                                    );
+                                    self.diags.push(d);
+                                    return None;
+                                }
+                            }
+                        }
+                        Rule::expect_message => {
+                            let mut contains = false;
+                            let mut text = None;
+                            for w in p.into_inner() {
+                                match w.as_rule() {
+                                    Rule::kw_contains => contains = true,
+                                    Rule::string => text = Some(self.text(w)),
+                                    _ => {}
+                                }
+                            }
+                            let text = text?;
+                            message = Some(if contains {
+                                MessageCheck::Contains(text)
+                            } else {
+                                MessageCheck::Is(text)
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                ExpectKind::Finding {
+                    rule,
+                    on,
+                    severity,
+                    message,
+                }
+            }
+        };
+        Some(Expect { kind, span })
+    }
+
+    /// `on (a, b)`: the fact ids.
+    fn expect_on(&mut self, pair: Pair<'_, Rule>) -> Vec<Ident> {
+        pair.into_inner()
+            .filter(|p| matches!(p.as_rule(), Rule::ident | Rule::string))
+            .map(|p| self.name(p))
+            .collect()
+    }
+
     fn fx_decl(&mut self, pair: Pair<'_, Rule>) -> Option<FxDecl> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
@@ -789,6 +975,13 @@ impl Lower<'_> {
                 raw.to_string()
             }
         }
+    }
+
+    /// A quoted string with its span.
+    fn text(&mut self, pair: Pair<'_, Rule>) -> Text {
+        let span = self.span(&pair);
+        let text = self.string(pair);
+        Text { text, span }
     }
 
     fn title(&mut self, pair: Pair<'_, Rule>) -> Text {
@@ -1681,6 +1874,94 @@ mod tests {
                 .is_some_and(|m| m.starts_with("expected a value after `amount:`")),
             "{messages:?}"
         );
+    }
+
+    #[test]
+    fn test_blocks_are_read() {
+        let file = parse_ok(
+            r#"test t "shows" {
+              given { entity A { type: company } deal d { kind: loan } fx USD/CNY 7.1 }
+              given "../x.deals"
+              expect r on (d, "A b",) severity low message contains "x"
+              expect no r on (d)
+              expect no r
+              expect count r 1_0
+              expect r message "m"
+              expect error "boom"
+            }"#,
+        );
+        let Some(Item::Test(t)) = file.items.first() else {
+            panic!("a test");
+        };
+        assert_eq!(&*t.name.name, "t");
+        assert_eq!(t.title.as_ref().map(|t| t.text.as_str()), Some("shows"));
+        assert!(
+            matches!(&t.given[..], [Given::Facts { facts, rates, .. }, Given::File(f)]
+            if facts.len() == 2 && rates.len() == 1 && f.text == "../x.deals")
+        );
+        let kinds: Vec<String> = t
+            .expects
+            .iter()
+            .map(|e| match &e.kind {
+                ExpectKind::Finding {
+                    rule,
+                    on,
+                    severity,
+                    message,
+                } => format!(
+                    "finding {} {:?} {:?} {:?}",
+                    rule.name,
+                    on.as_ref()
+                        .map(|on| on.iter().map(|i| i.name.to_string()).collect::<Vec<_>>()),
+                    severity,
+                    message.as_ref().map(|m| match m {
+                        MessageCheck::Is(t) => format!("is {}", t.text),
+                        MessageCheck::Contains(t) => format!("contains {}", t.text),
+                    })
+                ),
+                ExpectKind::NoFinding { rule, on } => {
+                    format!("no {} {:?}", rule.name, on.as_ref().map(Vec::len))
+                }
+                ExpectKind::Count { rule, count } => format!("count {} {count}", rule.name),
+                ExpectKind::Error(t) => format!("error {}", t.text),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                r#"finding r Some(["d", "A b"]) Some(Low) Some("contains x")"#,
+                "no r Some(1)",
+                "no r None",
+                "count r 10",
+                r#"finding r None None Some("is m")"#,
+                "error boom",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_tests_are_reported() {
+        let (file, diags) = parse(
+            FileId(0),
+            "test a { expect r severity hihg }\ntest b { given {} }\ntest c { expect r }",
+        );
+        let messages: Vec<(&str, Option<&str>)> = diags
+            .iter()
+            .map(|d| (d.message.as_str(), d.help.as_deref()))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                ("unknown severity `hihg`", Some("did you mean `high`?")),
+                (
+                    "test `b` has no `expect`",
+                    Some(
+                        "add what the rules must find: `expect RULE on (FACT, ...)`, `expect no RULE`"
+                    )
+                ),
+            ]
+        );
+        assert_eq!(file.items.len(), 1);
     }
 
     #[test]
