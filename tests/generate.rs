@@ -1,0 +1,160 @@
+//! The benchmarks' synthetic generator (`benches/support/generate.rs`): the same seed gives the
+//! same file, the file loads as deals and as CSV, and the shipped rule pack finds exactly what
+//! was planted — no more, since background flows never close a loop.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    reason = "test helpers may fail loudly"
+)]
+
+#[allow(
+    dead_code,
+    reason = "not every helper of the shared generator is used here"
+)]
+#[path = "../benches/support/generate.rs"]
+mod generate;
+
+use dealrules::{Engine, Report};
+use std::collections::BTreeSet;
+
+fn rules(names: &[&str]) -> Engine {
+    let mut engine = Engine::new();
+    for name in names {
+        let path = format!("{}/rules/{name}", env!("CARGO_MANIFEST_DIR"));
+        engine
+            .load(path.clone(), std::fs::read_to_string(&path).unwrap())
+            .unwrap();
+    }
+    engine
+}
+
+fn fired(report: &Report, rule: &str) -> BTreeSet<Vec<String>> {
+    report
+        .findings
+        .iter()
+        .filter(|f| &*f.rule == rule)
+        .map(|f| f.facts().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_file_and_another_seed_another() {
+    let a = generate::generate(&generate::Config::new(2_000, 7)).to_deals();
+    let b = generate::generate(&generate::Config::new(2_000, 7)).to_deals();
+    let c = generate::generate(&generate::Config::new(2_000, 8)).to_deals();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn the_shipped_pack_finds_exactly_the_planted_pairs_and_cycles() {
+    let config = generate::Config::new(5_000, 7);
+    let data = generate::generate(&config);
+    assert_eq!(data.deals.len(), 5_000);
+    assert_eq!(data.entities.len(), 1_000);
+    assert_eq!(data.vendor_pairs.len(), 5);
+    assert_eq!(data.cycles.len(), 5);
+
+    let mut engine = rules(&["vendor_financing.rules", "flows.rules"]);
+    engine.load("synthetic.deals", data.to_deals()).unwrap();
+    let report = engine.evaluate().unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.facts, 6_000);
+
+    let planted: BTreeSet<Vec<String>> = data
+        .vendor_pairs
+        .iter()
+        .map(|&(inv, buy)| vec![data.deals[inv].id.clone(), data.deals[buy].id.clone()])
+        .collect();
+    let vendor = fired(&report, "vendor_financing");
+    assert_eq!(vendor.len(), 5);
+    assert_eq!(vendor, planted);
+    // Every other planted investment names its investor as the supplier its proceeds pay.
+    assert_eq!(fired(&report, "self_supplied_investment").len(), 3);
+
+    // Each planted loop once, read from its smallest entity; the 6-hop loop is beyond `max 5`.
+    let mut expected: BTreeSet<String> = data
+        .vendor_pairs
+        .iter()
+        .map(|&(inv, _)| {
+            let d = &data.deals[inv];
+            let (a, b) = (&data.entities[d.from].id, &data.entities[d.to].id);
+            format!("{a} > {b} > {a}")
+        })
+        .collect();
+    for nodes in &data.cycles {
+        let mut ids: Vec<&str> = nodes.iter().map(|&i| &*data.entities[i].id).collect();
+        ids.push(ids[0]);
+        expected.insert(ids.join(" > "));
+    }
+    let cycles: BTreeSet<String> = fired(&report, "circular_flow")
+        .into_iter()
+        .map(|facts| facts[0].clone())
+        .collect();
+    assert_eq!(cycles.len(), 10);
+    assert_eq!(cycles, expected);
+}
+
+#[test]
+fn the_whole_pack_runs_within_its_budgets_on_generated_deals() {
+    let data = generate::generate(&generate::Config::new(5_000, 3));
+    let mut engine = rules(&[
+        "commitment_quality.rules",
+        "commitments.rules",
+        "equity_to_customer.rules",
+        "flows.rules",
+        "round_trip.rules",
+        "spv.rules",
+        "vendor_financing.rules",
+    ]);
+    engine.load("synthetic.deals", data.to_deals()).unwrap();
+    let report = engine.evaluate().unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.rules, 15);
+    // Loops exist only where planted: no round trip, SPV or warrant rule fires.
+    for rule in [
+        "supplier_leases_back",
+        "supplier_buys_capacity_back",
+        "supplier_funded_spv",
+        "warrants_to_customer",
+    ] {
+        assert_eq!(fired(&report, rule).len(), 0, "{rule}");
+    }
+    assert_eq!(fired(&report, "vendor_financing").len(), 5);
+    assert_eq!(fired(&report, "circular_flow").len(), 10);
+}
+
+#[test]
+fn the_csv_form_loads_the_same_facts() {
+    let data = generate::generate(&generate::Config::new(1_000, 5));
+    let mut from_deals = Engine::new();
+    from_deals.load("synthetic.deals", data.to_deals()).unwrap();
+    let mut from_csv = Engine::new();
+    dealrules::input::load_csv(&mut from_csv, "synthetic.csv", data.to_csv()).unwrap();
+    assert_eq!(from_csv.facts().len(), 1_200);
+    let fields = |e: &Engine| -> Vec<(String, Vec<(String, String)>)> {
+        e.facts()
+            .iter()
+            .map(|(_, f)| {
+                // CSV fields come in column order, deal-file fields in written order.
+                let mut fields: Vec<(String, String)> = f
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.value.to_string()))
+                    .collect();
+                fields.sort();
+                (f.id.to_string(), fields)
+            })
+            .collect()
+    };
+    let (a, b) = (fields(&from_deals), fields(&from_csv));
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert_eq!(
+        differ,
+        0,
+        "first: {:?}",
+        a.iter().zip(&b).find(|(x, y)| x != y)
+    );
+}
