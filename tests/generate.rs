@@ -19,9 +19,11 @@ mod generate;
 use dealrules::{Engine, Report};
 use std::collections::BTreeSet;
 
+/// An engine with the shipped schema (so generated deals are validated against it) and the
+/// named rule files.
 fn rules(names: &[&str]) -> Engine {
     let mut engine = Engine::new();
-    for name in names {
+    for name in ["schema.rules"].iter().chain(names) {
         let path = format!("{}/rules/{name}", env!("CARGO_MANIFEST_DIR"));
         engine
             .load(path.clone(), std::fs::read_to_string(&path).unwrap())

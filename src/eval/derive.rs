@@ -368,6 +368,12 @@ fn derive_round(
     rows: &mut Rows<'_>,
     errors: &mut Vec<EvalError>,
 ) {
+    // A derive's results are rows: they are limited by the budget of derived rows, not by the
+    // budget of findings of one rule.
+    let budgets = Budgets {
+        max_results: budgets.max_derived_rows,
+        ..budgets
+    };
     let bindings = matching_bindings(&d.rule, facts, budgets, restrict, errors);
     let Some(rel) = relations.get(&d.relation) else {
         return;
