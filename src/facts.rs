@@ -4,8 +4,12 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, Value};
+use crate::hash::{FastMap, FastSet};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
+
+/// The fields of a fact by name, in written order.
+pub type FieldMap = IndexMap<Name, FactField, crate::hash::FastHasher>;
 
 /// One field of a fact: its value and where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,7 +42,7 @@ pub struct Fact {
     /// Optional display title.
     pub title: Option<String>,
     /// Fields in written order.
-    pub fields: IndexMap<Name, FactField>,
+    pub fields: FieldMap,
     /// Where the id was written ([`Span::none`] for facts built in code).
     pub span: Span,
 }
@@ -59,7 +63,7 @@ impl Fact {
             id: Arc::from(id),
             kind,
             title: None,
-            fields: IndexMap::new(),
+            fields: FieldMap::default(),
             span: Span::none(),
         }
     }
@@ -85,7 +89,7 @@ impl Fact {
     /// Builds a fact from its declaration. A field written twice is an error (never
     /// last-one-wins); the first value is kept.
     pub fn from_decl(decl: &FactDecl, diags: &mut Vec<Diagnostic>) -> Fact {
-        let mut fields: IndexMap<Name, FactField> = IndexMap::new();
+        let mut fields = FieldMap::default();
         for field in &decl.fields {
             if let Some(first) = fields.get(&field.name.name) {
                 diags.push(
@@ -134,18 +138,29 @@ pub struct Provenance {
     pub sources: Vec<FactIndex>,
 }
 
-/// All facts of one evaluation, with an index by id and the set of field names per kind.
+/// All facts of one evaluation, with an index by id, an index by kind (deal, entity or relation)
+/// and by the value of the `kind` (deals) or `type` (entities) field, and the set of field names
+/// per kind.
+///
+/// Field names and symbol values are stored once: a fact added shares the name's text with
+/// every other fact that uses it.
 #[derive(Clone, Debug, Default)]
 pub struct FactBase {
     facts: Vec<Fact>,
-    by_id: IndexMap<Name, usize>,
+    by_id: FastMap<Name, usize>,
+    /// The facts of each kind, in load order.
+    by_kind: FastMap<FactKind, Vec<FactIndex>>,
+    /// The facts of each kind by the name in their `kind` (or `type`) field, in load order.
+    by_kind_name: FastMap<(FactKind, Name), Vec<FactIndex>>,
+    /// The facts of each kind whose `kind` (or `type`) field is missing or not a name.
+    unnamed_kind: FastMap<FactKind, Vec<FactIndex>>,
     field_names: IndexMap<FactKind, IndexSet<Name>>,
-    symbols: IndexSet<Name>,
+    symbols: FastSet<Name>,
     fx: Vec<FxDecl>,
     provenance: IndexMap<FactIndex, Provenance>,
 }
 
-fn collect_symbols(v: &Value, out: &mut IndexSet<Name>) {
+fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
     match v {
         Value::Symbol(s) => {
             out.insert(s.clone());
@@ -176,16 +191,88 @@ impl FactBase {
                 .with_help("ids of entities and deals must be unique across all loaded files"),
             ));
         }
-        let names = self.field_names.entry(fact.kind.clone()).or_default();
-        for (name, field) in &fact.fields {
-            names.insert(name.clone());
+        let mut fact = fact;
+        self.intern(&mut fact, true);
+        for field in fact.fields.values() {
             collect_symbols(&field.value, &mut self.symbols);
         }
         self.symbols.insert(fact.id.clone());
         let index = self.facts.len();
         self.by_id.insert(fact.id.clone(), index);
+        self.index_kind(&fact, index);
         self.facts.push(fact);
         Ok(index)
+    }
+
+    /// Shares the text of the fact's field names (and of its symbol values) with the facts
+    /// already added, and records the field names of its kind. Symbols new to the fact base are
+    /// learned only from loaded facts (`learn`), never from derived rows.
+    fn intern(&mut self, fact: &mut Fact, learn: bool) {
+        let names = self.field_names.entry(fact.kind.clone()).or_default();
+        let fields = std::mem::take(&mut fact.fields);
+        let mut interned = FieldMap::with_capacity_and_hasher(fields.len(), Default::default());
+        for (name, mut field) in fields {
+            let (i, _) = names.insert_full(name);
+            let name = names.get_index(i).cloned().unwrap_or_default();
+            if let Value::Symbol(s) = &mut field.value {
+                match self.symbols.get(&**s) {
+                    Some(known) => *s = known.clone(),
+                    None if learn => {
+                        self.symbols.insert(s.clone());
+                    }
+                    None => {}
+                }
+            }
+            interned.insert(name, field);
+        }
+        fact.fields = interned;
+    }
+
+    fn index_kind(&mut self, fact: &Fact, index: FactIndex) {
+        self.by_kind
+            .entry(fact.kind.clone())
+            .or_default()
+            .push(index);
+        let name = fact
+            .fields
+            .get(crate::schema::discriminator(&fact.kind))
+            .and_then(|f| f.value.as_name());
+        match name {
+            Some(n) => self
+                .by_kind_name
+                .entry((fact.kind.clone(), Name::from(n)))
+                .or_default()
+                .push(index),
+            None => self
+                .unnamed_kind
+                .entry(fact.kind.clone())
+                .or_default()
+                .push(index),
+        }
+    }
+
+    /// The facts of `kind` (deals, entities or the rows of a relation), in load order.
+    pub fn of_kind(&self, kind: &FactKind) -> &[FactIndex] {
+        self.by_kind.get(kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// The facts of `kind` whose `kind` field (`type` for entities) names one of `names`, and
+    /// those whose field is missing or not a name (a condition on it is unknown or an error for
+    /// them, which the caller must still see), in load order.
+    pub fn of_kind_named(&self, kind: &FactKind, names: &[&str]) -> Vec<FactIndex> {
+        let mut out: Vec<FactIndex> = self
+            .unnamed_kind
+            .get(kind)
+            .map_or(&[][..], Vec::as_slice)
+            .to_vec();
+        for n in names {
+            if let Some(v) = self.by_kind_name.get(&(kind.clone(), Name::from(*n))) {
+                out.extend_from_slice(v);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The fact at `index`.
@@ -221,11 +308,10 @@ impl FactBase {
     /// Adds a derived row (or a cycle): ids of rows need not be unique and are not looked up by
     /// [`FactBase::find`].
     pub fn add_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
-        let names = self.field_names.entry(fact.kind.clone()).or_default();
-        for name in fact.fields.keys() {
-            names.insert(name.clone());
-        }
+        let mut fact = fact;
+        self.intern(&mut fact, false);
         let index = self.facts.len();
+        self.index_kind(&fact, index);
         self.facts.push(fact);
         self.provenance.insert(index, provenance);
         index

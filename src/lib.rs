@@ -59,6 +59,7 @@ pub mod eval;
 pub mod explain;
 pub mod facts;
 pub mod format;
+pub mod hash;
 pub mod input;
 pub mod report;
 pub mod ruletest;

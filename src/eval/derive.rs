@@ -7,6 +7,7 @@ use crate::check::{CheckedRule, ParamOverrides, check_rule};
 use crate::diag::{Code, Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
 use crate::facts::{Fact, FactBase, FactField, FactIndex, Provenance};
+use crate::hash::{FastMap, FastSet};
 use crate::schema::Schema;
 use crate::syntax::{
     DeriveDecl, FactKind, Ident, Pattern, RelationDecl, RuleDecl, Severity, Template, TemplatePart,
@@ -134,7 +135,7 @@ pub fn derive_all(
     let Some(strata) = stratify(&checked, diags) else {
         return facts;
     };
-    let mut seen: IndexSet<String> = IndexSet::new();
+    let mut seen: FastSet<String> = FastSet::default();
     let mut total = 0usize;
     for stratum in strata {
         // Round 0: every derive of the stratum over everything known so far.
@@ -353,7 +354,7 @@ fn stratify(checked: &[CheckedDerive], diags: &mut Vec<Diagnostic>) -> Option<Ve
 /// Turns bindings into rows of the derive's relation; rows already known are skipped.
 /// The rows known so far (by id) and those added in the current round, per relation.
 struct Rows<'r> {
-    seen: &'r mut IndexSet<String>,
+    seen: &'r mut FastSet<String>,
     new: &'r mut IndexMap<Name, Vec<FactIndex>>,
 }
 
@@ -407,7 +408,7 @@ fn derive_round(
         if !seen.insert(id.clone()) {
             continue;
         }
-        let mut fields = IndexMap::new();
+        let mut fields = crate::facts::FieldMap::default();
         for ((col, _), v) in rel.columns.iter().zip(values) {
             if let Some(value) = v {
                 fields.insert(
@@ -566,7 +567,7 @@ struct CycleQuery<'q> {
 fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalError>) {
     let row_kind = FactKind::Row(q.relation.clone());
     // Edges from -> to, by node name, in (to, row id) order.
-    let mut adjacency: IndexMap<Name, Vec<(Name, FactIndex)>> = IndexMap::new();
+    let mut adjacency: FastMap<Name, Vec<(Name, FactIndex)>> = FastMap::default();
     for (i, f) in facts.iter() {
         if f.kind != row_kind {
             continue;
@@ -594,7 +595,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
     }
     let mut starts: Vec<Name> = adjacency.keys().cloned().collect();
     starts.sort();
-    let mut found: IndexMap<Vec<Name>, (Vec<FactIndex>, usize)> = IndexMap::new();
+    let mut found: FastMap<Vec<Name>, (Vec<FactIndex>, usize)> = FastMap::default();
     let mut steps = 0u64;
     let mut stopped = false;
     for s in &starts {
@@ -647,7 +648,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
         if let Some(first) = nodes.first() {
             shown.push(first);
         }
-        let mut fields = IndexMap::new();
+        let mut fields = crate::facts::FieldMap::default();
         let mut put = |name: &str, value: Value| {
             fields.insert(
                 Name::from(name),
@@ -698,7 +699,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
 
 struct Search<'s> {
     facts: &'s FactBase,
-    adjacency: &'s IndexMap<Name, Vec<(Name, FactIndex)>>,
+    adjacency: &'s FastMap<Name, Vec<(Name, FactIndex)>>,
     hop_rule: &'s CheckedRule,
     max_hops: usize,
     start: &'s Name,
@@ -710,7 +711,7 @@ fn dfs(
     s: &Search<'_>,
     nodes: &mut Vec<Name>,
     rows: &mut Vec<FactIndex>,
-    found: &mut IndexMap<Vec<Name>, (Vec<FactIndex>, usize)>,
+    found: &mut FastMap<Vec<Name>, (Vec<FactIndex>, usize)>,
     steps: &mut u64,
     stopped: &mut bool,
     errors: &mut Vec<EvalError>,

@@ -71,7 +71,7 @@ struct Evaluator<'a> {
     /// Sub-query indexes, built on first use.
     subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
-    missing: RefCell<indexmap::IndexSet<MissingField>>,
+    missing: RefCell<crate::hash::FastSet<MissingField>>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
     conversions: RefCell<Vec<Conversion>>,
 }
@@ -87,7 +87,7 @@ impl<'a> Evaluator<'a> {
             rule,
             elements: RefCell::new(vec![None; rule.elements]),
             subs: RefCell::new(indexmap::IndexMap::new()),
-            missing: RefCell::new(indexmap::IndexSet::new()),
+            missing: RefCell::new(crate::hash::FastSet::default()),
             conversions: RefCell::new(Vec::new()),
         }
     }

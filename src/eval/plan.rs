@@ -15,7 +15,7 @@ use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::FactIndex;
 use crate::syntax::{BinaryOp, FactKind};
 use crate::value::{Key, KeyClass};
-use indexmap::IndexMap;
+use crate::hash::FastMap;
 
 /// One step of the plan: bind `var`, from an index probe or from its candidates.
 struct Step<'r> {
@@ -36,8 +36,8 @@ struct Step<'r> {
 /// reported, not a silent `false`), and those whose values have no key (lists, records).
 #[derive(Default)]
 pub(super) struct JoinIndex {
-    by_key: IndexMap<Vec<Key>, Vec<FactIndex>>,
-    by_class: IndexMap<Vec<KeyClass>, Vec<FactIndex>>,
+    by_key: FastMap<Vec<Key>, Vec<FactIndex>>,
+    by_class: FastMap<Vec<KeyClass>, Vec<FactIndex>>,
     unkeyed: Vec<FactIndex>,
 }
 
@@ -87,7 +87,7 @@ pub(super) struct Run<'r, 'a, 'x> {
     /// `false` when a condition without bindings is not true: the rule cannot fire.
     possible: bool,
     /// Candidates kept although one of their own conditions is unknown, with why.
-    unknown_filters: IndexMap<(usize, FactIndex), Gap>,
+    unknown_filters: FastMap<(usize, FactIndex), Gap>,
     /// The unknown conditions of the binding being built.
     pending: Vec<Gap>,
     /// Candidate bindings examined so far, against the budget.
@@ -142,7 +142,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             candidates: Vec::new(),
             steps: Vec::new(),
             possible: true,
-            unknown_filters: IndexMap::new(),
+            unknown_filters: FastMap::default(),
             pending: Vec::new(),
             work: 0,
             results: 0,
@@ -233,13 +233,12 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             let mut keep = Vec::new();
             let all: Vec<FactIndex> = match self.restrict.get(v).cloned().flatten() {
                 Some(only) => only,
-                None => self
-                    .ev
-                    .facts
-                    .iter()
-                    .filter(|(_, f)| f.kind == kind)
-                    .map(|(i, _)| i)
-                    .collect(),
+                None => match self.kind_names(v, &own) {
+                    // `v.kind == k` or `v.kind in [...]`: only the facts that can pass it (and
+                    // those without a kind, for which it is unknown) are examined.
+                    Some(names) => self.ev.facts.of_kind_named(&kind, &names),
+                    None => self.ev.facts.of_kind(&kind).to_vec(),
+                },
             };
             for f in all {
                 if let Some(slot) = bound.get_mut(v) {
@@ -273,6 +272,35 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             }
             self.candidates.push(keep);
         }
+    }
+
+    /// The names that condition `v.kind == k` or `v.kind in [a, b]` (`type` for entities) among
+    /// `own` (the conditions on `v` alone) allows, if there is one.
+    fn kind_names(&self, v: usize, own: &[usize]) -> Option<Vec<&'r str>> {
+        let var = self.rule.vars.get(v)?;
+        let disc = crate::schema::discriminator(&var.kind);
+        let is_disc = |e: &CExpr| {
+            matches!(&e.kind, CKind::Field(inner, f)
+                if &**f == disc && matches!(inner.kind, CKind::Var(x) if x == v))
+        };
+        let name = |e: &'r CExpr| match &e.kind {
+            CKind::Literal(value) => value.as_name(),
+            _ => None,
+        };
+        own.iter().find_map(|&i| {
+            let CKind::Binary(op, a, b) = &self.rule.conditions.get(i)?.expr.kind else {
+                return None;
+            };
+            match op {
+                BinaryOp::Eq if is_disc(a) => name(b).map(|n| vec![n]),
+                BinaryOp::Eq if is_disc(b) => name(a).map(|n| vec![n]),
+                BinaryOp::In if is_disc(a) => match &b.kind {
+                    CKind::List(items) => items.iter().map(name).collect(),
+                    _ => None,
+                },
+                _ => None,
+            }
+        })
     }
 
     /// Equality conditions linking `v` to the bindings in `bound_mask`: (build side over `v`,
