@@ -1,10 +1,10 @@
 //! The fact base: entities and deals, from deal files or built in code, indexed by id.
 
 use crate::diag::{Code, Diagnostic, Span};
+use crate::hash::{FastMap, FastSet};
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, Value};
-use crate::hash::{FastMap, FastSet};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 

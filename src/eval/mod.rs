@@ -555,10 +555,16 @@ impl<'a> Evaluator<'a> {
             expr: e,
             message: failure.message,
         };
-        for (f, fact) in self.facts.iter() {
-            if fact.kind != q.kind {
-                continue;
-            }
+        let local = q.local;
+        let of_kind = match plan::kind_names(
+            &q.prefilter,
+            &q.kind,
+            &|x| matches!(x.kind, CKind::Local(l) if l == local),
+        ) {
+            Some(names) => self.facts.of_kind_named(&q.kind, &names),
+            None => self.facts.of_kind(&q.kind).to_vec(),
+        };
+        for f in of_kind {
             if let Some(s) = bound.get_mut(slot) {
                 *s = Some(f);
             }
@@ -600,8 +606,11 @@ impl<'a> Evaluator<'a> {
             return Ok((Truth::Unknown, Vec::new()));
         };
         let mut found = Vec::new();
+        let local = self.rule.subqueries.get(sub).map_or(0, |q| q.local);
+        let mut inner = self.with_local(bound, local, 0);
         for f in cands {
-            if self.sub_holds(sub, bound, f, e)? {
+            self.set_local(&mut inner, local, f);
+            if self.sub_holds(sub, &inner, e)? {
                 found.push(f);
                 if found.len() >= limit {
                     break;
@@ -644,19 +653,15 @@ impl<'a> Evaluator<'a> {
 
     /// Whether candidate `f` satisfies every other conjunct of sub-query `sub`; unknown counts
     /// as not (a fact matches only when its conditions are true).
-    fn sub_holds<'e>(
-        &self,
-        sub: usize,
-        bound: &Bound,
-        f: FactIndex,
-        e: &'e CExpr,
-    ) -> Result<bool, Failure<'e>> {
+    ///
+    /// `inner` is `bound` with the sub-query's local binding set to `f` (see
+    /// [`Evaluator::with_local`]); it is reused across candidates to save allocations.
+    fn sub_holds<'e>(&self, sub: usize, inner: &Bound, e: &'e CExpr) -> Result<bool, Failure<'e>> {
         let Some(q) = self.rule.subqueries.get(sub) else {
             return Ok(false);
         };
-        let inner = self.with_local(bound, q.local, f);
         for c in &q.residual {
-            match self.truth(c, &inner) {
+            match self.truth(c, inner) {
                 Ok(Truth::True) => {}
                 Ok(_) => return Ok(false),
                 Err(failure) => {
@@ -674,10 +679,15 @@ impl<'a> Evaluator<'a> {
     fn with_local(&self, bound: &Bound, local: usize, f: FactIndex) -> Vec<Option<FactIndex>> {
         let mut inner = bound.to_vec();
         inner.resize(self.rule.slots().max(inner.len()), None);
+        self.set_local(&mut inner, local, f);
+        inner
+    }
+
+    /// Sets local binding `local` of `inner` to fact `f`.
+    fn set_local(&self, inner: &mut [Option<FactIndex>], local: usize, f: FactIndex) {
         if let Some(s) = inner.get_mut(self.rule.vars.len() + local) {
             *s = Some(f);
         }
-        inner
     }
 
     /// An aggregate and what went into it. Facts whose value is missing are not counted and
@@ -708,13 +718,14 @@ impl<'a> Evaluator<'a> {
         };
         let mut counted: Vec<(FactIndex, Option<Value>)> = Vec::new();
         let mut skipped = Vec::new();
+        let mut inner = self.with_local(bound, q.local, 0);
         for f in cands {
-            if !self.sub_holds(sub, bound, f, e)? {
+            self.set_local(&mut inner, q.local, f);
+            if !self.sub_holds(sub, &inner, e)? {
                 continue;
             }
             let value = match &q.value {
                 Some(v) if func != AggFunc::Count => {
-                    let inner = self.with_local(bound, q.local, f);
                     let value = self.value(v, &inner).map_err(|failure| Failure {
                         expr: e,
                         message: failure.message,

@@ -13,9 +13,9 @@ use super::{Budgets, Evaluator, Failure, Truth};
 use crate::check::{CExpr, CKind, CheckedRule};
 use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::FactIndex;
+use crate::hash::FastMap;
 use crate::syntax::{BinaryOp, FactKind};
 use crate::value::{Key, KeyClass};
-use crate::hash::FastMap;
 
 /// One step of the plan: bind `var`, from an index probe or from its candidates.
 struct Step<'r> {
@@ -278,29 +278,14 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     /// `own` (the conditions on `v` alone) allows, if there is one.
     fn kind_names(&self, v: usize, own: &[usize]) -> Option<Vec<&'r str>> {
         let var = self.rule.vars.get(v)?;
-        let disc = crate::schema::discriminator(&var.kind);
-        let is_disc = |e: &CExpr| {
-            matches!(&e.kind, CKind::Field(inner, f)
-                if &**f == disc && matches!(inner.kind, CKind::Var(x) if x == v))
-        };
-        let name = |e: &'r CExpr| match &e.kind {
-            CKind::Literal(value) => value.as_name(),
-            _ => None,
-        };
-        own.iter().find_map(|&i| {
-            let CKind::Binary(op, a, b) = &self.rule.conditions.get(i)?.expr.kind else {
-                return None;
-            };
-            match op {
-                BinaryOp::Eq if is_disc(a) => name(b).map(|n| vec![n]),
-                BinaryOp::Eq if is_disc(b) => name(a).map(|n| vec![n]),
-                BinaryOp::In if is_disc(a) => match &b.kind {
-                    CKind::List(items) => items.iter().map(name).collect(),
-                    _ => None,
-                },
-                _ => None,
-            }
-        })
+        let conds = own
+            .iter()
+            .filter_map(|&i| self.rule.conditions.get(i).map(|c| &c.expr));
+        kind_names(
+            conds,
+            &var.kind,
+            &|e| matches!(e.kind, CKind::Var(x) if x == v),
+        )
     }
 
     /// Equality conditions linking `v` to the bindings in `bound_mask`: (build side over `v`,
@@ -536,4 +521,34 @@ pub(super) fn keys<'e>(
     }
     let classes = keys.iter().map(Key::class).collect();
     Ok(Some(JoinKey::Keyed(keys, classes)))
+}
+
+/// The names that a condition `x.kind == k` or `x.kind in [a, b]` (`type` for entities) among
+/// `conds` allows, where `is_binding` recognises `x`; `None` when there is no such condition.
+pub(super) fn kind_names<'r>(
+    conds: impl IntoIterator<Item = &'r CExpr>,
+    kind: &FactKind,
+    is_binding: &dyn Fn(&CExpr) -> bool,
+) -> Option<Vec<&'r str>> {
+    let disc = crate::schema::discriminator(kind);
+    let is_disc =
+        |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f) if &**f == disc && is_binding(inner));
+    let name = |e: &'r CExpr| match &e.kind {
+        CKind::Literal(value) => value.as_name(),
+        _ => None,
+    };
+    conds.into_iter().find_map(|c| {
+        let CKind::Binary(op, a, b) = &c.kind else {
+            return None;
+        };
+        match op {
+            BinaryOp::Eq if is_disc(a) => name(b).map(|n| vec![n]),
+            BinaryOp::Eq if is_disc(b) => name(a).map(|n| vec![n]),
+            BinaryOp::In if is_disc(a) => match &b.kind {
+                CKind::List(items) => items.iter().map(name).collect(),
+                _ => None,
+            },
+            _ => None,
+        }
+    })
 }
