@@ -583,6 +583,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
             .or_default()
             .push((Arc::from(to), i));
     }
+    keep_cyclic_edges(&mut adjacency);
     for edges in adjacency.values_mut() {
         edges.sort_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
@@ -697,6 +698,97 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
     }
 }
 
+/// Drops the edges that lie on no cycle: a cycle stays inside one strongly connected component,
+/// so only edges between two nodes of the same component (or a node's edges to itself) can be
+/// on one. On deal graphs, where few entities are on a cycle, this leaves little to search.
+fn keep_cyclic_edges(adjacency: &mut FastMap<Name, Vec<(Name, FactIndex)>>) {
+    let mut number: FastMap<Name, usize> = FastMap::default();
+    for (from, edges) in adjacency.iter() {
+        number.entry(from.clone()).or_insert(0);
+        for (to, _) in edges {
+            number.entry(to.clone()).or_insert(0);
+        }
+    }
+    for (i, n) in number.values_mut().enumerate() {
+        *n = i;
+    }
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); number.len()];
+    for (from, edges) in adjacency.iter() {
+        let out = number.get(from).and_then(|&f| succ.get_mut(f));
+        if let Some(out) = out {
+            out.extend(edges.iter().filter_map(|(to, _)| number.get(to).copied()));
+        }
+    }
+    let component = strongly_connected_components(&succ);
+    for (from, edges) in adjacency.iter_mut() {
+        let c = number.get(from).and_then(|&f| component.get(f)).copied();
+        edges.retain(|(to, _)| {
+            to == from || number.get(to).and_then(|&t| component.get(t)).copied() == c
+        });
+    }
+    adjacency.retain(|_, edges| !edges.is_empty());
+}
+
+/// The strongly connected component of each node of a graph given by its successor lists
+/// (Tarjan's algorithm, with an explicit stack so that long paths cannot overflow the call
+/// stack).
+#[allow(
+    clippy::indexing_slicing,
+    reason = "every index is a node number below succ.len()"
+)]
+fn strongly_connected_components(succ: &[Vec<usize>]) -> Vec<usize> {
+    const UNSEEN: usize = usize::MAX;
+    let n = succ.len();
+    let mut index = vec![UNSEEN; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut component = vec![UNSEEN; n];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut calls: Vec<(usize, usize)> = Vec::new();
+    let (mut next, mut components) = (0, 0);
+    for root in 0..n {
+        if index[root] != UNSEEN {
+            continue;
+        }
+        calls.push((root, 0));
+        while let Some(&(v, edge)) = calls.last() {
+            if edge == 0 && index[v] == UNSEEN {
+                index[v] = next;
+                low[v] = next;
+                next += 1;
+                stack.push(v);
+                on_stack[v] = true;
+            }
+            if let Some(&w) = succ[v].get(edge) {
+                if let Some(top) = calls.last_mut() {
+                    top.1 += 1;
+                }
+                if index[w] == UNSEEN {
+                    calls.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            calls.pop();
+            if let Some(&(parent, _)) = calls.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component[w] = components;
+                    if w == v {
+                        break;
+                    }
+                }
+                components += 1;
+            }
+        }
+    }
+    component
+}
+
 struct Search<'s> {
     facts: &'s FactBase,
     adjacency: &'s FastMap<Name, Vec<(Name, FactIndex)>>,
@@ -767,5 +859,41 @@ fn dfs(
             nodes.pop();
         }
         rows.pop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strongly_connected_components;
+
+    #[test]
+    fn components_group_the_nodes_of_each_cycle() {
+        // 0 -> 1 -> 2 -> 0, 2 -> 3, 3 -> 4 -> 3, 5 alone, 6 -> 6.
+        let succ = vec![
+            vec![1],
+            vec![2],
+            vec![0, 3],
+            vec![4],
+            vec![3],
+            vec![],
+            vec![6],
+        ];
+        let c = strongly_connected_components(&succ);
+        assert_eq!(c[0], c[1]);
+        assert_eq!(c[1], c[2]);
+        assert_eq!(c[3], c[4]);
+        assert_ne!(c[2], c[3]);
+        let distinct: std::collections::BTreeSet<usize> = c.iter().copied().collect();
+        assert_eq!(distinct.len(), 4);
+    }
+
+    #[test]
+    fn a_long_path_does_not_overflow_the_stack() {
+        let n = 1_000_000;
+        let succ: Vec<Vec<usize>> = (0..n)
+            .map(|i| if i + 1 < n { vec![i + 1] } else { vec![0] })
+            .collect();
+        let c = strongly_connected_components(&succ);
+        assert!(c.iter().all(|&x| x == c[0]), "one cycle through every node");
     }
 }
