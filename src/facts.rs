@@ -89,8 +89,13 @@ impl Fact {
     /// Builds a fact from its declaration. A field written twice is an error (never
     /// last-one-wins); the first value is kept.
     pub fn from_decl(decl: &FactDecl, diags: &mut Vec<Diagnostic>) -> Fact {
-        let mut fields = FieldMap::default();
-        for field in &decl.fields {
+        Fact::from_owned_decl(decl.clone(), diags)
+    }
+
+    /// [`Fact::from_decl`], taking the declaration: its values are moved, not copied.
+    pub fn from_owned_decl(decl: FactDecl, diags: &mut Vec<Diagnostic>) -> Fact {
+        let mut fields = FieldMap::with_capacity_and_hasher(decl.fields.len(), Default::default());
+        for field in decl.fields {
             if let Some(first) = fields.get(&field.name.name) {
                 diags.push(
                     Diagnostic::error(
@@ -108,18 +113,18 @@ impl Fact {
                 continue;
             }
             fields.insert(
-                field.name.name.clone(),
+                field.name.name,
                 FactField {
-                    value: field.value.clone(),
+                    value: field.value,
                     span: field.value_span,
                     name_span: field.name.span,
                 },
             );
         }
         Fact {
-            id: decl.id.name.clone(),
-            kind: decl.kind.clone(),
-            title: decl.title.as_ref().map(|t| t.text.clone()),
+            id: decl.id.name,
+            kind: decl.kind,
+            title: decl.title.map(|t| t.text),
             fields,
             span: decl.id.span,
         }
@@ -208,12 +213,15 @@ impl FactBase {
     /// already added, and records the field names of its kind. Symbols new to the fact base are
     /// learned only from loaded facts (`learn`), never from derived rows.
     fn intern(&mut self, fact: &mut Fact, learn: bool) {
+        use indexmap::map::MutableKeys as _;
         let names = self.field_names.entry(fact.kind.clone()).or_default();
-        let fields = std::mem::take(&mut fact.fields);
-        let mut interned = FieldMap::with_capacity_and_hasher(fields.len(), Default::default());
-        for (name, mut field) in fields {
-            let (i, _) = names.insert_full(name);
-            let name = names.get_index(i).cloned().unwrap_or_default();
+        // A key is replaced by an equal one (the same text, stored once): its hash and place do
+        // not change.
+        for (name, field) in fact.fields.iter_mut2() {
+            let (i, _) = names.insert_full(name.clone());
+            if let Some(shared) = names.get_index(i) {
+                *name = shared.clone();
+            }
             if let Value::Symbol(s) = &mut field.value {
                 match self.symbols.get(&**s) {
                     Some(known) => *s = known.clone(),
@@ -223,9 +231,7 @@ impl FactBase {
                     None => {}
                 }
             }
-            interned.insert(name, field);
         }
-        fact.fields = interned;
     }
 
     fn index_kind(&mut self, fact: &Fact, index: FactIndex) {

@@ -441,55 +441,70 @@ impl Engine {
         name: impl Into<String>,
         text: impl Into<Arc<str>>,
     ) -> Result<(), LoadError> {
+        self.load_with(name, text, Self::add_item)
+    }
+
+    /// Parses `text` under the file name `name` and hands each declaration to `add`; every
+    /// diagnostic is collected.
+    fn load_with(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<Arc<str>>,
+        mut add: impl FnMut(&mut Self, syntax::Item, &mut Vec<Diagnostic>),
+    ) -> Result<(), LoadError> {
         let text: Arc<str> = text.into();
         let file = self.sources.add(name, text.clone());
         let (parsed, mut diags) = syntax::parse(file, &text);
         for item in parsed.items {
-            match item {
-                syntax::Item::Fact(decl) => self.add_fact_decl(&decl, &mut diags),
-                syntax::Item::Fx(fx) => self.add_fx_decl(fx, &mut diags),
-                syntax::Item::Test(test) => {
-                    if let Some(first) = self.tests.iter().find(|t| t.name.name == test.name.name) {
-                        let what = format!("test `{}` is declared twice", test.name.name);
-                        diags.push(declared_twice(what, test.name.span, first.name.span));
-                        continue;
-                    }
-                    self.tests.push(*test);
-                }
-                syntax::Item::Relation(r) => {
-                    if let Some(first) = self.relations.get(&r.name.name) {
-                        let what = format!("relation `{}` is declared twice", r.name.name);
-                        diags.push(declared_twice(what, r.name.span, first.name.span));
-                        continue;
-                    }
-                    let columns = r
-                        .columns
-                        .iter()
-                        .map(|(c, t)| {
-                            let ty = schema::Type::of_column(&t.name).unwrap_or(schema::Type::Any);
-                            (c.name.clone(), ty)
-                        })
-                        .collect();
-                    self.schema.relations.insert(r.name.name.clone(), columns);
-                    self.relations.insert(r.name.name.clone(), r);
-                }
-                syntax::Item::Derive(d) => self.derives.push(*d),
-                syntax::Item::Schema(s) => self.schema.add(&s, &mut diags),
-                syntax::Item::Rule(rule) => {
-                    if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name)
-                    {
-                        let what = format!("duplicate rule id `{}`", rule.id.name);
-                        diags.push(declared_twice(what, rule.id.span, first.id.span));
-                        continue;
-                    }
-                    self.rules.rules.push(*rule);
-                }
-            }
+            add(self, item, &mut diags);
         }
         if diags.iter().any(|d| d.level == Level::Error) {
             Err(LoadError { diagnostics: diags })
         } else {
             Ok(())
+        }
+    }
+
+    /// Adds one declaration of a deal or rule file.
+    fn add_item(&mut self, item: syntax::Item, diags: &mut Vec<Diagnostic>) {
+        match item {
+            syntax::Item::Fact(decl) => self.add_fact_decl(decl, diags),
+            syntax::Item::Fx(fx) => self.add_fx_decl(fx, diags),
+            syntax::Item::Test(test) => {
+                if let Some(first) = self.tests.iter().find(|t| t.name.name == test.name.name) {
+                    let what = format!("test `{}` is declared twice", test.name.name);
+                    diags.push(declared_twice(what, test.name.span, first.name.span));
+                    return;
+                }
+                self.tests.push(*test);
+            }
+            syntax::Item::Relation(r) => {
+                if let Some(first) = self.relations.get(&r.name.name) {
+                    let what = format!("relation `{}` is declared twice", r.name.name);
+                    diags.push(declared_twice(what, r.name.span, first.name.span));
+                    return;
+                }
+                let columns = r
+                    .columns
+                    .iter()
+                    .map(|(c, t)| {
+                        let ty = schema::Type::of_column(&t.name).unwrap_or(schema::Type::Any);
+                        (c.name.clone(), ty)
+                    })
+                    .collect();
+                self.schema.relations.insert(r.name.name.clone(), columns);
+                self.relations.insert(r.name.name.clone(), r);
+            }
+            syntax::Item::Derive(d) => self.derives.push(*d),
+            syntax::Item::Schema(s) => self.schema.add(&s, diags),
+            syntax::Item::Rule(rule) => {
+                if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name) {
+                    let what = format!("duplicate rule id `{}`", rule.id.name);
+                    diags.push(declared_twice(what, rule.id.span, first.id.span));
+                    return;
+                }
+                self.rules.rules.push(*rule);
+            }
         }
     }
 
@@ -505,31 +520,21 @@ impl Engine {
         name: impl Into<String>,
         text: impl Into<Arc<str>>,
     ) -> Result<(), LoadError> {
-        let text: Arc<str> = text.into();
-        let file = self.sources.add(name, text.clone());
-        let (parsed, mut diags) = syntax::parse(file, &text);
-        for item in parsed.items {
-            match item {
-                syntax::Item::Fact(decl) => self.add_fact_decl(&decl, &mut diags),
-                syntax::Item::Fx(fx) => self.add_fx_decl(fx, &mut diags),
-                syntax::Item::Schema(s) => self.schema.add(&s, &mut diags),
-                other => diags.push(
-                    Diagnostic::error(
-                        diag::Code::BadTest,
-                        "a file given to a test may hold only entities, deals, exchange rates and \
+        self.load_with(name, text, |this, item, diags| match item {
+            syntax::Item::Fact(decl) => this.add_fact_decl(decl, diags),
+            syntax::Item::Fx(fx) => this.add_fx_decl(fx, diags),
+            syntax::Item::Schema(s) => this.schema.add(&s, diags),
+            other => diags.push(
+                Diagnostic::error(
+                    diag::Code::BadTest,
+                    "a file given to a test may hold only entities, deals, exchange rates and \
                          schema declarations",
-                        other.span(),
-                        "not a fact",
-                    )
-                    .with_help("name rule files on the command line of `dealrules test`"),
-                ),
-            }
-        }
-        if diags.iter().any(|d| d.level == Level::Error) {
-            Err(LoadError { diagnostics: diags })
-        } else {
-            Ok(())
-        }
+                    other.span(),
+                    "not a fact",
+                )
+                .with_help("name rule files on the command line of `dealrules test`"),
+            ),
+        })
     }
 
     /// Adds the facts and exchange rates written in a test's `given { ... }` block (already
@@ -544,7 +549,7 @@ impl Engine {
     ) -> Result<(), LoadError> {
         let mut diags = Vec::new();
         for decl in facts {
-            self.add_fact_decl(decl, &mut diags);
+            self.add_fact_decl(decl.clone(), &mut diags);
         }
         for fx in rates {
             self.add_fx_decl(fx.clone(), &mut diags);
@@ -556,8 +561,8 @@ impl Engine {
         }
     }
 
-    fn add_fact_decl(&mut self, decl: &syntax::FactDecl, diags: &mut Vec<Diagnostic>) {
-        let fact = Fact::from_decl(decl, diags);
+    fn add_fact_decl(&mut self, decl: syntax::FactDecl, diags: &mut Vec<Diagnostic>) {
+        let fact = Fact::from_owned_decl(decl, diags);
         if let Err(d) = self.facts.add(fact) {
             diags.push(*d);
         }

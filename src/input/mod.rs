@@ -16,6 +16,7 @@ mod csv;
 mod json;
 mod write;
 
+pub(crate) use write::quote;
 pub use write::{WriteError, to_csv, to_deals, to_json, write_value};
 
 use crate::diag::{Diagnostic, FileId, Level};

@@ -55,8 +55,9 @@ fn name(name: &str) -> String {
     }
 }
 
-/// `"text"` with `\"`, `\\`, `\n`, `\t` and `\u{..}` escapes.
-fn quote(text: &str) -> String {
+/// `"text"` with `\"`, `\\`, `\n`, `\t` and `\u{..}` escapes: text as a quoted string of the
+/// language.
+pub(crate) fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {

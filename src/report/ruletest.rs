@@ -3,6 +3,7 @@
 
 use crate::Finding;
 use crate::diag::{Colour, SourceMap, Span};
+use crate::input::quote;
 use crate::ruletest::{Failure, Problem, TestError, TestResult};
 use crate::syntax::{ExpectKind, Ident, MessageCheck};
 use anstyle::{AnsiColor, Style};
@@ -275,26 +276,6 @@ fn quote_name(n: &str) -> String {
         .is_some_and(|c| pest::unicode::XID_START(c) || c == '_')
         && chars.all(pest::unicode::XID_CONTINUE);
     if ident { n.to_string() } else { quote(n) }
-}
-
-/// Text as a quoted string of the language: `"`, `\` and control characters escaped.
-fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The results as JUnit XML: one `testsuite` per file (in the order of the results), one
