@@ -298,8 +298,39 @@ impl Engine {
                 diags.push(d);
                 continue;
             };
-            for name in params.keys() {
-                if !decl.params.iter().any(|p| p.name.name == *name) {
+            for (name, given) in params {
+                // A value of another type than the default would only fail (or never fire)
+                // inside the rule: say so here, about `--set`.
+                if let Some(p) = decl.params.iter().find(|p| p.name.name == *name) {
+                    let (want, got) = (
+                        schema::Type::of_value(&p.value),
+                        schema::Type::of_value(given),
+                    );
+                    let percent_as_number =
+                        matches!((&p.value, given), (Value::Percent(_), Value::Number(_)));
+                    if !want.comparable(&got) || percent_as_number {
+                        let mut d = Diagnostic::error(
+                            diag::Code::BadOption,
+                            format!(
+                                "`--set`: `{rule}.{name}` is {want} (default `{}`), not {}",
+                                p.value,
+                                given.describe()
+                            ),
+                            Span::none(),
+                            "",
+                        )
+                        .with_label(p.value_span, "the default");
+                        d.labels.remove(0);
+                        d.help = Some(if percent_as_number {
+                            format!("write a percentage: `{rule}.{name}={given}%`")
+                        } else {
+                            format!("give a value like the default: `{rule}.{name}={}`", p.value)
+                        });
+                        diags.push(d);
+                    }
+                    continue;
+                }
+                {
                     let mut d = Diagnostic::error(
                         diag::Code::BadOption,
                         format!("`--set`: rule `{rule}` has no parameter `{name}`"),

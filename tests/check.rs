@@ -239,3 +239,88 @@ fn without_a_schema_fields_are_not_validated() {
         .unwrap();
     assert_eq!(engine.check(), []);
 }
+
+/// The shipped schema, plus `text` loaded as `t.rules`; the errors of `check`.
+fn check_errors(text: &str) -> Vec<(Code, String)> {
+    let mut engine = Engine::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
+    engine.load("rules/schema.rules", schema).unwrap();
+    let mut diags = match engine.load("t.rules", text) {
+        Ok(()) => Vec::new(),
+        Err(e) => e.diagnostics,
+    };
+    diags.extend(engine.check());
+    diags
+        .into_iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| (d.code, d.message))
+        .collect()
+}
+
+#[test]
+fn arithmetic_with_a_field_of_several_types_fails_when_no_alternative_fits() {
+    let rule = "rule r {\n  severity: low\n  match d: deal where d.kind == purchase\n  when  d.amount + d.capacity > 0\n  flag  \"x\"\n}\n";
+    assert_eq!(
+        check_errors(rule),
+        [(
+            Code::BadArithmetic,
+            "cannot add money and a quantity of power or a count".to_string()
+        )]
+    );
+    // `capacity` is power or a count: adding GW fits one alternative.
+    let fits = rule.replace("d.amount + d.capacity > 0", "d.capacity + 1 GW > 2 GW");
+    assert_eq!(check_errors(&fits), []);
+}
+
+#[test]
+fn a_deal_id_where_an_entity_is_declared_says_so() {
+    let facts = "deal loi { kind: investment  investor: loi  investee: loi }\n";
+    let errors = check_errors(facts);
+    assert!(
+        errors.contains(&(
+            Code::UnknownReference,
+            "`loi` in field `investor` of `loi` is a deal, not an entity".to_string()
+        )),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_misspelt_kind_field_is_named() {
+    let mut engine = Engine::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
+    engine.load("rules/schema.rules", schema).unwrap();
+    engine
+        .load("t.deals", "entity Delta { typ: company }\n")
+        .unwrap();
+    let diags = engine.check();
+    assert_eq!(diags.len(), 1);
+    assert_eq!(diags[0].message, "entity `Delta` has no `type`");
+    assert_eq!(
+        diags[0].help.as_deref(),
+        Some("`typ` here: did you mean `type`?")
+    );
+}
+
+#[test]
+fn a_set_value_of_another_type_than_the_default_is_refused_at_the_option() {
+    let out = dealrules(&[
+        "run",
+        "--set",
+        "customer_concentration.high_share=35",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`--set`: `customer_concentration.high_share` is a ratio (`10%` or `0.1`) (default `35%`), not"),
+        "{err}"
+    );
+    assert!(
+        err.contains("write a percentage: `customer_concentration.high_share=35%`"),
+        "{err}"
+    );
+}

@@ -83,7 +83,7 @@ the combination of facts that satisfies the most conditions, in written order, i
 Exit codes: 0 the rule fires on these facts; 1 it does not; 2 invalid input.",
         after_help = "Examples:\n  dealrules why vendor_financing --on nvidia_openai_loi --on openai_nvidia_systems\n  \
 dealrules why vendor_financing --on buy=openai_broadcom_accelerators\n  \
-dealrules why commitment_exceeds_revenue --on openai_coreweave_cloud --all --format json"
+dealrules why commitments_to_one_seller_vs_revenue --on openai_coreweave_cloud --all --format json"
     )]
     Why(why::WhyArgs),
     /// Run the `test` blocks of rule files, each on its own facts

@@ -65,7 +65,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = ColourChoice::Auto, value_name = "WHEN")]
     pub color: ColourChoice,
 
-    /// Override a rule parameter for this run, e.g. `--set commitment_exceeds_revenue.ratio_limit=5`
+    /// Override a rule parameter for this run, e.g. `--set commitments_to_one_seller_vs_revenue.ratio_limit=5`
     /// (repeatable; the value is written as in a deal file: `5`, `20%`, `10B USD`)
     #[arg(long = "set", value_name = "RULE.PARAM=VALUE")]
     pub set: Vec<String>,

@@ -474,8 +474,13 @@ struct Validator<'a> {
 enum Misfit {
     /// The value is of another type.
     Type { expected: String, found: String },
-    /// A symbol that names no declared entity or deal.
-    Reference { what: &'static str, name: Name },
+    /// A symbol that names no declared entity or deal (`actual`: it names a fact of the other
+    /// kind).
+    Reference {
+        what: &'static str,
+        name: Name,
+        actual: Option<&'static str>,
+    },
     /// A symbol outside an enum.
     NotInEnum { name: Name, options: Vec<Name> },
     /// A record field that the record type does not declare.
@@ -493,19 +498,30 @@ impl Validator<'_> {
         if !t.kinds.is_empty() {
             match fact.fields.get(disc) {
                 None => {
-                    self.diags.push(
-                        Diagnostic::error(
-                            Code::MissingField,
-                            format!("{what} `{}` has no `{disc}`", fact.id),
-                            fact.span,
-                            format!("this {what}"),
-                        )
-                        .with_help(format!(
+                    // `typ: company`: a misspelt `type` says more than "missing".
+                    let close = fact
+                        .fields
+                        .iter()
+                        .find(|(n, _)| did_you_mean(n, [disc]).is_some());
+                    let help = match close {
+                        Some((n, _)) => format!("`{n}` here: did you mean `{disc}`?"),
+                        None => format!(
                             "add `{disc}: ...`; the declared {}s are: {}",
                             if disc == "kind" { "kind" } else { "type" },
                             join(t.kinds.keys())
-                        )),
-                    );
+                        ),
+                    };
+                    let mut d = Diagnostic::error(
+                        Code::MissingField,
+                        format!("{what} `{}` has no `{disc}`", fact.id),
+                        fact.span,
+                        format!("this {what}"),
+                    )
+                    .with_help(help);
+                    if let Some((n, f)) = close {
+                        d = d.with_label(f.name_span, format!("`{n}`"));
+                    }
+                    self.diags.push(d);
                     return;
                 }
                 Some(field) => {
@@ -619,7 +635,25 @@ impl Validator<'_> {
                 format!("{found} here"),
             )
             .with_help(format!("the schema declares `{field}` as {ty}")),
-            Misfit::Reference { what: target, name } => {
+            Misfit::Reference {
+                what: target,
+                name,
+                actual: Some(actual),
+            } => Diagnostic::error(
+                Code::UnknownReference,
+                format!(
+                    "`{name}` in field `{field}` of `{}` is {}, not {}",
+                    fact.id,
+                    with_article(actual),
+                    with_article(target)
+                ),
+                span,
+                format!("the id of {}", with_article(actual)),
+            )
+            .with_help(format!("the schema declares `{field}` as {ty}")),
+            Misfit::Reference {
+                what: target, name, ..
+            } => {
                 let ids = self
                     .facts
                     .iter()
@@ -721,18 +755,20 @@ impl Validator<'_> {
                 } else {
                     (FactKind::Deal, "deal")
                 };
-                let ok = self
-                    .facts
-                    .find(s)
-                    .and_then(|i| self.facts.get(i))
-                    .is_some_and(|f| f.kind == target);
-                if ok {
-                    Ok(())
-                } else {
-                    Err(Misfit::Reference {
+                let found = self.facts.find(s).and_then(|i| self.facts.get(i));
+                match found {
+                    Some(f) if f.kind == target => Ok(()),
+                    other => Err(Misfit::Reference {
                         what,
                         name: s.clone(),
-                    })
+                        actual: other.map(|f| {
+                            if f.kind == FactKind::Entity {
+                                "entity"
+                            } else {
+                                "deal"
+                            }
+                        }),
+                    }),
                 }
             }
             (Type::List(inner), Value::List(items)) => {
@@ -779,6 +815,15 @@ impl Validator<'_> {
             }
             _ => wrong(),
         }
+    }
+}
+
+/// `an entity`, `a deal`.
+fn with_article(what: &str) -> String {
+    if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {what}")
+    } else {
+        format!("a {what}")
     }
 }
 

@@ -693,9 +693,25 @@ fn numeric(t: &Type) -> bool {
 /// The result type of `a op b`, or `None` when the operands never go together.
 fn arithmetic(op: BinaryOp, a: &Type, b: &Type) -> Option<Type> {
     use Type::*;
-    let opaque = |t: &Type| matches!(t, Any | Union(_));
-    if opaque(a) || opaque(b) {
+    if matches!(a, Any) || matches!(b, Any) {
         return Some(Any);
+    }
+    // Alternatives: an error only when no pair of them goes together.
+    let alternatives = |t: &Type| match t {
+        Union(alts) => alts.clone(),
+        other => vec![other.clone()],
+    };
+    if matches!(a, Union(_)) || matches!(b, Union(_)) {
+        let (xs, ys) = (alternatives(a), alternatives(b));
+        let results: Vec<Type> = xs
+            .iter()
+            .flat_map(|x| ys.iter().filter_map(move |y| arithmetic(op, x, y)))
+            .collect();
+        return match results.as_slice() {
+            [] => None,
+            [one] => Some(one.clone()),
+            _ => Some(Any),
+        };
     }
     let same_dim =
         |x: &Option<Dimension>, y: &Option<Dimension>| x.is_none() || y.is_none() || x == y;

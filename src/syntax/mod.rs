@@ -247,11 +247,16 @@ fn skip_trivia(mut s: &str) -> &str {
 fn describe_rule(rule: Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::entity_decl | Rule::deal_decl | Rule::rule_decl | Rule::test_decl | Rule::chunk => {
-            "a declaration (`entity`, `deal` or `rule`)"
-        }
+        Rule::entity_decl
+        | Rule::deal_decl
+        | Rule::rule_decl
+        | Rule::test_decl
+        | Rule::schema_decl
+        | Rule::fx_decl
+        | Rule::relation_decl
+        | Rule::derive_decl
+        | Rule::chunk => "a declaration (`entity`, `deal`, `rule`, `schema`, `fx`...)",
         Rule::field => "a field (`name: value`)",
-        Rule::schema_decl => "a declaration (`schema`)",
         Rule::field_spec => "a field declaration (`name: type`)",
         Rule::type_expr | Rule::type_name | Rule::list_type | Rule::enum_type => "a type",
         Rule::record_type => "a record type (`{ name: type }`)",
