@@ -62,12 +62,17 @@ struct SubIndex {
     index: plan::JoinIndex,
 }
 
+/// A quantifier element's fact, list field and position (`inv`, `tranches`, 2).
+type ElementSource = (Arc<str>, crate::value::Name, usize);
+
 /// Evaluates expressions of one rule against one fact base.
 struct Evaluator<'a> {
     facts: &'a FactBase,
     rule: &'a CheckedRule,
     /// Values of the quantifier elements being evaluated.
     elements: RefCell<Vec<Option<Value>>>,
+    /// Where each quantifier element comes from, when its list is a field of a fact.
+    element_sources: RefCell<Vec<Option<ElementSource>>>,
     /// Sub-query indexes, built on first use.
     subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
@@ -86,6 +91,7 @@ impl<'a> Evaluator<'a> {
             facts,
             rule,
             elements: RefCell::new(vec![None; rule.elements]),
+            element_sources: RefCell::new(vec![None; rule.elements]),
             subs: RefCell::new(indexmap::IndexMap::new()),
             missing: RefCell::new(crate::hash::FastSet::default()),
             conversions: RefCell::new(Vec::new()),
@@ -220,7 +226,17 @@ impl<'a> Evaluator<'a> {
                 Ev::Val(Cow::Owned(v)) => match self.value_field(&v, name, e)? {
                     Ev::Val(inner) => Ev::Val(Cow::Owned(inner.into_owned())),
                     Ev::Fact(i) => Ev::Fact(i),
-                    Ev::Missing => Ev::Missing,
+                    Ev::Missing => {
+                        // A record of a list that `any`/`all` walks (`t.trigger` for a
+                        // tranche): name the fact and the element in the data gap.
+                        if let CKind::Element(slot) = base.kind {
+                            let source = self.element_sources.borrow().get(slot).cloned();
+                            if let Some(Some((fact, list, index))) = source {
+                                self.note_missing(&fact, &format!("{list}[{index}].{name}"), true);
+                            }
+                        }
+                        Ev::Missing
+                    }
                 },
             },
             CKind::List(items) => {
@@ -819,11 +835,24 @@ impl<'a> Evaluator<'a> {
                 message: format!("`{}` needs a list", if all { "all" } else { "any" }),
             });
         };
+        // Where the list comes from, when it is a field of a fact: for data gaps.
+        let source = match &list.kind {
+            CKind::Field(base, field) => match self.eval(base, bound) {
+                Ok(Ev::Fact(f)) => self.fact(f).map(|x| (x.id.clone(), field.clone())),
+                _ => None,
+            },
+            _ => None,
+        };
         let mut unknown = false;
         for (i, item) in items.into_iter().enumerate() {
             let previous = self.set_element(elem, Some(item.clone()));
+            let previous_source = self.set_element_source(
+                elem,
+                source.as_ref().map(|(f, l)| (f.clone(), l.clone(), i)),
+            );
             let t = self.truth(cond, bound);
             self.set_element(elem, previous);
+            self.set_element_source(elem, previous_source);
             match (all, t?) {
                 (false, Truth::True) => return Ok((Truth::True, Some((i, item)))),
                 (true, Truth::False) => return Ok((Truth::False, Some((i, item)))),
@@ -837,6 +866,18 @@ impl<'a> Evaluator<'a> {
             (true, false) => Truth::True,
         };
         Ok((t, None))
+    }
+
+    fn set_element_source(
+        &self,
+        slot: usize,
+        source: Option<ElementSource>,
+    ) -> Option<ElementSource> {
+        let mut sources = self.element_sources.borrow_mut();
+        match sources.get_mut(slot) {
+            Some(s) => std::mem::replace(s, source),
+            None => None,
+        }
     }
 
     fn set_element(&self, slot: usize, value: Option<Value>) -> Option<Value> {
