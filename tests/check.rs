@@ -324,3 +324,14 @@ fn a_set_value_of_another_type_than_the_default_is_refused_at_the_option() {
         "{err}"
     );
 }
+
+#[test]
+fn every_bad_path_is_reported() {
+    let out = dealrules(&["check", "rules/", "no_such_folder", "README.md"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: `no_such_folder` does not exist\n\
+         error: `README.md` is not a `.deals`, `.rules`, `.csv` or `.json` file\n"
+    );
+}

@@ -37,39 +37,52 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             files.push(p);
         }
     };
+    // Every bad path is reported, not only the first.
+    let mut errors: Vec<String> = Vec::new();
     for path in paths {
         if path.is_dir() {
             let walker = walkdir::WalkDir::new(path).sort_by_file_name();
             let mut found = false;
             for entry in walker {
-                let entry = entry.map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        errors.push(format!("cannot read `{}`: {e}", path.display()));
+                        continue;
+                    }
+                };
                 if entry.file_type().is_file() && has_extension(entry.path()) {
                     found = true;
                     add(entry.into_path(), &mut files);
                 }
             }
             if !found {
-                return Err(format!(
+                errors.push(format!(
                     "`{}` has no `.deals` or `.rules` files",
                     path.display()
                 ));
             }
         } else if path.is_file() {
             if !has_extension(path) && !is_table(path) {
-                return Err(format!(
+                errors.push(format!(
                     "`{}` is not a `.deals`, `.rules`, `.csv` or `.json` file",
                     path.display()
                 ));
+                continue;
             }
             add(path.clone(), &mut files);
         } else if path.exists() {
-            return Err(format!(
+            errors.push(format!(
                 "`{}` is neither a file nor a folder",
                 path.display()
             ));
         } else {
-            return Err(format!("`{}` does not exist", path.display()));
+            errors.push(format!("`{}` does not exist", path.display()));
         }
+    }
+    if !errors.is_empty() {
+        // Each line is printed after `error: ` by the caller.
+        return Err(errors.join("\nerror: "));
     }
     if files.is_empty() {
         return Err("no `.deals` or `.rules` files found in the given paths".into());
