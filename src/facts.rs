@@ -151,7 +151,11 @@ pub struct Provenance {
 /// every other fact that uses it.
 #[derive(Clone, Debug, Default)]
 pub struct FactBase {
-    facts: Vec<Fact>,
+    /// The facts added with [`FactBase::add`], shared between copies of the fact base: the copy
+    /// made to derive rows (and cycles) does not copy them.
+    facts: Arc<Vec<Fact>>,
+    /// Derived rows (and any fact added after them), after `facts` in index order.
+    rows: Vec<Fact>,
     by_id: FastMap<Name, usize>,
     /// The facts of each kind, in load order.
     by_kind: FastMap<FactKind, Vec<FactIndex>>,
@@ -184,7 +188,7 @@ impl FactBase {
     /// names both places.
     pub fn add(&mut self, fact: Fact) -> Result<FactIndex, Box<Diagnostic>> {
         if let Some(&first) = self.by_id.get(&fact.id) {
-            let first_span = self.facts.get(first).map(|f| f.span).unwrap_or_default();
+            let first_span = self.get(first).map(|f| f.span).unwrap_or_default();
             return Err(Box::new(
                 Diagnostic::error(
                     Code::DuplicateId,
@@ -202,10 +206,14 @@ impl FactBase {
             collect_symbols(&field.value, &mut self.symbols);
         }
         self.symbols.insert(fact.id.clone());
-        let index = self.facts.len();
+        let index = self.len();
         self.by_id.insert(fact.id.clone(), index);
         self.index_kind(&fact, index);
-        self.facts.push(fact);
+        if self.rows.is_empty() {
+            Arc::make_mut(&mut self.facts).push(fact);
+        } else {
+            self.rows.push(fact);
+        }
         Ok(index)
     }
 
@@ -283,7 +291,11 @@ impl FactBase {
 
     /// The fact at `index`.
     pub fn get(&self, index: FactIndex) -> Option<&Fact> {
-        self.facts.get(index)
+        self.facts.get(index).or_else(|| {
+            index
+                .checked_sub(self.facts.len())
+                .and_then(|i| self.rows.get(i))
+        })
     }
 
     /// The fact with this id.
@@ -293,17 +305,17 @@ impl FactBase {
 
     /// All facts in load order.
     pub fn iter(&self) -> impl Iterator<Item = (FactIndex, &Fact)> {
-        self.facts.iter().enumerate()
+        self.facts.iter().chain(&self.rows).enumerate()
     }
 
     /// Number of facts.
     pub fn len(&self) -> usize {
-        self.facts.len()
+        self.facts.len() + self.rows.len()
     }
 
     /// Whether there are no facts.
     pub fn is_empty(&self) -> bool {
-        self.facts.is_empty()
+        self.facts.is_empty() && self.rows.is_empty()
     }
 
     /// Whether any fact of `kind` has a field named `name`.
@@ -316,9 +328,9 @@ impl FactBase {
     pub fn add_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
         let mut fact = fact;
         self.intern(&mut fact, false);
-        let index = self.facts.len();
+        let index = self.len();
         self.index_kind(&fact, index);
-        self.facts.push(fact);
+        self.rows.push(fact);
         self.provenance.insert(index, provenance);
         index
     }
