@@ -1205,6 +1205,25 @@ impl Lower<'_> {
                 Rule::percent | Rule::unit => {
                     suffix = Some((p.as_rule(), p.as_str(), self.span(&p)))
                 }
+                Rule::spaced_scale => {
+                    let span = self.span(&p);
+                    let mut words = p.into_inner();
+                    let scale = words.next().map_or("", |w| w.as_str());
+                    let unit = words.next().map_or("", |w| w.as_str());
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::BadLiteral,
+                            format!("`{scale}` is apart from its number"),
+                            span,
+                            "a space before the scale word",
+                        )
+                        .with_help(format!(
+                            "write the scale word against the number: `{}{scale} {unit}`",
+                            amount.map_or(String::new(), |a: rust_decimal::Decimal| a.to_string())
+                        )),
+                    );
+                    return None;
+                }
                 _ => {}
             }
         }
