@@ -37,12 +37,9 @@ pub struct CheckArgs {
 /// Runs the command: 0 clean, 2 an error (or a warning with `--deny-warnings`).
 pub fn check(args: &CheckArgs) -> Exit {
     let colour = args.color.resolve(std::io::stderr().is_terminal());
-    let files = match inputs::collect(&args.paths) {
+    let files = match inputs::files(&args.paths) {
         Ok(f) => f,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Invalid;
-        }
+        Err(exit) => return exit,
     };
     let mut engine = Engine::new();
     let mut diags = inputs::load(&mut engine, &files);
@@ -53,7 +50,9 @@ pub fn check(args: &CheckArgs) -> Exit {
     match args.format {
         CheckFormat::Json => {
             let out = dealrules::report::diagnostics_json(&diags, engine.sources());
-            let _ = std::io::stdout().lock().write_all(out.as_bytes());
+            if let Err(exit) = inputs::write_stdout(&out) {
+                return exit;
+            }
         }
         CheckFormat::Text => {
             let mut err = std::io::stderr().lock();

@@ -99,13 +99,8 @@ pub fn run(args: &ConvertArgs) -> Exit {
             }
         }
         None => {
-            let mut stdout = std::io::stdout().lock();
-            if stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .is_err()
-            {
-                return Exit::Invalid;
+            if let Err(exit) = inputs::write_stdout(&text) {
+                return exit;
             }
         }
     }

@@ -6,7 +6,7 @@ use super::{ColourChoice, Exit, inputs};
 use clap::{Args, ValueEnum};
 use dealrules::diff::{Diff, ReadError, SavedReport, read_report};
 use dealrules::{Colour, Engine};
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -67,13 +67,8 @@ pub fn run(args: &DiffArgs) -> Exit {
         DiffFormat::Json => dealrules::report::diff_json(&diff),
         DiffFormat::Markdown => dealrules::report::diff_markdown(&diff),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(output.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        return Exit::Invalid;
+    if let Err(exit) = inputs::write_stdout(&output) {
+        return exit;
     }
     let mut incomplete = false;
     for (side, report) in [("old", &diff.old), ("new", &diff.new)] {

@@ -44,12 +44,9 @@ pub fn run(args: &FmtArgs) -> Exit {
         }
         return standard_input(args.check, colour);
     }
-    let files = match inputs::collect(&args.paths) {
+    let files = match inputs::files(&args.paths) {
         Ok(f) => f,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return Exit::Invalid;
-        }
+        Err(exit) => return exit,
     };
     let mut changed = 0;
     let mut failed = false;

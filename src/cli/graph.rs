@@ -61,6 +61,8 @@ pub fn graph(args: &GraphArgs) -> Exit {
         GraphFormat::Dot => dealrules::report::graph::dot(&edges, &findings),
         GraphFormat::Mermaid => dealrules::report::graph::mermaid(&edges, &findings),
     };
-    print!("{out}");
-    Exit::Clean
+    match inputs::write_stdout(&out) {
+        Ok(()) => Exit::Clean,
+        Err(exit) => exit,
+    }
 }

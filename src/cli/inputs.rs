@@ -192,6 +192,23 @@ pub fn print_diagnostics_then(
     }
 }
 
+/// [`collect`], printing the problems: `Err` is the exit code.
+pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, super::Exit> {
+    collect(paths).map_err(|message| {
+        eprintln!("error: {message}");
+        super::Exit::Invalid
+    })
+}
+
+/// Writes a command's output to standard output; a write that fails (a closed pipe) is exit
+/// code 2, never a panic.
+pub fn write_stdout(text: &str) -> Result<(), super::Exit> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|_| super::Exit::Invalid)
+}
+
 /// The common start of the commands that evaluate: finds the files, applies parameter
 /// overrides, loads everything, and prints every problem. `Err` carries the exit code.
 pub fn engine(
@@ -200,10 +217,7 @@ pub fn engine(
     sets: &[String],
     colour: Colour,
 ) -> Result<(Engine, Vec<PathBuf>), super::Exit> {
-    let files = collect(paths).map_err(|message| {
-        eprintln!("error: {message}");
-        super::Exit::Invalid
-    })?;
+    let files = files(paths)?;
     let mut engine = Engine::new();
     if let Err(errors) = super::params::apply(&mut engine, params, sets) {
         for e in errors {

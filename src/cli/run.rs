@@ -3,7 +3,7 @@
 use super::{ColourChoice, Exit, inputs};
 use clap::{Args, ValueEnum};
 use dealrules::Severity;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Output formats of `run`.
@@ -108,13 +108,8 @@ pub fn run(args: &RunArgs) -> Exit {
         Format::Sarif => dealrules::report::sarif(&report, engine.sources(), engine.rules()),
         Format::Markdown => dealrules::report::markdown(&report, engine.sources()),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(output.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        return Exit::Invalid;
+    if let Err(exit) = inputs::write_stdout(&output) {
+        return exit;
     }
     if !report.errors.is_empty() {
         return Exit::Invalid;

@@ -6,7 +6,7 @@ use dealrules::ruletest::{self, GivenFile};
 use dealrules::syntax::Given;
 use dealrules::{Diagnostic, Engine};
 use indexmap::IndexMap;
-use std::io::{IsTerminal, Write as _};
+use std::io::IsTerminal;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -139,13 +139,8 @@ pub fn run(args: &TestArgs) -> Exit {
         TestFormat::Text => dealrules::report::test_text(&results, out_colour),
         TestFormat::Junit => dealrules::report::test_junit(&results),
     };
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(output.as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        return Exit::Invalid;
+    if let Err(exit) = inputs::write_stdout(&output) {
+        return exit;
     }
     if results.iter().all(ruletest::TestResult::passed) {
         Exit::Clean

@@ -77,7 +77,9 @@ pub fn why(args: &WhyArgs) -> Exit {
         WhyFormat::Text => dealrules::report::why_text(&why, engine.sources(), args.all, colour),
         WhyFormat::Json => dealrules::report::why_json(&why, engine.sources()),
     };
-    print!("{out}");
+    if let Err(exit) = inputs::write_stdout(&out) {
+        return exit;
+    }
     if why.answer.finding.is_some() {
         Exit::Clean
     } else {
