@@ -550,42 +550,25 @@ impl Printer {
     /// [`WIDTH`] columns at the aligned column; otherwise it is written one element per line,
     /// after `name: ` without padding.
     fn fields(&mut self, fields: &[Field], indent: usize) {
-        let mut start = 0;
-        while start < fields.len() {
-            let end = group_end(fields, start, self.keep_blanks);
-            let group = fields.get(start..end).unwrap_or(&[]);
-            let width_all = group.iter().map(name_width).max().unwrap_or(0);
-            let modes: Vec<(bool, Mode)> = group
-                .iter()
-                .map(|f| {
-                    let mode = self.mode(&f.value, indent + width_all + 1, 0);
-                    (single_line(f, mode), mode)
-                })
-                .collect();
-            let width = group
-                .iter()
-                .zip(&modes)
-                .filter(|(_, (single, _))| *single)
-                .map(|(f, _)| name_width(f))
-                .max()
-                .unwrap_or(0);
-            for (f, (single, mode)) in group.iter().zip(modes) {
-                self.item(indent, &f.name);
-                self.cont = indent + 2 * INDENT;
-                self.glue(&f.colon, ":");
-                let pad = if single {
-                    " ".repeat(width.saturating_sub(name_width(f)) + 1)
-                } else {
-                    " ".to_string()
-                };
-                self.value(&f.value, Start::Sep(&pad), mode);
+        let group_end = |fields: &[Field], start, keep| {
+            group_end_by(fields, start, keep, |f| &f.name, trailing_comments)
+        };
+        self.aligned(
+            fields,
+            indent,
+            group_end,
+            |f| (&f.name, &f.colon),
+            |this, f, col| {
+                let mode = this.mode(&f.value, col, 0);
+                (single_line(f, mode), mode)
+            },
+            |this, f, pad, mode| {
+                this.value(&f.value, Start::Sep(pad), mode);
                 if let Some(c) = &f.comma {
-                    self.glue(c, "");
+                    this.glue(c, "");
                 }
-            }
-            start = end;
-        }
-        self.end_line();
+            },
+        );
     }
 
     /// Field specs one per line at `indent`, in groups as [`Printer::fields`] makes them: the
@@ -593,45 +576,75 @@ impl Printer {
     /// line when it holds no comment and fits in [`WIDTH`] columns at the aligned column;
     /// otherwise its records are written one field per line, after `name: ` without padding.
     fn specs(&mut self, specs: &[FieldSpec], indent: usize) {
+        let group_end = |specs: &[FieldSpec], start, keep| {
+            group_end_by(specs, start, keep, |s| &s.name, spec_trailing)
+        };
+        self.aligned(
+            specs,
+            indent,
+            group_end,
+            |s| (&s.name, &s.colon),
+            |_, s, col| {
+                let mode = type_mode(&s.ty, col);
+                (spec_single_line(s, mode), mode)
+            },
+            |this, s, pad, mode| {
+                this.type_expr(&s.ty, pad, mode);
+                this.cont = indent + 2 * INDENT;
+                if let Some(t) = &s.required {
+                    this.tok(t, " ");
+                }
+                if let Some(t) = &s.doc {
+                    this.tok(t, " ");
+                }
+                if let Some(c) = &s.comma {
+                    this.glue(c, "");
+                }
+            },
+        );
+    }
+
+    /// The layout shared by fields and field specs: `name: rest` one per line at `indent`, in
+    /// the runs that `group_end` makes. `layout` says, for an item whose rest would start at a
+    /// column, whether it is written on one line and in which mode; the rests of the one-line
+    /// items of a run start at one column, one space after the longest of their `name:`.
+    fn aligned<F>(
+        &mut self,
+        items: &[F],
+        indent: usize,
+        group_end: impl Fn(&[F], usize, bool) -> usize,
+        name_colon: impl Fn(&F) -> (&Tok, &Tok),
+        layout: impl Fn(&Self, &F, usize) -> (bool, Mode),
+        mut rest: impl FnMut(&mut Self, &F, &str, Mode),
+    ) {
+        let width_of = |f: &F| name_colon(f).0.text.chars().count() + 1;
         let mut start = 0;
-        while start < specs.len() {
-            let end = group_end_by(specs, start, self.keep_blanks, |s| &s.name, spec_trailing);
-            let group = specs.get(start..end).unwrap_or(&[]);
-            let width_all = group.iter().map(spec_name_width).max().unwrap_or(0);
+        while start < items.len() {
+            let end = group_end(items, start, self.keep_blanks);
+            let group = items.get(start..end).unwrap_or(&[]);
+            let width_all = group.iter().map(width_of).max().unwrap_or(0);
             let modes: Vec<(bool, Mode)> = group
                 .iter()
-                .map(|s| {
-                    let mode = type_mode(&s.ty, indent + width_all + 1);
-                    (spec_single_line(s, mode), mode)
-                })
+                .map(|f| layout(self, f, indent + width_all + 1))
                 .collect();
             let width = group
                 .iter()
                 .zip(&modes)
                 .filter(|(_, (single, _))| *single)
-                .map(|(s, _)| spec_name_width(s))
+                .map(|(f, _)| width_of(f))
                 .max()
                 .unwrap_or(0);
-            for (s, (single, mode)) in group.iter().zip(modes) {
-                self.item(indent, &s.name);
+            for (f, (single, mode)) in group.iter().zip(modes) {
+                let (name, colon) = name_colon(f);
+                self.item(indent, name);
                 self.cont = indent + 2 * INDENT;
-                self.glue(&s.colon, ":");
+                self.glue(colon, ":");
                 let pad = if single {
-                    " ".repeat(width.saturating_sub(spec_name_width(s)) + 1)
+                    " ".repeat(width.saturating_sub(width_of(f)) + 1)
                 } else {
                     " ".to_string()
                 };
-                self.type_expr(&s.ty, &pad, mode);
-                self.cont = indent + 2 * INDENT;
-                if let Some(t) = &s.required {
-                    self.tok(t, " ");
-                }
-                if let Some(t) = &s.doc {
-                    self.tok(t, " ");
-                }
-                if let Some(c) = &s.comma {
-                    self.glue(c, "");
-                }
+                rest(self, f, &pad, mode);
             }
             start = end;
         }
@@ -923,19 +936,9 @@ fn conjuncts(e: &Expr) -> Vec<(Option<&Tok>, &[Part])> {
     out
 }
 
-/// The width of `name:`.
-fn name_width(f: &Field) -> usize {
-    f.name.text.chars().count() + 1
-}
-
-/// The end of the run of fields from `start` whose values line up: a field with comments on
-/// lines of their own before it, or a blank line before it, starts a new run.
-fn group_end(fields: &[Field], start: usize, keep_blanks: bool) -> usize {
-    group_end_by(fields, start, keep_blanks, |f| &f.name, trailing_comments)
-}
-
-/// [`group_end`] for fields or field specs: `name` gives a field's name, `trailing` how many
-/// comments end up after it.
+/// The end of the run of fields (or field specs) from `start` whose values line up: a field with
+/// comments on lines of their own before it, or a blank line before it, starts a new run.
+/// `name` gives a field's name, `trailing` how many comments end up after it.
 fn group_end_by<F>(
     fields: &[F],
     start: usize,
@@ -1112,11 +1115,6 @@ fn first_inner(i: &Inner) -> &Tok {
 
 // ---------------------------------------------------------------------------------------------
 // Field specs and types
-
-/// The width of `name:` in a field spec.
-fn spec_name_width(s: &FieldSpec) -> usize {
-    s.name.text.chars().count() + 1
-}
 
 /// How many comments end up after a field spec (see [`trailing_comments`]).
 fn spec_trailing(s: &FieldSpec) -> usize {
