@@ -1175,13 +1175,7 @@ impl Evaluator<'_> {
                     },
                     Err(f) => {
                         message.push_str(&format!("(error: {})", f.message));
-                        errors.push(EvalError {
-                            rule: rule.id.clone(),
-                            span: f.expr.span,
-                            expr: f.expr.text.clone(),
-                            message: f.message,
-                            bindings: self.bindings(rule, bound),
-                        });
+                        errors.push(self.error(rule, bound, f));
                     }
                 },
             }
@@ -1255,6 +1249,17 @@ impl Evaluator<'_> {
             });
         }
         chains
+    }
+
+    /// The evaluation error of `rule` for a failure under `bound`, with the bindings it had.
+    fn error(&self, rule: &CheckedRule, bound: &Bound, f: Failure<'_>) -> EvalError {
+        EvalError {
+            rule: rule.id.clone(),
+            span: f.expr.span,
+            expr: f.expr.text.clone(),
+            message: f.message,
+            bindings: self.bindings(rule, bound),
+        }
     }
 
     fn bindings(&self, rule: &CheckedRule, bound: &Bound) -> Vec<Binding> {
@@ -1405,13 +1410,7 @@ pub fn placeholder_values(
             match ev.value(e, bound) {
                 Ok(v) => out.push(v.map(Cow::into_owned)),
                 Err(f) => {
-                    return Err(EvalError {
-                        rule: rule.id.clone(),
-                        span: f.expr.span,
-                        expr: f.expr.text.clone(),
-                        message: f.message,
-                        bindings: ev.bindings(rule, bound),
-                    });
+                    return Err(ev.error(rule, bound, f));
                 }
             }
         }
@@ -1431,13 +1430,7 @@ pub fn all_hold(
             Ok(Truth::True) => {}
             Ok(_) => return Ok(false),
             Err(f) => {
-                return Err(EvalError {
-                    rule: rule.id.clone(),
-                    span: f.expr.span,
-                    expr: f.expr.text.clone(),
-                    message: f.message,
-                    bindings: ev.bindings(rule, bound),
-                });
+                return Err(ev.error(rule, bound, f));
             }
         }
     }

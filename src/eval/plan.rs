@@ -157,13 +157,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     }
 
     fn record(&mut self, failure: Failure<'_>, bound: &[Option<FactIndex>]) {
-        let error = EvalError {
-            rule: self.rule.id.clone(),
-            span: failure.expr.span,
-            expr: failure.expr.text.clone(),
-            message: failure.message,
-            bindings: self.ev.bindings(self.rule, bound),
-        };
+        let error = self.ev.error(self.rule, bound, failure);
         if !self.errors.contains(&error) {
             self.errors.push(error);
         }
