@@ -269,3 +269,28 @@ fn a_10000_entity_random_graph_finishes() {
         assert_eq!(inner.iter().min(), inner.first());
     }
 }
+
+#[test]
+fn a_derive_is_limited_by_the_derived_row_budget_not_by_the_results_of_one_rule() {
+    // Five flow rows make one cycle; each rule may give only two results.
+    let mut engine = Engine::new();
+    engine.set_budgets(dealrules::eval::Budgets {
+        max_results: 2,
+        ..Default::default()
+    });
+    let deals = edges(&[
+        ("ab", "A", "B", 1),
+        ("bc", "B", "C", 1),
+        ("cd", "C", "D", 1),
+        ("de", "D", "E", 1),
+        ("ea", "E", "A", 1),
+    ]);
+    engine.load("t.deals", deals).unwrap();
+    let rules = format!(
+        "{FLOW} rule r {{ severity: high  match c: cycle flow max 5 hops  flag \"{{c.id}}\" }}"
+    );
+    engine.load("t.rules", rules).unwrap();
+    let r = engine.evaluate().unwrap();
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!(cycles(&r), ["A > B > C > D > E > A"]);
+}

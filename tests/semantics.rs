@@ -699,3 +699,23 @@ proptest! {
         prop_assert_eq!(v.equals(&back), Ok(true), "{}", text);
     }
 }
+
+#[test]
+fn a_fact_without_a_kind_is_still_examined_by_a_kind_condition() {
+    // The kind index serves `d.kind == investment`; a deal with no `kind` is not in it under
+    // any kind, yet the condition on it is unknown, not false: a data gap.
+    let r = run(
+        "deal a { amount: 5B USD }\ndeal b { kind: investment  amount: 5B USD }\ndeal c { kind: purchase  amount: 5B USD }",
+        "rule big { severity: low  match d: deal where d.kind == investment  when d.amount > 1B USD  flag \"{d.id}\" }",
+    );
+    assert_eq!(messages(&r), ["b"]);
+    assert_eq!(r.data_gaps.len(), 1);
+    assert_eq!(&*r.data_gaps[0].bindings[0].fact, "a");
+    assert_eq!(
+        (
+            &*r.data_gaps[0].missing[0].fact,
+            &*r.data_gaps[0].missing[0].field
+        ),
+        ("a", "kind")
+    );
+}
