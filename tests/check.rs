@@ -198,10 +198,7 @@ fn names_are_compared_after_nfc_normalisation() {
 
 #[test]
 fn a_schema_extension_adds_fields_to_a_shipped_kind() {
-    let mut engine = Engine::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
-    engine.load("rules/schema.rules", schema).unwrap();
+    let mut engine = common::engine_with_schema();
     engine
         .load(
             "mine.rules",
@@ -242,10 +239,7 @@ fn without_a_schema_fields_are_not_validated() {
 
 /// The shipped schema, plus `text` loaded as `t.rules`; the errors of `check`.
 fn check_errors(text: &str) -> Vec<(Code, String)> {
-    let mut engine = Engine::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
-    engine.load("rules/schema.rules", schema).unwrap();
+    let mut engine = common::engine_with_schema();
     let mut diags = match engine.load("t.rules", text) {
         Ok(()) => Vec::new(),
         Err(e) => e.diagnostics,
@@ -288,10 +282,7 @@ fn a_deal_id_where_an_entity_is_declared_says_so() {
 
 #[test]
 fn a_misspelt_kind_field_is_named() {
-    let mut engine = Engine::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
-    engine.load("rules/schema.rules", schema).unwrap();
+    let mut engine = common::engine_with_schema();
     engine
         .load("t.deals", "entity Delta { typ: company }\n")
         .unwrap();

@@ -9,6 +9,8 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod common;
+
 use dealrules::{Colour, Engine, diag};
 
 fn diagnostics_of(path: &std::path::Path) -> String {
@@ -45,12 +47,7 @@ fn broken_files() {
 
 /// Diagnostics of `dealrules check` over the shipped schema and one fixture.
 fn checked(path: &std::path::Path) -> String {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut engine = Engine::new();
-    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).expect("schema");
-    engine
-        .load("rules/schema.rules", schema)
-        .expect("the shipped schema loads");
+    let mut engine = common::engine_with_schema();
     let name = format!(
         "tests/fixtures/check/{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("?")

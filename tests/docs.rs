@@ -53,15 +53,14 @@ fn sections() -> Vec<Section> {
 
 /// The codes of the diagnostics that an example gives.
 fn codes_of(info: &str, body: &str) -> Vec<String> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut engine = Engine::new();
+    let mut engine = if info == "dealrules" {
+        common::engine_with_schema()
+    } else {
+        Engine::new()
+    };
     let mut diags = Vec::new();
     match info {
         "dealrules" | "dealrules standalone" => {
-            if info == "dealrules" {
-                let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
-                engine.load("rules/schema.rules", schema).unwrap();
-            }
             if let Err(e) = engine.load("example.rules", body) {
                 diags.extend(e.diagnostics);
             }

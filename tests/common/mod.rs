@@ -33,3 +33,14 @@ pub fn run(deals: &str, rules: &str) -> dealrules::Report {
     engine.load("t.rules", rules).expect("rules load");
     engine.evaluate().expect("rules check")
 }
+
+/// An engine with the shipped schema (`rules/schema.rules`) loaded.
+pub fn engine_with_schema() -> dealrules::Engine {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/schema.rules");
+    let mut engine = dealrules::Engine::new();
+    let text = std::fs::read_to_string(path).expect("the shipped schema is readable");
+    engine
+        .load("rules/schema.rules", text)
+        .expect("the shipped schema loads");
+    engine
+}
