@@ -490,7 +490,13 @@ pub fn materialize_cycles(
             let hop_rule = hop_condition(p, &relation, &rule.id.name);
             let (checked, ds) =
                 check_rule(&hop_rule, facts, schema, sources, &ParamOverrides::new());
-            diags.extend(ds);
+            // The hop condition is checked as a rule with the bindings `hop` and `first`, in
+            // that order, of which it may read either or both: warnings about its bindings
+            // would be about this construction, not about what the user wrote.
+            diags.extend(
+                ds.into_iter()
+                    .filter(|d| !matches!(d.code, Code::UnusedBinding | Code::CartesianProduct)),
+            );
             if let Some(checked) = checked {
                 let query = CycleQuery {
                     relation: &relation,

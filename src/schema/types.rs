@@ -62,10 +62,7 @@ pub fn check_rule_types(rule: &CheckedRule, schema: &Schema, implicit: bool) -> 
         }
     }
     t.contradictions();
-    // The hop condition of a `cycle` pattern is checked as a rule of its own with bindings
-    // `hop` and `first`, of which it may read only one.
-    let hop_rule = rule.id.contains(" (hops of ");
-    if !implicit && !hop_rule {
+    if !implicit {
         t.bindings();
     }
     t.diags
