@@ -17,7 +17,7 @@
 //! Tests are isolated: the facts of one test, or of the files it is given, are never seen by
 //! another.
 
-use crate::diag::{Code, Diagnostic, Level, SourceMap, Span, did_you_mean};
+use crate::diag::{Code, Diagnostic, Level, SourceMap, Span, article, did_you_mean};
 use crate::syntax::{Expect, ExpectKind, FactKind, Given, MessageCheck, RuleDecl, TestDecl};
 use crate::value::Name;
 use crate::{Engine, Finding};
@@ -248,14 +248,6 @@ fn check_fact_ids(engine: &Engine, expect: &Expect, diags: &mut Vec<Diagnostic>)
                 diags.push(d);
             }
         }
-    }
-}
-
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        "an"
-    } else {
-        "a"
     }
 }
 

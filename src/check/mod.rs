@@ -217,9 +217,7 @@ impl CExpr {
     pub fn vars(&self) -> u64 {
         match &self.kind {
             CKind::Literal(_) => 0,
-            CKind::Var(i) => 1u64
-                .checked_shl(u32::try_from(*i).unwrap_or(63))
-                .unwrap_or(0),
+            CKind::Var(i) => bit(*i),
             CKind::Field(e, _) | CKind::Not(e) | CKind::Neg(e) => e.vars(),
             CKind::List(items) | CKind::Call(_, items) => items.iter().fold(0, |m, e| m | e.vars()),
             CKind::Binary(_, a, b) => a.vars() | b.vars(),
@@ -228,6 +226,12 @@ impl CExpr {
             CKind::Quantifier { list, cond, .. } => list.vars() | cond.vars(),
         }
     }
+}
+
+/// The bit of binding `i` in a bitmask of bindings (0 past the 64th).
+pub(crate) fn bit(i: usize) -> u64 {
+    1u64.checked_shl(u32::try_from(i).unwrap_or(u32::MAX))
+        .unwrap_or(0)
 }
 
 /// A name in scope inside a sub-expression.

@@ -256,6 +256,15 @@ impl Diagnostic {
     }
 }
 
+/// `a` or `an` before `word` (`an entity`, `a deal`).
+pub(crate) fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// Sorts diagnostics by file and position (those without a place first), keeping the order in
 /// which they were found among diagnostics at the same place.
 pub fn sort(diags: &mut [Diagnostic]) {

@@ -10,7 +10,7 @@
 //! 4. Every other condition is checked as soon as all the bindings it reads are bound.
 
 use super::{Budgets, Evaluator, Failure, Truth};
-use crate::check::{CExpr, CKind, CheckedRule};
+use crate::check::{CExpr, CKind, CheckedRule, bit};
 use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::FactIndex;
 use crate::hash::FastMap;
@@ -109,11 +109,6 @@ pub(super) struct Run<'r, 'a, 'x> {
 struct Gap {
     condition: usize,
     missing: Vec<MissingField>,
-}
-
-fn bit(i: usize) -> u64 {
-    1u64.checked_shl(u32::try_from(i).unwrap_or(64))
-        .unwrap_or(0)
 }
 
 impl<'r, 'a, 'x> Run<'r, 'a, 'x> {

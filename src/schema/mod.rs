@@ -820,11 +820,7 @@ impl Validator<'_> {
 
 /// `an entity`, `a deal`.
 fn with_article(what: &str) -> String {
-    if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        format!("an {what}")
-    } else {
-        format!("a {what}")
-    }
+    format!("{} {what}", crate::diag::article(what))
 }
 
 fn join<'a>(names: impl Iterator<Item = &'a Name>) -> String {

@@ -7,7 +7,7 @@
 //! reject only what can never work.
 
 use super::{Lookup, Schema, Type, discriminator};
-use crate::check::{CExpr, CKind, CheckedRule, Function};
+use crate::check::{CExpr, CKind, CheckedRule, Function, bit};
 use crate::diag::{Code, Diagnostic, did_you_mean};
 use crate::syntax::{AggFunc, BinaryOp, FactKind};
 use crate::value::{Dimension, Name, Value};
@@ -652,11 +652,6 @@ impl Typer<'_> {
             ));
         }
     }
-}
-
-fn bit(i: usize) -> u64 {
-    1u64.checked_shl(u32::try_from(i).unwrap_or(63))
-        .unwrap_or(0)
 }
 
 /// The type of a bound fact, as a value: its id.
