@@ -164,6 +164,10 @@ pub struct FactBase {
     /// The facts of each kind whose `kind` (or `type`) field is missing or not a name.
     unnamed_kind: FastMap<FactKind, Vec<FactIndex>>,
     field_names: IndexMap<FactKind, IndexSet<Name>>,
+    /// Field layouts: how a fact's field map is laid out, by field id.
+    layouts: Layouts,
+    /// The layout of each fact, by fact index.
+    layout_of: Vec<u32>,
     symbols: FastSet<Name>,
     fx: Vec<FxDecl>,
     provenance: IndexMap<FactIndex, Provenance>,
@@ -182,6 +186,55 @@ fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
 
 /// A fact's position in its [`FactBase`].
 pub type FactIndex = usize;
+
+/// A field name interned in a [`FactBase`]: an index into its table of field names.
+pub(crate) type FieldId = u32;
+
+/// No position: the layout has no such field.
+const ABSENT: u16 = u16::MAX;
+
+/// The field layouts of a fact base.
+///
+/// Facts of one kind are nearly always written with the same fields in the same order, so the
+/// fact base keeps each distinct order once (a *layout*: for every field id, the position of the
+/// field in the fact's map, or none) and each fact keeps only its layout's number. Reading a
+/// field by id is then two array reads and no hash lookup by name.
+#[derive(Clone, Debug, Default)]
+struct Layouts {
+    /// Every field name used by any fact, by field id.
+    field_ids: IndexSet<Name, crate::hash::FastHasher>,
+    /// The distinct field orders (field ids in map order), by layout number.
+    orders: IndexSet<Box<[FieldId]>, crate::hash::FastHasher>,
+    /// For each layout, the map position of each field id (`ABSENT` when missing); shorter than
+    /// `field_ids` when later ids are missing.
+    positions: Vec<Box<[u16]>>,
+}
+
+impl Layouts {
+    /// The layout number of a field order, made on first sight. `None` when the fact has more
+    /// fields than a layout can place (it is then read by name).
+    fn layout(&mut self, order: Box<[FieldId]>) -> Option<u32> {
+        if order.len() >= usize::from(ABSENT) {
+            return None;
+        }
+        if let Some(i) = self.orders.get_index_of(&order) {
+            return u32::try_from(i).ok();
+        }
+        let width = order.iter().max().map_or(0, |&m| m as usize + 1);
+        let mut positions = vec![ABSENT; width];
+        for (pos, &id) in order.iter().enumerate() {
+            if let (Some(p), Ok(pos)) = (positions.get_mut(id as usize), u16::try_from(pos)) {
+                *p = pos;
+            }
+        }
+        let (i, _) = self.orders.insert_full(order);
+        self.positions.push(positions.into_boxed_slice());
+        u32::try_from(i).ok()
+    }
+}
+
+/// The layout number of a fact whose fields are read by name (too many for a layout).
+const BY_NAME: u32 = u32::MAX;
 
 impl FactBase {
     /// Adds a fact. A second fact with an id already taken is refused with a diagnostic that
@@ -222,6 +275,13 @@ impl FactBase {
     /// learned only from loaded facts (`learn`), never from derived rows.
     fn intern(&mut self, fact: &mut Fact, learn: bool) {
         use indexmap::map::MutableKeys as _;
+        let mut order = Vec::with_capacity(fact.fields.len());
+        for name in fact.fields.keys() {
+            let (id, _) = self.layouts.field_ids.insert_full(name.clone());
+            order.push(FieldId::try_from(id).unwrap_or(FieldId::MAX));
+        }
+        let layout = self.layouts.layout(order.into_boxed_slice());
+        self.layout_of.push(layout.unwrap_or(BY_NAME));
         let names = self.field_names.entry(fact.kind.clone()).or_default();
         // A key is replaced by an equal one (the same text, stored once): its hash and place do
         // not change.
@@ -296,6 +356,38 @@ impl FactBase {
                 .checked_sub(self.facts.len())
                 .and_then(|i| self.rows.get(i))
         })
+    }
+
+    /// The id of field name `name`, if some fact has a field of that name.
+    pub(crate) fn field_id(&self, name: &str) -> Option<FieldId> {
+        self.layouts
+            .field_ids
+            .get_index_of(name)
+            .and_then(|i| FieldId::try_from(i).ok())
+    }
+
+    /// Field `id` (named `name`) of fact `index`: two array reads through the fact's layout,
+    /// no hash lookup (facts with too many fields for a layout are read by name).
+    pub(crate) fn field_by_id(
+        &self,
+        index: FactIndex,
+        id: FieldId,
+        name: &str,
+    ) -> Option<&FactField> {
+        let fact = self.get(index)?;
+        let layout = *self.layout_of.get(index)?;
+        if layout == BY_NAME {
+            return fact.fields.get(name);
+        }
+        let pos = *self
+            .layouts
+            .positions
+            .get(layout as usize)?
+            .get(id as usize)?;
+        if pos == ABSENT {
+            return None;
+        }
+        fact.fields.get_index(usize::from(pos)).map(|(_, f)| f)
     }
 
     /// The fact with this id.
@@ -403,5 +495,70 @@ impl FactBase {
             .get(kind)
             .into_iter()
             .flat_map(|s| s.iter().map(|n| &**n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read<'f>(facts: &'f FactBase, id: &str, name: &str) -> Option<&'f Value> {
+        let index = facts.find(id)?;
+        let field = facts.field_id(name)?;
+        facts.field_by_id(index, field, name).map(|f| &f.value)
+    }
+
+    #[test]
+    fn fields_read_by_id_through_layouts_match_reads_by_name() {
+        let mut facts = FactBase::default();
+        let a = Fact::deal("a")
+            .with("buyer", Value::symbol("OpenAI"))
+            .with("seller", Value::symbol("Nvidia"));
+        // Same fields in another order, and a fact with a field no earlier fact has.
+        let b = Fact::deal("b")
+            .with("seller", Value::symbol("AMD"))
+            .with("buyer", Value::symbol("OpenAI"));
+        let c = Fact::deal("c").with("status", Value::symbol("definitive"));
+        for f in [a, b, c] {
+            assert!(facts.add(f).is_ok());
+        }
+        assert_eq!(read(&facts, "a", "seller"), Some(&Value::symbol("Nvidia")));
+        assert_eq!(read(&facts, "b", "seller"), Some(&Value::symbol("AMD")));
+        assert_eq!(read(&facts, "b", "buyer"), Some(&Value::symbol("OpenAI")));
+        // `status` has an id past the width of the first two layouts: missing, not a panic.
+        assert_eq!(read(&facts, "a", "status"), None);
+        assert_eq!(read(&facts, "c", "buyer"), None);
+        assert_eq!(
+            read(&facts, "c", "status"),
+            Some(&Value::symbol("definitive"))
+        );
+        assert_eq!(facts.field_id("no_such_field"), None);
+        // Two facts with the same order share one layout.
+        assert_eq!(facts.layouts.orders.len(), 3);
+        let d = Fact::deal("d")
+            .with("buyer", Value::symbol("xAI"))
+            .with("seller", Value::symbol("Nvidia"));
+        assert!(facts.add(d).is_ok());
+        assert_eq!(facts.layouts.orders.len(), 3);
+        assert_eq!(read(&facts, "d", "buyer"), Some(&Value::symbol("xAI")));
+    }
+
+    #[test]
+    fn derived_rows_get_layouts_too() {
+        let mut facts = FactBase::default();
+        assert!(facts.add(Fact::entity("Nvidia")).is_ok());
+        let row = Fact::deal("r").with("from", Value::symbol("Nvidia"));
+        let at = facts.add_row(
+            row,
+            Provenance {
+                by: "derive flow".into(),
+                span: Span::none(),
+                sources: vec![0],
+            },
+        );
+        let id = facts.field_id("from");
+        assert!(id.is_some());
+        let got = id.and_then(|id| facts.field_by_id(at, id, "from"));
+        assert_eq!(got.map(|f| &f.value), Some(&Value::symbol("Nvidia")));
     }
 }

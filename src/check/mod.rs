@@ -51,6 +51,9 @@ pub struct CheckedRule {
     pub elements: usize,
     /// The `exists` and aggregate sub-queries, referenced by index from [`CKind`].
     pub subqueries: Vec<SubQuery>,
+    /// The field names the rule reads, by slot ([`CKind::Field`]): resolved once per fact base
+    /// to the fact base's field ids, so that reading a field is not a lookup by name.
+    pub fields: Vec<Name>,
 }
 
 impl CheckedRule {
@@ -130,8 +133,8 @@ pub enum CKind {
     /// The fact bound to `vars[i]`.
     Var(usize),
     /// A field of the value of the inner expression (a fact, an entity named by a symbol, or a
-    /// record).
-    Field(Box<CExpr>, Name),
+    /// record): the field's name and its slot in [`CheckedRule::fields`].
+    Field(Box<CExpr>, Name, usize),
     /// `[a, b]`.
     List(Vec<CExpr>),
     /// A built-in function.
@@ -218,7 +221,7 @@ impl CExpr {
         match &self.kind {
             CKind::Literal(_) => 0,
             CKind::Var(i) => bit(*i),
-            CKind::Field(e, _) | CKind::Not(e) | CKind::Neg(e) => e.vars(),
+            CKind::Field(e, ..) | CKind::Not(e) | CKind::Neg(e) => e.vars(),
             CKind::List(items) | CKind::Call(_, items) => items.iter().fold(0, |m, e| m | e.vars()),
             CKind::Binary(_, a, b) => a.vars() | b.vars(),
             CKind::Local(_) | CKind::Element(_) => 0,
@@ -262,6 +265,8 @@ struct Checker<'a> {
     subqueries: Vec<SubQuery>,
     /// Fields already warned about as unknown (one warning per field and rule).
     warned: indexmap::IndexSet<Name>,
+    /// The field names the rule reads, by slot.
+    fields: indexmap::IndexSet<Name>,
 }
 
 /// Values given for a run that replace rule parameters: `rule id` → `param` → value.
@@ -294,6 +299,7 @@ pub fn check_rule(
         elements: 0,
         subqueries: Vec::new(),
         warned: indexmap::IndexSet::new(),
+        fields: indexmap::IndexSet::new(),
     };
     let given = overrides.get(&rule.id.name);
     for p in &rule.params {
@@ -402,6 +408,7 @@ pub fn check_rule(
         locals: c.locals,
         elements: c.elements,
         subqueries: c.subqueries,
+        fields: c.fields.into_iter().collect(),
     });
     let checked = checked.and_then(|rule| {
         let found = crate::schema::types::check_rule_types(&rule, schema, implicit);
@@ -423,6 +430,11 @@ fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
 }
 
 impl Checker<'_> {
+    /// The slot of field name `name` in the rule's table of field names.
+    fn field_slot(&mut self, name: &Name) -> usize {
+        self.fields.insert_full(name.clone()).0
+    }
+
     fn node(&self, kind: CKind, span: Span) -> CExpr {
         CExpr {
             kind,
@@ -647,7 +659,11 @@ impl Checker<'_> {
                 });
             }
             let var = self.node(CKind::Var(0), head.span);
-            self.node(CKind::Field(Box::new(var), head.name.clone()), head.span)
+            let slot = self.field_slot(&head.name);
+            self.node(
+                CKind::Field(Box::new(var), head.name.clone(), slot),
+                head.span,
+            )
         } else if rest.is_empty() {
             if !self.implicit
                 && self
@@ -695,7 +711,8 @@ impl Checker<'_> {
         }
         for part in rest {
             let whole = expr.span.to(part.span);
-            expr = self.node(CKind::Field(Box::new(expr), part.name.clone()), whole);
+            let slot = self.field_slot(&part.name);
+            expr = self.node(CKind::Field(Box::new(expr), part.name.clone(), slot), whole);
         }
         Some(expr)
     }
@@ -853,7 +870,9 @@ impl Checker<'_> {
             CKind::Local(i) => out.push(*i),
             CKind::Element(_) => *elements = true,
             CKind::Literal(_) | CKind::Var(_) => {}
-            CKind::Field(x, _) | CKind::Not(x) | CKind::Neg(x) => self.local_refs(x, out, elements),
+            CKind::Field(x, ..) | CKind::Not(x) | CKind::Neg(x) => {
+                self.local_refs(x, out, elements)
+            }
             CKind::List(items) | CKind::Call(_, items) => {
                 items.iter().for_each(|x| self.local_refs(x, out, elements))
             }

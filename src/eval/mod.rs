@@ -13,7 +13,7 @@ use crate::explain::{
     Binding, Conversion, DataGap, Detail, EvalError, FactRef, Finding, MissingField, Operand,
     TraceStep, fingerprint,
 };
-use crate::facts::{Fact, FactBase, FactIndex};
+use crate::facts::{Fact, FactBase, FactField, FactIndex};
 use crate::syntax::BinaryOp;
 use crate::value::{Value, ValueError};
 use std::borrow::Cow;
@@ -79,6 +79,8 @@ struct Evaluator<'a> {
     missing: RefCell<crate::hash::FastSet<MissingField>>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
     conversions: RefCell<Vec<Conversion>>,
+    /// The fact base's id of each field name the rule reads, by the rule's field slot.
+    field_ids: Vec<Option<crate::facts::FieldId>>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -95,6 +97,7 @@ impl<'a> Evaluator<'a> {
             subs: RefCell::new(indexmap::IndexMap::new()),
             missing: RefCell::new(crate::hash::FastSet::default()),
             conversions: RefCell::new(Vec::new()),
+            field_ids: rule.fields.iter().map(|n| facts.field_id(n)).collect(),
         }
     }
 
@@ -126,12 +129,31 @@ impl<'a> Evaluator<'a> {
         self.missing.borrow_mut().insert(m);
     }
 
-    /// The value of a field of fact `i`; `id` and `title` are always there.
-    fn fact_field(&self, i: FactIndex, name: &str) -> Ev<'a> {
+    /// Field `name` of fact `i`, read through the fact base's layout of the fact when `slot`
+    /// is the rule's slot of that name (by name otherwise).
+    fn field_of(
+        &self,
+        fact: &'a Fact,
+        i: FactIndex,
+        name: &str,
+        slot: usize,
+    ) -> Option<&'a FactField> {
+        let same = self.rule.fields.get(slot).is_some_and(|n| {
+            (std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len()) || &**n == name
+        });
+        match self.field_ids.get(slot) {
+            Some(Some(id)) if same => self.facts.field_by_id(i, *id, name),
+            _ => fact.fields.get(name),
+        }
+    }
+
+    /// The value of a field of fact `i`; `id` and `title` are always there. `slot` is the
+    /// field's slot in the rule ([`CheckedRule::fields`]).
+    fn fact_field(&self, i: FactIndex, name: &str, slot: usize) -> Ev<'a> {
         let Some(fact) = self.fact(i) else {
             return Ev::Missing;
         };
-        match fact.fields.get(name) {
+        match self.field_of(fact, i, name, slot) {
             Some(f) => Ev::Val(Cow::Borrowed(&f.value)),
             None if name == "id" => Ev::Val(Cow::Owned(Value::Symbol(fact.id.clone()))),
             None if name == "title" && fact.title.is_some() => match &fact.title {
@@ -219,11 +241,11 @@ impl<'a> Evaluator<'a> {
                 self.without_gaps(|| self.aggregate(*func, *sub, bound, e))?
                     .0
             }
-            CKind::Field(base, name) => match self.eval(base, bound)? {
-                Ev::Fact(i) => self.fact_field(i, name),
+            CKind::Field(base, name, slot) => match self.eval(base, bound)? {
+                Ev::Fact(i) => self.fact_field(i, name, *slot),
                 Ev::Missing => Ev::Missing,
-                Ev::Val(Cow::Borrowed(v)) => self.value_field(v, name, e)?,
-                Ev::Val(Cow::Owned(v)) => match self.value_field(&v, name, e)? {
+                Ev::Val(Cow::Borrowed(v)) => self.value_field(v, name, *slot, e)?,
+                Ev::Val(Cow::Owned(v)) => match self.value_field(&v, name, *slot, e)? {
                     Ev::Val(inner) => Ev::Val(Cow::Owned(inner.into_owned())),
                     Ev::Fact(i) => Ev::Fact(i),
                     Ev::Missing => {
@@ -338,6 +360,7 @@ impl<'a> Evaluator<'a> {
         &self,
         v: &'v Value,
         name: &str,
+        slot: usize,
         e: &'e CExpr,
     ) -> Result<Ev<'v>, Failure<'e>>
     where
@@ -348,7 +371,7 @@ impl<'a> Evaluator<'a> {
                 .get(name)
                 .map_or(Ev::Missing, |v| Ev::Val(Cow::Borrowed(v)))),
             Value::Symbol(id) | Value::Text(id) => Ok(match self.facts.find(id) {
-                Some(i) => self.fact_field(i, name),
+                Some(i) => self.fact_field(i, name, slot),
                 None => {
                     self.note_missing(id, name, false);
                     Ev::Missing
@@ -837,7 +860,7 @@ impl<'a> Evaluator<'a> {
         };
         // Where the list comes from, when it is a field of a fact: for data gaps.
         let source = match &list.kind {
-            CKind::Field(base, field) => match self.eval(base, bound) {
+            CKind::Field(base, field, _) => match self.eval(base, bound) {
                 Ok(Ev::Fact(f)) => self.fact(f).map(|x| (x.id.clone(), field.clone())),
                 _ => None,
             },
@@ -1170,7 +1193,9 @@ impl Evaluator<'_> {
                 MessagePart::Expr(e) => match self.value(e, bound) {
                     Ok(Some(v)) => message.push_str(&v.to_string()),
                     Ok(None) => match &e.kind {
-                        CKind::Field(_, name) => message.push_str(&format!("({name} not given)")),
+                        CKind::Field(_, name, _) => {
+                            message.push_str(&format!("({name} not given)"))
+                        }
                         _ => message.push_str("(unknown)"),
                     },
                     Err(f) => {

@@ -520,8 +520,7 @@ pub(super) fn kind_names<'r>(
     is_binding: &dyn Fn(&CExpr) -> bool,
 ) -> Option<Vec<&'r str>> {
     let disc = crate::schema::discriminator(kind);
-    let is_disc =
-        |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f) if &**f == disc && is_binding(inner));
+    let is_disc = |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f, _) if &**f == disc && is_binding(inner));
     let name = |e: &'r CExpr| match &e.kind {
         CKind::Literal(value) => value.as_name(),
         _ => None,

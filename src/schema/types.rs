@@ -80,8 +80,7 @@ fn kinds_of<'e>(
         let CKind::Binary(op, a, b) = &c.kind else {
             continue;
         };
-        let field_of_var =
-            |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f) if **f == *disc && is_var(inner));
+        let field_of_var = |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f, _) if **f == *disc && is_var(inner));
         let other = if field_of_var(a) {
             b
         } else if field_of_var(b) && *op == BinaryOp::Eq {
@@ -133,7 +132,7 @@ impl Typer<'_> {
             CKind::Var(i) => fact_type(self.rule.vars.get(*i).map(|v| &v.kind)),
             CKind::Local(i) => fact_type(self.rule.locals.get(*i).map(|v| &v.kind)),
             CKind::Element(i) => self.elements.get(*i).cloned().unwrap_or(Type::Any),
-            CKind::Field(inner, name) => self.field(e, inner, name),
+            CKind::Field(inner, name, _) => self.field(e, inner, name),
             CKind::List(items) => {
                 let types: Vec<Type> = items.iter().map(|i| self.infer(i)).collect();
                 match types.split_first() {
@@ -437,9 +436,10 @@ impl Typer<'_> {
         if options.contains(s) {
             return;
         }
-        let is_kind = matches!(&field.kind, CKind::Field(_, f) if &**f == "kind" || &**f == "type");
+        let is_kind =
+            matches!(&field.kind, CKind::Field(_, f, _) if &**f == "kind" || &**f == "type");
         let message = if is_kind {
-            let what = if matches!(&field.kind, CKind::Field(_, f) if &**f == "kind") {
+            let what = if matches!(&field.kind, CKind::Field(_, f, _) if &**f == "kind") {
                 "deal kind"
             } else {
                 "entity type"
@@ -671,7 +671,7 @@ fn zero(e: &CExpr) -> bool {
 fn has_aggregate(e: &CExpr) -> bool {
     match &e.kind {
         CKind::Aggregate(..) | CKind::Exists(..) => true,
-        CKind::Field(x, _) | CKind::Not(x) | CKind::Neg(x) => has_aggregate(x),
+        CKind::Field(x, ..) | CKind::Not(x) | CKind::Neg(x) => has_aggregate(x),
         CKind::Binary(_, a, b) => has_aggregate(a) || has_aggregate(b),
         CKind::List(items) | CKind::Call(_, items) => items.iter().any(has_aggregate),
         _ => false,
