@@ -160,3 +160,62 @@ fn the_csv_form_loads_the_same_facts() {
         a.iter().zip(&b).find(|(x, y)| x != y)
     );
 }
+
+#[test]
+fn the_report_is_the_same_byte_for_byte_on_any_number_of_threads() {
+    let data = generate::generate(&generate::Config::new(3_000, 11));
+    let mut engine = rules(&[
+        "commitment_quality.rules",
+        "commitments.rules",
+        "equity_to_customer.rules",
+        "flows.rules",
+        "round_trip.rules",
+        "spv.rules",
+        "vendor_financing.rules",
+    ]);
+    engine.load("synthetic.deals", data.to_deals()).unwrap();
+    let outputs = |threads: usize| {
+        let mut engine = engine.clone();
+        engine.set_threads(Some(threads));
+        let mut calls = Vec::new();
+        let report = engine
+            .evaluate_with_progress(&mut |done, total| calls.push((done, total)))
+            .unwrap();
+        // Progress counts finished rules, in order, whatever order they finish in.
+        let expected: Vec<(usize, usize)> = (0..=15).map(|done| (done, 15)).collect();
+        assert_eq!(calls, expected, "{threads} threads");
+        let json = dealrules::report::json(&report, engine.sources());
+        let text = dealrules::report::text(&report, engine.sources(), dealrules::Colour::Never);
+        (report.findings.len(), report.data_gaps.len(), json, text)
+    };
+    let one = outputs(1);
+    assert_eq!(
+        fired_count(&one.2, "vendor_financing"),
+        data.vendor_pairs.len()
+    );
+    assert!(one.0 > 3 && one.1 > 0, "{} findings, {} gaps", one.0, one.1);
+    for threads in [2, 3, 8] {
+        let many = outputs(threads);
+        assert_eq!(many.0, one.0, "{threads} threads: findings");
+        assert_eq!(many.1, one.1, "{threads} threads: data gaps");
+        assert!(
+            many.2 == one.2,
+            "{threads} threads: the JSON report differs"
+        );
+        assert!(
+            many.3 == one.3,
+            "{threads} threads: the text report differs"
+        );
+    }
+}
+
+/// How many findings of `rule` a JSON report holds.
+fn fired_count(json: &str, rule: &str) -> usize {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .count()
+}

@@ -1171,6 +1171,86 @@ pub fn run_rule(
     run.execute(findings, gaps);
 }
 
+/// What one rule produced: its findings, data gaps and errors, in the order it made them.
+#[derive(Debug, Default)]
+pub struct RuleResults {
+    /// The rule's findings.
+    pub findings: Vec<Finding>,
+    /// The rule's data gaps.
+    pub data_gaps: Vec<DataGap>,
+    /// The rule's evaluation errors (each once).
+    pub errors: Vec<EvalError>,
+}
+
+/// Runs every rule over the fact base on up to `threads` threads, and returns each rule's
+/// results in the order of `rules`, whatever order they finished in: the output does not depend
+/// on the number of threads. `progress(done, total)` is called on the calling thread, with `done`
+/// counting finished rules, from `(0, total)` to `(total, total)`.
+///
+/// With one thread (or one rule) the rules run on the calling thread. Otherwise a thread pool
+/// of `threads` workers takes one rule at a time; if the pool cannot be built, the rules run on
+/// the calling thread.
+pub fn run_rules(
+    rules: &[CheckedRule],
+    facts: &FactBase,
+    budgets: Budgets,
+    threads: usize,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Vec<RuleResults> {
+    let total = rules.len();
+    let one = |rule: &CheckedRule| {
+        let mut r = RuleResults::default();
+        run_rule(
+            rule,
+            facts,
+            budgets,
+            &mut r.findings,
+            &mut r.data_gaps,
+            &mut r.errors,
+        );
+        r
+    };
+    progress(0, total);
+    let pool = (threads > 1 && total > 1)
+        .then(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .ok()
+        })
+        .flatten();
+    let Some(pool) = pool else {
+        let mut out = Vec::with_capacity(total);
+        for (done, rule) in rules.iter().enumerate() {
+            out.push(one(rule));
+            progress(done + 1, total);
+        }
+        return out;
+    };
+    let mut out: Vec<Option<RuleResults>> = Vec::new();
+    out.resize_with(total, || None);
+    let (send, receive) = std::sync::mpsc::channel();
+    pool.in_place_scope(|scope| {
+        for (i, rule) in rules.iter().enumerate() {
+            let send = send.clone();
+            let one = &one;
+            scope.spawn(move |_| {
+                // The receiver outlives the scope: sending cannot fail.
+                let _ = send.send((i, one(rule)));
+            });
+        }
+        drop(send);
+        // The calling thread is not one of the pool's workers: it only collects.
+        for (done, (i, r)) in receive.iter().enumerate() {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(r);
+            }
+            progress(done + 1, total);
+        }
+    });
+    out.into_iter().map(Option::unwrap_or_default).collect()
+}
+
 impl Evaluator<'_> {
     /// The finding for a complete binding, and the errors raised while filling in its message.
     fn finding(&self, rule: &CheckedRule, bound: &Bound) -> (Finding, Vec<EvalError>) {
