@@ -208,16 +208,30 @@ struct Layouts {
     /// For each layout, the map position of each field id (`ABSENT` when missing); shorter than
     /// `field_ids` when later ids are missing.
     positions: Vec<Box<[u16]>>,
+    /// The field order of the fact being added (reused from fact to fact).
+    order: Vec<FieldId>,
 }
 
 impl Layouts {
-    /// The layout number of a field order, made on first sight. `None` when the fact has more
-    /// fields than a layout can place (it is then read by name).
-    fn layout(&mut self, order: Box<[FieldId]>) -> Option<u32> {
+    /// Appends field `name` to the order of the fact being added, giving the name an id on
+    /// first sight.
+    fn push_field(&mut self, name: &Name) {
+        let id = match self.field_ids.get_index_of(&**name) {
+            Some(id) => id,
+            None => self.field_ids.insert_full(name.clone()).0,
+        };
+        self.order
+            .push(FieldId::try_from(id).unwrap_or(FieldId::MAX));
+    }
+
+    /// The layout number of the order of the fact being added, made on first sight. `None`
+    /// when the fact has more fields than a layout can place (it is then read by name).
+    fn layout(&mut self) -> Option<u32> {
+        let order = self.order.as_slice();
         if order.len() >= usize::from(ABSENT) {
             return None;
         }
-        if let Some(i) = self.orders.get_index_of(&order) {
+        if let Some(i) = self.orders.get_index_of(order) {
             return u32::try_from(i).ok();
         }
         let width = order.iter().max().map_or(0, |&m| m as usize + 1);
@@ -227,9 +241,15 @@ impl Layouts {
                 *p = pos;
             }
         }
-        let (i, _) = self.orders.insert_full(order);
+        let (i, _) = self.orders.insert_full(order.into());
         self.positions.push(positions.into_boxed_slice());
         u32::try_from(i).ok()
+    }
+
+    /// The map position of field `id` in layout `layout`.
+    fn position(&self, layout: u32, id: FieldId) -> Option<usize> {
+        let pos = *self.positions.get(layout as usize)?.get(id as usize)?;
+        (pos != ABSENT).then_some(usize::from(pos))
     }
 }
 
@@ -275,14 +295,9 @@ impl FactBase {
     /// learned only from loaded facts (`learn`), never from derived rows.
     fn intern(&mut self, fact: &mut Fact, learn: bool) {
         use indexmap::map::MutableKeys as _;
-        let mut order = Vec::with_capacity(fact.fields.len());
-        for name in fact.fields.keys() {
-            let (id, _) = self.layouts.field_ids.insert_full(name.clone());
-            order.push(FieldId::try_from(id).unwrap_or(FieldId::MAX));
-        }
-        let layout = self.layouts.layout(order.into_boxed_slice());
-        self.layout_of.push(layout.unwrap_or(BY_NAME));
         let names = self.field_names.entry(fact.kind.clone()).or_default();
+        let layouts = &mut self.layouts;
+        layouts.order.clear();
         // A key is replaced by an equal one (the same text, stored once): its hash and place do
         // not change.
         for (name, field) in fact.fields.iter_mut2() {
@@ -290,6 +305,7 @@ impl FactBase {
             if let Some(shared) = names.get_index(i) {
                 *name = shared.clone();
             }
+            layouts.push_field(name);
             if let Value::Symbol(s) = &mut field.value {
                 match self.symbols.get(&**s) {
                     Some(known) => *s = known.clone(),
@@ -300,6 +316,8 @@ impl FactBase {
                 }
             }
         }
+        let layout = self.layouts.layout();
+        self.layout_of.push(layout.unwrap_or(BY_NAME));
     }
 
     fn index_kind(&mut self, fact: &Fact, index: FactIndex) {
@@ -366,28 +384,22 @@ impl FactBase {
             .and_then(|i| FieldId::try_from(i).ok())
     }
 
-    /// Field `id` (named `name`) of fact `index`: two array reads through the fact's layout,
-    /// no hash lookup (facts with too many fields for a layout are read by name).
-    pub(crate) fn field_by_id(
+    /// Field `id` (named `name`) of `fact`, the fact at `index`: two array reads through the
+    /// fact's layout, no hash lookup (a fact with too many fields for a layout is read by name).
+    pub(crate) fn field_by_id<'f>(
         &self,
+        fact: &'f Fact,
         index: FactIndex,
         id: FieldId,
         name: &str,
-    ) -> Option<&FactField> {
-        let fact = self.get(index)?;
-        let layout = *self.layout_of.get(index)?;
-        if layout == BY_NAME {
-            return fact.fields.get(name);
+    ) -> Option<&'f FactField> {
+        match self.layout_of.get(index) {
+            Some(&layout) if layout != BY_NAME => {
+                let pos = self.layouts.position(layout, id)?;
+                fact.fields.get_index(pos).map(|(_, f)| f)
+            }
+            _ => fact.fields.get(name),
         }
-        let pos = *self
-            .layouts
-            .positions
-            .get(layout as usize)?
-            .get(id as usize)?;
-        if pos == ABSENT {
-            return None;
-        }
-        fact.fields.get_index(usize::from(pos)).map(|(_, f)| f)
     }
 
     /// The fact with this id.
@@ -505,7 +517,13 @@ mod tests {
     fn read<'f>(facts: &'f FactBase, id: &str, name: &str) -> Option<&'f Value> {
         let index = facts.find(id)?;
         let field = facts.field_id(name)?;
-        facts.field_by_id(index, field, name).map(|f| &f.value)
+        let fact = facts.get(index)?;
+        let got = facts
+            .field_by_id(fact, index, field, name)
+            .map(|f| &f.value);
+        // The same as reading by name.
+        assert_eq!(got, fact.get(name));
+        got
     }
 
     #[test]
@@ -558,7 +576,10 @@ mod tests {
         );
         let id = facts.field_id("from");
         assert!(id.is_some());
-        let got = id.and_then(|id| facts.field_by_id(at, id, "from"));
+        let fact = facts.get(at);
+        let got = id
+            .zip(fact)
+            .and_then(|(id, fact)| facts.field_by_id(fact, at, id, "from"));
         assert_eq!(got.map(|f| &f.value), Some(&Value::symbol("Nvidia")));
     }
 }

@@ -142,7 +142,7 @@ impl<'a> Evaluator<'a> {
             (std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len()) || &**n == name
         });
         match self.field_ids.get(slot) {
-            Some(Some(id)) if same => self.facts.field_by_id(i, *id, name),
+            Some(Some(id)) if same => self.facts.field_by_id(fact, i, *id, name),
             _ => fact.fields.get(name),
         }
     }
