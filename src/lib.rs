@@ -771,8 +771,10 @@ impl Engine {
         self.evaluate_with_progress(&mut |_, _| {})
     }
 
-    /// [`Engine::evaluate`], calling `progress(done, total)` after each rule (`total` is the
-    /// number of rules), so that a host can show progress on long runs.
+    /// [`Engine::evaluate`], calling `progress(done, total)` once before the first rule
+    /// (`done` 0) and then each time a rule finishes (`total` is the number of rules, `done` the
+    /// number finished: with several threads rules finish in any order), on the calling thread,
+    /// so that a host can show progress on long runs.
     ///
     /// # Errors
     /// As [`Engine::evaluate`].
