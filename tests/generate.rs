@@ -32,6 +32,17 @@ fn rules(names: &[&str]) -> Engine {
     engine
 }
 
+/// The rule files of the shipped pack (besides the schema).
+const PACK: [&str; 7] = [
+    "commitment_quality.rules",
+    "commitments.rules",
+    "equity_to_customer.rules",
+    "flows.rules",
+    "round_trip.rules",
+    "spv.rules",
+    "vendor_financing.rules",
+];
+
 fn fired(report: &Report, rule: &str) -> BTreeSet<Vec<String>> {
     report
         .findings
@@ -102,15 +113,7 @@ fn the_shipped_pack_finds_exactly_the_planted_pairs_and_cycles() {
 #[test]
 fn the_whole_pack_runs_within_its_budgets_on_generated_deals() {
     let data = generate::generate(&generate::Config::new(5_000, 3));
-    let mut engine = rules(&[
-        "commitment_quality.rules",
-        "commitments.rules",
-        "equity_to_customer.rules",
-        "flows.rules",
-        "round_trip.rules",
-        "spv.rules",
-        "vendor_financing.rules",
-    ]);
+    let mut engine = rules(&PACK);
     engine.load("synthetic.deals", data.to_deals()).unwrap();
     let report = engine.evaluate().unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
@@ -164,15 +167,7 @@ fn the_csv_form_loads_the_same_facts() {
 #[test]
 fn the_report_is_the_same_byte_for_byte_on_any_number_of_threads() {
     let data = generate::generate(&generate::Config::new(3_000, 11));
-    let mut engine = rules(&[
-        "commitment_quality.rules",
-        "commitments.rules",
-        "equity_to_customer.rules",
-        "flows.rules",
-        "round_trip.rules",
-        "spv.rules",
-        "vendor_financing.rules",
-    ]);
+    let mut engine = rules(&PACK);
     engine.load("synthetic.deals", data.to_deals()).unwrap();
     let outputs = |threads: usize| {
         let mut engine = engine.clone();
