@@ -367,6 +367,14 @@ impl FactBase {
         out
     }
 
+    /// Whether fact `index` of `kind` has a name in its `kind` field (`type` for entities), so
+    /// that it is listed by [`FactBase::of_kind_named`] under that name only.
+    pub fn has_kind_name(&self, kind: &FactKind, index: FactIndex) -> bool {
+        self.unnamed_kind
+            .get(kind)
+            .is_none_or(|unnamed| unnamed.binary_search(&index).is_err())
+    }
+
     /// The fact at `index`.
     pub fn get(&self, index: FactIndex) -> Option<&Fact> {
         self.facts.get(index).or_else(|| {
@@ -494,6 +502,15 @@ impl FactBase {
             }
         }
         best
+    }
+
+    /// The number of `name` among the symbol values and ids of the facts (each distinct text
+    /// has one, from 0 in first-seen order), if some fact uses it: join keys compare these
+    /// integers instead of texts.
+    pub fn symbol_id(&self, name: &str) -> Option<u32> {
+        self.symbols
+            .get_index_of(name)
+            .and_then(|i| u32::try_from(i).ok())
     }
 
     /// Whether `name` is used as a symbol value or as an id anywhere in the facts.

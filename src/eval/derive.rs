@@ -2,7 +2,7 @@
 //! in strata, each recursive stratum by a semi-naive fixpoint; then the simple cycles that rule
 //! patterns ask for (`c: cycle flow max 5 hops`), each found once.
 
-use super::{Budgets, all_hold, matching_bindings, placeholder_values};
+use super::{Budgets, Conditions, matching_bindings, placeholder_values};
 use crate::check::{CheckedRule, ParamOverrides, check_rule};
 use crate::diag::{Code, Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
@@ -605,14 +605,15 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
     let mut found: FastMap<Vec<Name>, (Vec<FactIndex>, usize)> = FastMap::default();
     let mut steps = 0u64;
     let mut stopped = false;
+    let hop = Conditions::new(q.hop_rule, facts);
     for s in &starts {
         let mut path_nodes = vec![s.clone()];
         let mut path_rows: Vec<FactIndex> = Vec::new();
         dfs(
             &Search {
-                facts,
                 adjacency: &adjacency,
                 hop_rule: q.hop_rule,
+                hop: &hop,
                 max_hops: q.max_hops as usize,
                 start: s,
                 max_steps: q.max_steps,
@@ -796,9 +797,10 @@ fn strongly_connected_components(succ: &[Vec<usize>]) -> Vec<usize> {
 }
 
 struct Search<'s> {
-    facts: &'s FactBase,
     adjacency: &'s FastMap<Name, Vec<(Name, FactIndex)>>,
     hop_rule: &'s CheckedRule,
+    /// The hop condition, with one evaluator for the whole search.
+    hop: &'s Conditions<'s>,
     max_hops: usize,
     start: &'s Name,
     max_steps: u64,
@@ -839,7 +841,7 @@ fn dfs(
         let holds = if s.hop_rule.conditions.is_empty() {
             Ok(true)
         } else {
-            all_hold(s.hop_rule, s.facts, &bound)
+            s.hop.all_hold(&bound)
         };
         match holds {
             Ok(true) => {}

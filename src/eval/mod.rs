@@ -238,7 +238,7 @@ impl<'a> Evaluator<'a> {
             CKind::Exists(..) | CKind::Quantifier { .. } => self.truth_value(e, bound)?,
             CKind::Aggregate(func, sub, _) => {
                 // Facts skipped for a missing value are listed in the explanation, not as gaps.
-                self.without_gaps(|| self.aggregate(*func, *sub, bound, e))?
+                self.without_gaps(|| self.aggregate(*func, *sub, bound, e, false))?
                     .0
             }
             CKind::Field(base, name, slot) => match self.eval(base, bound)? {
@@ -588,19 +588,24 @@ impl<'a> Evaluator<'a> {
         };
         let slot = self.rule.vars.len() + q.local;
         let mut bound = vec![None; self.rule.slots()];
-        let mut built = SubIndex::default();
-        let build: Vec<&CExpr> = q.build.iter().collect();
+        let mut candidates = Vec::new();
+        let mut index = plan::JoinIndexBuilder::default();
         let relocate = |failure: Failure<'_>| Failure {
             expr: e,
             message: failure.message,
         };
         let local = q.local;
+        // The kind condition the facts come from, known true for those with a kind name.
+        let mut by_kind = None;
         let of_kind = match plan::kind_names(
             &q.prefilter,
             &q.kind,
             &|x| matches!(x.kind, CKind::Local(l) if l == local),
         ) {
-            Some(names) => self.facts.of_kind_named(&q.kind, &names),
+            Some((at, names)) => {
+                by_kind = Some(at);
+                self.facts.of_kind_named(&q.kind, &names)
+            }
             None => self.facts.of_kind(&q.kind).to_vec(),
         };
         for f in of_kind {
@@ -608,7 +613,10 @@ impl<'a> Evaluator<'a> {
                 *s = Some(f);
             }
             let mut keep = true;
-            for c in &q.prefilter {
+            for (at, c) in q.prefilter.iter().enumerate() {
+                if Some(at) == by_kind && self.facts.has_kind_name(&q.kind, f) {
+                    continue;
+                }
                 if self.truth(c, &bound).map_err(relocate)? != Truth::True {
                     keep = false;
                     break;
@@ -617,17 +625,20 @@ impl<'a> Evaluator<'a> {
             if !keep {
                 continue;
             }
-            built.candidates.push(f);
-            let key = if build.is_empty() {
+            candidates.push(f);
+            let key = if q.build.is_empty() {
                 None
             } else {
-                plan::keys(self, &build, &bound).map_err(relocate)?
+                plan::keys(self, q.build.iter(), &bound).map_err(relocate)?
             };
             if let Some(k) = key {
-                built.index.insert(k, f);
+                index.insert(k, f);
             }
         }
-        let built = Rc::new(built);
+        let built = Rc::new(SubIndex {
+            candidates,
+            index: index.finish(),
+        });
         self.subs.borrow_mut().insert(sub, built.clone());
         Ok(built)
     }
@@ -641,48 +652,50 @@ impl<'a> Evaluator<'a> {
         limit: usize,
         e: &'e CExpr,
     ) -> Result<(Truth, Vec<FactIndex>), Failure<'e>> {
-        let Some(cands) = self.sub_candidates(sub, bound, e)? else {
-            return Ok((Truth::Unknown, Vec::new()));
-        };
-        let mut found = Vec::new();
-        let local = self.rule.subqueries.get(sub).map_or(0, |q| q.local);
-        let mut inner = self.with_local(bound, local, 0);
-        for f in cands {
-            self.set_local(&mut inner, local, f);
-            if self.sub_holds(sub, &inner, e)? {
-                found.push(f);
-                if found.len() >= limit {
-                    break;
+        self.with_sub_candidates(sub, bound, e, |cands| {
+            let Some(cands) = cands else {
+                return Ok((Truth::Unknown, Vec::new()));
+            };
+            let mut found = Vec::new();
+            let local = self.rule.subqueries.get(sub).map_or(0, |q| q.local);
+            let mut inner = self.with_local(bound, local, 0);
+            for &f in cands {
+                self.set_local(&mut inner, local, f);
+                if self.sub_holds(sub, &inner, e)? {
+                    found.push(f);
+                    if found.len() >= limit {
+                        break;
+                    }
                 }
             }
-        }
-        let t = if found.is_empty() {
-            Truth::False
-        } else {
-            Truth::True
-        };
-        Ok((t, found))
+            let t = if found.is_empty() {
+                Truth::False
+            } else {
+                Truth::True
+            };
+            Ok((t, found))
+        })
     }
 
-    /// The candidates of sub-query `sub` for the outer values in `bound`; `None` when an outer
-    /// value it is joined on is missing.
-    fn sub_candidates<'e>(
+    /// Calls `then` with the candidates of sub-query `sub` for the outer values in `bound`
+    /// (borrowed from its index), or with `None` when an outer value it is joined on is missing.
+    fn with_sub_candidates<'e, T>(
         &self,
         sub: usize,
         bound: &Bound,
         e: &'e CExpr,
-    ) -> Result<Option<Vec<FactIndex>>, Failure<'e>> {
+        then: impl FnOnce(Option<&[FactIndex]>) -> Result<T, Failure<'e>>,
+    ) -> Result<T, Failure<'e>> {
         let idx = self.sub_index(sub, e)?;
         let Some(q) = self.rule.subqueries.get(sub) else {
-            return Ok(Some(Vec::new()));
+            return then(Some(&[]));
         };
         if q.probe.is_empty() {
-            return Ok(Some(idx.candidates.clone()));
+            return then(Some(&idx.candidates));
         }
-        let probe: Vec<&CExpr> = q.probe.iter().collect();
-        match plan::keys(self, &probe, bound) {
-            Ok(Some(k)) => Ok(Some(idx.index.probe(&k, &idx.candidates))),
-            Ok(None) => Ok(None),
+        match plan::keys(self, q.probe.iter(), bound) {
+            Ok(Some(k)) => then(Some(&idx.index.probe(&k, &idx.candidates))),
+            Ok(None) => then(None),
             Err(failure) => Err(Failure {
                 expr: e,
                 message: failure.message,
@@ -729,59 +742,71 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// An aggregate and what went into it. Facts whose value is missing are not counted and
-    /// are listed as skipped; `sum` of nothing is 0, `min`/`max`/`avg` of nothing are unknown.
+    /// An aggregate, and what went into it when `detail` is asked for (the explanation of a
+    /// finding; the search for findings needs only the value). Facts whose value is missing are
+    /// not counted and are listed as skipped; `sum` of nothing is 0, `min`/`max`/`avg` of
+    /// nothing are unknown.
     fn aggregate<'e>(
         &self,
         func: crate::syntax::AggFunc,
         sub: usize,
         bound: &Bound,
         e: &'e CExpr,
-    ) -> Result<(Ev<'a>, Detail), Failure<'e>> {
+        detail: bool,
+    ) -> Result<(Ev<'a>, Option<Detail>), Failure<'e>> {
         use crate::syntax::AggFunc;
         let fail = |err: ValueError| Failure {
             expr: e,
             message: err.to_string(),
         };
-        let empty = Detail::Aggregate {
-            func: func.name(),
-            counted: Vec::new(),
-            skipped: Vec::new(),
-            chosen: None,
-        };
-        let Some(cands) = self.sub_candidates(sub, bound, e)? else {
-            return Ok((Ev::Missing, empty));
+        let empty = || {
+            detail.then(|| Detail::Aggregate {
+                func: func.name(),
+                counted: Vec::new(),
+                skipped: Vec::new(),
+                chosen: None,
+            })
         };
         let Some(q) = self.rule.subqueries.get(sub) else {
-            return Ok((Ev::Missing, empty));
+            return Ok((Ev::Missing, empty()));
         };
-        let mut counted: Vec<(FactIndex, Option<Value>)> = Vec::new();
-        let mut skipped = Vec::new();
-        let mut inner = self.with_local(bound, q.local, 0);
-        for f in cands {
-            self.set_local(&mut inner, q.local, f);
-            if !self.sub_holds(sub, &inner, e)? {
-                continue;
-            }
-            let value = match &q.value {
-                Some(v) if func != AggFunc::Count => {
-                    let value = self.value(v, &inner).map_err(|failure| Failure {
-                        expr: e,
-                        message: failure.message,
-                    })?;
-                    match value {
-                        Some(v) => Some(v.into_owned()),
-                        None => {
-                            skipped.push(f);
-                            continue;
+        // The facts counted (with their values, except for `count`) and those skipped.
+        let gathered = self.with_sub_candidates(sub, bound, e, |cands| {
+            let Some(cands) = cands else {
+                return Ok(None);
+            };
+            let mut counted: Vec<(FactIndex, Option<Cow<'a, Value>>)> = Vec::new();
+            let mut skipped = Vec::new();
+            let mut inner = self.with_local(bound, q.local, 0);
+            for &f in cands {
+                self.set_local(&mut inner, q.local, f);
+                if !self.sub_holds(sub, &inner, e)? {
+                    continue;
+                }
+                let value = match &q.value {
+                    Some(v) if func != AggFunc::Count => {
+                        let value = self.value(v, &inner).map_err(|failure| Failure {
+                            expr: e,
+                            message: failure.message,
+                        })?;
+                        match value {
+                            Some(v) => Some(v),
+                            None => {
+                                skipped.push(f);
+                                continue;
+                            }
                         }
                     }
-                }
-                _ => None,
-            };
-            counted.push((f, value));
-        }
-        let values: Vec<&Value> = counted.iter().filter_map(|(_, v)| v.as_ref()).collect();
+                    _ => None,
+                };
+                counted.push((f, value));
+            }
+            Ok(Some((counted, skipped)))
+        })?;
+        let Some((counted, skipped)) = gathered else {
+            return Ok((Ev::Missing, empty()));
+        };
+        let values: Vec<&Value> = counted.iter().filter_map(|(_, v)| v.as_deref()).collect();
         let mut chosen: Option<usize> = None;
         let result = match func {
             AggFunc::Count => Some(Value::Number(rust_decimal::Decimal::from(counted.len()))),
@@ -819,21 +844,25 @@ impl<'a> Evaluator<'a> {
                 chosen.and_then(|c| values.get(c)).map(|v| (*v).clone())
             }
         };
-        let fact_ref = |f: FactIndex| {
-            self.fact(f).map(|x| FactRef {
-                fact: x.id.clone(),
-                span: x.span,
-            })
-        };
-        let detail = Detail::Aggregate {
-            func: func.name(),
-            counted: counted
-                .iter()
-                .filter_map(|(f, v)| fact_ref(*f).map(|r| (r, v.clone())))
-                .collect(),
-            skipped: skipped.iter().filter_map(|f| fact_ref(*f)).collect(),
-            chosen,
-        };
+        let detail = detail.then(|| {
+            let fact_ref = |f: FactIndex| {
+                self.fact(f).map(|x| FactRef {
+                    fact: x.id.clone(),
+                    span: x.span,
+                })
+            };
+            Detail::Aggregate {
+                func: func.name(),
+                counted: counted
+                    .iter()
+                    .filter_map(|(f, v)| {
+                        fact_ref(*f).map(|r| (r, v.as_ref().map(|v| v.clone().into_owned())))
+                    })
+                    .collect(),
+                skipped: skipped.iter().filter_map(|f| fact_ref(*f)).collect(),
+                chosen,
+            }
+        });
         Ok((
             result.map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))),
             detail,
@@ -933,9 +962,9 @@ impl<'a> Evaluator<'a> {
                 continue;
             };
             let d = self
-                .without_gaps(|| self.aggregate(*func, *sub, bound, a))
+                .without_gaps(|| self.aggregate(*func, *sub, bound, a, true))
                 .ok()
-                .map(|(_, d)| d);
+                .and_then(|(_, d)| d);
             let Some(Detail::Aggregate {
                 func,
                 counted,
@@ -1529,15 +1558,44 @@ pub fn all_hold(
     facts: &FactBase,
     bound: &[Option<FactIndex>],
 ) -> Result<bool, EvalError> {
-    let ev = Evaluator::new(facts, rule);
-    for c in &rule.conditions {
-        match ev.truth(&c.expr, bound) {
-            Ok(Truth::True) => {}
-            Ok(_) => return Ok(false),
-            Err(f) => {
-                return Err(ev.error(rule, bound, f));
-            }
+    Conditions::new(rule, facts).all_hold(bound)
+}
+
+/// The conditions of one rule, checked again and again for different bindings (the hop
+/// condition of a cycle search, once per edge tried) with one evaluator: its field ids are
+/// resolved and its sub-query indexes built once, not at every check.
+pub(crate) struct Conditions<'a> {
+    ev: Evaluator<'a>,
+}
+
+impl<'a> Conditions<'a> {
+    /// The conditions of `rule` over `facts`.
+    pub(crate) fn new(rule: &'a CheckedRule, facts: &'a FactBase) -> Self {
+        Conditions {
+            ev: Evaluator::new(facts, rule),
         }
     }
-    Ok(true)
+
+    /// Whether every condition is true for `bound` (unknown counts as not), as [`all_hold`].
+    pub(crate) fn all_hold(&self, bound: &[Option<FactIndex>]) -> Result<bool, EvalError> {
+        let ev = &self.ev;
+        let mut result = Ok(true);
+        for c in &ev.rule.conditions {
+            match ev.truth(&c.expr, bound) {
+                Ok(Truth::True) => {}
+                Ok(_) => {
+                    result = Ok(false);
+                    break;
+                }
+                Err(f) => {
+                    result = Err(ev.error(ev.rule, bound, f));
+                    break;
+                }
+            }
+        }
+        // What one check found missing or converted is not carried into the next.
+        ev.take_missing();
+        ev.take_conversions();
+        result
+    }
 }

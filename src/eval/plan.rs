@@ -12,23 +12,128 @@
 use super::{Budgets, Evaluator, Failure, Truth};
 use crate::check::{CExpr, CKind, CheckedRule, bit};
 use crate::explain::{DataGap, EvalError, Finding, MissingField};
-use crate::facts::FactIndex;
+use crate::facts::{FactBase, FactIndex};
 use crate::hash::FastMap;
 use crate::syntax::{BinaryOp, FactKind};
-use crate::value::{Key, KeyClass};
+use crate::value::{Key, KeyClass, Value};
+use arrayvec::ArrayVec;
+use std::borrow::Cow;
+use std::rc::Rc;
 
 /// One step of the plan: bind `var`, from an index probe or from its candidates.
 struct Step<'r> {
     var: usize,
     /// Build-side and probe-side expressions of the equality conditions used as index key.
     join: Option<(Vec<&'r CExpr>, Vec<&'r CExpr>)>,
-    /// The index over `var`'s candidates, keyed by the build-side values.
-    index: JoinIndex,
     /// Conditions (by position) that become checkable at this step.
     checks: Vec<usize>,
 }
 
-/// A hash index over one binding's candidates.
+/// One value of a join key: a name (symbol or text) interned in the fact base, compared as an
+/// integer, or any other value's [`Key`].
+///
+/// Two names are equal exactly when their texts are: a text the fact base knows has one id, and
+/// a text it does not know can equal no name of a fact, so it keeps its text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum KeyPart {
+    /// A name the fact base knows, by its id ([`FactBase::symbol_id`]).
+    Name(u32),
+    /// Any other value.
+    Other(Key),
+}
+
+impl KeyPart {
+    /// The join key part of `v`, or `None` for a list or record (compared by evaluation).
+    pub(super) fn of(v: &Value, facts: &FactBase) -> Option<KeyPart> {
+        match v {
+            Value::Symbol(s) | Value::Text(s) => Some(match facts.symbol_id(s) {
+                Some(id) => KeyPart::Name(id),
+                None => KeyPart::Other(Key::Name(s.clone())),
+            }),
+            other => other.key().map(KeyPart::Other),
+        }
+    }
+
+    fn class(&self) -> KeyClass {
+        match self {
+            KeyPart::Name(_) => KeyClass::Name,
+            KeyPart::Other(k) => k.class(),
+        }
+    }
+}
+
+/// How many names a join key holds inline.
+const KEY_WIDTH: usize = 4;
+
+/// The values of the key expressions of a join, when every one has a key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) enum Parts {
+    /// Every value is a name the fact base knows (the usual join on entities and deals): their
+    /// ids, without allocation.
+    Names(ArrayVec<u32, KEY_WIDTH>),
+    /// Any other key.
+    Mixed(Box<[KeyPart]>),
+}
+
+impl Parts {
+    /// Appends a part: names stay inline until a part of another kind, or a fifth part, comes.
+    fn push(&mut self, part: KeyPart) {
+        if let (Parts::Names(ids), KeyPart::Name(id)) = (&mut *self, &part)
+            && ids.try_push(*id).is_ok()
+        {
+            return;
+        }
+        let mut parts: Vec<KeyPart> = match std::mem::replace(self, Parts::Mixed(Box::default())) {
+            Parts::Names(ids) => ids.into_iter().map(KeyPart::Name).collect(),
+            Parts::Mixed(parts) => parts.into_vec(),
+        };
+        parts.push(part);
+        *self = Parts::Mixed(parts.into_boxed_slice());
+    }
+
+    fn classes(&self) -> Classes {
+        match self {
+            Parts::Names(ids) => Classes::Names(ids.len()),
+            Parts::Mixed(parts) => Classes::Mixed(parts.iter().map(KeyPart::class).collect()),
+        }
+    }
+}
+
+/// The classes of the values of a join key (names only, or a list).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Classes {
+    /// `n` names.
+    Names(usize),
+    /// Any other classes.
+    Mixed(Vec<KeyClass>),
+}
+
+impl Classes {
+    /// The same classes, written as a list.
+    fn list(&self) -> Vec<KeyClass> {
+        match self {
+            Classes::Names(n) => vec![KeyClass::Name; *n],
+            Classes::Mixed(c) => c.clone(),
+        }
+    }
+
+    fn same(&self, other: &Classes) -> bool {
+        self == other || self.list() == other.list()
+    }
+}
+
+/// The value of the key expressions of a join for one fact or binding.
+pub(super) enum JoinKey {
+    /// Every value has a key.
+    Keyed(Parts),
+    /// Some value is a list or record: compare by evaluation.
+    Unkeyed,
+}
+
+/// A hash index over one binding's candidates, built once ([`JoinIndexBuilder`]).
+///
+/// Each distinct key is a group; the members of all groups sit in one array, group after group,
+/// each group in candidate order, so that probing returns a slice of it.
 ///
 /// Probing returns exactly the candidates for which the equality conditions can be true or can
 /// fail with an error, so that a join finds what a nested loop would: the candidates with an
@@ -36,45 +141,111 @@ struct Step<'r> {
 /// reported, not a silent `false`), and those whose values have no key (lists, records).
 #[derive(Default)]
 pub(super) struct JoinIndex {
-    by_key: FastMap<Vec<Key>, Vec<FactIndex>>,
-    by_class: FastMap<Vec<KeyClass>, Vec<FactIndex>>,
+    groups: FastMap<Parts, u32>,
+    /// Group `g`'s members are `members[starts[g]..starts[g + 1]]`.
+    starts: Vec<u32>,
+    members: Vec<FactIndex>,
+    /// The groups of each class of key, classes in first-seen order.
+    classes: FastMap<Classes, Vec<u32>>,
     unkeyed: Vec<FactIndex>,
 }
 
-impl JoinIndex {
+/// Builds a [`JoinIndex`]: candidates are inserted in order with their keys.
+#[derive(Default)]
+pub(super) struct JoinIndexBuilder {
+    index: JoinIndex,
+    /// (group, candidate), in insertion order.
+    pairs: Vec<(u32, FactIndex)>,
+}
+
+impl JoinIndexBuilder {
     pub(super) fn insert(&mut self, key: JoinKey, f: FactIndex) {
+        let index = &mut self.index;
         match key {
-            JoinKey::Keyed(k, classes) => {
-                self.by_key.entry(k).or_default().push(f);
-                self.by_class.entry(classes).or_default().push(f);
+            JoinKey::Keyed(parts) => {
+                let next = u32::try_from(index.groups.len()).unwrap_or(u32::MAX);
+                let classes = parts.classes();
+                let group = *index.groups.entry(parts).or_insert_with(|| {
+                    index.classes.entry(classes).or_default().push(next);
+                    next
+                });
+                self.pairs.push((group, f));
             }
-            JoinKey::Unkeyed => self.unkeyed.push(f),
+            JoinKey::Unkeyed => index.unkeyed.push(f),
         }
     }
 
-    pub(super) fn probe(&self, key: &JoinKey, all: &[FactIndex]) -> Vec<FactIndex> {
-        match key {
-            JoinKey::Keyed(k, classes) => {
-                let mut out = self.by_key.get(k).cloned().unwrap_or_default();
-                for (c, facts) in &self.by_class {
-                    if c != classes {
-                        out.extend(facts);
-                    }
-                }
-                out.extend(&self.unkeyed);
-                out
+    /// The index: the members sorted by group (stable, so each group keeps candidate order).
+    pub(super) fn finish(self) -> JoinIndex {
+        let JoinIndexBuilder { mut index, pairs } = self;
+        let groups = index.groups.len();
+        let mut starts = vec![0u32; groups + 1];
+        for &(g, _) in &pairs {
+            if let Some(s) = starts.get_mut(g as usize + 1) {
+                *s += 1;
             }
-            JoinKey::Unkeyed => all.to_vec(),
         }
+        for g in 0..groups {
+            let before = starts.get(g).copied().unwrap_or(0);
+            if let Some(s) = starts.get_mut(g + 1) {
+                *s += before;
+            }
+        }
+        let mut next: Vec<u32> = starts.iter().take(groups).copied().collect();
+        let mut members = vec![0; pairs.len()];
+        for (g, f) in pairs {
+            if let Some(at) = next.get_mut(g as usize) {
+                if let Some(m) = members.get_mut(*at as usize) {
+                    *m = f;
+                }
+                *at += 1;
+            }
+        }
+        index.starts = starts;
+        index.members = members;
+        index
     }
 }
 
-/// The value of the key expressions of a join for one fact or binding.
-pub(super) enum JoinKey {
-    /// Every value has a key: the keys and their classes.
-    Keyed(Vec<Key>, Vec<KeyClass>),
-    /// Some value is a list or record: compare by evaluation.
-    Unkeyed,
+impl JoinIndex {
+    /// The members of group `g`.
+    fn group(&self, g: u32) -> &[FactIndex] {
+        let g = g as usize;
+        let (Some(&start), Some(&end)) = (self.starts.get(g), self.starts.get(g + 1)) else {
+            return &[];
+        };
+        self.members
+            .get(start as usize..end as usize)
+            .unwrap_or(&[])
+    }
+
+    /// The candidates that `key` can match: a slice of the index when every candidate's key is
+    /// of the probe's class (the usual case), else a new list with the others added.
+    pub(super) fn probe<'i>(&'i self, key: &JoinKey, all: &'i [FactIndex]) -> Cow<'i, [FactIndex]> {
+        let JoinKey::Keyed(parts) = key else {
+            return Cow::Borrowed(all);
+        };
+        let own = self.groups.get(parts).map_or(&[][..], |&g| self.group(g));
+        let classes = parts.classes();
+        let others = self.classes.keys().any(|c| !c.same(&classes));
+        if !others && self.unkeyed.is_empty() {
+            return Cow::Borrowed(own);
+        }
+        let mut out = own.to_vec();
+        for (c, groups) in &self.classes {
+            if !c.same(&classes) {
+                let mut facts: Vec<FactIndex> = groups
+                    .iter()
+                    .flat_map(|&g| self.group(g))
+                    .copied()
+                    .collect();
+                facts.sort_unstable();
+                out.extend(facts);
+            }
+        }
+        out.extend(&self.unkeyed);
+        Cow::Owned(out)
+    }
 }
 
 /// The execution state of one rule.
@@ -82,8 +253,12 @@ pub(super) struct Run<'r, 'a, 'x> {
     rule: &'r CheckedRule,
     ev: &'x Evaluator<'a>,
     errors: &'x mut Vec<EvalError>,
-    candidates: Vec<Vec<FactIndex>>,
-    steps: Vec<Step<'r>>,
+    /// Each binding's candidates (shared with the loop that walks them).
+    candidates: Rc<Vec<Vec<FactIndex>>>,
+    steps: Rc<Vec<Step<'r>>>,
+    /// The index of each step's binding over its candidates, keyed by the build-side values (an
+    /// empty index for a step without a join).
+    indexes: Rc<Vec<JoinIndex>>,
     /// `false` when a condition without bindings is not true: the rule cannot fire.
     possible: bool,
     /// Candidates kept although one of their own conditions is unknown, with why.
@@ -134,8 +309,9 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             rule,
             ev,
             errors,
-            candidates: Vec::new(),
-            steps: Vec::new(),
+            candidates: Rc::default(),
+            steps: Rc::default(),
+            indexes: Rc::default(),
             possible: true,
             unknown_filters: FastMap::default(),
             pending: Vec::new(),
@@ -199,6 +375,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     fn filter_candidates(&mut self) {
         let n = self.rule.vars.len();
         let mut bound = vec![None; self.rule.slots()];
+        let mut candidates = Vec::with_capacity(n);
         for i in 0..self.rule.conditions.len() {
             let constant = self.rule.conditions.get(i).is_some_and(|c| c.vars == 0);
             if constant && self.check(i, &bound).0 != Truth::True {
@@ -220,12 +397,17 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 })
                 .collect();
             let mut keep = Vec::new();
+            // The kind condition the facts come from, known true for those with a kind name.
+            let mut by_kind = None;
             let all: Vec<FactIndex> = match self.restrict.get(v).cloned().flatten() {
                 Some(only) => only,
                 None => match self.kind_names(v, &own) {
                     // `v.kind == k` or `v.kind in [...]`: only the facts that can pass it (and
                     // those without a kind, for which it is unknown) are examined.
-                    Some(names) => self.ev.facts.of_kind_named(&kind, &names),
+                    Some((at, names)) => {
+                        by_kind = own.get(at).copied();
+                        self.ev.facts.of_kind_named(&kind, &names)
+                    }
                     None => self.ev.facts.of_kind(&kind).to_vec(),
                 },
             };
@@ -236,6 +418,9 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 let mut first_gap = None;
                 let mut passed = true;
                 for &c in &own {
+                    if Some(c) == by_kind && self.ev.facts.has_kind_name(&kind, f) {
+                        continue;
+                    }
                     match self.check(c, &bound) {
                         (Truth::True, _) => {}
                         (Truth::Unknown, gap) => {
@@ -259,13 +444,14 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             if let Some(slot) = bound.get_mut(v) {
                 *slot = None;
             }
-            self.candidates.push(keep);
+            candidates.push(keep);
         }
+        self.candidates = Rc::new(candidates);
     }
 
     /// The names that condition `v.kind == k` or `v.kind in [a, b]` (`type` for entities) among
-    /// `own` (the conditions on `v` alone) allows, if there is one.
-    fn kind_names(&self, v: usize, own: &[usize]) -> Option<Vec<&'r str>> {
+    /// `own` (the conditions on `v` alone) allows, if there is one, with its position in `own`.
+    fn kind_names(&self, v: usize, own: &[usize]) -> Option<(usize, Vec<&'r str>)> {
         let var = self.rule.vars.get(v)?;
         let conds = own
             .iter()
@@ -302,6 +488,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         let n = self.rule.vars.len();
         let mut bound_mask = 0u64;
         let mut remaining: Vec<usize> = (0..n).collect();
+        let mut steps = Vec::with_capacity(n);
         while !remaining.is_empty() {
             let size = |v: &usize| self.candidates.get(*v).map_or(0, Vec::len);
             let linked: Vec<usize> = remaining
@@ -331,34 +518,33 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 })
                 .collect();
             let join = (!build.is_empty()).then_some((build, probe));
-            self.steps.push(Step {
-                var,
-                join,
-                index: JoinIndex::default(),
-                checks,
-            });
+            steps.push(Step { var, join, checks });
         }
+        self.steps = Rc::new(steps);
         self.build_indexes();
     }
 
     fn build_indexes(&mut self) {
         let mut failures = Vec::new();
-        for step in &mut self.steps {
-            let Some((build, _)) = &step.join else {
-                continue;
-            };
-            let mut bound = vec![None; self.rule.slots()];
-            for &f in self.candidates.get(step.var).map_or(&[][..], Vec::as_slice) {
-                if let Some(slot) = bound.get_mut(step.var) {
-                    *slot = Some(f);
-                }
-                match keys(self.ev, build, &bound) {
-                    Ok(Some(k)) => step.index.insert(k, f),
-                    Ok(None) => {}
-                    Err(e) => failures.push((e, bound.clone())),
+        let mut indexes = Vec::with_capacity(self.steps.len());
+        for step in self.steps.iter() {
+            let mut index = JoinIndexBuilder::default();
+            if let Some((build, _)) = &step.join {
+                let mut bound = vec![None; self.rule.slots()];
+                for &f in self.candidates.get(step.var).map_or(&[][..], Vec::as_slice) {
+                    if let Some(slot) = bound.get_mut(step.var) {
+                        *slot = Some(f);
+                    }
+                    match keys(self.ev, build.iter().copied(), &bound) {
+                        Ok(Some(k)) => index.insert(k, f),
+                        Ok(None) => {}
+                        Err(e) => failures.push((e, bound.clone())),
+                    }
                 }
             }
+            indexes.push(index.finish());
         }
+        self.indexes = Rc::new(indexes);
         for (failure, bound) in failures {
             self.record(failure, &bound);
         }
@@ -425,16 +611,20 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         findings: &mut Vec<Finding>,
         gaps: &mut Vec<DataGap>,
     ) {
-        let Some(step) = self.steps.get(at) else {
+        let (steps, indexes, candidates) = (
+            Rc::clone(&self.steps),
+            Rc::clone(&self.indexes),
+            Rc::clone(&self.candidates),
+        );
+        let Some(step) = steps.get(at) else {
             self.complete(bound, findings, gaps);
             return;
         };
         let var = step.var;
-        let cands: Vec<FactIndex> = match &step.join {
-            Some((_, probe)) => match keys(self.ev, probe, bound) {
-                Ok(Some(k)) => step
-                    .index
-                    .probe(&k, self.candidates.get(var).map_or(&[][..], Vec::as_slice)),
+        let all = candidates.get(var).map_or(&[][..], Vec::as_slice);
+        let cands: Cow<'_, [FactIndex]> = match (&step.join, indexes.get(at)) {
+            (Some((_, probe)), Some(index)) => match keys(self.ev, probe.iter().copied(), bound) {
+                Ok(Some(k)) => index.probe(&k, all),
                 Ok(None) => return,
                 Err(e) => {
                     let snapshot = bound.clone();
@@ -442,10 +632,10 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                     return;
                 }
             },
-            None => self.candidates.get(var).cloned().unwrap_or_default(),
+            _ => Cow::Borrowed(all),
         };
-        let checks = step.checks.clone();
-        for f in cands {
+        let checks = &step.checks;
+        for &f in cands.iter() {
             if self.stopped {
                 break;
             }
@@ -466,7 +656,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 self.pending.push(gap.clone());
             }
             let mut passed = true;
-            for &c in &checks {
+            for &c in checks {
                 match self.check(c, bound) {
                     (Truth::True, _) => {}
                     (Truth::Unknown, gap) => self.pending.extend(gap),
@@ -491,45 +681,50 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
 /// unknown and cannot hold).
 pub(super) fn keys<'e>(
     ev: &Evaluator<'_>,
-    exprs: &[&'e CExpr],
+    exprs: impl ExactSizeIterator<Item = &'e CExpr>,
     bound: &[Option<FactIndex>],
 ) -> Result<Option<JoinKey>, Failure<'e>> {
-    let mut keys = Vec::with_capacity(exprs.len());
+    let mut parts = Parts::Names(ArrayVec::new());
     let mut unkeyed = false;
     for e in exprs {
         let Some(v) = ev.value(e, bound)? else {
             return Ok(None);
         };
-        match v.key() {
-            Some(k) => keys.push(k),
-            None => unkeyed = true,
+        match KeyPart::of(&v, ev.facts) {
+            Some(k) if !unkeyed => parts.push(k),
+            _ => unkeyed = true,
         }
     }
-    if unkeyed {
-        return Ok(Some(JoinKey::Unkeyed));
-    }
-    let classes = keys.iter().map(Key::class).collect();
-    Ok(Some(JoinKey::Keyed(keys, classes)))
+    Ok(Some(if unkeyed {
+        JoinKey::Unkeyed
+    } else {
+        JoinKey::Keyed(parts)
+    }))
 }
 
 /// The names that a condition `x.kind == k` or `x.kind in [a, b]` (`type` for entities) among
-/// `conds` allows, where `is_binding` recognises `x`; `None` when there is no such condition.
+/// `conds` allows, where `is_binding` recognises `x`, with the condition's position in `conds`;
+/// `None` when there is no such condition.
+///
+/// The condition is true for exactly the facts whose kind field holds one of the names
+/// ([`FactBase::of_kind_named`] without those of [`FactBase::has_kind_name`] false), so it need
+/// not be evaluated for them.
 pub(super) fn kind_names<'r>(
     conds: impl IntoIterator<Item = &'r CExpr>,
     kind: &FactKind,
     is_binding: &dyn Fn(&CExpr) -> bool,
-) -> Option<Vec<&'r str>> {
+) -> Option<(usize, Vec<&'r str>)> {
     let disc = crate::schema::discriminator(kind);
     let is_disc = |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f, _) if &**f == disc && is_binding(inner));
     let name = |e: &'r CExpr| match &e.kind {
         CKind::Literal(value) => value.as_name(),
         _ => None,
     };
-    conds.into_iter().find_map(|c| {
+    conds.into_iter().enumerate().find_map(|(at, c)| {
         let CKind::Binary(op, a, b) = &c.kind else {
             return None;
         };
-        match op {
+        let names = match op {
             BinaryOp::Eq if is_disc(a) => name(b).map(|n| vec![n]),
             BinaryOp::Eq if is_disc(b) => name(a).map(|n| vec![n]),
             BinaryOp::In if is_disc(a) => match &b.kind {
@@ -537,6 +732,81 @@ pub(super) fn kind_names<'r>(
                 _ => None,
             },
             _ => None,
-        }
+        };
+        names.map(|n| (at, n))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::Fact;
+    use rust_decimal::Decimal;
+
+    fn key(facts: &FactBase, values: &[Value]) -> JoinKey {
+        let mut parts = Parts::Names(ArrayVec::new());
+        for v in values {
+            match KeyPart::of(v, facts) {
+                Some(p) => parts.push(p),
+                None => return JoinKey::Unkeyed,
+            }
+        }
+        JoinKey::Keyed(parts)
+    }
+
+    #[test]
+    fn a_probe_returns_its_group_in_candidate_order_and_never_misses_a_comparable_candidate() {
+        let mut facts = FactBase::default();
+        for id in ["Nvidia", "OpenAI"] {
+            assert!(facts.add(Fact::entity(id)).is_ok());
+        }
+        let (nvidia, openai) = (Value::symbol("Nvidia"), Value::symbol("OpenAI"));
+        // A name no fact uses keeps its text; a number is of another class than a name.
+        let stranger = Value::Text("Oracle".into());
+        let number = Value::Number(Decimal::from(7));
+        let mut b = JoinIndexBuilder::default();
+        b.insert(key(&facts, &[nvidia.clone(), openai.clone()]), 10);
+        b.insert(key(&facts, &[openai.clone(), openai.clone()]), 11);
+        b.insert(key(&facts, &[nvidia.clone(), openai.clone()]), 12);
+        b.insert(key(&facts, &[stranger.clone(), openai.clone()]), 13);
+        let index = b.finish();
+        let all = [10, 11, 12, 13];
+        let probe = |values: &[Value]| index.probe(&key(&facts, values), &all).into_owned();
+        assert_eq!(probe(&[nvidia.clone(), openai.clone()]), vec![10, 12]);
+        assert_eq!(probe(&[openai.clone(), openai.clone()]), vec![11]);
+        assert_eq!(probe(&[stranger.clone(), openai.clone()]), vec![13]);
+        // The same text as a symbol or as text is the same key.
+        assert_eq!(
+            probe(&[Value::Text("Nvidia".into()), openai.clone()]),
+            vec![10, 12]
+        );
+        assert_eq!(
+            probe(&[openai.clone(), nvidia.clone()]),
+            Vec::<FactIndex>::new()
+        );
+        // All keys are names: the probe borrows its group from the index.
+        assert!(matches!(
+            index.probe(&key(&facts, &[nvidia.clone(), openai.clone()]), &all),
+            Cow::Borrowed(_)
+        ));
+        // A key of another class must meet every candidate, so that comparing is an error.
+        assert_eq!(
+            probe(&[number.clone(), openai.clone()]),
+            vec![10, 11, 12, 13]
+        );
+        // An unkeyed probe (a list) meets all candidates.
+        assert_eq!(probe(&[Value::List(vec![])]), all.to_vec());
+
+        // Candidates of another class, and unkeyed ones, are added after the group.
+        let mut b = JoinIndexBuilder::default();
+        b.insert(key(&facts, std::slice::from_ref(&nvidia)), 1);
+        b.insert(key(&facts, std::slice::from_ref(&number)), 2);
+        b.insert(key(&facts, &[Value::List(vec![])]), 3);
+        b.insert(key(&facts, std::slice::from_ref(&nvidia)), 4);
+        let index = b.finish();
+        let got = index.probe(&key(&facts, std::slice::from_ref(&nvidia)), &[1, 2, 3, 4]);
+        assert_eq!(got.into_owned(), vec![1, 4, 2, 3]);
+        let got = index.probe(&key(&facts, &[Value::Number(Decimal::new(70, 1))]), &[]);
+        assert_eq!(got.into_owned(), vec![2, 1, 4, 3]);
+    }
 }
