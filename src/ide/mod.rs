@@ -538,14 +538,21 @@ impl Analysis {
             return self.field_completions(doc, head).unwrap_or_default();
         }
         let line = head.rsplit('\n').next().unwrap_or("").trim_end();
-        let line = line.trim_end_matches(|c: char| {
-            c == ',' || c == '[' || c.is_whitespace() || is_word_char(c) || c == '"'
-        });
-        let line = line
-            .strip_suffix(" in")
-            .or_else(|| line.strip_suffix("=="))
+        // `kind:`, `x.kind ==`, `x.kind !=`, or `x.kind in [a, ` (an open list).
+        let operand = match line
+            .strip_suffix("==")
+            .or_else(|| line.strip_suffix("!="))
             .or_else(|| line.strip_suffix(':'))
-            .unwrap_or("");
+        {
+            Some(before) => before,
+            None => match line.rsplit_once('[') {
+                Some((before, list)) if !list.contains(']') => {
+                    before.trim_end().strip_suffix("in").unwrap_or("")
+                }
+                _ => "",
+            },
+        };
+        let line = operand;
         let target = match line.trim_end().rsplit(|c: char| !is_word_char(c)).next() {
             Some("kind") => FactKind::Deal,
             Some("type") => FactKind::Entity,
@@ -967,6 +974,22 @@ mod tests {
             .map(|c| c.label)
             .collect();
         assert_eq!(kinds, ["investment", "purchase"]);
+        let list = "rule r {\n  severity: low\n  match d: deal where d.kind in [purchase, inv\n";
+        let a = Analysis::new([
+            ("schema.rules".to_string(), Arc::from(SCHEMA)),
+            ("c.rules".to_string(), Arc::from(list)),
+        ]);
+        let kinds: Vec<String> = a
+            .completions("c.rules", list.len() - 1)
+            .into_iter()
+            .map(|c| c.label)
+            .collect();
+        assert_eq!(kinds, ["investment", "purchase"]);
+        assert!(a.completions("c.rules", at(list, "purchase")).len() == 2);
+        assert!(
+            a.completions("c.rules", at(list, "severity: ") + 10)
+                .is_empty()
+        );
         assert!(a.completions("b.rules", 0).is_empty());
     }
 }
