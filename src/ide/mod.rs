@@ -277,7 +277,7 @@ impl Analysis {
                     });
                 }
                 let (ty, def) = self.field_type(target, kinds, path.get(1..)?)?;
-                let mut markdown = format!("`{written}`: {ty}");
+                let mut markdown = format!("`{written}`: {ty}{}", units(&ty));
                 if let Some(def) = def {
                     if let Some(d) = &def.doc {
                         markdown.push_str(&format!("\n\n{d}"));
@@ -324,7 +324,7 @@ impl Analysis {
                 kinds,
                 std::slice::from_ref(&field.name.name),
             )?;
-            let mut markdown = format!("`{}`: {ty}", field.name.name);
+            let mut markdown = format!("`{}`: {ty}{}", field.name.name, units(&ty));
             if let Some(d) = def.and_then(|d| d.doc.as_ref()) {
                 markdown.push_str(&format!("\n\n{d}"));
             }
@@ -634,6 +634,27 @@ fn field_items(set: &FieldSet) -> Vec<Completion> {
         .collect()
 }
 
+/// The units a value of `ty` is written with (` (in `W`, `kW`, `MW`, `GW`)`), or nothing.
+fn units(ty: &Type) -> String {
+    let written = match ty {
+        Type::Money => "a currency: `100B USD`".to_string(),
+        Type::Price => "a currency per unit: `0.01 USD/share`".to_string(),
+        Type::Quantity(Some(d)) => {
+            let symbols: Vec<String> = crate::value::UNITS
+                .iter()
+                .filter(|u| u.dimension == *d)
+                .map(|u| format!("`{}`", u.symbol))
+                .collect();
+            if symbols.is_empty() {
+                return String::new();
+            }
+            symbols.join(", ")
+        }
+        _ => return String::new(),
+    };
+    format!(" (in {written})")
+}
+
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
@@ -849,7 +870,7 @@ mod tests {
 
     const SCHEMA: &str = "schema deal investment \"An equity investment\" {\n  investor: entity required \"Who pays.\"\n  amount: money\n  capacity: power\n}\nschema deal purchase { buyer: entity  seller: entity }\nschema entity company { sector: symbol }\n";
     const DEALS: &str = "entity Société \"Société Générale\" { type: company }\nentity 甲骨文 { type: company }\ndeal loi \"A letter\" { kind: investment  investor: Société  amount: 5B USD }\n";
-    const RULES: &str = "rule big \"Big investment\" {\n  severity: high\n  reference: \"ASC 606\"\n  param limit = 1B USD\n  match inv: deal where inv.kind == investment\n  when inv.amount > limit and inv.investor.sector == x\n  flag \"{inv.investor}\"\n}\n";
+    const RULES: &str = "rule big \"Big investment\" {\n  severity: high\n  reference: \"ASC 606\"\n  param limit = 1B USD\n  match inv: deal where inv.kind == investment\n  when inv.amount > limit and inv.investor.sector == x and inv.capacity > 1 GW\n  flag \"{inv.investor}\"\n}\n";
 
     fn analysis() -> Analysis {
         Analysis::new([
@@ -877,7 +898,12 @@ mod tests {
         let h = a.hover("a.rules", at(RULES, "amount >")).unwrap();
         assert_eq!(
             h.markdown,
-            "`inv.amount`: money\n\ndeclared at `schema.rules:3`"
+            "`inv.amount`: money (in a currency: `100B USD`)\n\ndeclared at `schema.rules:3`"
+        );
+        let h = a.hover("a.rules", at(RULES, "capacity")).unwrap();
+        assert_eq!(
+            h.markdown,
+            "`inv.capacity`: a quantity of power (in `W`, `kW`, `MW`, `GW`)\n\ndeclared at `schema.rules:4`"
         );
         let h = a.hover("a.rules", at(RULES, "sector ==")).unwrap();
         assert_eq!(
