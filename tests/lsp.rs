@@ -384,6 +384,31 @@ fn bad_requests_get_answers_never_a_crash() {
         r["result"],
         json!([{"range": range(0, 0, 0, 37), "newText": "deal x {\n  kind:   loan\n  amount: 5B USD\n}\n"}])
     );
+
+    // A workspace file edited, saved and closed: the saved text counts, not the one read at
+    // start.
+    let entities = root.join("examples/entities.deals");
+    let saved = format!("{DEALS}entity Nvidia \"Nvidia Corporation\" {{ type: company }}\n");
+    client.open(&uri(&entities), &saved);
+    std::fs::write(&entities, &saved).unwrap();
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&entities)}}),
+    );
+    assert_eq!(client.diagnostics(&uri(&entities)), json!([]));
+    let user = uri(&root.join("examples/user.deals"));
+    client.open(
+        &user,
+        "deal user_deal { kind: investment  investor: Nvidia  investee: Société }\n",
+    );
+    assert_eq!(client.diagnostics(&user), json!([]));
+    let hover = client.at("textDocument/hover", &user, 0, 48);
+    assert_eq!(
+        hover["result"]["contents"]["value"],
+        json!(
+            "**entity `Nvidia`** Nvidia Corporation\n\ntype: company\n\n`examples/entities.deals:3`"
+        )
+    );
     assert_eq!(client.finish(), Some(0));
 }
 

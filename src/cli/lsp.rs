@@ -175,22 +175,13 @@ impl Server {
         let mut disk = IndexMap::new();
         if let Some(root) = &root {
             for path in workspace_files(root) {
-                let (Ok(bytes), Ok(url)) = (std::fs::read(&path), url::Url::from_file_path(&path))
-                else {
-                    continue;
-                };
-                let (Ok(text), Ok(uri)) =
-                    (String::from_utf8(bytes), lsp::Uri::from_str(url.as_str()))
-                else {
-                    continue;
-                };
-                disk.insert(
-                    name_of(Some(root), &path),
-                    Doc {
-                        uri,
-                        text: text.into(),
-                    },
-                );
+                let uri = url::Url::from_file_path(&path)
+                    .ok()
+                    .and_then(|u| lsp::Uri::from_str(u.as_str()).ok());
+                // A file that cannot be read or is not UTF-8 is left out.
+                if let (Some(uri), Some(text)) = (uri, read_text(&path)) {
+                    disk.insert(name_of(Some(root), &path), Doc { uri, text });
+                }
             }
         }
         Server {
@@ -278,6 +269,12 @@ impl Server {
                 };
                 let name = self.name(&p.text_document.uri);
                 self.open.shift_remove(&name);
+                // The file may have been saved since the server read it.
+                if let Some(doc) = self.disk.get_mut(&name)
+                    && let Some(text) = file_path(&doc.uri).and_then(|p| read_text(&p))
+                {
+                    doc.text = text;
+                }
                 closed = Some(p.text_document.uri);
             }
             _ => return Vec::new(),
@@ -511,6 +508,11 @@ fn params<P: serde::de::DeserializeOwned>(req: Request) -> Result<P, (ErrorCode,
 
 fn to_json(value: impl serde::Serialize) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// A file's text, when it can be read and is UTF-8.
+fn read_text(path: &Path) -> Option<Arc<str>> {
+    super::inputs::read_text(path).ok().map(Arc::from)
 }
 
 /// The name of a file in locations: relative to the root when under it (`rules/schema.rules`).
