@@ -186,16 +186,23 @@ fn initialize(client: &mut Client, root: &Path) {
     client.notify("initialized", json!({}));
 }
 
+/// A server started and initialised in a new [`workspace`]: the folder (kept until the end of
+/// the test), its canonical path, the client.
+fn session() -> (tempfile::TempDir, std::path::PathBuf, Client) {
+    let dir = workspace();
+    let root = dir.path().canonicalize().unwrap();
+    let mut client = Client::start(&root);
+    initialize(&mut client, &root);
+    (dir, root, client)
+}
+
 fn range(l1: u32, c1: u32, l2: u32, c2: u32) -> Value {
     json!({"start": {"line": l1, "character": c1}, "end": {"line": l2, "character": c2}})
 }
 
 #[test]
 fn diagnostics_hover_and_definition_through_the_protocol() {
-    let dir = workspace();
-    let root = dir.path().canonicalize().unwrap();
-    let mut client = Client::start(&root);
-    initialize(&mut client, &root);
+    let (_dir, root, mut client) = session();
 
     // A deal file with an unknown currency after a title with an emoji (two UTF-16 units), and
     // a syntax error on its last line.
@@ -312,10 +319,7 @@ fn diagnostics_hover_and_definition_through_the_protocol() {
 
 #[test]
 fn bad_requests_get_answers_never_a_crash() {
-    let dir = workspace();
-    let root = dir.path().canonicalize().unwrap();
-    let mut client = Client::start(&root);
-    initialize(&mut client, &root);
+    let (_dir, root, mut client) = session();
     let doc = uri(&root.join("rules/new.rules"));
     let text = "rule r \"R\" {\n  severity: low\n  match inv: deal where inv.kind == investment\n  when inv.\n  flag \"x\"\n}\n";
     client.open(&doc, text);

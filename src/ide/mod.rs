@@ -178,64 +178,71 @@ impl Analysis {
             return Vec::new();
         };
         let title = |t: &Option<syntax::Text>| t.as_ref().map(|t| t.text.clone());
+        let symbol = |name: String, detail, kind, span, name_span| Symbol {
+            name,
+            detail,
+            kind,
+            span,
+            name_span,
+        };
         doc.items
             .iter()
             .map(|item| match item {
-                Item::Rule(r) => Symbol {
-                    name: r.id.name.to_string(),
-                    detail: title(&r.title),
-                    kind: SymbolKind::Rule,
-                    span: r.span,
-                    name_span: r.id.span,
-                },
-                Item::Fact(f) => Symbol {
-                    name: f.id.name.to_string(),
-                    detail: title(&f.title),
-                    kind: match f.kind {
+                Item::Rule(r) => symbol(
+                    r.id.name.to_string(),
+                    title(&r.title),
+                    SymbolKind::Rule,
+                    r.span,
+                    r.id.span,
+                ),
+                Item::Fact(f) => symbol(
+                    f.id.name.to_string(),
+                    title(&f.title),
+                    match f.kind {
                         FactKind::Entity => SymbolKind::Entity,
                         _ => SymbolKind::Deal,
                     },
-                    span: f.span,
-                    name_span: f.id.span,
-                },
-                Item::Relation(r) => Symbol {
-                    name: r.name.name.to_string(),
-                    detail: Some("relation".into()),
-                    kind: SymbolKind::Relation,
-                    span: r.span,
-                    name_span: r.name.span,
-                },
-                Item::Derive(d) => Symbol {
-                    name: d.relation.name.to_string(),
-                    detail: Some("derive".into()),
-                    kind: SymbolKind::Relation,
-                    span: d.span,
-                    name_span: d.relation.span,
-                },
-                Item::Schema(s) => Symbol {
-                    name: match &s.kind {
+                    f.span,
+                    f.id.span,
+                ),
+                Item::Relation(r) => symbol(
+                    r.name.name.to_string(),
+                    Some("relation".into()),
+                    SymbolKind::Relation,
+                    r.span,
+                    r.name.span,
+                ),
+                Item::Derive(d) => symbol(
+                    d.relation.name.to_string(),
+                    Some("derive".into()),
+                    SymbolKind::Relation,
+                    d.span,
+                    d.relation.span,
+                ),
+                Item::Schema(s) => symbol(
+                    match &s.kind {
                         Some(k) => format!("{} {}", s.target.keyword(), k.name),
                         None => s.target.keyword().to_string(),
                     },
-                    detail: title(&s.title),
-                    kind: SymbolKind::Schema,
-                    span: s.span,
-                    name_span: s.kind.as_ref().map_or(s.span, |k| k.span),
-                },
-                Item::Test(t) => Symbol {
-                    name: t.name.name.to_string(),
-                    detail: title(&t.title),
-                    kind: SymbolKind::Test,
-                    span: t.span,
-                    name_span: t.name.span,
-                },
-                Item::Fx(x) => Symbol {
-                    name: format!("{}/{}", x.base, x.quote),
-                    detail: Some(x.rate.to_string()),
-                    kind: SymbolKind::Fx,
-                    span: x.span,
-                    name_span: x.span,
-                },
+                    title(&s.title),
+                    SymbolKind::Schema,
+                    s.span,
+                    s.kind.as_ref().map_or(s.span, |k| k.span),
+                ),
+                Item::Test(t) => symbol(
+                    t.name.name.to_string(),
+                    title(&t.title),
+                    SymbolKind::Test,
+                    t.span,
+                    t.name.span,
+                ),
+                Item::Fx(x) => symbol(
+                    format!("{}/{}", x.base, x.quote),
+                    Some(x.rate.to_string()),
+                    SymbolKind::Fx,
+                    x.span,
+                    x.span,
+                ),
             })
             .collect()
     }
