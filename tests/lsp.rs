@@ -100,23 +100,27 @@ impl Client {
         self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
-    /// The next diagnostics published for `uri`.
+    /// The diagnostics last published for `uri` before now. The server handles messages in
+    /// order, so every notification sent before the answer to a request made now has arrived
+    /// with it.
     fn diagnostics(&mut self, uri: &str) -> Value {
-        if let Some(i) = self
+        self.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uri}}),
+        );
+        let last = self
             .notifications
             .iter()
-            .position(|n| n["params"]["uri"] == json!(uri))
-        {
-            return self.notifications.remove(i)["params"]["diagnostics"].clone();
-        }
-        loop {
-            let m = self.receive();
-            if m["method"] == json!("textDocument/publishDiagnostics")
-                && m["params"]["uri"] == json!(uri)
-            {
-                return m["params"]["diagnostics"].clone();
-            }
-        }
+            .rev()
+            .find(|n| {
+                n["method"] == json!("textDocument/publishDiagnostics")
+                    && n["params"]["uri"] == json!(uri)
+            })
+            .map(|n| n["params"]["diagnostics"].clone())
+            .expect("diagnostics were published");
+        self.notifications
+            .retain(|n| n["params"]["uri"] != json!(uri));
+        last
     }
 
     fn open(&mut self, uri: &str, text: &str) {
@@ -389,22 +393,35 @@ fn bad_requests_get_answers_never_a_crash() {
         json!([{"range": range(0, 0, 0, 37), "newText": "deal x {\n  kind:   loan\n  amount: 5B USD\n}\n"}])
     );
 
-    // A workspace file edited, saved and closed: the saved text counts, not the one read at
-    // start.
-    let entities = root.join("examples/entities.deals");
-    let saved = format!("{DEALS}entity Nvidia \"Nvidia Corporation\" {{ type: company }}\n");
-    client.open(&uri(&entities), &saved);
-    std::fs::write(&entities, &saved).unwrap();
-    client.notify(
-        "textDocument/didClose",
-        json!({"textDocument": {"uri": uri(&entities)}}),
-    );
-    assert_eq!(client.diagnostics(&uri(&entities)), json!([]));
+    // A document naming an entity that no file declares yet.
     let user = uri(&root.join("examples/user.deals"));
     client.open(
         &user,
         "deal user_deal { kind: investment  investor: Nvidia  investee: Société }\n",
     );
+    let diags = client.diagnostics(&user);
+    assert_eq!(
+        diags,
+        json!([{
+            "range": range(0, 45, 0, 51),
+            "severity": 1,
+            "code": "E024",
+            "source": "dealrules",
+            "message": "`Nvidia` in field `investor` of `user_deal` is not a declared entity\nhelp: declare it: `entity Nvidia { ... }`"
+        }])
+    );
+    // The workspace file that declares it, edited in the editor: its text replaces the file's.
+    let entities = root.join("examples/entities.deals");
+    let edited = format!("{DEALS}entity Nvidia \"Nvidia Corporation\" {{ type: company }}\n");
+    client.open(&uri(&entities), &edited);
+    assert_eq!(client.diagnostics(&user), json!([]));
+    // Saved and closed: the saved text counts, not the one read at start.
+    std::fs::write(&entities, &edited).unwrap();
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": uri(&entities)}}),
+    );
+    assert_eq!(client.diagnostics(&uri(&entities)), json!([]));
     assert_eq!(client.diagnostics(&user), json!([]));
     let hover = client.at("textDocument/hover", &user, 0, 48);
     assert_eq!(
