@@ -235,6 +235,44 @@ fn diagnostics_hover_and_definition_through_the_protocol() {
         ])
     );
 
+    // Two changes in a row (full text each): the diagnostics are those of the last text.
+    for (version, text) in [
+        (2, "deal loan {\n"),
+        (3, "deal loan { kind: loan  amount: 5B USD }\n"),
+    ] {
+        client.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": broken, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+    }
+    // A schema error, with the place in the shipped schema that requires the field.
+    let schema = std::fs::read_to_string(root.join("rules/schema.rules")).unwrap();
+    let borrower = schema
+        .lines()
+        .position(|l| l.trim_start().starts_with("borrower:"))
+        .unwrap() as u32;
+    assert_eq!(
+        client.diagnostics(&broken),
+        json!([{
+            "range": range(0, 5, 0, 9),
+            "severity": 1,
+            "code": "E023",
+            "source": "dealrules",
+            "message": "deal `loan` (loan) has no `borrower`, which is required\nhelp: add `borrower: ...` (an entity id: Who borrows.)",
+            "relatedInformation": [{
+                "location": {
+                    "uri": uri(&root.join("rules/schema.rules")),
+                    "range": range(borrower, 2, borrower, 10)
+                },
+                "message": "required here"
+            }]
+        }])
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": broken, "version": 4}, "contentChanges": [{"text": text}]}),
+    );
+
     // Requests on the file with syntax errors still answer: hover and definition of an entity
     // from another file, its name after non-ASCII text.
     let hover = client.at("textDocument/hover", &broken, 0, 47);

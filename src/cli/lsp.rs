@@ -62,9 +62,17 @@ fn serve(connection: &Connection) -> Result<bool, String> {
     let params = connection.initialize(caps).map_err(|e| e.to_string())?;
     let params: lsp::InitializeParams = serde_json::from_value(params).unwrap_or_default();
     let mut server = Server::new(root_of(&params));
+    // Whether documents changed since diagnostics were last published. A run of changes already
+    // queued (fast typing) is published once, after the last; a request is answered after the
+    // diagnostics of the changes before it.
+    let mut changed = false;
     for message in &connection.receiver {
         match message {
             Message::Request(req) => {
+                if changed {
+                    publish(connection, &mut server)?;
+                    changed = false;
+                }
                 if connection
                     .handle_shutdown(&req)
                     .map_err(|e| e.to_string())?
@@ -78,18 +86,27 @@ fn serve(connection: &Connection) -> Result<bool, String> {
                 if n.method == lsp::notification::Exit::METHOD {
                     return Ok(false);
                 }
-                for published in server.notification(n) {
-                    let n = Notification::new(
-                        lsp::notification::PublishDiagnostics::METHOD.into(),
-                        published,
-                    );
-                    send(connection, n.into())?;
+                changed |= server.notification(n);
+                if changed && connection.receiver.is_empty() {
+                    publish(connection, &mut server)?;
+                    changed = false;
                 }
             }
             Message::Response(_) => {}
         }
     }
     Ok(false)
+}
+
+fn publish(connection: &Connection, server: &mut Server) -> Result<(), String> {
+    for published in server.diagnostics() {
+        let n = Notification::new(
+            lsp::notification::PublishDiagnostics::METHOD.into(),
+            published,
+        );
+        send(connection, n.into())?;
+    }
+    Ok(())
 }
 
 fn send(connection: &Connection, message: Message) -> Result<(), String> {
@@ -167,6 +184,8 @@ struct Server {
     disk: IndexMap<String, Doc>,
     /// Open documents by name, with the editor's text.
     open: IndexMap<String, Doc>,
+    /// Documents closed since diagnostics were last published (their diagnostics are cleared).
+    closed: Vec<lsp::Uri>,
     analysis: Option<Analysis>,
 }
 
@@ -188,6 +207,7 @@ impl Server {
             root,
             disk,
             open: IndexMap::new(),
+            closed: Vec::new(),
             analysis: None,
         }
     }
@@ -225,16 +245,15 @@ impl Server {
             .map(|d| &d.uri)
     }
 
-    /// Handles a notification; returns the diagnostics to publish.
-    fn notification(&mut self, n: Notification) -> Vec<lsp::PublishDiagnosticsParams> {
+    /// Handles a notification; returns whether a document changed.
+    fn notification(&mut self, n: Notification) -> bool {
         use lsp::notification::{DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument};
-        let mut closed = None;
         match n.method.as_str() {
             DidOpenTextDocument::METHOD => {
                 let Ok(p) =
                     n.extract::<lsp::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD)
                 else {
-                    return Vec::new();
+                    return false;
                 };
                 let name = self.name(&p.text_document.uri);
                 self.open.insert(
@@ -249,7 +268,7 @@ impl Server {
                 let Ok(p) =
                     n.extract::<lsp::DidChangeTextDocumentParams>(DidChangeTextDocument::METHOD)
                 else {
-                    return Vec::new();
+                    return false;
                 };
                 let name = self.name(&p.text_document.uri);
                 // Full synchronisation: the last change holds the whole text.
@@ -257,7 +276,7 @@ impl Server {
                     self.open.get_mut(&name),
                     p.content_changes.into_iter().last(),
                 ) else {
-                    return Vec::new();
+                    return false;
                 };
                 doc.text = change.text.into();
             }
@@ -265,7 +284,7 @@ impl Server {
                 let Ok(p) =
                     n.extract::<lsp::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
                 else {
-                    return Vec::new();
+                    return false;
                 };
                 let name = self.name(&p.text_document.uri);
                 self.open.shift_remove(&name);
@@ -275,12 +294,17 @@ impl Server {
                 {
                     doc.text = text;
                 }
-                closed = Some(p.text_document.uri);
+                self.closed.push(p.text_document.uri);
             }
-            _ => return Vec::new(),
+            _ => return false,
         }
         self.analysis = None;
-        let mut out: Vec<lsp::PublishDiagnosticsParams> = closed
+        true
+    }
+
+    /// The diagnostics of every open document, and none for those closed since last time.
+    fn diagnostics(&mut self) -> Vec<lsp::PublishDiagnosticsParams> {
+        let mut out: Vec<lsp::PublishDiagnosticsParams> = std::mem::take(&mut self.closed)
             .into_iter()
             .map(|uri| lsp::PublishDiagnosticsParams {
                 uri,
