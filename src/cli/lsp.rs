@@ -169,7 +169,7 @@ fn workspace_files(root: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// One document: its name in locations (the path relative to the root), and its URI.
+/// One document's URI and text (documents are kept by name: the path relative to the root).
 #[derive(Clone, Debug)]
 struct Doc {
     uri: lsp::Uri,

@@ -1,7 +1,8 @@
 //! Editor services: what a language server answers about a set of deal and rule files —
 //! diagnostics, hover, go to definition, document symbols, completion — in byte offsets and
 //! [`Span`]s. The protocol itself (JSON-RPC, UTF-16 positions on the wire) is the command line's
-//! `dealrules lsp`; this module reads no file and keeps no state between two texts.
+//! `dealrules lsp`; this module reads no file: the host hands it every text, and makes a new
+//! [`Analysis`] when one changes.
 //!
 //! An [`Analysis`] loads every document into an [`Engine`] as `dealrules check` does, so the
 //! diagnostics are the same, and keeps each document's declarations (from the same parser) to
@@ -9,7 +10,7 @@
 
 pub mod position;
 
-use crate::diag::{FileId, Level};
+use crate::diag::FileId;
 use crate::schema::{FieldSet, Lookup, Schema, Type};
 use crate::syntax::{self, Expr, ExprKind, FactKind, Item, Pattern, RuleDecl};
 use crate::value::{Name, Value};
@@ -165,11 +166,6 @@ impl Analysis {
             .iter()
             .filter(|d| d.span().and_then(|s| s.file) == Some(doc.file))
             .collect()
-    }
-
-    /// Whether any diagnostic of any document is an error.
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.level == Level::Error)
     }
 
     /// The declarations of document `name`, in written order.
