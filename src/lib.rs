@@ -60,6 +60,7 @@ pub mod explain;
 pub mod facts;
 pub mod format;
 pub mod hash;
+pub mod ide;
 pub mod input;
 pub mod report;
 pub mod ruletest;
@@ -659,6 +660,11 @@ impl Engine {
     /// The loaded rules.
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// The schema declared by the loaded files (deal kinds, entity types, their fields).
+    pub fn schema(&self) -> &schema::Schema {
+        &self.schema
     }
 
     /// Checks the whole program without evaluating any rule: the facts against the schema, and

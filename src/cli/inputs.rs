@@ -90,7 +90,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn has_extension(p: &Path) -> bool {
+/// Whether `p` is a `.deals` or `.rules` file name.
+pub fn has_extension(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| EXTENSIONS.contains(&e))

@@ -6,6 +6,7 @@ mod diff;
 mod fmt;
 mod graph;
 mod inputs;
+mod lsp;
 mod params;
 mod progress;
 mod run;
@@ -164,6 +165,20 @@ input (not a dealrules JSON report, unknown revision, not in a git checkout, rul
 load) or a report with evaluation errors."
     )]
     Diff(diff::DiffArgs),
+    /// Serve editors: a language server on standard input and output
+    #[command(
+        long_about = "Serve editors over the Language Server Protocol, on standard input and output.\n\n\
+The editor starts `dealrules lsp` in the workspace folder. Every `.deals` and `.rules` file of \
+`rules/` and `examples/` there (or, without those folders, of the whole folder) is loaded, and each \
+open document's text replaces its file's. The server publishes the diagnostics `dealrules check` \
+prints, as you type, and answers hover (field types and units from the schema, titles and places of \
+entities, deals and rules), go to definition, document symbols, completion of fields after \
+`binding.` and of deal kinds, and formatting (`dealrules fmt`). See docs/cli.md.",
+        after_help = "Examples:\n  dealrules lsp     # started by the editor, never by hand\n\n\
+Exit codes: 0 the editor sent `shutdown` then `exit`; 1 `exit` without `shutdown`; 2 the \
+connection failed."
+    )]
+    Lsp,
 }
 
 /// When to use colour.
@@ -203,5 +218,6 @@ fn main() -> ExitCode {
         Command::Fmt(args) => fmt::run(&args).into(),
         Command::Convert(args) => convert::run(&args).into(),
         Command::Diff(args) => diff::run(&args).into(),
+        Command::Lsp => lsp::run(),
     }
 }
