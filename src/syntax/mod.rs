@@ -4,6 +4,7 @@
 //! grammar rule has one lowering function named after it.
 
 pub mod ast;
+mod fast;
 mod literal;
 
 pub use ast::*;
@@ -33,6 +34,12 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 /// or bad literal; after an error the parser resumes at the next line that starts with
 /// `entity`, `deal` or `rule`.
 pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
+    parse_with(file, text, true)
+}
+
+/// [`parse`], reading entity and deal declarations of the common shape with the fast reader
+/// ([`fast`]) when `fast` is set, and everything with the general parser otherwise.
+fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
     let mut out = File::default();
     let mut diags = Vec::new();
     if let Some(d) = check_size(file, text) {
@@ -45,6 +52,11 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
     }
     let mut offset = 0;
     while offset <= text.len() {
+        if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset) {
+            out.items.push(Item::Fact(decl));
+            offset = end;
+            continue;
+        }
         let rest = text.get(offset..).unwrap_or("");
         match Grammar::parse(Rule::chunk, rest) {
             Ok(mut pairs) => {
