@@ -116,9 +116,9 @@ fn is_table(p: &Path) -> bool {
 pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
     let name = path.display();
     let bytes =
-        std::fs::read(path).map_err(|e| plain_error(format!("cannot read `{name}`: {e}")))?;
+        std::fs::read(path).map_err(|e| path_error(format!("cannot read `{name}`: {e}")))?;
     String::from_utf8(bytes).map_err(|e| {
-        plain_error(format!(
+        path_error(format!(
             "`{name}` is not valid UTF-8 (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         ))
@@ -159,7 +159,9 @@ pub fn load(engine: &mut Engine, files: &[PathBuf], on_file: &mut dyn FnMut()) -
     diags
 }
 
-fn plain_error(message: String) -> Diagnostic {
+/// A diagnostic without a place (code `E013`) for a problem with a path, such as a message of
+/// [`collect`].
+pub fn path_error(message: String) -> Diagnostic {
     Diagnostic {
         level: Level::Error,
         code: Code::BadOption,

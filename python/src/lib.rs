@@ -5,7 +5,7 @@
 //! json`, `check --format json`), which the `dealrules` Python package turns into plain objects.
 //! Amounts are decimal strings in those documents, so nothing goes through a float.
 
-use dealrules::diag::{self, Code};
+use dealrules::diag;
 use dealrules::{Colour, Diagnostic, Engine, Level, Value};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
@@ -35,17 +35,6 @@ fn load_failure(engine: &Engine, mut diags: Vec<Diagnostic>) -> PyErr {
     LoadFailure::new_err((text, json))
 }
 
-/// A diagnostic without a place, for a problem with a path or an argument.
-fn plain_error(message: String) -> Diagnostic {
-    Diagnostic {
-        level: Level::Error,
-        code: Code::BadOption,
-        message,
-        labels: Vec::new(),
-        help: None,
-    }
-}
-
 /// Loaded rules and facts.
 #[pyclass(module = "dealrules._native", frozen)]
 struct NativeEngine {
@@ -57,7 +46,10 @@ fn load_files(paths: &[PathBuf]) -> (Engine, Vec<Diagnostic>) {
     let mut engine = Engine::new();
     let diags = match dealrules::files::collect(paths) {
         Ok(files) => dealrules::files::load(&mut engine, &files, &mut || {}),
-        Err(errors) => errors.into_iter().map(plain_error).collect(),
+        Err(errors) => errors
+            .into_iter()
+            .map(dealrules::files::path_error)
+            .collect(),
     };
     (engine, diags)
 }
