@@ -17,6 +17,10 @@ trap 'rm -rf "$work"' EXIT
 export CARGO_TARGET_DIR="$target/precommit-build"
 export PRE_COMMIT_HOME="$work/home"
 export PRE_COMMIT_COLOR=never
+# The commits of the temporary repositories (and of try-repo's shadow copy, when this
+# repository has uncommitted changes) need an author on a machine with no git identity.
+export GIT_AUTHOR_NAME=ci GIT_AUTHOR_EMAIL=ci@example.com
+export GIT_COMMITTER_NAME=ci GIT_COMMITTER_EMAIL=ci@example.com
 
 fail() {
   echo "pre-commit hooks: $1" >&2
@@ -33,7 +37,7 @@ repo() {
   rm -f "$dir/examples/"*.rs
   git -C "$dir" init --quiet
   git -C "$dir" add .
-  git -C "$dir" -c user.name=ci -c user.email=ci@example.com commit --quiet -m pack
+  git -C "$dir" commit --quiet -m pack
   echo "$dir"
 }
 
