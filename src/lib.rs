@@ -6,7 +6,8 @@
 //! findings**: which rule fired, on which deals (file:line), with which values, and why each
 //! condition held.
 //!
-//! The same API serves the `dealrules` command and host programs. No function of this library
+//! The same API serves the `dealrules` command and host programs. Apart from [`files`], which
+//! finds and reads input files for the hosts that are handed paths, no function of this library
 //! reads files, the environment or the clock: the host gives it source text or facts.
 //!
 //! ```
@@ -58,6 +59,7 @@ pub mod diff;
 pub mod eval;
 pub mod explain;
 pub mod facts;
+pub mod files;
 pub mod format;
 pub mod hash;
 pub mod ide;

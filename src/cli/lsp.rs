@@ -162,7 +162,7 @@ fn workspace_files(root: &Path) -> Vec<PathBuf> {
         files.extend(
             walker
                 .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file() && super::inputs::has_extension(e.path()))
+                .filter(|e| e.file_type().is_file() && dealrules::files::has_extension(e.path()))
                 .map(walkdir::DirEntry::into_path),
         );
     }

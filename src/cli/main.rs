@@ -19,6 +19,7 @@ use std::process::ExitCode;
 /// The command line allocates many small values (facts, fields, findings) and frees them in
 /// bulk; mimalloc does that faster than the system allocator and with less fragmentation
 /// (docs/performance.md). The library leaves the choice of allocator to its host.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
