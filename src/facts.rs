@@ -169,8 +169,30 @@ pub struct FactBase {
     /// The layout of each fact, by fact index.
     layout_of: Vec<u32>,
     symbols: FastSet<Name>,
+    /// Each currency an amount (or a price) of a fact is in, with where it was first written.
+    currencies: IndexMap<Currency, Span>,
     fx: Vec<FxDecl>,
     provenance: IndexMap<FactIndex, Provenance>,
+}
+
+/// Records the currencies of `v` (amounts, and prices per unit) not seen before, at `span`.
+fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>) {
+    match v {
+        Value::Money(m) => {
+            out.entry(m.currency).or_insert(span);
+        }
+        Value::Quantity(crate::value::Quantity {
+            unit: crate::value::Unit::MoneyPer(c, _),
+            ..
+        }) => {
+            out.entry(*c).or_insert(span);
+        }
+        Value::List(items) => items.iter().for_each(|i| collect_currencies(i, span, out)),
+        Value::Record(fields) => fields
+            .values()
+            .for_each(|i| collect_currencies(i, span, out)),
+        _ => {}
+    }
 }
 
 fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
@@ -277,6 +299,7 @@ impl FactBase {
         self.intern(&mut fact, true);
         for field in fact.fields.values() {
             collect_symbols(&field.value, &mut self.symbols);
+            collect_currencies(&field.value, field.span, &mut self.currencies);
         }
         self.symbols.insert(fact.id.clone());
         let index = self.len();
@@ -440,6 +463,9 @@ impl FactBase {
     pub fn add_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
         let mut fact = fact;
         self.intern(&mut fact, false);
+        for field in fact.fields.values() {
+            collect_currencies(&field.value, field.span, &mut self.currencies);
+        }
         let index = self.len();
         self.index_kind(&fact, index);
         self.rows.push(fact);
@@ -511,6 +537,12 @@ impl FactBase {
         self.symbols
             .get_index_of(name)
             .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// The currencies the amounts and prices of the facts are in, each with the span of its first
+    /// amount, in the order the facts were added.
+    pub fn currencies(&self) -> impl Iterator<Item = (Currency, Span)> + '_ {
+        self.currencies.iter().map(|(c, s)| (*c, *s))
     }
 
     /// Whether `name` is used as a symbol value or as an id anywhere in the facts.

@@ -738,11 +738,8 @@ impl Engine {
                 _ => {}
             }
         }
-        for (_, fact) in self.facts.iter() {
-            for field in fact.fields.values() {
-                walk(&field.value, field.span, &mut first);
-            }
-        }
+        // The facts' currencies are gathered as they are added, not walked at every evaluation.
+        first.extend(self.facts.currencies());
         for rule in self.rules.iter() {
             rule.visit_literals(&mut |v, span| walk(v, span, &mut first));
         }
