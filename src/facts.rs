@@ -195,6 +195,20 @@ fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>)
     }
 }
 
+/// Shares the text of a symbol value with the facts already added (and learns it into
+/// `symbols`, when `learn`).
+fn intern_symbol(symbols: &mut FastSet<Name>, value: &mut Value, learn: bool) {
+    if let Value::Symbol(s) = value {
+        match symbols.get(&**s) {
+            Some(known) => *s = known.clone(),
+            None if learn => {
+                symbols.insert(s.clone());
+            }
+            None => {}
+        }
+    }
+}
+
 fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
     match v {
         Value::Symbol(s) => {
@@ -232,6 +246,19 @@ struct Layouts {
     positions: Vec<Box<[u16]>>,
     /// The field order of the fact being added (reused from fact to fact).
     order: Vec<FieldId>,
+    /// The field names of the last fact added, as it brought them (the same texts in the same
+    /// order, often the very same `Arc`s, as the rows of one relation bring their columns'),
+    /// with the shared names they were replaced by and the fact's layout.
+    last: Option<LastNames>,
+}
+
+/// See [`Layouts::last`].
+#[derive(Clone, Debug)]
+struct LastNames {
+    kind: FactKind,
+    brought: Vec<Name>,
+    shared: Vec<Name>,
+    layout: u32,
 }
 
 impl Layouts {
@@ -318,29 +345,49 @@ impl FactBase {
     /// learned only from loaded facts (`learn`), never from derived rows.
     fn intern(&mut self, fact: &mut Fact, learn: bool) {
         use indexmap::map::MutableKeys as _;
+        // The same names as the last fact's, in the same `Arc`s: share them without a lookup.
+        let same = self.layouts.last.as_ref().filter(|last| {
+            last.kind == fact.kind
+                && last.brought.len() == fact.fields.len()
+                && last
+                    .brought
+                    .iter()
+                    .zip(fact.fields.keys())
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        });
+        if let Some(last) = same {
+            let layout = last.layout;
+            for ((name, field), shared) in fact.fields.iter_mut2().zip(&last.shared) {
+                *name = shared.clone();
+                intern_symbol(&mut self.symbols, &mut field.value, learn);
+            }
+            self.layout_of.push(layout);
+            return;
+        }
+        let brought: Vec<Name> = fact.fields.keys().cloned().collect();
         let names = self.field_names.entry(fact.kind.clone()).or_default();
         let layouts = &mut self.layouts;
         layouts.order.clear();
         // A key is replaced by an equal one (the same text, stored once): its hash and place do
         // not change.
-        for (name, field) in fact.fields.iter_mut2() {
+        for (name, _) in fact.fields.iter_mut2() {
             let (i, _) = names.insert_full(name.clone());
             if let Some(shared) = names.get_index(i) {
                 *name = shared.clone();
             }
             layouts.push_field(name);
-            if let Value::Symbol(s) = &mut field.value {
-                match self.symbols.get(&**s) {
-                    Some(known) => *s = known.clone(),
-                    None if learn => {
-                        self.symbols.insert(s.clone());
-                    }
-                    None => {}
-                }
-            }
         }
-        let layout = self.layouts.layout();
-        self.layout_of.push(layout.unwrap_or(BY_NAME));
+        for field in fact.fields.values_mut() {
+            intern_symbol(&mut self.symbols, &mut field.value, learn);
+        }
+        let layout = self.layouts.layout().unwrap_or(BY_NAME);
+        self.layout_of.push(layout);
+        self.layouts.last = Some(LastNames {
+            kind: fact.kind.clone(),
+            brought,
+            shared: fact.fields.keys().cloned().collect(),
+            layout,
+        });
     }
 
     fn index_kind(&mut self, fact: &Fact, index: FactIndex) {
@@ -608,6 +655,52 @@ mod tests {
         assert!(facts.add(d).is_ok());
         assert_eq!(facts.layouts.orders.len(), 3);
         assert_eq!(read(&facts, "d", "buyer"), Some(&Value::symbol("xAI")));
+    }
+
+    #[test]
+    fn rows_that_bring_the_same_names_share_the_last_layout() {
+        let mut facts = FactBase::default();
+        let (from, to): (Name, Name) = (Arc::from("from"), Arc::from("to"));
+        let row = |a: &str, b: &str, names: [&Name; 2]| {
+            let mut fields = FieldMap::default();
+            for (name, v) in names.into_iter().zip([a, b]) {
+                let field = FactField {
+                    value: Value::symbol(v),
+                    span: Span::none(),
+                    name_span: Span::none(),
+                };
+                fields.insert(name.clone(), field);
+            }
+            Fact {
+                id: Arc::from(format!("flow({a}, {b})").as_str()),
+                kind: FactKind::Row(Arc::from("flow")),
+                title: None,
+                fields,
+                span: Span::none(),
+            }
+        };
+        let provenance = || Provenance {
+            by: "derive flow".into(),
+            span: Span::none(),
+            sources: vec![],
+        };
+        let a = facts.add_row(row("Nvidia", "OpenAI", [&from, &to]), provenance());
+        let b = facts.add_row(row("OpenAI", "Oracle", [&from, &to]), provenance());
+        // The same names in the other order: another layout.
+        let c = facts.add_row(row("Oracle", "AMD", [&to, &from]), provenance());
+        let read = |at: FactIndex, name: &str| {
+            let fact = facts.get(at)?;
+            let got = facts.field_by_id(fact, at, facts.field_id(name)?, name);
+            assert_eq!(got.map(|f| &f.value), fact.get(name));
+            got.map(|f| f.value.clone())
+        };
+        assert_eq!(read(b, "from"), Some(Value::symbol("OpenAI")));
+        assert_eq!(read(b, "to"), Some(Value::symbol("Oracle")));
+        assert_eq!(read(a, "to"), Some(Value::symbol("OpenAI")));
+        assert_eq!(read(c, "from"), Some(Value::symbol("AMD")));
+        assert_eq!(read(c, "to"), Some(Value::symbol("Oracle")));
+        assert_eq!(facts.layout_of.get(a), facts.layout_of.get(b));
+        assert_ne!(facts.layout_of.get(a), facts.layout_of.get(c));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! in strata, each recursive stratum by a semi-naive fixpoint; then the simple cycles that rule
 //! patterns ask for (`c: cycle flow max 5 hops`), each found once.
 
+use std::fmt::Write as _;
+
 use super::{Budgets, Conditions, matching_bindings, placeholder_values};
 use crate::check::{CheckedRule, ParamOverrides, check_rule};
 use crate::diag::{Code, Diagnostic, Level, SourceMap, Span};
@@ -391,11 +393,22 @@ fn derive_round(
                 continue;
             }
         };
-        let shown: Vec<String> = values
-            .iter()
-            .map(|v| v.as_ref().map_or("missing".into(), |v| v.to_string()))
-            .collect();
-        let id = format!("{}({})", d.relation, shown.join(", "));
+        // `flow(Nvidia, OpenAI, d1, 100B USD, missing)`, written into one buffer.
+        let mut id = String::with_capacity(64);
+        id.push_str(&d.relation);
+        id.push('(');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                id.push_str(", ");
+            }
+            match v {
+                Some(v) => {
+                    let _ = write!(id, "{v}");
+                }
+                None => id.push_str("missing"),
+            }
+        }
+        id.push(')');
         let sources: Vec<FactIndex> = bound
             .iter()
             .take(d.rule.vars.len())
