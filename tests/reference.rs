@@ -67,10 +67,11 @@
     reason = "test helpers may fail loudly"
 )]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use dealrules::Engine;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -644,17 +645,7 @@ impl Results {
 }
 
 fn engine_results(case: &Case) -> Results {
-    let mut engine = Engine::new();
-    engine
-        .load("t.deals", case.facts_text())
-        .expect("facts load");
-    let rules = case.rules_text();
-    engine
-        .load("t.rules", rules.as_str())
-        .unwrap_or_else(|e| panic!("rules do not load: {e:?}\n{rules}"));
-    let report = engine
-        .evaluate()
-        .unwrap_or_else(|e| panic!("rules do not check: {e:?}\n{rules}"));
+    let report = common::run(&case.facts_text(), &case.rules_text());
     let mut out = Results {
         findings: report
             .findings
@@ -1165,11 +1156,7 @@ proptest! {
 
 /// The data gaps of `rules` over `deals`, as (rule, missing `(fact, field)` pairs).
 fn gaps(deals: &str, rules: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let mut engine = Engine::new();
-    engine.load("t.deals", deals).expect("facts load");
-    engine.load("t.rules", rules).expect("rules load");
-    let report = engine.evaluate().expect("rules check");
-    report
+    common::run(deals, rules)
         .data_gaps
         .iter()
         .map(|g| {
