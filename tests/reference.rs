@@ -53,9 +53,13 @@
 //!   (language.md, "`exists` and `not exists`"); an empty `sum` is the number `0`, a `sum` skips
 //!   missing amounts and converts currencies with the rate (language.md, "Aggregates").
 //!
-//! One difference from the documentation is modelled as the engine behaves, behind
-//! [`OUTER_KEY_NAMED`], and kept as the ignored test
-//! `outer_value_of_a_sub_query_is_named_in_the_gap`.
+//! Two differences from the documentation are modelled as the engine behaves, each behind a
+//! constant and kept as an ignored test of its smallest case:
+//! - [`OUTER_KEY_NAMED`]: the data gap of a sub-query whose outer join value is missing names no
+//!   missing field (`outer_value_of_a_sub_query_is_named_in_the_gap`);
+//! - [`KIND_INDEX_SKIPS_FACTS`]: with a condition `p.kind == k` (`p.type` for entities, or
+//!   `in [..]`), the facts of another kind are not examined, so the errors of the conditions
+//!   written before it are not reported for them (`errors_before_a_kind_condition_are_reported`).
 //!
 //! 512 cases run by default (a few seconds); `PROPTEST_CASES=20000` runs a longer hunt.
 
@@ -77,8 +81,9 @@ use rust_decimal::Decimal;
 
 /// Symbol values: two plain words and two fact ids (which `p.id` can equal).
 const SYMS: [&str; 4] = ["red", "green", "d0", "e1"];
-/// Symbol fields; `id` is the pseudo-field, never missing.
-const SYM_FIELDS: [&str; 3] = ["a", "b", "id"];
+/// Symbol fields: `kind` and `type` are the fields the engine narrows a binding's facts by
+/// (`d.kind == k`, `e.type in [..]`); `id` is the pseudo-field, never missing.
+const SYM_FIELDS: [&str; 3] = ["kind", "type", "id"];
 /// Money fields.
 const MONEY_FIELDS: [&str; 2] = ["m", "n"];
 /// Amounts as written: `1.5` and `1.50` are equal.
@@ -91,6 +96,13 @@ const RATES: [&str; 2] = ["2", "1.5"];
 /// field at all; see `outer_value_of_a_sub_query_is_named_in_the_gap`), so the property models
 /// what the engine does; set this to `true` once that is fixed.
 const OUTER_KEY_NAMED: bool = false;
+/// Whether the facts a binding's `kind` (`type`) condition excludes are left unexamined, so that
+/// the errors of the conditions written before it are not reported for them. language.md
+/// (section 8) says the conditions of one binding are checked in written order, so that an
+/// error written before a false `kind == ..` is reported; the engine's index by kind
+/// (performance.md) skips those facts (see `errors_before_a_kind_condition_are_reported`). The
+/// property models what the engine does; set this to `false` once that is settled.
+const KIND_INDEX_SKIPS_FACTS: bool = true;
 /// Binding names.
 const VARS: [&str; 3] = ["p0", "p1", "p2"];
 
@@ -235,10 +247,12 @@ enum Rhs {
 }
 
 /// A comparison or `has`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Leaf {
     Cmp(Path, Op, Rhs),
     Has(Path),
+    /// `p.f in [..]`, the elements symbols or symbol fields.
+    In(Path, Vec<Rhs>),
     /// An `exists`, `not exists`, `count` or `sum` over the facts of one kind.
     Sub(Sub),
 }
@@ -369,7 +383,7 @@ fn leaf(bindings: usize) -> impl Strategy<Value = Leaf> {
             Leaf::Cmp((v, Field::Money(f)), o, Rhs::Path((w, Field::Money(g))))
         }),
         (
-            v,
+            v.clone(),
             prop_oneof![
                 (0..2usize).prop_map(Field::Sym),
                 Just(Field::X),
@@ -378,6 +392,18 @@ fn leaf(bindings: usize) -> impl Strategy<Value = Leaf> {
         )
             .prop_map(|(v, f)| Leaf::Has((v, f))),
         sub(bindings).prop_map(Leaf::Sub),
+        (
+            v.clone(),
+            0..SYM_FIELDS.len(),
+            proptest::collection::vec(
+                prop_oneof![
+                    (0..SYMS.len()).prop_map(Rhs::Sym),
+                    (v, 0..SYM_FIELDS.len()).prop_map(|(w, g)| Rhs::Path((w, Field::Sym(g))))
+                ],
+                0..3
+            )
+        )
+            .prop_map(|(v, f, items)| Leaf::In((v, Field::Sym(f)), items)),
     ]
 }
 
@@ -413,6 +439,10 @@ impl Leaf {
     /// text includes its parentheses).
     fn dsl(&self) -> String {
         match *self {
+            Leaf::In(p, ref items) => {
+                let items: Vec<String> = items.iter().map(|&r| rhs_dsl(r)).collect();
+                format!("({} in [{}])", path_dsl(p), items.join(", "))
+            }
             Leaf::Has(p) => format!("(has({}))", path_dsl(p)),
             Leaf::Cmp(p, o, rhs) => format!("({} {} {})", path_dsl(p), o.dsl(), rhs_dsl(rhs)),
             Leaf::Sub(q) => q.dsl(),
@@ -423,6 +453,10 @@ impl Leaf {
     fn vars(&self) -> u8 {
         match *self {
             Leaf::Has((v, _)) | Leaf::Sub(Sub { outer: (v, _), .. }) => 1 << v,
+            Leaf::In((v, _), ref items) => items.iter().fold(1 << v, |m, r| match r {
+                Rhs::Path((w, _)) => m | (1 << w),
+                _ => m,
+            }),
             Leaf::Cmp((v, _), _, Rhs::Path((w, _))) => (1 << v) | (1 << w),
             Leaf::Cmp((v, _), _, _) => 1 << v,
         }
@@ -813,13 +847,30 @@ impl Reference<'_> {
         missing: &mut BTreeSet<(String, String)>,
     ) -> Result<Truth, Fail> {
         match *leaf {
+            // `x in [..]` is `x == e` for each element in order: true at the first equal one,
+            // unknown when `x` or (with no equal element) an element is missing (values.md,
+            // "`in`" and section 13). Names never fail to compare.
+            Leaf::In(p, ref items) => {
+                let Some(x) = self.read(p, combo, missing) else {
+                    return Ok(Truth::Unknown);
+                };
+                let mut result = Truth::False;
+                for &item in items {
+                    match self.rhs(item, combo, missing) {
+                        None => result = Truth::Unknown,
+                        Some(y) if y == x => return Ok(Truth::True),
+                        Some(_) => {}
+                    }
+                }
+                Ok(result)
+            }
             // `has` is never unknown and records no missing field (values.md, "`has(path)`").
             Leaf::Has(p) => Ok(if self.read(p, combo, &mut BTreeSet::new()).is_some() {
                 Truth::True
             } else {
                 Truth::False
             }),
-            Leaf::Sub(q) => self.sub(&q, combo, missing),
+            Leaf::Sub(ref q) => self.sub(q, combo, missing),
             Leaf::Cmp(p, op, rhs) => {
                 // Both sides are read, then compared.
                 let x = self.read(p, combo, missing);
@@ -960,8 +1011,19 @@ impl Reference<'_> {
         let mut candidates: Vec<Vec<Candidate>> = Vec::new();
         for v in 0..n {
             let mut keep = Vec::new();
+            let narrowed = if KIND_INDEX_SKIPS_FACTS {
+                kind_names(&conds, v, rule.entity[v])
+            } else {
+                None
+            };
             for (f, fact) in self.case.facts.iter().enumerate() {
                 if fact.entity != rule.entity[v] {
+                    continue;
+                }
+                let disc = fact.syms[usize::from(rule.entity[v])];
+                if let (Some(names), Some(value)) = (&narrowed, disc)
+                    && !names.contains(&value)
+                {
                     continue;
                 }
                 let mut combo = vec![0; n];
@@ -1087,6 +1149,27 @@ impl Reference<'_> {
     }
 }
 
+/// The values of the discriminator (`kind` of a deal, `type` of an entity) that the first
+/// condition of binding `v` of the form `v.kind == k` or `v.kind in [k1, ..]` (symbols only)
+/// allows, if there is one: the engine examines only the facts with one of these values or none.
+fn kind_names(conds: &[&Cond], v: usize, entity: bool) -> Option<Vec<usize>> {
+    let disc = (v, Field::Sym(usize::from(entity)));
+    conds
+        .iter()
+        .filter(|c| c.vars() == 1 << v)
+        .find_map(|c| match c {
+            Cond::Leaf(Leaf::Cmp(p, Op::Eq, Rhs::Sym(k))) if *p == disc => Some(vec![*k]),
+            Cond::Leaf(Leaf::In(p, items)) if *p == disc => items
+                .iter()
+                .map(|r| match r {
+                    Rhs::Sym(k) => Some(*k),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        })
+}
+
 fn reference_results(case: &Case) -> Results {
     let reference = Reference {
         case,
@@ -1186,6 +1269,49 @@ fn outer_value_of_a_sub_query_is_named_in_the_gap() {
         vec![
             ("r0".to_string(), missing.clone()),
             ("r1".to_string(), missing)
+        ]
+    );
+}
+
+/// The smallest case of the disagreement behind [`KIND_INDEX_SKIPS_FACTS`], the example of
+/// values.md (section 14) with its two conditions written the other way round, which language.md
+/// (section 8) says makes `x4` give the error `cannot divide power (GW) and money (USD)`. The
+/// engine examines only the purchases (its index by kind) and reports no error for `x4`; with
+/// `kind != loan` instead of `kind == purchase` it does.
+#[test]
+#[ignore = "engine bug: a `kind == k` condition hides the errors of conditions written before it"]
+fn errors_before_a_kind_condition_are_reported() {
+    let deals = "entity A { type: company  revenue: 10B USD }
+                 entity B { type: company  revenue: 1B CNY }
+                 entity C { type: company  revenue: 0 USD }
+                 deal x1 { kind: purchase  buyer: A  amount: 50B USD }
+                 deal x2 { kind: purchase  buyer: B  amount: 50B USD }
+                 deal x3 { kind: purchase  buyer: C  amount: 50B USD }
+                 deal x4 { kind: loan  buyer: A  amount: 5 GW }\n";
+    let rules = "rule ratio { severity: low  when amount / buyer.revenue > 1 and kind == purchase  flag \"{id}\" }\n";
+    let errors: Vec<(String, Vec<String>)> = common::run(deals, rules)
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.message.clone(),
+                e.bindings.iter().map(|b| b.fact.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            (
+                "cannot divide `USD` and `CNY`: different currencies and no exchange rate"
+                    .to_string(),
+                vec!["x2".to_string()]
+            ),
+            ("division by zero".to_string(), vec!["x3".to_string()]),
+            (
+                "cannot divide power (GW) and money (USD)".to_string(),
+                vec!["x4".to_string()]
+            ),
         ]
     );
 }
