@@ -840,6 +840,21 @@ impl Reference<'_> {
         }
     }
 
+    /// `x OP y`; an error names the expression `expr` gives.
+    fn compare(
+        &self,
+        x: &Val,
+        op: Op,
+        y: &Val,
+        expr: impl FnOnce() -> String,
+    ) -> Result<Truth, Fail> {
+        match self.order(x, y) {
+            Ok(o) if op.holds(o) => Ok(Truth::True),
+            Ok(_) => Ok(Truth::False),
+            Err(message) => Err((expr(), message)),
+        }
+    }
+
     fn leaf(
         &self,
         leaf: &Leaf,
@@ -878,11 +893,7 @@ impl Reference<'_> {
                 let (Some(x), Some(y)) = (x, y) else {
                     return Ok(Truth::Unknown);
                 };
-                match self.order(&x, &y) {
-                    Ok(o) if op.holds(o) => Ok(Truth::True),
-                    Ok(_) => Ok(Truth::False),
-                    Err(message) => Err((leaf.dsl(), message)),
-                }
+                self.compare(&x, op, &y, || leaf.dsl())
             }
         }
     }
@@ -948,10 +959,7 @@ impl Reference<'_> {
                     };
                 }
                 let rhs = self.rhs(rhs, combo, missing).unwrap();
-                match self.order(&total, &rhs) {
-                    Ok(ord) => Ok(truth(o.holds(ord))),
-                    Err(message) => Err((q.dsl(), message)),
-                }
+                self.compare(&total, o, &rhs, || q.dsl())
             }
         }
     }
