@@ -8,6 +8,8 @@
 //!   vs a hand-written hash join over plain structs and vs SQLite (in memory, indexed).
 //! - `w3_commitments`: `commitments_to_one_seller_vs_revenue` (sum by buyer and seller vs the
 //!   buyer's revenue) vs SQLite and vs a hand-written hash aggregation.
+//! - With the feature `bench-duckdb`, W2 and W3 are also timed against DuckDB (in memory, the
+//!   same tables and SQL as SQLite); without it DuckDB is not built.
 //! - `w4_cycles`: `circular_flow` of `rules/flows.rules` (derive the flow graph, simple cycles of
 //!   2-5 hops) vs the same query in `ascent` and vs a hand-written bounded depth-first search.
 //!
@@ -199,49 +201,60 @@ fn w1_load(c: &mut Criterion) {
 // W2: the vendor-financing join
 // ---------------------------------------------------------------------------------------------
 
-/// An in-memory SQLite database of the generated facts, indexed on the join keys. Money is
-/// stored as INTEGER whole US dollars: the generator makes whole-dollar amounts only, so the
-/// integers are exact (a sum of 1M deals stays far below 2^63).
+/// A row of table `deal` (see [`TABLES_SQL`]), as the parameters of an insert in SQLite or
+/// DuckDB: id, kind, investor, investee, buyer, seller, lessee, lessor, amount.
+type DealRow<'d> = (
+    &'d str,
+    &'static str,
+    Option<&'d str>,
+    Option<&'d str>,
+    Option<&'d str>,
+    Option<&'d str>,
+    Option<&'d str>,
+    Option<&'d str>,
+    Option<i64>,
+);
+
+fn deal_row<'d>(data: &'d Data, d: &'d generate::Deal) -> DealRow<'d> {
+    let (from, to) = (&data.entities[d.from].id, &data.entities[d.to].id);
+    let (from, to) = (Some(from.as_str()), Some(to.as_str()));
+    let [a, b, c, e, f, g] = match d.kind {
+        Kind::Investment => [from, to, None, None, None, None],
+        Kind::Purchase | Kind::CloudContract => [None, None, from, to, None, None],
+        Kind::Lease => [None, None, None, None, from, to],
+        _ => [None; 6],
+    };
+    (&d.id, d.kind.name(), a, b, c, e, f, g, d.amount)
+}
+
+/// A row of table `entity`: id, revenue.
+fn entity_row(e: &generate::Entity) -> (&str, Option<i64>) {
+    (&e.id, e.revenue_2025)
+}
+
+/// The tables of the SQL baselines. Money is whole US dollars in 64-bit integers: the generator
+/// makes whole-dollar amounts only, so the integers are exact (a sum of 1M deals stays far below
+/// 2^63).
+const TABLES_SQL: &str = "CREATE TABLE entity (id TEXT PRIMARY KEY, revenue_2025 BIGINT);
+    CREATE TABLE deal (id TEXT PRIMARY KEY, kind TEXT NOT NULL, investor TEXT,
+      investee TEXT, buyer TEXT, seller TEXT, lessee TEXT, lessor TEXT, amount BIGINT);";
+
+/// An in-memory SQLite database of the generated facts ([`TABLES_SQL`]), indexed on the join
+/// keys.
 fn sqlite(data: &Data) -> rusqlite::Connection {
     let mut db = rusqlite::Connection::open_in_memory().unwrap();
-    db.execute_batch(
-        "CREATE TABLE entity (id TEXT PRIMARY KEY, revenue_2025 INTEGER);
-         CREATE TABLE deal (id TEXT PRIMARY KEY, kind TEXT NOT NULL, investor TEXT,
-           investee TEXT, buyer TEXT, seller TEXT, lessee TEXT, lessor TEXT, amount INTEGER);",
-    )
-    .unwrap();
+    db.execute_batch(TABLES_SQL).unwrap();
     let tx = db.transaction().unwrap();
     {
         let mut put = tx.prepare("INSERT INTO entity VALUES (?1, ?2)").unwrap();
         for e in &data.entities {
-            put.execute(rusqlite::params![e.id, e.revenue_2025])
-                .unwrap();
+            put.execute(entity_row(e)).unwrap();
         }
         let mut put = tx
             .prepare("INSERT INTO deal VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
             .unwrap();
         for d in &data.deals {
-            let (from, to) = (&data.entities[d.from].id, &data.entities[d.to].id);
-            let (from, to) = (Some(from.as_str()), Some(to.as_str()));
-            let none = None::<&str>;
-            let (inv, buy, lease) = match d.kind {
-                Kind::Investment => ((from, to), (none, none), (none, none)),
-                Kind::Purchase | Kind::CloudContract => ((none, none), (from, to), (none, none)),
-                Kind::Lease => ((none, none), (none, none), (from, to)),
-                _ => ((none, none), (none, none), (none, none)),
-            };
-            put.execute(rusqlite::params![
-                d.id,
-                d.kind.name(),
-                inv.0,
-                inv.1,
-                buy.0,
-                buy.1,
-                lease.0,
-                lease.1,
-                d.amount
-            ])
-            .unwrap();
+            put.execute(deal_row(data, d)).unwrap();
         }
     }
     tx.commit().unwrap();
@@ -256,16 +269,48 @@ fn sqlite(data: &Data) -> rusqlite::Connection {
     db
 }
 
+/// An in-memory DuckDB database of the same tables and rows as [`sqlite`], loaded with DuckDB's
+/// appender. No index: DuckDB answers these joins and groupings with hash tables of its own.
+#[cfg(feature = "bench-duckdb")]
+fn duckdb(data: &Data) -> duckdb::Connection {
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    db.execute_batch(TABLES_SQL).unwrap();
+    {
+        let mut put = db.appender("entity").unwrap();
+        for e in &data.entities {
+            put.append_row(entity_row(e)).unwrap();
+        }
+        let mut put = db.appender("deal").unwrap();
+        for d in &data.deals {
+            put.append_row(deal_row(data, d)).unwrap();
+        }
+    }
+    db
+}
+
+/// The rows of `$sql` on connection `$db` (rusqlite or duckdb, whose APIs agree), each made by
+/// `$row` from the row.
+macro_rules! query_rows {
+    ($db:expr, $sql:expr, $row:expr) => {{
+        let mut q = $db.prepare_cached($sql).unwrap();
+        q.query_map([], $row)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+    }};
+}
+
 const VENDOR_SQL: &str = "SELECT inv.id, buy.id FROM deal inv JOIN deal buy
     ON buy.buyer = inv.investee AND buy.seller = inv.investor
     WHERE inv.kind = 'investment' AND buy.kind IN ('purchase', 'cloud_contract')";
 
 fn vendor_sql(db: &rusqlite::Connection) -> Vec<(String, String)> {
-    let mut q = db.prepare_cached(VENDOR_SQL).unwrap();
-    q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    query_rows!(db, VENDOR_SQL, |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+#[cfg(feature = "bench-duckdb")]
+fn vendor_duckdb(db: &duckdb::Connection) -> Vec<(String, String)> {
+    query_rows!(db, VENDOR_SQL, |r| Ok((r.get(0)?, r.get(1)?)))
 }
 
 /// The hand-written hash join: investments by (investee, investor), probed with each purchase's
@@ -304,11 +349,14 @@ fn w2_vendor_financing(c: &mut Criterion) {
             .map(|(i, j)| vec![data.deals[i].id.clone(), data.deals[j].id.clone()])
             .collect();
         assert_eq!(joined, expected);
-        let sql: BTreeSet<Vec<String>> = vendor_sql(&db)
-            .into_iter()
-            .map(|(a, b)| vec![a, b])
-            .collect();
-        assert_eq!(sql, expected);
+        let pairs = |rows: Vec<(String, String)>| -> BTreeSet<Vec<String>> {
+            rows.into_iter().map(|(a, b)| vec![a, b]).collect()
+        };
+        assert_eq!(pairs(vendor_sql(&db)), expected);
+        #[cfg(feature = "bench-duckdb")]
+        let duck = duckdb(&data);
+        #[cfg(feature = "bench-duckdb")]
+        assert_eq!(pairs(vendor_duckdb(&duck)), expected);
 
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function(BenchmarkId::new("engine", label(n)), |b| {
@@ -319,6 +367,10 @@ fn w2_vendor_financing(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("baseline_sqlite", label(n)), |b| {
             b.iter(|| black_box(vendor_sql(&db)));
+        });
+        #[cfg(feature = "bench-duckdb")]
+        group.bench_function(BenchmarkId::new("baseline_duckdb", label(n)), |b| {
+            b.iter(|| black_box(vendor_duckdb(&duck)));
         });
     }
     group.finish();
@@ -342,11 +394,12 @@ const COMMITMENTS_SQL: &str = "SELECT g.first FROM (
     WHERE g.total > 10 * b.revenue_2025";
 
 fn commitments_sql(db: &rusqlite::Connection) -> Vec<String> {
-    let mut q = db.prepare_cached(COMMITMENTS_SQL).unwrap();
-    q.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    query_rows!(db, COMMITMENTS_SQL, |r| r.get(0))
+}
+
+#[cfg(feature = "bench-duckdb")]
+fn commitments_duckdb(db: &duckdb::Connection) -> Vec<String> {
+    query_rows!(db, COMMITMENTS_SQL, |r| r.get(0))
 }
 
 /// The hand-written hash aggregation of the same query.
@@ -385,9 +438,14 @@ fn w3_commitments(c: &mut Criterion) {
             .map(|i| vec![data.deals[i].id.clone()])
             .collect();
         assert_eq!(hashed, expected);
-        let sql: BTreeSet<Vec<String>> =
-            commitments_sql(&db).into_iter().map(|a| vec![a]).collect();
-        assert_eq!(sql, expected);
+        let firsts = |rows: Vec<String>| -> BTreeSet<Vec<String>> {
+            rows.into_iter().map(|a| vec![a]).collect()
+        };
+        assert_eq!(firsts(commitments_sql(&db)), expected);
+        #[cfg(feature = "bench-duckdb")]
+        let duck = duckdb(&data);
+        #[cfg(feature = "bench-duckdb")]
+        assert_eq!(firsts(commitments_duckdb(&duck)), expected);
         eprintln!("w3 {}: {} findings", label(n), expected.len());
 
         group.throughput(Throughput::Elements(n as u64));
@@ -396,6 +454,10 @@ fn w3_commitments(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("baseline_sqlite", label(n)), |b| {
             b.iter(|| black_box(commitments_sql(&db)));
+        });
+        #[cfg(feature = "bench-duckdb")]
+        group.bench_function(BenchmarkId::new("baseline_duckdb", label(n)), |b| {
+            b.iter(|| black_box(commitments_duckdb(&duck)));
         });
         group.bench_function(BenchmarkId::new("baseline_hash_aggregate", label(n)), |b| {
             b.iter(|| black_box(commitments_hash(&data)));
