@@ -53,13 +53,11 @@
 //!   (language.md, "`exists` and `not exists`"); an empty `sum` is the number `0`, a `sum` skips
 //!   missing amounts and converts currencies with the rate (language.md, "Aggregates").
 //!
-//! Two differences from the documentation are modelled as the engine behaves, each behind a
-//! constant and kept as an ignored test of its smallest case:
-//! - [`OUTER_KEY_NAMED`]: the data gap of a sub-query whose outer join value is missing names no
-//!   missing field (`outer_value_of_a_sub_query_is_named_in_the_gap`);
-//! - [`KIND_INDEX_SKIPS_FACTS`]: with a condition `p.kind == k` (`p.type` for entities, or
-//!   `in [..]`), the facts of another kind are not examined, so the errors of the conditions
-//!   written before it are not reported for them (`errors_before_a_kind_condition_are_reported`).
+//! Two differences from the documentation that this test found in the engine are fixed and
+//! kept as tests of their smallest cases: the data gap of a sub-query whose outer join value is
+//! missing names that value (`outer_value_of_a_sub_query_is_named_in_the_gap`), and a condition
+//! written before a binding's `kind` condition reports its errors for facts of every kind
+//! (`errors_before_a_kind_condition_are_reported`).
 //!
 //! 512 cases run by default (a few seconds); `PROPTEST_CASES=20000` runs a longer hunt.
 
@@ -90,19 +88,6 @@ const MONEY_FIELDS: [&str; 2] = ["m", "n"];
 const AMOUNTS: [&str; 5] = ["0", "1", "1.5", "1.50", "3"];
 /// Exchange rates `fx EUR/USD RATE` a case may declare.
 const RATES: [&str; 2] = ["2", "1.5"];
-/// Whether a data gap names the missing outer value of a sub-query (`p0.a` in
-/// `exists z: deal where z.b == p0.a`), as values.md "Data gaps" says every gap names "the
-/// missing fields behind the unknown conditions". The engine names none there (the gap lists no
-/// field at all; see `outer_value_of_a_sub_query_is_named_in_the_gap`), so the property models
-/// what the engine does; set this to `true` once that is fixed.
-const OUTER_KEY_NAMED: bool = false;
-/// Whether the facts a binding's `kind` (`type`) condition excludes are left unexamined, so that
-/// the errors of the conditions written before it are not reported for them. language.md
-/// (section 8) says the conditions of one binding are checked in written order, so that an
-/// error written before a false `kind == ..` is reported; the engine's index by kind
-/// (performance.md) skips those facts (see `errors_before_a_kind_condition_are_reported`). The
-/// property models what the engine does; set this to `false` once that is settled.
-const KIND_INDEX_SKIPS_FACTS: bool = true;
 /// Binding names.
 const VARS: [&str; 3] = ["p0", "p1", "p2"];
 
@@ -909,9 +894,7 @@ impl Reference<'_> {
     ) -> Result<Truth, Fail> {
         let mut outer_missing = BTreeSet::new();
         let Some(outer) = self.read(q.outer, combo, &mut outer_missing) else {
-            if OUTER_KEY_NAMED {
-                missing.extend(outer_missing);
-            }
+            missing.extend(outer_missing);
             return Ok(Truth::Unknown);
         };
         let matches: Vec<&Fact> = (0..self.case.facts.len())
@@ -1019,19 +1002,8 @@ impl Reference<'_> {
         let mut candidates: Vec<Vec<Candidate>> = Vec::new();
         for v in 0..n {
             let mut keep = Vec::new();
-            let narrowed = if KIND_INDEX_SKIPS_FACTS {
-                kind_names(&conds, v, rule.entity[v])
-            } else {
-                None
-            };
             for (f, fact) in self.case.facts.iter().enumerate() {
                 if fact.entity != rule.entity[v] {
-                    continue;
-                }
-                let disc = fact.syms[usize::from(rule.entity[v])];
-                if let (Some(names), Some(value)) = (&narrowed, disc)
-                    && !names.contains(&value)
-                {
                     continue;
                 }
                 let mut combo = vec![0; n];
@@ -1157,27 +1129,6 @@ impl Reference<'_> {
     }
 }
 
-/// The values of the discriminator (`kind` of a deal, `type` of an entity) that the first
-/// condition of binding `v` of the form `v.kind == k` or `v.kind in [k1, ..]` (symbols only)
-/// allows, if there is one: the engine examines only the facts with one of these values or none.
-fn kind_names(conds: &[&Cond], v: usize, entity: bool) -> Option<Vec<usize>> {
-    let disc = (v, Field::Sym(usize::from(entity)));
-    conds
-        .iter()
-        .filter(|c| c.vars() == 1 << v)
-        .find_map(|c| match c {
-            Cond::Leaf(Leaf::Cmp(p, Op::Eq, Rhs::Sym(k))) if *p == disc => Some(vec![*k]),
-            Cond::Leaf(Leaf::In(p, items)) if *p == disc => items
-                .iter()
-                .map(|r| match r {
-                    Rhs::Sym(k) => Some(*k),
-                    _ => None,
-                })
-                .collect(),
-            _ => None,
-        })
-}
-
 fn reference_results(case: &Case) -> Results {
     let reference = Reference {
         case,
@@ -1261,13 +1212,10 @@ fn gaps(deals: &str, rules: &str) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
-/// The smallest case of the disagreement behind [`OUTER_KEY_NAMED`]: `d0` has no `a`, so the
-/// `not exists` and the `count` correlated on `p0.a` are unknown and each makes a data gap, as
-/// documented; but the gap lists no missing field (the text report prints an empty line before
-/// `` in `...` ``), where values.md ("Data gaps") says it names the missing fields behind the
-/// unknown condition: here `d0 has no `a``.
+/// `d0` has no `a`, so the `not exists` and the `count` correlated on `p0.a` are unknown and
+/// each makes a data gap that names the missing field behind it (values.md, "Data gaps"):
+/// `d0 has no `a``. The engine once listed no field there.
 #[test]
-#[ignore = "engine bug: the data gap of an `exists` or aggregate whose outer join value is missing names no missing field"]
 fn outer_value_of_a_sub_query_is_named_in_the_gap() {
     let rules = "rule r0 { severity: low  match p0: deal  when not exists z: deal where z.b == p0.a  flag \"{p0.id}\" }\n\
                  rule r1 { severity: low  match p0: deal  when count(z: deal where z.b == p0.a) == 0  flag \"{p0.id}\" }\n";
@@ -1281,13 +1229,11 @@ fn outer_value_of_a_sub_query_is_named_in_the_gap() {
     );
 }
 
-/// The smallest case of the disagreement behind [`KIND_INDEX_SKIPS_FACTS`], the example of
-/// values.md (section 14) with its two conditions written the other way round, which language.md
-/// (section 8) says makes `x4` give the error `cannot divide power (GW) and money (USD)`. The
-/// engine examines only the purchases (its index by kind) and reports no error for `x4`; with
-/// `kind != loan` instead of `kind == purchase` it does.
+/// The example of values.md (section 14) with its two conditions written the other way round,
+/// which language.md (section 8) says makes `x4` give the error `cannot divide power (GW) and
+/// money (USD)`: the condition before `kind == purchase` is evaluated for facts of every kind.
+/// The engine's index by kind once skipped `x4`.
 #[test]
-#[ignore = "engine bug: a `kind == k` condition hides the errors of conditions written before it"]
 fn errors_before_a_kind_condition_are_reported() {
     let deals = "entity A { type: company  revenue: 10B USD }
                  entity B { type: company  revenue: 1B CNY }

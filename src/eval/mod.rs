@@ -77,6 +77,11 @@ struct Evaluator<'a> {
     subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
     missing: RefCell<crate::hash::FastSet<MissingField>>,
+    /// Outer values a sub-query is joined on, found missing inside [`Evaluator::without_gaps`]:
+    /// they make the sub-query unknown, so they are a gap of the condition around it.
+    outer_missing: RefCell<Vec<MissingField>>,
+    /// How many [`Evaluator::without_gaps`] calls are running.
+    gapless: std::cell::Cell<usize>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
     conversions: RefCell<Vec<Conversion>>,
     /// The fact base's id of each field name the rule reads, by the rule's field slot.
@@ -96,6 +101,8 @@ impl<'a> Evaluator<'a> {
             element_sources: RefCell::new(vec![None; rule.elements]),
             subs: RefCell::new(indexmap::IndexMap::new()),
             missing: RefCell::new(crate::hash::FastSet::default()),
+            outer_missing: RefCell::new(Vec::new()),
+            gapless: std::cell::Cell::new(0),
             conversions: RefCell::new(Vec::new()),
             field_ids: rule.fields.iter().map(|n| facts.field_id(n)).collect(),
         }
@@ -108,11 +115,17 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Runs `f` without recording what it finds missing: the candidates of an `exists` or an
-    /// aggregate that lack a field simply do not match (or are listed as not counted).
+    /// aggregate that lack a field simply do not match (or are listed as not counted). What the
+    /// sub-query's outer join values lack is recorded: it makes the sub-query unknown.
     fn without_gaps<T>(&self, f: impl FnOnce() -> T) -> T {
         let saved = std::mem::take(&mut *self.missing.borrow_mut());
+        self.gapless.set(self.gapless.get() + 1);
         let r = f();
-        *self.missing.borrow_mut() = saved;
+        self.gapless.set(self.gapless.get().saturating_sub(1));
+        let outer = std::mem::take(&mut *self.outer_missing.borrow_mut());
+        let mut missing = self.missing.borrow_mut();
+        *missing = saved;
+        missing.extend(outer);
         r
     }
 
@@ -693,9 +706,20 @@ impl<'a> Evaluator<'a> {
         if q.probe.is_empty() {
             return then(Some(&idx.candidates));
         }
-        match plan::keys(self, q.probe.iter(), bound) {
+        // What the outer values lack, apart from what was noted before.
+        let before = std::mem::take(&mut *self.missing.borrow_mut());
+        let key = plan::keys(self, q.probe.iter(), bound);
+        let probed = std::mem::replace(&mut *self.missing.borrow_mut(), before);
+        self.missing.borrow_mut().extend(probed.iter().cloned());
+        match key {
             Ok(Some(k)) => then(Some(&idx.index.probe(&k, &idx.candidates))),
-            Ok(None) => then(None),
+            Ok(None) => {
+                // Kept past `without_gaps`: they make the sub-query unknown.
+                if self.gapless.get() > 0 {
+                    self.outer_missing.borrow_mut().extend(probed);
+                }
+                then(None)
+            }
             Err(failure) => Err(Failure {
                 expr: e,
                 message: failure.message,

@@ -702,13 +702,15 @@ pub(super) fn keys<'e>(
     }))
 }
 
-/// The names that a condition `x.kind == k` or `x.kind in [a, b]` (`type` for entities) among
-/// `conds` allows, where `is_binding` recognises `x`, with the condition's position in `conds`;
-/// `None` when there is no such condition.
+/// The names that the first of `conds` allows when it is `x.kind == k` or `x.kind in [a, b]`
+/// (`type` for entities), where `is_binding` recognises `x`, with the condition's position in
+/// `conds` (0); `None` otherwise.
 ///
 /// The condition is true for exactly the facts whose kind field holds one of the names
 /// ([`FactBase::of_kind_named`] without those of [`FactBase::has_kind_name`] false), so it need
-/// not be evaluated for them.
+/// not be evaluated for them. Only a first condition narrows the facts: the conditions of a
+/// binding are checked in written order (docs/language.md, section 8), so a condition written
+/// before the kind's is evaluated, and may fail with an error, for facts of every kind.
 pub(super) fn kind_names<'r>(
     conds: impl IntoIterator<Item = &'r CExpr>,
     kind: &FactKind,
@@ -720,7 +722,7 @@ pub(super) fn kind_names<'r>(
         CKind::Literal(value) => value.as_name(),
         _ => None,
     };
-    conds.into_iter().enumerate().find_map(|(at, c)| {
+    conds.into_iter().take(1).enumerate().find_map(|(at, c)| {
         let CKind::Binary(op, a, b) = &c.kind else {
             return None;
         };
