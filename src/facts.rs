@@ -246,8 +246,8 @@ struct Layouts {
     positions: Vec<Box<[u16]>>,
     /// The field order of the fact being added (reused from fact to fact).
     order: Vec<FieldId>,
-    /// The field names of the last fact added, as it brought them (the same texts in the same
-    /// order, often the very same `Arc`s, as the rows of one relation bring their columns'),
+    /// The field names of the last derived row added, as it brought them (the rows of one
+    /// relation bring their columns' names, the very same `Arc`s, in the same order),
     /// with the shared names they were replaced by and the fact's layout.
     last: Option<LastNames>,
 }
@@ -345,9 +345,11 @@ impl FactBase {
     /// learned only from loaded facts (`learn`), never from derived rows.
     fn intern(&mut self, fact: &mut Fact, learn: bool) {
         use indexmap::map::MutableKeys as _;
-        // The same names as the last fact's, in the same `Arc`s: share them without a lookup.
+        // The same names as the last row's, in the same `Arc`s: share them without a lookup.
+        // (Loaded facts bring names of their own, so only rows are remembered.)
         let same = self.layouts.last.as_ref().filter(|last| {
-            last.kind == fact.kind
+            !learn
+                && last.kind == fact.kind
                 && last.brought.len() == fact.fields.len()
                 && last
                     .brought
@@ -364,7 +366,11 @@ impl FactBase {
             self.layout_of.push(layout);
             return;
         }
-        let brought: Vec<Name> = fact.fields.keys().cloned().collect();
+        let brought: Vec<Name> = if learn {
+            Vec::new()
+        } else {
+            fact.fields.keys().cloned().collect()
+        };
         let names = self.field_names.entry(fact.kind.clone()).or_default();
         let layouts = &mut self.layouts;
         layouts.order.clear();
@@ -382,12 +388,14 @@ impl FactBase {
         }
         let layout = self.layouts.layout().unwrap_or(BY_NAME);
         self.layout_of.push(layout);
-        self.layouts.last = Some(LastNames {
-            kind: fact.kind.clone(),
-            brought,
-            shared: fact.fields.keys().cloned().collect(),
-            layout,
-        });
+        if !learn {
+            self.layouts.last = Some(LastNames {
+                kind: fact.kind.clone(),
+                brought,
+                shared: fact.fields.keys().cloned().collect(),
+                layout,
+            });
+        }
     }
 
     fn index_kind(&mut self, fact: &Fact, index: FactIndex) {
