@@ -16,13 +16,6 @@ mod why;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
 
-/// The command line allocates many small values (facts, fields, findings) and frees them in
-/// bulk; mimalloc does that faster than the system allocator and with less fragmentation
-/// (docs/performance.md). The library leaves the choice of allocator to its host.
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit codes, as documented in `docs/cli.md`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Exit {
