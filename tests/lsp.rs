@@ -76,6 +76,12 @@ impl Client {
         self.stdin.flush().unwrap();
     }
 
+    /// Writes bytes as they are, frames or not.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        self.stdin.write_all(bytes).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
     fn receive(&mut self) -> Value {
         self.messages
             .recv_timeout(Duration::from_secs(20))
@@ -469,6 +475,43 @@ fn bad_requests_get_answers_never_a_crash() {
         )
     );
     assert_eq!(client.finish(), Some(0));
+}
+
+#[test]
+fn malformed_and_oversized_messages_get_error_answers_and_the_session_goes_on() {
+    let dir = workspace();
+    let mut client = Client::start(dir.path());
+    client.send_raw(b"Content-Length: 9\r\n\r\n{not json");
+    let answer = client.receive();
+    assert_eq!(answer["id"], Value::Null);
+    assert_eq!(answer["error"]["code"], json!(-32700));
+    client.send_raw(b"Content-Length: 5\r\n\r\n[1,2]");
+    assert_eq!(client.receive()["error"]["code"], json!(-32600));
+    client.send_raw(b"Content-Type: text/plain\r\n\r\n");
+    assert_eq!(client.receive()["error"]["code"], json!(-32700));
+    // Larger than the limit of 64 MiB: skipped whole, so the next message is read from its start.
+    let big = (64 << 20) + 1;
+    client.send_raw(format!("Content-Length: {big}\r\n\r\n").as_bytes());
+    client.send_raw(&vec![b' '; big]);
+    let answer = client.receive();
+    assert_eq!(answer["error"]["code"], json!(-32600));
+    assert_eq!(
+        answer["error"]["message"],
+        json!("a message of 67108865 bytes; the limit is 67108864")
+    );
+    initialize(&mut client, dir.path());
+    assert_eq!(client.finish(), Some(0));
+}
+
+#[test]
+fn a_huge_content_length_is_refused_not_allocated() {
+    let dir = workspace();
+    let mut client = Client::start(dir.path());
+    client.send_raw(b"Content-Length: 99999999999\r\n\r\n{}");
+    assert_eq!(client.receive()["error"]["code"], json!(-32600));
+    drop(client.stdin);
+    // The input ended without `exit`: the connection failed, exit code 2, no abort.
+    assert_eq!(client.child.wait().unwrap().code(), Some(2));
 }
 
 #[test]

@@ -21,7 +21,7 @@ const SKIPPED: [&str; 2] = ["target", "node_modules"];
 /// Runs the server until the client sends `exit`: exit code 0 after `shutdown`, 1 otherwise
 /// (as the protocol asks), 2 when the connection fails.
 pub fn run() -> ExitCode {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, writers) = stdio();
     let code = match serve(&connection) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
@@ -31,11 +31,168 @@ pub fn run() -> ExitCode {
         }
     };
     drop(connection);
-    if let Err(e) = io_threads.join() {
-        eprintln!("error: dealrules lsp: {e}");
-        return ExitCode::from(2);
+    // Every answer is written before the process ends; the reader of standard input is not
+    // waited for (it may be blocked on a client that keeps the pipe open).
+    for w in writers {
+        if w.join().is_err() {
+            return ExitCode::from(2);
+        }
     }
     code
+}
+
+/// The most bytes one message may have (an open document's text included): 64 MiB.
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// The most bytes of one header line.
+const MAX_HEADER_LINE: u64 = 4096;
+
+/// What one frame of standard input held.
+enum Frame {
+    /// A message.
+    Message(Message),
+    /// A frame that is no message: the JSON-RPC error code and why.
+    Bad(i32, String),
+    /// A frame larger than [`MAX_MESSAGE_BYTES`], whose body (of this length) is still to be
+    /// skipped.
+    TooLarge(usize),
+    /// The end of the input.
+    End,
+}
+
+/// The server's end of a connection over standard input and output, with the threads that
+/// write its messages. The frames (`Content-Length` headers) are read here, not by
+/// `lsp_server`'s transport, so that a frame that is not JSON, not a message, or larger than
+/// [`MAX_MESSAGE_BYTES`] gets an error answer (JSON-RPC's `-32700` or `-32600`) and the session
+/// goes on, instead of ending it or the process.
+fn stdio() -> (Connection, Vec<std::thread::JoinHandle<()>>) {
+    use std::io::Write as _;
+    let (server, client) = Connection::memory();
+    let (frames, to_write) = std::sync::mpsc::channel::<Vec<u8>>();
+    let answers = frames.clone();
+    let Connection {
+        sender: incoming,
+        receiver: outgoing,
+    } = client;
+    let forward = std::thread::spawn(move || {
+        for message in outgoing {
+            let mut frame = Vec::new();
+            if message.write(&mut frame).is_err() || answers.send(frame).is_err() {
+                break;
+            }
+        }
+    });
+    let writer = std::thread::spawn(move || {
+        let mut stdout = std::io::stdout().lock();
+        for frame in to_write {
+            if stdout
+                .write_all(&frame)
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        let mut input = std::io::stdin().lock();
+        loop {
+            match read_frame(&mut input) {
+                Ok(Frame::Message(message)) => {
+                    let exit = matches!(&message, Message::Notification(n) if n.method == "exit");
+                    if incoming.send(message).is_err() || exit {
+                        break;
+                    }
+                }
+                Ok(Frame::Bad(code, why)) => {
+                    eprintln!("error: dealrules lsp: {why}");
+                    if frames.send(error_frame(code, &why)).is_err() {
+                        break;
+                    }
+                }
+                Ok(Frame::TooLarge(length)) => {
+                    // Answered at once, then skipped, so that the next frame is read from its
+                    // start.
+                    let why =
+                        format!("a message of {length} bytes; the limit is {MAX_MESSAGE_BYTES}");
+                    eprintln!("error: dealrules lsp: {why}");
+                    let skipped = frames.send(error_frame(-32600, &why)).is_ok()
+                        && std::io::copy(
+                            &mut std::io::Read::take(&mut input, length as u64),
+                            &mut std::io::sink(),
+                        )
+                        .is_ok();
+                    if !skipped {
+                        break;
+                    }
+                }
+                Ok(Frame::End) => break,
+                Err(e) => {
+                    eprintln!("error: dealrules lsp: cannot read a message: {e}");
+                    break;
+                }
+            }
+        }
+    });
+    (server, vec![forward, writer])
+}
+
+/// Reads one frame: headers up to an empty line, then a body of `Content-Length` bytes.
+fn read_frame(input: &mut impl std::io::BufRead) -> std::io::Result<Frame> {
+    use std::io::{BufRead as _, Read as _};
+    let mut length: Option<usize> = None;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = input.by_ref().take(MAX_HEADER_LINE).read_line(&mut line)?;
+        if read == 0 {
+            return Ok(Frame::End);
+        }
+        if !line.ends_with('\n') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("a header line longer than {MAX_HEADER_LINE} bytes"),
+            ));
+        }
+        let header = line.trim_end_matches(['\r', '\n']);
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.trim().eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok();
+        }
+    }
+    let Some(length) = length else {
+        return Ok(Frame::Bad(
+            -32700,
+            "a message without a valid `Content-Length` header".into(),
+        ));
+    };
+    if length > MAX_MESSAGE_BYTES {
+        return Ok(Frame::TooLarge(length));
+    }
+    let mut body = vec![0; length];
+    input.read_exact(&mut body)?;
+    Ok(match serde_json::from_slice::<Message>(&body) {
+        Ok(message) => Frame::Message(message),
+        Err(e) => match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(_) => Frame::Bad(-32600, format!("not a JSON-RPC message: {e}")),
+            Err(e) => Frame::Bad(-32700, format!("a message that is not JSON: {e}")),
+        },
+    })
+}
+
+/// A JSON-RPC error answer to a frame whose request id cannot be known (`id` null).
+fn error_frame(code: i32, message: &str) -> Vec<u8> {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": {"code": code, "message": message},
+    })
+    .to_string();
+    format!("Content-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
 }
 
 /// The capabilities announced in the answer to `initialize`.
