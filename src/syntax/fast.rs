@@ -403,9 +403,7 @@ impl<'t> Reader<'t> {
         self.at = i;
         if self.peek() == Some(b'%') {
             self.at += 1;
-            return amount
-                .checked_div(rust_decimal::Decimal::ONE_HUNDRED)
-                .map(Value::Percent);
+            return literal::ratio(amount, 100).ok();
         }
         // A unit after spaces or tabs, unless it is the next field's name (`10  status: x`).
         let before_unit = self.at;
@@ -526,6 +524,7 @@ mod tests {
             "deal d { r: { x: 1  x: 2 } }",
             "deal true { a: 1 }",
             "deal d { a: 5 % }",
+            "deal d { a: 0.0000000000000000000000000001%  b: 0.000000000000000000000001 bps }",
             "deal d { a: 5. }",
             "deal d { a: [1, , 2] }",
             "deal d { a: 10 and }",

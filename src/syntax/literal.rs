@@ -129,14 +129,22 @@ pub fn number(parts: NumberParts<'_>) -> Result<Decimal, LiteralError> {
     Ok(value)
 }
 
+/// `amount` percent (`per` 100) or basis points (`per` 10 000) as a ratio: `35%` is 0.35. A ratio
+/// that would need more than 28 decimal places is an error, never rounded.
+pub fn ratio(amount: Decimal, per: u32) -> Result<Value, LiteralError> {
+    let per = Decimal::from(per);
+    let ratio = amount.checked_div(per).ok_or(LiteralError::TooLarge)?;
+    if ratio.checked_mul(per) != Some(amount) {
+        return Err(LiteralError::TooPrecise);
+    }
+    Ok(Value::Percent(ratio))
+}
+
 /// Attaches a unit or currency (as written) to an amount.
 pub fn with_unit(amount: Decimal, unit: &str) -> Result<Value, LiteralError> {
     if unit == "bps" {
         // Basis points: 25 bps is 0.25%, the ratio 0.0025.
-        let ratio = amount
-            .checked_div(Decimal::from(10_000))
-            .ok_or(LiteralError::TooPrecise)?;
-        return Ok(Value::Percent(ratio));
+        return ratio(amount, 10_000);
     }
     if let Some(currency) = Currency::parse(unit) {
         return Ok(Value::Money(Money {
@@ -251,6 +259,21 @@ mod tests {
             ..NumberParts::default()
         };
         assert_eq!(number(parts), Err(LiteralError::TooLarge));
+    }
+
+    #[test]
+    fn a_ratio_too_small_for_28_decimal_places_is_an_error_never_zero() {
+        let tiny = Decimal::new(1, 28);
+        assert_eq!(ratio(tiny, 100), Err(LiteralError::TooPrecise));
+        assert_eq!(with_unit(tiny, "bps"), Err(LiteralError::TooPrecise));
+        assert_eq!(
+            ratio(Decimal::new(35, 0), 100),
+            Ok(Value::Percent(Decimal::new(35, 2)))
+        );
+        assert_eq!(
+            with_unit(Decimal::new(25, 0), "bps"),
+            Ok(Value::Percent(Decimal::new(25, 4)))
+        );
     }
 
     #[test]

@@ -1243,13 +1243,7 @@ impl Lower<'_> {
         match suffix {
             None => Some(Value::Number(amount)),
             Some((Rule::percent, _, span)) => {
-                let ratio = amount.checked_div(rust_decimal::Decimal::ONE_HUNDRED);
-                self.literal_result(
-                    ratio
-                        .map(Value::Percent)
-                        .ok_or(literal::LiteralError::TooLarge),
-                    span,
-                )
+                self.literal_result(literal::ratio(amount, 100), span)
             }
             Some((_, unit, span)) => self.literal_result(literal::with_unit(amount, unit), span),
         }
