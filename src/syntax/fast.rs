@@ -73,6 +73,21 @@ pub(super) fn fact_decl(file: FileId, text: &str, offset: usize) -> Option<(Fact
     ))
 }
 
+/// The value that is the whole of `text` (white space and comments around it allowed), as a
+/// cell of a CSV or JSON input holds it; `None` when the general parser must read it.
+pub(super) fn value_only(text: &str) -> Option<Value> {
+    let mut r = Reader {
+        file: FileId(u32::MAX),
+        bytes: text.as_bytes(),
+        text,
+        at: 0,
+    };
+    r.skip();
+    let value = r.value()?;
+    r.skip();
+    (r.at == text.len()).then_some(value)
+}
+
 struct Reader<'t> {
     file: FileId,
     bytes: &'t [u8],
@@ -483,7 +498,7 @@ mod tests {
     use super::*;
     use crate::diag::Diagnostic;
     use crate::syntax::ast::File;
-    use crate::syntax::parse_with;
+    use crate::syntax::{parse_with, value_with_parser};
     use proptest::prelude::*;
 
     fn both(text: &str) -> ((File, Vec<Diagnostic>), (File, Vec<Diagnostic>)) {
@@ -540,6 +555,46 @@ mod tests {
         ] {
             assert_same(text);
         }
+    }
+
+    #[test]
+    fn a_value_alone_reads_as_the_parser_reads_it() {
+        for text in [
+            "100B USD",
+            " up to 10 GW ",
+            "2025-10-13",
+            "[a, b]",
+            "\"text\"",
+            "35%",
+            "-1.5",
+            "327.16 USD/share",
+            "{ x: 1  y: [2, 3] }",
+            "5 GW // a comment",
+            "true",
+            "e0000017",
+            "5 GW: 3",
+            "AMD",
+            "1e3 USD",
+            "100 B USD",
+            "5.",
+            "",
+            "  ",
+            "[1, , 2]",
+            "up to letter",
+            "0.0000000000000000000000000001%",
+            "10 USD/",
+            "Société",
+            "a b",
+        ] {
+            // A text the fast reader leaves to the parser has nothing to compare.
+            if let Some(v) = value_only(text) {
+                assert_eq!(Ok(v), value_with_parser(text), "{text:?}");
+            }
+        }
+        assert_eq!(
+            value_only(" up to 10 GW "),
+            Some(value_with_parser("up to 10 GW").unwrap_or(Value::Bool(false)))
+        );
     }
 
     #[test]
@@ -614,6 +669,10 @@ mod tests {
             }
             let (fast, general) = both(&text);
             prop_assert_eq!(fast, general, "the readers differ on: {:?}", text);
+            // The same text as one value (a CSV or JSON cell).
+            if let Some(v) = value_only(&text) {
+                prop_assert_eq!(Ok(v), value_with_parser(&text), "the readers differ on: {:?}", text);
+            }
         }
     }
 }

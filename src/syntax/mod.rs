@@ -447,27 +447,35 @@ impl std::str::FromStr for Value {
     /// Reads one value as written in a deal file: `100B USD`, `up to 10 GW`, `2025-10-13`,
     /// `[a, b]`, `"text"`.
     fn from_str(text: &str) -> Result<Value, ParseValueError> {
-        let file = FileId(u32::MAX);
-        let pair = Grammar::parse(Rule::value_only, text)
-            .map_err(|e| ParseValueError(syntax_error(file, text, 0, &e).message))?
-            .next()
-            .and_then(|p| p.into_inner().next())
-            .ok_or_else(|| ParseValueError("expected a value".into()))?;
-        let mut diags = Vec::new();
-        let mut lower = Lower {
-            file,
-            base: 0,
-            diags: &mut diags,
-        };
-        let value = lower.value(pair);
-        match (value, diags.first()) {
-            (Some(v), None) => Ok(v),
-            (_, Some(d)) => Err(ParseValueError(match &d.help {
-                Some(h) => format!("{}; {h}", d.message),
-                None => d.message.clone(),
-            })),
-            (None, None) => Err(ParseValueError("expected a value".into())),
+        match fast::value_only(text) {
+            Some(v) => Ok(v),
+            None => value_with_parser(text),
         }
+    }
+}
+
+/// [`Value::from_str`] by the general parser alone.
+fn value_with_parser(text: &str) -> Result<Value, ParseValueError> {
+    let file = FileId(u32::MAX);
+    let pair = Grammar::parse(Rule::value_only, text)
+        .map_err(|e| ParseValueError(syntax_error(file, text, 0, &e).message))?
+        .next()
+        .and_then(|p| p.into_inner().next())
+        .ok_or_else(|| ParseValueError("expected a value".into()))?;
+    let mut diags = Vec::new();
+    let mut lower = Lower {
+        file,
+        base: 0,
+        diags: &mut diags,
+    };
+    let value = lower.value(pair);
+    match (value, diags.first()) {
+        (Some(v), None) => Ok(v),
+        (_, Some(d)) => Err(ParseValueError(match &d.help {
+            Some(h) => format!("{}; {h}", d.message),
+            None => d.message.clone(),
+        })),
+        (None, None) => Err(ParseValueError("expected a value".into())),
     }
 }
 
