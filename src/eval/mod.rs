@@ -608,26 +608,19 @@ impl<'a> Evaluator<'a> {
             message: failure.message,
         };
         let local = q.local;
-        // The kind condition the facts come from, known true for those with a kind name.
-        let mut by_kind = None;
-        let of_kind = match plan::kind_names(
+        let (of_kind, scan) = plan::kind_scan(
+            self.facts,
             &q.prefilter,
             &q.kind,
             &|x| matches!(x.kind, CKind::Local(l) if l == local),
-        ) {
-            Some((at, names)) => {
-                by_kind = Some(at);
-                self.facts.of_kind_named(&q.kind, &names)
-            }
-            None => self.facts.of_kind(&q.kind).to_vec(),
-        };
+        );
         for f in of_kind {
             if let Some(s) = bound.get_mut(slot) {
                 *s = Some(f);
             }
             let mut keep = true;
             for (at, c) in q.prefilter.iter().enumerate() {
-                if Some(at) == by_kind && self.facts.has_kind_name(&q.kind, f) {
+                if scan.proves(self.facts, &q.kind, at, f) {
                     continue;
                 }
                 if self.truth(c, &bound).map_err(relocate)? != Truth::True {

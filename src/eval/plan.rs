@@ -397,19 +397,19 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 })
                 .collect();
             let mut keep = Vec::new();
-            // The kind condition the facts come from, known true for those with a kind name.
-            let mut by_kind = None;
-            let all: Vec<FactIndex> = match self.restrict.get(v).cloned().flatten() {
-                Some(only) => only,
-                None => match self.kind_names(v, &own) {
-                    // `v.kind == k` or `v.kind in [...]`: only the facts that can pass it (and
-                    // those without a kind, for which it is unknown) are examined.
-                    Some((at, names)) => {
-                        by_kind = own.get(at).copied();
-                        self.ev.facts.of_kind_named(&kind, &names)
-                    }
-                    None => self.ev.facts.of_kind(&kind).to_vec(),
-                },
+            let (all, scan) = match self.restrict.get(v).cloned().flatten() {
+                Some(only) => (only, KindScan::All),
+                None => {
+                    let conds = own
+                        .iter()
+                        .filter_map(|&i| self.rule.conditions.get(i).map(|c| &c.expr));
+                    kind_scan(
+                        self.ev.facts,
+                        conds,
+                        &kind,
+                        &|e| matches!(e.kind, CKind::Var(x) if x == v),
+                    )
+                }
             };
             for f in all {
                 if let Some(slot) = bound.get_mut(v) {
@@ -417,8 +417,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 }
                 let mut first_gap = None;
                 let mut passed = true;
-                for &c in &own {
-                    if Some(c) == by_kind && self.ev.facts.has_kind_name(&kind, f) {
+                for (at, &c) in own.iter().enumerate() {
+                    if scan.proves(self.ev.facts, &kind, at, f) {
                         continue;
                     }
                     match self.check(c, &bound) {
@@ -447,20 +447,6 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             candidates.push(keep);
         }
         self.candidates = Rc::new(candidates);
-    }
-
-    /// The names that condition `v.kind == k` or `v.kind in [a, b]` (`type` for entities) among
-    /// `own` (the conditions on `v` alone) allows, if there is one, with its position in `own`.
-    fn kind_names(&self, v: usize, own: &[usize]) -> Option<(usize, Vec<&'r str>)> {
-        let var = self.rule.vars.get(v)?;
-        let conds = own
-            .iter()
-            .filter_map(|&i| self.rule.conditions.get(i).map(|c| &c.expr));
-        kind_names(
-            conds,
-            &var.kind,
-            &|e| matches!(e.kind, CKind::Var(x) if x == v),
-        )
     }
 
     /// Equality conditions linking `v` to the bindings in `bound_mask`: (build side over `v`,
@@ -702,31 +688,50 @@ pub(super) fn keys<'e>(
     }))
 }
 
-/// The names that the first of `conds` allows when it is `x.kind == k` or `x.kind in [a, b]`
-/// (`type` for entities), where `is_binding` recognises `x`, with the condition's position in
-/// `conds` (0); `None` otherwise.
+/// How the facts a binding ranges over were chosen.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum KindScan {
+    /// All facts of its kind (or those given): every condition is evaluated.
+    All,
+    /// Through the index by kind, for a first condition `x.kind == k` or `x.kind in [a, b]`
+    /// (`type` for entities): that condition is true for every fact with a kind name
+    /// ([`FactBase::has_kind_name`]), so it is not evaluated again for them.
+    ByKindName,
+}
+
+impl KindScan {
+    /// Whether the binding's own condition at position `at` (in written order) is known true
+    /// for fact `f` of `kind`.
+    pub(super) fn proves(self, facts: &FactBase, kind: &FactKind, at: usize, f: FactIndex) -> bool {
+        self == KindScan::ByKindName && at == 0 && facts.has_kind_name(kind, f)
+    }
+}
+
+/// The facts of `kind` that a binding with its own conditions `conds` (in written order) can
+/// hold for, where `is_binding` recognises the binding: with a first condition `x.kind == k` or
+/// `x.kind in [a, b]`, only the facts with one of those kind names and those with none (for
+/// which the condition is unknown or an error, which must still be seen); otherwise all.
 ///
-/// The condition is true for exactly the facts whose kind field holds one of the names
-/// ([`FactBase::of_kind_named`] without those of [`FactBase::has_kind_name`] false), so it need
-/// not be evaluated for them. Only a first condition narrows the facts: the conditions of a
-/// binding are checked in written order (docs/language.md, section 8), so a condition written
-/// before the kind's is evaluated, and may fail with an error, for facts of every kind.
-pub(super) fn kind_names<'r>(
+/// Only a first condition narrows the facts: the conditions of a binding are checked in
+/// written order (docs/language.md, section 8), so a condition written before the kind's is
+/// evaluated, and may fail with an error, for facts of every kind.
+pub(super) fn kind_scan<'r>(
+    facts: &FactBase,
     conds: impl IntoIterator<Item = &'r CExpr>,
     kind: &FactKind,
     is_binding: &dyn Fn(&CExpr) -> bool,
-) -> Option<(usize, Vec<&'r str>)> {
+) -> (Vec<FactIndex>, KindScan) {
     let disc = crate::schema::discriminator(kind);
     let is_disc = |e: &CExpr| matches!(&e.kind, CKind::Field(inner, f, _) if &**f == disc && is_binding(inner));
     let name = |e: &'r CExpr| match &e.kind {
         CKind::Literal(value) => value.as_name(),
         _ => None,
     };
-    conds.into_iter().take(1).enumerate().find_map(|(at, c)| {
+    let names: Option<Vec<&str>> = conds.into_iter().next().and_then(|c| {
         let CKind::Binary(op, a, b) = &c.kind else {
             return None;
         };
-        let names = match op {
+        match op {
             BinaryOp::Eq if is_disc(a) => name(b).map(|n| vec![n]),
             BinaryOp::Eq if is_disc(b) => name(a).map(|n| vec![n]),
             BinaryOp::In if is_disc(a) => match &b.kind {
@@ -734,9 +739,12 @@ pub(super) fn kind_names<'r>(
                 _ => None,
             },
             _ => None,
-        };
-        names.map(|n| (at, n))
-    })
+        }
+    });
+    match names {
+        Some(names) => (facts.of_kind_named(kind, &names), KindScan::ByKindName),
+        None => (facts.of_kind(kind).to_vec(), KindScan::All),
+    }
 }
 
 #[cfg(test)]
