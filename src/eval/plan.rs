@@ -91,35 +91,27 @@ impl Parts {
         *self = Parts::Mixed(parts.into_boxed_slice());
     }
 
+    /// The classes of the parts, in one form for one list of classes: equal classes are equal.
     fn classes(&self) -> Classes {
         match self {
             Parts::Names(ids) => Classes::Names(ids.len()),
+            // A name the fact base does not know is still of the class of names.
+            Parts::Mixed(parts) if parts.iter().all(|p| p.class() == KeyClass::Name) => {
+                Classes::Names(parts.len())
+            }
             Parts::Mixed(parts) => Classes::Mixed(parts.iter().map(KeyPart::class).collect()),
         }
     }
 }
 
-/// The classes of the values of a join key (names only, or a list).
+/// The classes of the values of a join key: `n` names (the usual join, without allocation), or
+/// any other list of classes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Classes {
     /// `n` names.
     Names(usize),
-    /// Any other classes.
+    /// A list with some class other than a name.
     Mixed(Vec<KeyClass>),
-}
-
-impl Classes {
-    /// The same classes, written as a list.
-    fn list(&self) -> Vec<KeyClass> {
-        match self {
-            Classes::Names(n) => vec![KeyClass::Name; *n],
-            Classes::Mixed(c) => c.clone(),
-        }
-    }
-
-    fn same(&self, other: &Classes) -> bool {
-        self == other || self.list() == other.list()
-    }
 }
 
 /// The value of the key expressions of a join for one fact or binding.
@@ -227,13 +219,13 @@ impl JoinIndex {
         };
         let own = self.groups.get(parts).map_or(&[][..], |&g| self.group(g));
         let classes = parts.classes();
-        let others = self.classes.keys().any(|c| !c.same(&classes));
+        let others = self.classes.keys().any(|c| *c != classes);
         if !others && self.unkeyed.is_empty() {
             return Cow::Borrowed(own);
         }
         let mut out = own.to_vec();
         for (c, groups) in &self.classes {
-            if !c.same(&classes) {
+            if *c != classes {
                 let mut facts: Vec<FactIndex> = groups
                     .iter()
                     .flat_map(|&g| self.group(g))
@@ -797,6 +789,11 @@ mod tests {
         // All keys are names: the probe borrows its group from the index.
         assert!(matches!(
             index.probe(&key(&facts, &[nvidia.clone(), openai.clone()]), &all),
+            Cow::Borrowed(_)
+        ));
+        // A name no fact uses is of the class of names too: still a borrowed group.
+        assert!(matches!(
+            index.probe(&key(&facts, &[stranger.clone(), openai.clone()]), &all),
             Cow::Borrowed(_)
         ));
         // A key of another class must meet every candidate, so that comparing is an error.
