@@ -490,10 +490,10 @@ impl Engine {
     ) -> Result<(), LoadError> {
         let text: Arc<str> = text.into();
         let file = self.sources.add(name, text.clone());
-        let (parsed, mut diags) = syntax::parse(file, &text);
-        for item in parsed.items {
-            add(self, item, &mut diags);
-        }
+        let mut diags = Vec::new();
+        syntax::parse_each(file, &text, &mut diags, &mut |item, diags| {
+            add(self, item, diags)
+        });
         if diags.iter().any(|d| d.level == Level::Error) {
             Err(LoadError { diagnostics: diags })
         } else {

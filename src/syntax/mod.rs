@@ -42,18 +42,45 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
     let mut out = File::default();
     let mut diags = Vec::new();
+    parse_each_with(file, text, fast, &mut diags, &mut |item, _| {
+        out.items.push(item)
+    });
+    (out, diags)
+}
+
+/// Parses `text` as [`parse`] does, but hands each declaration to `each` as soon as it is read,
+/// in file order, instead of keeping them all: a deal file of a million deals never exists as
+/// one syntax tree. `each` may add diagnostics of its own; syntax errors go to `diags` as they
+/// are found, so the two are in file order.
+pub fn parse_each(
+    file: FileId,
+    text: &str,
+    diags: &mut Vec<Diagnostic>,
+    each: &mut dyn FnMut(Item, &mut Vec<Diagnostic>),
+) {
+    parse_each_with(file, text, true, diags, each);
+}
+
+/// [`parse_each`], with the fast reader on or off (see [`parse_with`]).
+fn parse_each_with(
+    file: FileId,
+    text: &str,
+    fast: bool,
+    diags: &mut Vec<Diagnostic>,
+    each: &mut dyn FnMut(Item, &mut Vec<Diagnostic>),
+) {
     if let Some(d) = check_size(file, text) {
         diags.push(d);
-        return (out, diags);
+        return;
     }
     if let Some(d) = check_nesting(file, text) {
         diags.push(d);
-        return (out, diags);
+        return;
     }
     let mut offset = 0;
     while offset <= text.len() {
         if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset) {
-            out.items.push(Item::Fact(decl));
+            each(Item::Fact(decl), diags);
             offset = end;
             continue;
         }
@@ -70,10 +97,10 @@ fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
                 let mut lower = Lower {
                     file,
                     base: offset,
-                    diags: &mut diags,
+                    diags,
                 };
                 if let Some(item) = lower.item(item) {
-                    out.items.push(item);
+                    each(item, diags);
                 }
                 offset += end.max(1);
             }
@@ -95,7 +122,6 @@ fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
             }
         }
     }
-    (out, diags)
 }
 
 /// An error when `text` is larger than [`MAX_FILE_BYTES`] (spans are 32-bit).
