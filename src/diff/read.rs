@@ -672,7 +672,7 @@ impl Reader<'_> {
                     for (i, item) in items.iter().enumerate() {
                         values.push(self.value(item, &format!("{at}/items/{i}"))?);
                     }
-                    Some(Value::List(values))
+                    Some(Value::List(values.into()))
                 }
                 None => None,
             },
@@ -685,7 +685,7 @@ impl Reader<'_> {
                             self.value(item, &format!("{at}/fields/{k}"))?,
                         );
                     }
-                    Some(Value::Record(values))
+                    Some(Value::Record(Arc::new(values)))
                 }
                 None => None,
             },

@@ -662,7 +662,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
                 if let Some(d) = f.get("deal") {
                     deals.push(d.clone());
                 }
-                hops.push(Value::Record(record));
+                hops.push(Value::Record(Arc::new(record)));
             }
         }
         let mut shown: Vec<&str> = nodes.iter().map(|n| &**n).collect();
@@ -680,7 +680,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
                 },
             );
         };
-        put("hops", Value::List(hops));
+        put("hops", Value::List(hops.into()));
         put(
             "length",
             Value::Number(rust_decimal::Decimal::from(rows.len())),
@@ -693,9 +693,9 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
             "start",
             nodes
                 .first()
-                .map_or(Value::List(Vec::new()), |n| Value::Symbol(n.clone())),
+                .map_or(Value::List(Arc::new([])), |n| Value::Symbol(n.clone())),
         );
-        put("deals", Value::List(deals));
+        put("deals", Value::List(deals.into()));
         put(
             "alternatives",
             Value::Number(rust_decimal::Decimal::from(alternatives)),

@@ -282,7 +282,7 @@ impl<'a> Evaluator<'a> {
                         None => return Ok(Ev::Missing),
                     }
                 }
-                Ev::Val(Cow::Owned(Value::List(values)))
+                Ev::Val(Cow::Owned(Value::List(values.into())))
             }
             CKind::Call(Function::Round, args) => {
                 let mut values = Vec::with_capacity(args.len());
@@ -489,7 +489,7 @@ impl<'a> Evaluator<'a> {
                         message: format!("`in` needs a list on its right, not {}", list.describe()),
                     });
                 };
-                for item in items {
+                for item in items.iter() {
                     if self.with_fx(&x, item, Value::equals).map_err(fail)? {
                         return Ok(Truth::True);
                     }
@@ -562,7 +562,7 @@ impl<'a> Evaluator<'a> {
             (Function::IsCeiling, [x]) => Ok(Value::Bool(x.is_ceiling())),
             (Function::Lower, [x]) => Ok(Value::Text(Arc::from(text(x)?.to_lowercase().as_str()))),
             (Function::Contains, [Value::List(items), part]) => {
-                for item in items {
+                for item in items.iter() {
                     if self
                         .with_fx(item, part, Value::equals)
                         .map_err(|e| e.to_string())?
@@ -913,7 +913,7 @@ impl<'a> Evaluator<'a> {
             _ => None,
         };
         let mut unknown = false;
-        for (i, item) in items.into_iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
             let previous = self.set_element(elem, Some(item.clone()));
             let previous_source = self.set_element_source(
                 elem,
@@ -923,8 +923,8 @@ impl<'a> Evaluator<'a> {
             self.set_element(elem, previous);
             self.set_element_source(elem, previous_source);
             match (all, t?) {
-                (false, Truth::True) => return Ok((Truth::True, Some((i, item)))),
-                (true, Truth::False) => return Ok((Truth::False, Some((i, item)))),
+                (false, Truth::True) => return Ok((Truth::True, Some((i, item.clone())))),
+                (true, Truth::False) => return Ok((Truth::False, Some((i, item.clone())))),
                 (_, Truth::Unknown) => unknown = true,
                 _ => {}
             }

@@ -802,13 +802,13 @@ mod tests {
             vec![10, 11, 12, 13]
         );
         // An unkeyed probe (a list) meets all candidates.
-        assert_eq!(probe(&[Value::List(vec![])]), all.to_vec());
+        assert_eq!(probe(&[Value::List(std::sync::Arc::new([]))]), all.to_vec());
 
         // Candidates of another class, and unkeyed ones, are added after the group.
         let mut b = JoinIndexBuilder::default();
         b.insert(key(&facts, std::slice::from_ref(&nvidia)), 1);
         b.insert(key(&facts, std::slice::from_ref(&number)), 2);
-        b.insert(key(&facts, &[Value::List(vec![])]), 3);
+        b.insert(key(&facts, &[Value::List(std::sync::Arc::new([]))]), 3);
         b.insert(key(&facts, std::slice::from_ref(&nvidia)), 4);
         let index = b.finish();
         let got = index.probe(&key(&facts, std::slice::from_ref(&nvidia)), &[1, 2, 3, 4]);

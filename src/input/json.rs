@@ -304,7 +304,7 @@ impl<'a> Reader<'a> {
                     }
                 }
                 if ok {
-                    Ok(Some(Value::List(out)))
+                    Ok(Some(Value::List(out.into())))
                 } else {
                     Err(())
                 }
@@ -326,7 +326,7 @@ impl<'a> Reader<'a> {
                     }
                 }
                 if ok {
-                    Ok(Some(Value::Record(out)))
+                    Ok(Some(Value::Record(Arc::new(out))))
                 } else {
                     Err(())
                 }

@@ -775,7 +775,7 @@ impl Validator<'_> {
                 items.iter().try_for_each(|i| self.fits(inner, i))
             }
             (Type::Record(set), Value::Record(fields)) => {
-                for (name, value) in fields {
+                for (name, value) in fields.iter() {
                     match set.get(name) {
                         Some(def) => self.fits(&def.ty, value)?,
                         None => {

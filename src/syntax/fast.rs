@@ -292,7 +292,7 @@ impl<'t> Reader<'t> {
                     self.skip();
                     if self.peek() == Some(b']') {
                         self.at += 1;
-                        return Some(Value::List(items));
+                        return Some(Value::List(items.into()));
                     }
                     items.push(self.value()?);
                     self.skip();
@@ -310,7 +310,7 @@ impl<'t> Reader<'t> {
                     self.skip();
                     if self.peek() == Some(b'}') {
                         self.at += 1;
-                        return Some(Value::Record(fields));
+                        return Some(Value::Record(Arc::new(fields)));
                     }
                     let f = self.field()?;
                     if fields.contains_key(&f.name.name) {

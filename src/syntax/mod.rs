@@ -1151,7 +1151,7 @@ impl Lower<'_> {
                         fields.insert(field.name.name, field.value);
                     }
                 }
-                Some(Value::Record(fields))
+                Some(Value::Record(Arc::new(fields)))
             }
             Rule::string => Some(Value::Text(Arc::from(self.string(pair).as_str()))),
             Rule::boolean => Some(Value::Bool(pair.as_str() == "true")),

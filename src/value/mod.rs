@@ -8,7 +8,8 @@
 mod unit;
 
 pub use unit::{
-    CURRENCIES, CURRENCY_WORDS, Currency, Dimension, UNITS, Unit, UnitDef, all_spellings, find_unit,
+    CURRENCIES, CURRENCY_WORDS, Currency, Dimension, UNITS, Unit, UnitDef, UnitRef, all_spellings,
+    find_unit,
 };
 
 use indexmap::IndexMap;
@@ -65,10 +66,10 @@ pub enum Value {
     Text(Arc<str>),
     /// A bare name: a symbol (`investment`) or a reference to an entity or deal (`Nvidia`).
     Symbol(Name),
-    /// `[a, b]`.
-    List(Vec<Value>),
-    /// `{ field: value ... }`, in written order.
-    Record(IndexMap<Name, Value>),
+    /// `[a, b]`, shared: copying a list value does not copy its items.
+    List(Arc<[Value]>),
+    /// `{ field: value ... }`, in written order, shared as a list is.
+    Record(Arc<IndexMap<Name, Value>>),
 }
 
 /// Why an operation on values failed.
@@ -194,7 +195,7 @@ impl Value {
                 if a.len() != b.len() {
                     return Ok(false);
                 }
-                for (x, y) in a.iter().zip(b) {
+                for (x, y) in a.iter().zip(b.iter()) {
                     if !x.equals(y)? {
                         return Ok(false);
                     }
@@ -205,7 +206,7 @@ impl Value {
                 if a.len() != b.len() {
                     return Ok(false);
                 }
-                for (k, x) in a {
+                for (k, x) in a.iter() {
                     match b.get(k) {
                         Some(y) if x.equals(y)? => {}
                         _ => return Ok(false),
@@ -770,6 +771,13 @@ mod tests {
         Decimal::from_str(s).unwrap_or_default()
     }
 
+    /// A value is read and moved at every step of an evaluation and stored once per field of
+    /// every fact: it stays three words.
+    #[test]
+    fn a_value_is_three_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
     fn usd(s: &str) -> Value {
         Value::Money(Money {
             amount: dec(s),
@@ -781,7 +789,9 @@ mod tests {
     fn qty(s: &str, unit: &str) -> Value {
         Value::Quantity(Quantity {
             amount: dec(s),
-            unit: Unit::parse(unit).unwrap_or(Unit::Plain(&UNITS[0])),
+            unit: Unit::parse(unit).unwrap_or(Unit::Plain(
+                find_unit("W").unwrap_or_else(|| unreachable!()),
+            )),
             ceiling: false,
         })
     }

@@ -4,38 +4,43 @@ use rust_decimal::Decimal;
 use std::fmt;
 
 /// An ISO 4217 currency, by its code (`USD`, `CNY`).
+///
+/// Stored as its position in [`CURRENCIES`] (one byte), so that money stays small; currencies
+/// order as their codes do, since the table is sorted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Currency(&'static str);
+pub struct Currency(u8);
 
 impl Currency {
     /// The ISO 4217 code.
     pub fn code(self) -> &'static str {
-        self.0
+        CURRENCIES
+            .get(usize::from(self.0))
+            .copied()
+            .unwrap_or("XXX")
     }
 
     /// Looks up a currency by ISO code (`USD`) or by its Chinese name (`美元` = USD,
     /// `人民币` = CNY). Returns `None` for anything else.
     pub fn parse(text: &str) -> Option<Currency> {
-        if let Some(code) = CURRENCIES.iter().find(|c| **c == text) {
-            return Some(Currency(code));
-        }
-        CURRENCY_WORDS
+        let code = CURRENCY_WORDS
             .iter()
             .find(|(word, _)| *word == text)
-            .map(|(_, code)| Currency(code))
+            .map_or(text, |(_, code)| code);
+        let index = CURRENCIES.iter().position(|c| *c == code)?;
+        u8::try_from(index).ok().map(Currency)
     }
 
     /// US dollars (what `$` means).
-    pub const USD: Currency = Currency("USD");
+    pub const USD: Currency = Currency(27);
 }
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(self.code())
     }
 }
 
-/// The ISO 4217 codes this version accepts.
+/// The ISO 4217 codes this version accepts, sorted (a [`Currency`] is a position here).
 pub const CURRENCIES: &[&str] = &[
     "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "HKD", "IDR", "ILS", "INR",
     "JPY", "KRW", "MXN", "MYR", "NOK", "NZD", "PLN", "QAR", "SAR", "SEK", "SGD", "THB", "TRY",
@@ -165,17 +170,45 @@ pub fn spelling(symbol: &'static str, one: bool) -> &'static str {
 }
 
 /// Looks up a unit by its exact spelling.
-pub fn find_unit(symbol: &str) -> Option<&'static UnitDef> {
-    UNITS.iter().find(|u| u.symbol == symbol)
+pub fn find_unit(symbol: &str) -> Option<UnitRef> {
+    let index = UNITS.iter().position(|u| u.symbol == symbol)?;
+    u8::try_from(index).ok().map(UnitRef)
 }
+
+/// One of [`UNITS`], by its position there (one byte); it reads as the [`UnitDef`] it names.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnitRef(u8);
+
+impl UnitRef {
+    /// The definition of this unit.
+    pub fn def(self) -> &'static UnitDef {
+        UNITS.get(usize::from(self.0)).unwrap_or(&UNKNOWN_UNIT)
+    }
+}
+
+impl std::ops::Deref for UnitRef {
+    type Target = UnitDef;
+    fn deref(&self) -> &UnitDef {
+        self.def()
+    }
+}
+
+impl fmt::Debug for UnitRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.def(), f)
+    }
+}
+
+/// What a [`UnitRef`] outside [`UNITS`] reads as; none is ever made.
+const UNKNOWN_UNIT: UnitDef = unit("?", Dimension::Count("?"), 1);
 
 /// The unit of a quantity: a plain unit (`GW`) or money per unit (`USD/share`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unit {
     /// A unit from [`UNITS`].
-    Plain(&'static UnitDef),
+    Plain(UnitRef),
     /// Money per one of a unit: `USD/share`, `USD/GW`.
-    MoneyPer(Currency, &'static UnitDef),
+    MoneyPer(Currency, UnitRef),
 }
 
 impl Unit {
@@ -246,4 +279,32 @@ pub fn all_spellings() -> impl Iterator<Item = &'static str> {
         .copied()
         .chain(CURRENCY_WORDS.iter().map(|(w, _)| *w))
         .chain(UNITS.iter().map(|u| u.symbol))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currencies_are_positions_in_a_sorted_table() {
+        assert_eq!(Currency::USD.code(), "USD");
+        assert_eq!(Currency::parse("USD"), Some(Currency::USD));
+        assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]));
+        assert!(CURRENCIES.len() <= usize::from(u8::MAX));
+        let (cny, eur) = (Currency::parse("人民币"), Currency::parse("EUR"));
+        assert_eq!(cny.map(Currency::code), Some("CNY"));
+        assert!(cny < eur);
+        assert_eq!(Currency::parse("XYZ"), None);
+    }
+
+    #[test]
+    fn a_unit_reads_as_its_definition() {
+        assert!(UNITS.len() <= usize::from(u8::MAX));
+        let gw = find_unit("GW").map(|u| (u.symbol, u.dimension, u.factor()));
+        assert_eq!(
+            gw,
+            Some(("GW", Dimension::Power, Decimal::new(1_000_000_000, 0)))
+        );
+        assert_eq!(find_unit("gigawatt").map(|u| u.symbol), None);
+    }
 }
