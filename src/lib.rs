@@ -64,6 +64,7 @@ pub mod format;
 pub mod hash;
 pub mod ide;
 pub mod input;
+pub mod ir;
 pub mod report;
 pub mod ruletest;
 pub mod schema;

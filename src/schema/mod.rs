@@ -10,7 +10,11 @@
 //! Until a file declares a schema for deals (or for entities), facts of that target are not
 //! validated and rule fields are checked only against the loaded data (warning `W007`).
 
-pub mod types;
+/// The type checks of checked rules, formerly here: they are part of checking now.
+#[deprecated(note = "moved to `dealrules::check::types`")]
+pub mod types {
+    pub use crate::check::types::check_rule_types;
+}
 
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::facts::{Fact, FactBase};
