@@ -18,6 +18,7 @@ pub mod types {
 
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::facts::{Fact, FactBase};
+pub use crate::syntax::discriminator;
 use crate::syntax::{FactKind, FieldSpec, SchemaDecl, TypeExpr, TypeExprKind};
 use crate::value::{Dimension, Name, UNITS, Unit, Value};
 use indexmap::IndexMap;
@@ -338,14 +339,6 @@ pub struct Schema {
     pub entities: TargetSchema,
     /// The column types of each declared relation.
     pub relations: IndexMap<Name, Vec<(Name, Type)>>,
-}
-
-/// The field that holds a fact's kind: `kind` for deals, `type` for entities.
-pub fn discriminator(target: &FactKind) -> &'static str {
-    match target {
-        FactKind::Entity => "type",
-        _ => "kind",
-    }
 }
 
 /// What a field lookup found.
