@@ -405,7 +405,7 @@ impl FactBase {
             .push(index);
         let name = fact
             .fields
-            .get(crate::schema::discriminator(&fact.kind))
+            .get(crate::syntax::discriminator(&fact.kind))
             .and_then(|f| f.value.as_name());
         match name {
             Some(n) => self

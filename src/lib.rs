@@ -64,6 +64,7 @@ pub mod format;
 pub mod hash;
 pub mod ide;
 pub mod input;
+pub mod ir;
 pub mod report;
 pub mod ruletest;
 pub mod schema;
@@ -255,7 +256,7 @@ impl Engine {
     ///
     /// # Errors
     /// [`LoadError`] when the relation is not declared, or the rules do not check.
-    pub fn graph_edges(&self, relation: &str) -> Result<Vec<report::graph::Edge>, LoadError> {
+    pub fn graph_edges(&self, relation: &str) -> Result<Vec<explain::Edge>, LoadError> {
         if !self.relations.contains_key(relation) {
             let help = diag::did_you_mean(relation, self.relations.keys().map(|k| &**k))
                 .or(Some("load the rule files that declare it (the pack's `rules/flows.rules` declares `flow`)".into()));
@@ -277,7 +278,7 @@ impl Engine {
             .iter()
             .filter(|(_, f)| f.kind == kind)
             .filter_map(|(_, f)| {
-                Some(report::graph::Edge {
+                Some(explain::Edge {
                     from: f.get("from")?.to_string(),
                     to: f.get("to")?.to_string(),
                     deal: f.get("deal").map(ToString::to_string),

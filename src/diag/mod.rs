@@ -184,6 +184,19 @@ impl SourceMap {
     }
 }
 
+/// Resolves a span to its `file:line:column`. Renderers take any `Locate`: the engine's
+/// [`SourceMap`], or the locations of a JSON report read back (`diff` reads one).
+pub trait Locate {
+    /// Line and column of the start of `span`; `None` for spans without a place.
+    fn location(&self, span: Span) -> Option<Location>;
+}
+
+impl Locate for SourceMap {
+    fn location(&self, span: Span) -> Option<Location> {
+        SourceMap::location(self, span)
+    }
+}
+
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {

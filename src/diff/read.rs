@@ -1,11 +1,12 @@
 //! Reading a JSON report (`run --format json`, version [`JSON_FORMAT_VERSION`]) back into
 //! findings, with their locations in a table, so that the renderers show them as `run` did.
 
+use crate::diag::Locate;
 use crate::diag::{FileId, Location, Span};
+use crate::explain::JSON_FORMAT_VERSION;
 use crate::explain::{
     Binding, Chain, Conversion, Detail, FactRef, Finding, Hop, Operand, TraceStep, fingerprint,
 };
-use crate::report::{JSON_FORMAT_VERSION, Locate};
 use crate::value::{Currency, Money, Name, Quantity, Unit, Value};
 use crate::{FactKind, Severity};
 use indexmap::IndexMap;

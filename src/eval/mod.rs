@@ -8,12 +8,13 @@
 pub mod derive;
 mod plan;
 
-use crate::check::{CExpr, CKind, CheckedRule, Function, MessagePart};
 use crate::explain::{
     Binding, Conversion, DataGap, Detail, EvalError, FactRef, Finding, MissingField, Operand,
     TraceStep, fingerprint,
 };
 use crate::facts::{Fact, FactBase, FactField, FactIndex};
+pub use crate::ir::ROUNDING_MODES;
+use crate::ir::{CExpr, CKind, CheckedRule, Function, MessagePart};
 use crate::syntax::BinaryOp;
 use crate::value::{Value, ValueError};
 use std::borrow::Cow;
@@ -1109,17 +1110,6 @@ fn function_name(f: Function) -> &'static str {
         .find(|(_, g, ..)| *g == f)
         .map_or("function", |(n, ..)| *n)
 }
-
-/// The rounding modes of `round(x, places, mode)`, by name.
-pub const ROUNDING_MODES: [&str; 7] = [
-    "half_up",
-    "half_even",
-    "half_down",
-    "up",
-    "down",
-    "floor",
-    "ceiling",
-];
 
 /// `round(x, places[, mode])`; the default mode is `half_up` (half away from zero).
 fn round(x: &Value, places: &Value, mode: Option<&Value>) -> Result<Value, String> {

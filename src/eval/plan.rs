@@ -10,10 +10,10 @@
 //! 4. Every other condition is checked as soon as all the bindings it reads are bound.
 
 use super::{Budgets, Evaluator, Failure, Truth};
-use crate::check::{CExpr, CKind, CheckedRule, bit};
 use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::{FactBase, FactIndex};
 use crate::hash::FastMap;
+use crate::ir::{CExpr, CKind, CheckedRule, bit};
 use crate::syntax::{BinaryOp, FactKind};
 use crate::value::{Key, KeyClass, Value};
 use arrayvec::ArrayVec;

@@ -65,6 +65,19 @@ pub struct Hop {
     pub derived_at: Span,
 }
 
+/// One edge of the flow graph: a row of a relation with `from` and `to` columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    /// The paying (or granting) entity.
+    pub from: String,
+    /// The receiving entity.
+    pub to: String,
+    /// The deal behind the edge, if the row names one.
+    pub deal: Option<String>,
+    /// The amount, if the row has one.
+    pub amount: Option<Value>,
+}
+
 impl Finding {
     /// Ids of the bound facts, in binding order.
     pub fn facts(&self) -> impl Iterator<Item = &str> {
@@ -230,6 +243,10 @@ pub struct EvalError {
     /// The facts bound when it failed.
     pub bindings: Vec<Binding>,
 }
+
+/// Version of the JSON report format (findings as `run --format json` writes them, and as `diff`
+/// reads them back); raised on any incompatible change.
+pub const JSON_FORMAT_VERSION: u32 = 1;
 
 /// The stable fingerprint of a finding: the first 16 bytes, in hex, of SHA-256 over
 /// `dealrules-finding-v1`, the rule id and the bound fact ids in binding order, each followed by

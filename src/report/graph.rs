@@ -2,22 +2,10 @@
 //! findings highlighted.
 
 use crate::explain::{Chain, Finding};
-use crate::value::Value;
 use indexmap::{IndexMap, IndexSet};
 use std::fmt::Write as _;
 
-/// One edge of the flow graph: a row of a relation with `from` and `to` columns.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Edge {
-    /// The paying (or granting) entity.
-    pub from: String,
-    /// The receiving entity.
-    pub to: String,
-    /// The deal behind the edge, if the row names one.
-    pub deal: Option<String>,
-    /// The amount, if the row has one.
-    pub amount: Option<Value>,
-}
+pub use crate::explain::Edge;
 
 /// The deals on the hops of the findings' chains, and the entities they link.
 fn highlighted(findings: &[Finding]) -> (IndexSet<String>, IndexSet<String>) {

@@ -7,8 +7,7 @@ use crate::report::Locate;
 use crate::{Report, Severity, Value};
 use serde_json::{Map, Value as Json, json};
 
-/// Version of the JSON report format; raised on any incompatible change.
-pub const JSON_FORMAT_VERSION: u32 = 1;
+pub use crate::explain::JSON_FORMAT_VERSION;
 
 fn location(sources: &dyn Locate, span: Span) -> Json {
     match sources.location(span) {

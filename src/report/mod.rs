@@ -13,21 +13,8 @@ mod sarif;
 mod text;
 mod why;
 
-use crate::diag::{Location, SourceMap, Span};
+pub use crate::diag::Locate;
 pub use diagnostics::{DIAGNOSTICS_FORMAT_VERSION, diagnostics_json};
-
-/// Resolves a span to its `file:line:column`. Renderers take any `Locate`: the engine's
-/// [`SourceMap`], or the locations of a JSON report read back (see [`crate::diff`]).
-pub trait Locate {
-    /// Line and column of the start of `span`; `None` for spans without a place.
-    fn location(&self, span: Span) -> Option<Location>;
-}
-
-impl Locate for SourceMap {
-    fn location(&self, span: Span) -> Option<Location> {
-        SourceMap::location(self, span)
-    }
-}
 
 pub use diff::{DIFF_FORMAT_VERSION, diff_json, diff_markdown, diff_summary, diff_text};
 pub use json::{JSON_FORMAT_VERSION, json, value_json};

@@ -10,10 +10,15 @@
 //! Until a file declares a schema for deals (or for entities), facts of that target are not
 //! validated and rule fields are checked only against the loaded data (warning `W007`).
 
-pub mod types;
+/// The type checks of checked rules, formerly here: they are part of checking now.
+#[deprecated(note = "moved to `dealrules::check::types`")]
+pub mod types {
+    pub use crate::check::types::check_rule_types;
+}
 
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
 use crate::facts::{Fact, FactBase};
+pub use crate::syntax::discriminator;
 use crate::syntax::{FactKind, FieldSpec, SchemaDecl, TypeExpr, TypeExprKind};
 use crate::value::{Dimension, Name, UNITS, Unit, Value};
 use indexmap::IndexMap;
@@ -334,14 +339,6 @@ pub struct Schema {
     pub entities: TargetSchema,
     /// The column types of each declared relation.
     pub relations: IndexMap<Name, Vec<(Name, Type)>>,
-}
-
-/// The field that holds a fact's kind: `kind` for deals, `type` for entities.
-pub fn discriminator(target: &FactKind) -> &'static str {
-    match target {
-        FactKind::Entity => "type",
-        _ => "kind",
-    }
 }
 
 /// What a field lookup found.

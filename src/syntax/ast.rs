@@ -262,6 +262,14 @@ impl FactKind {
     }
 }
 
+/// The field that holds a fact's kind: `kind` for deals, `type` for entities.
+pub fn discriminator(target: &FactKind) -> &'static str {
+    match target {
+        FactKind::Entity => "type",
+        _ => "kind",
+    }
+}
+
 /// A name with its span.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ident {

@@ -6,9 +6,9 @@
 //! A type that cannot be known statically is [`Type::Any`] and is never an error: the checks
 //! reject only what can never work.
 
-use super::{Lookup, Schema, Type, discriminator};
-use crate::check::{CExpr, CKind, CheckedRule, Function, bit};
 use crate::diag::{Code, Diagnostic, did_you_mean};
+use crate::ir::{CExpr, CKind, CheckedRule, Function, MessagePart, bit};
+use crate::schema::{Lookup, Schema, Type, discriminator};
 use crate::syntax::{AggFunc, BinaryOp, FactKind};
 use crate::value::{Dimension, Name, Value};
 use indexmap::IndexSet;
@@ -57,7 +57,7 @@ pub fn check_rule_types(rule: &CheckedRule, schema: &Schema, implicit: bool) -> 
         t.constant(&c.expr);
     }
     for part in &rule.message {
-        if let crate::check::MessagePart::Expr(e) = part {
+        if let MessagePart::Expr(e) = part {
             t.infer(e);
         }
     }
@@ -570,7 +570,7 @@ impl Typer<'_> {
             }
         }
         for part in &self.rule.message {
-            if let crate::check::MessagePart::Expr(e) = part {
+            if let MessagePart::Expr(e) = part {
                 used |= e.vars();
             }
         }
