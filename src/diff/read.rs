@@ -664,6 +664,16 @@ impl Reader<'_> {
                 }))
             }
             "date" => text("value").and_then(|d| d.parse().ok()).map(Value::Date),
+            "timestamp" => {
+                let written = match (text("value"), text("zone")) {
+                    (Some(t), Some(zone)) => Some(format!("{t} [{zone}]")),
+                    (Some(t), None) => Some(t.to_string()),
+                    _ => None,
+                };
+                written
+                    .and_then(|t| crate::value::Timestamp::parse(&t).ok())
+                    .map(Value::Timestamp)
+            }
             "text" => text("value").map(|s| Value::Text(Arc::from(s))),
             "name" => text("value").map(|s| Value::Symbol(Name::from(s))),
             "list" => match v.get("items").and_then(Json::as_array) {

@@ -560,6 +560,16 @@ impl<'a> Evaluator<'a> {
                 Ok(if pick_a { a.clone() } else { b.clone() })
             }
             (Function::IsCeiling, [x]) => Ok(Value::Bool(x.is_ceiling())),
+            (Function::Date, [x, zone]) => {
+                crate::value::date_of(x, &text(zone)?).map_err(|e| e.to_string())
+            }
+            (Function::Quarter, [x]) => crate::value::quarter(x).map_err(|e| e.to_string()),
+            (Function::FiscalYear, [x, end]) => {
+                crate::value::fiscal_year(x, end).map_err(|e| e.to_string())
+            }
+            (Function::FiscalQuarter, [x, end]) => {
+                crate::value::fiscal_quarter(x, end).map_err(|e| e.to_string())
+            }
             (Function::Lower, [x]) => Ok(Value::Text(Arc::from(text(x)?.to_lowercase().as_str()))),
             (Function::Contains, [Value::List(items), part]) => {
                 for item in items {

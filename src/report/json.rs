@@ -44,6 +44,10 @@ pub fn value_json(v: &Value) -> Json {
             "text": text,
         }),
         Value::Date(d) => json!({ "type": "date", "value": d.to_string() }),
+        Value::Timestamp(t) => match t.zone_name() {
+            Some(zone) => json!({ "type": "timestamp", "value": t.rfc3339(), "zone": zone }),
+            None => json!({ "type": "timestamp", "value": t.rfc3339() }),
+        },
         Value::Text(s) => json!({ "type": "text", "value": &**s }),
         Value::Symbol(s) => json!({ "type": "name", "value": &**s }),
         Value::List(items) => {
