@@ -208,7 +208,18 @@ struct StepDoc {
     detail: Option<DetailDoc>,
     parts: Vec<StepDoc>,
     conversions: Vec<ConversionDoc>,
+    #[serde(default)]
+    dates: Vec<DateDoc>,
     location: Option<LocationDoc>,
+}
+
+/// A date taken of a timestamp in a trace step (only in steps that took one).
+#[derive(Deserialize)]
+struct DateDoc {
+    expr: String,
+    timestamp: Json,
+    date: String,
+    zone: String,
 }
 
 #[derive(Deserialize)]
@@ -478,7 +489,28 @@ impl Reader<'_> {
             .enumerate()
             .filter_map(|(i, c)| self.conversion(c, &format!("{at}/conversions/{i}")))
             .collect();
+        let mut dates = Vec::new();
+        for (i, d) in s.dates.into_iter().enumerate() {
+            let place = format!("{at}/dates/{i}");
+            let timestamp = self.value(&d.timestamp, &format!("{place}/timestamp"));
+            let date = d.date.parse().ok();
+            if date.is_none() {
+                self.error(
+                    &format!("{place}/date"),
+                    format!("`{}` is not a date", d.date),
+                );
+            }
+            if let (Some(timestamp), Some(date)) = (timestamp, date) {
+                dates.push(crate::explain::DateTaken {
+                    expr: d.expr,
+                    timestamp,
+                    date,
+                    zone: Name::from(d.zone),
+                });
+            }
+        }
         TraceStep {
+            dates,
             condition: s.condition,
             span: self.place(s.location),
             holds: s.holds,
