@@ -9,6 +9,7 @@ use std::process::Command;
 const FIXTURE: &str = "tests/fixtures/timestamps";
 
 /// The binary run with `TZ` set to `tz` (or removed).
+#[expect(clippy::expect_used, reason = "a helper of tests: fails loudly")]
 fn with_tz(tz: Option<&str>, args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dealrules"));
     cmd.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -67,6 +68,15 @@ fn the_json_report_writes_rfc_3339_with_the_offset_as_written_and_the_zone_of_ea
         serde_json::json!({ "type": "timestamp", "value": "2026-03-08T16:00:00Z" })
     );
     assert!(day_later["trace"][1].get("dates").is_none());
+    // The report, timestamps and dates included, follows its schema.
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/report.schema.json").unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
     let shanghai = findings
         .iter()
         .find(|f| f["rule"] == "quarter_in_shanghai" && f["bindings"][0]["fact"] == "west_before")
