@@ -15,7 +15,7 @@
 //! - A missing field makes a comparison unknown; `and`, `or` and `not` are three-valued and are
 //!   evaluated left to right, the right side skipped when the left decides (`false and ..`,
 //!   `true or ..`); `has` is never unknown and records nothing missing (language.md, section 7;
-//!   values.md, section 13). The fields found missing while evaluating a condition are the ones
+//!   values.md, section 14). The fields found missing while evaluating a condition are the ones
 //!   actually read, so a side skipped by `and`/`or` adds none.
 //! - Money compares within one currency by amount (`1.5 USD == 1.50 USD`); a ceiling compares
 //!   like its amount; the number `0` compares with any amount; USD with EUR is the error

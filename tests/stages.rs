@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 const STAGES: &[(&str, &[&str])] = &[
     // Used by every phase.
     ("hash", &["hash"]),
-    ("value", &["value"]),
     ("diag", &["diag"]),
+    ("value", &["value"]),
     // Text to declarations, and declarations back to text.
     ("syntax", &["syntax"]),
     ("format", &["format"]),

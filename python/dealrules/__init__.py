@@ -43,6 +43,7 @@ from dealrules._report import (
     Quantity,
     Report,
     Summary,
+    Timestamp,
     TraceStep,
     Conversion,
     diagnostics_from_json,
@@ -74,6 +75,7 @@ __all__ = [
     "Quantity",
     "Report",
     "Summary",
+    "Timestamp",
     "TraceStep",
 ]
 

@@ -47,9 +47,18 @@ class Percent:
     text: str
 
 
+@dataclass(frozen=True)
+class Timestamp:
+    """An instant: ``instant`` is an aware ``datetime`` with the offset as written; ``zone`` is
+    the IANA zone it was written with, if any (``2026-03-01T10:00 [Asia/Shanghai]``)."""
+
+    instant: datetime.datetime
+    zone: Optional[str]
+
+
 #: A value of a fact field, a parameter or an operand.
 Value = Union[
-    bool, Decimal, Percent, Money, Quantity, datetime.date, str, Name, list, dict
+    bool, Decimal, Percent, Money, Quantity, datetime.date, Timestamp, str, Name, list, dict
 ]
 
 
@@ -69,6 +78,11 @@ def _value(doc: Optional[dict]) -> Optional[Value]:
         return Quantity(Decimal(doc["amount"]), doc["unit"], doc["ceiling"], doc["text"])
     if kind == "date":
         return datetime.date.fromisoformat(doc["value"])
+    if kind == "timestamp":
+        text = doc["value"]
+        if text.endswith("Z"):
+            text = text[:-1] + "+00:00"
+        return Timestamp(datetime.datetime.fromisoformat(text), doc.get("zone"))
     if kind == "text":
         return doc["value"]
     if kind == "name":

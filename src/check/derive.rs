@@ -23,6 +23,8 @@ fn derive_as_rule(d: &DeriveDecl, index: usize) -> RuleDecl {
         span: d.relation.span,
     };
     RuleDecl {
+        timezone: None,
+        fiscal_year_end: None,
         id,
         title: None,
         severity: Severity::Info,
@@ -276,6 +278,8 @@ fn hop_condition(p: &Pattern, relation: &Name, rule: &str) -> RuleDecl {
         span: p.span,
     };
     RuleDecl {
+        timezone: None,
+        fiscal_year_end: None,
         id: Ident {
             name: Arc::from(format!("{rule} (hops of {})", p.var.name).as_str()),
             span: p.var.span,

@@ -53,6 +53,10 @@ struct Checker<'a> {
     warned: indexmap::IndexSet<Name>,
     /// The field names the rule reads, by slot.
     fields: indexmap::IndexSet<Name>,
+    /// The rule's `timezone`, for `date(t)`.
+    timezone: Option<Name>,
+    /// The rule's `fiscal_year_end`, for `fiscal_year(d)` and `fiscal_quarter(d)`.
+    fiscal_year_end: Option<Name>,
 }
 
 /// Values given for a run that replace rule parameters: `rule id` → `param` → value.
@@ -86,6 +90,11 @@ pub fn check_rule(
         subqueries: Vec::new(),
         warned: indexmap::IndexSet::new(),
         fields: indexmap::IndexSet::new(),
+        timezone: rule.timezone.as_ref().map(|t| Name::from(t.text.as_str())),
+        fiscal_year_end: rule
+            .fiscal_year_end
+            .as_ref()
+            .map(|t| Name::from(t.text.as_str())),
     };
     let given = overrides.get(&rule.id.name);
     for p in &rule.params {
@@ -221,6 +230,78 @@ impl Checker<'_> {
         self.fields.insert_full(name.clone()).0
     }
 
+    /// The zone of `date` or the year end of `fiscal_year` and `fiscal_quarter`: `Some(Some(v))`
+    /// when taken from the rule's setting (one argument given), `Some(None)` when written as the
+    /// second argument (quoted text, checked here), `None` after reporting an error.
+    fn calendar_argument(
+        &mut self,
+        func: &str,
+        setting: &str,
+        declared: Option<Name>,
+        args: &[Expr],
+        span: Span,
+    ) -> Option<Option<String>> {
+        let is_zone = setting == "timezone";
+        let example = if is_zone {
+            "\"Asia/Shanghai\""
+        } else {
+            "\"06-30\""
+        };
+        let Some(arg) = args.get(1) else {
+            if let Some(v) = declared {
+                return Some(Some(v.to_string()));
+            }
+            let (message, help) = if is_zone {
+                (
+                    format!("`{func}(t)` needs a time zone, and the rule declares none"),
+                    format!(
+                        "declare the rule's zone with `timezone: Asia/Shanghai`, or give it: \
+                         `{func}(t, {example})`; the machine's zone is never used"
+                    ),
+                )
+            } else {
+                (
+                    format!("`{func}(d)` needs a fiscal year end, and the rule declares none"),
+                    format!(
+                        "declare it with `fiscal_year_end: {example}`, or give it: \
+                         `{func}(d, {example})`"
+                    ),
+                )
+            };
+            self.diags
+                .push(Diagnostic::error(Code::BadCall, message, span, "here").with_help(help));
+            return None;
+        };
+        let text = match &arg.kind {
+            ExprKind::Literal(Value::Text(t)) => Some(t.clone()),
+            _ => None,
+        };
+        let ok = text.as_deref().is_some_and(|t| {
+            if is_zone {
+                crate::value::zone(t).is_some()
+            } else {
+                crate::value::month_day(t).is_some()
+            }
+        });
+        if ok {
+            return Some(None);
+        }
+        let message = match (&text, is_zone) {
+            (Some(t), true) => format!("unknown time zone `{t}`"),
+            (Some(t), false) => format!("`{t}` is not a month and day (`MM-DD`)"),
+            (None, true) => format!("the zone of `{func}` must be quoted text"),
+            (None, false) => format!("the fiscal year end of `{func}` must be quoted text"),
+        };
+        let mut d = Diagnostic::error(Code::BadCall, message, arg.span, "here");
+        d.help = match (&text, is_zone) {
+            (Some(t), true) => crate::value::zone_suggestion(t),
+            _ => None,
+        }
+        .or(Some(format!("write it as `{func}(..., {example})`")));
+        self.diags.push(d);
+        None
+    }
+
     fn node(&self, kind: CKind, span: Span) -> CExpr {
         CExpr {
             kind,
@@ -319,7 +400,18 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                let mut checked = Vec::with_capacity(args.len());
+                let setting = match *f {
+                    Function::Date => Some(("timezone", self.timezone.clone())),
+                    Function::FiscalYear | Function::FiscalQuarter => {
+                        Some(("fiscal_year_end", self.fiscal_year_end.clone()))
+                    }
+                    _ => None,
+                };
+                let mut given = None;
+                if let Some((setting, declared)) = setting {
+                    given = self.calendar_argument(&name.name, setting, declared, args, e.span)?;
+                }
+                let mut checked = Vec::with_capacity(args.len() + 1);
                 for (i, a) in args.iter().enumerate() {
                     let c = if *f == Function::Round && i == 2 {
                         let name = match &a.kind {
@@ -334,6 +426,10 @@ impl Checker<'_> {
                         self.expr(a)
                     };
                     checked.extend(c);
+                }
+                // `date(t)` takes the rule's zone, `fiscal_year(d)` its year end: as an argument.
+                if let Some(value) = given {
+                    checked.push(self.node(CKind::Literal(Value::text(&value)), e.span));
                 }
                 CKind::Call(*f, checked)
             }

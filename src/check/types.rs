@@ -152,7 +152,7 @@ impl Typer<'_> {
                     Function::Lower => Type::Text,
                     Function::MonthsBetween => {
                         for (a, t) in args.iter().zip(&types) {
-                            if !Type::Date.comparable(t) {
+                            if !Type::Date.comparable(t) && !Type::Timestamp.comparable(t) {
                                 self.report(mismatch(
                                     Code::BadCall,
                                     format!("`months_between` needs two dates, not {t}"),
@@ -162,7 +162,63 @@ impl Typer<'_> {
                                 ));
                             }
                         }
+                        if let (Some(a), Some(b), Some(ta), Some(tb)) =
+                            (args.first(), args.get(1), types.first(), types.get(1))
+                            && date_and_timestamp(ta, tb)
+                        {
+                            let mut d = both(
+                                Code::BadCall,
+                                format!(
+                                    "`months_between` needs two dates or two timestamps, not {ta} and {tb}"
+                                ),
+                                a,
+                                ta,
+                                b,
+                                tb,
+                            );
+                            d.help = Some(DATE_OF_TIMESTAMP.into());
+                            self.report(d);
+                        }
                         Type::Quantity(Some(Dimension::Months))
+                    }
+                    Function::Date => {
+                        if let (Some(a), Some(t)) = (args.first(), types.first())
+                            && !Type::Date.comparable(t)
+                            && !Type::Timestamp.comparable(t)
+                        {
+                            self.report(mismatch(
+                                Code::BadCall,
+                                format!("`date` needs a timestamp, not {t}"),
+                                a,
+                                t,
+                                None,
+                            ));
+                        }
+                        Type::Date
+                    }
+                    Function::Quarter | Function::FiscalYear | Function::FiscalQuarter => {
+                        if let (Some(a), Some(t)) = (args.first(), types.first())
+                            && !Type::Date.comparable(t)
+                        {
+                            let help = Type::Timestamp
+                                .comparable(t)
+                                .then(|| DATE_OF_TIMESTAMP.to_string());
+                            self.report(mismatch(
+                                Code::BadCall,
+                                format!(
+                                    "`{}` needs a date, not {t}",
+                                    e.text.split('(').next().unwrap_or("quarter")
+                                ),
+                                a,
+                                t,
+                                help,
+                            ));
+                        }
+                        if *f == Function::FiscalYear {
+                            Type::Number
+                        } else {
+                            Type::Text
+                        }
                     }
                     Function::Min | Function::Max => {
                         if let (Some(a), Some(b), Some(ta), Some(tb)) =
@@ -345,14 +401,18 @@ impl Typer<'_> {
             | BinaryOp::Gt
             | BinaryOp::Ge => {
                 if !ta.comparable(&tb) && !zero(a) && !zero(b) {
-                    self.report(both(
+                    let mut d = both(
                         Code::IncomparableTypes,
                         format!("cannot compare {ta} with {tb}"),
                         a,
                         &ta,
                         b,
                         &tb,
-                    ));
+                    );
+                    if date_and_timestamp(&ta, &tb) {
+                        d.help = Some(DATE_OF_TIMESTAMP.into());
+                    }
+                    self.report(d);
                 } else if matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
                     self.enum_member(a, &ta, b);
                     self.enum_member(b, &tb, a);
@@ -722,6 +782,9 @@ fn arithmetic(op: BinaryOp, a: &Type, b: &Type) -> Option<Type> {
                 Some(Date)
             }
             (Date, Date) if op == BinaryOp::Sub => Some(Quantity(Some(Dimension::Days))),
+            (Timestamp, Quantity(None | Some(Dimension::Months | Dimension::Days))) => {
+                Some(Timestamp)
+            }
             _ => None,
         },
         BinaryOp::Mul => match (a, b) {
@@ -742,6 +805,18 @@ fn arithmetic(op: BinaryOp, a: &Type, b: &Type) -> Option<Type> {
             _ => None,
         },
     }
+}
+
+/// The help of a date compared or mixed with a timestamp.
+const DATE_OF_TIMESTAMP: &str = "a timestamp has a date only in a time zone: compare `date(t)` (in the rule's \
+     `timezone`) or `date(t, \"Asia/Shanghai\")` with the date";
+
+/// One of the two types is a date and the other a timestamp (statically known).
+fn date_and_timestamp(a: &Type, b: &Type) -> bool {
+    matches!(
+        (a, b),
+        (Type::Date, Type::Timestamp) | (Type::Timestamp, Type::Date)
+    )
 }
 
 /// Types that scale by a number: numbers, money, prices, quantities.

@@ -209,7 +209,18 @@ struct StepDoc {
     detail: Option<DetailDoc>,
     parts: Vec<StepDoc>,
     conversions: Vec<ConversionDoc>,
+    #[serde(default)]
+    dates: Vec<DateDoc>,
     location: Option<LocationDoc>,
+}
+
+/// A date taken of a timestamp in a trace step (only in steps that took one).
+#[derive(Deserialize)]
+struct DateDoc {
+    expr: String,
+    timestamp: Json,
+    date: String,
+    zone: String,
 }
 
 #[derive(Deserialize)]
@@ -479,7 +490,28 @@ impl Reader<'_> {
             .enumerate()
             .filter_map(|(i, c)| self.conversion(c, &format!("{at}/conversions/{i}")))
             .collect();
+        let mut dates = Vec::new();
+        for (i, d) in s.dates.into_iter().enumerate() {
+            let place = format!("{at}/dates/{i}");
+            let timestamp = self.value(&d.timestamp, &format!("{place}/timestamp"));
+            let date = d.date.parse().ok();
+            if date.is_none() {
+                self.error(
+                    &format!("{place}/date"),
+                    format!("`{}` is not a date", d.date),
+                );
+            }
+            if let (Some(timestamp), Some(date)) = (timestamp, date) {
+                dates.push(crate::explain::DateTaken {
+                    expr: d.expr,
+                    timestamp,
+                    date,
+                    zone: Name::from(d.zone),
+                });
+            }
+        }
         TraceStep {
+            dates,
             condition: s.condition,
             span: self.place(s.location),
             holds: s.holds,
@@ -665,6 +697,16 @@ impl Reader<'_> {
                 }))
             }
             "date" => text("value").and_then(|d| d.parse().ok()).map(Value::Date),
+            "timestamp" => {
+                let written = match (text("value"), text("zone")) {
+                    (Some(t), Some(zone)) => Some(format!("{t} [{zone}]")),
+                    (Some(t), None) => Some(t.to_string()),
+                    _ => None,
+                };
+                written
+                    .and_then(|t| crate::value::Timestamp::parse(&t).ok())
+                    .map(Value::Timestamp)
+            }
             "text" => text("value").map(|s| Value::Text(Arc::from(s))),
             "name" => text("value").map(|s| Value::Symbol(Name::from(s))),
             "list" => match v.get("items").and_then(Json::as_array) {

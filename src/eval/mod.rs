@@ -85,6 +85,8 @@ struct Evaluator<'a> {
     gapless: std::cell::Cell<usize>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
     conversions: RefCell<Vec<Conversion>>,
+    /// Dates taken of timestamps since the last [`Evaluator::take_conversions`].
+    dates: RefCell<Vec<crate::explain::DateTaken>>,
     /// The fact base's id of each field name the rule reads, by the rule's field slot.
     field_ids: Vec<Option<crate::facts::FieldId>>,
 }
@@ -105,6 +107,7 @@ impl<'a> Evaluator<'a> {
             outer_missing: RefCell::new(Vec::new()),
             gapless: std::cell::Cell::new(0),
             conversions: RefCell::new(Vec::new()),
+            dates: RefCell::new(Vec::new()),
             field_ids: rule.fields.iter().map(|n| facts.field_id(n)).collect(),
         }
     }
@@ -132,6 +135,11 @@ impl<'a> Evaluator<'a> {
 
     fn take_conversions(&self) -> Vec<Conversion> {
         std::mem::take(&mut *self.conversions.borrow_mut())
+    }
+
+    /// The dates taken by `date(t)` since the last call (taken with the conversions).
+    fn take_dates(&self) -> Vec<crate::explain::DateTaken> {
+        std::mem::take(&mut *self.dates.borrow_mut())
     }
 
     fn note_missing(&self, fact: &Arc<str>, field: &str, declared: bool) {
@@ -335,6 +343,20 @@ impl<'a> Evaluator<'a> {
                     expr: e,
                     message: m,
                 })?;
+                if let (Function::Date, [t @ Value::Timestamp(_), zone], Value::Date(date)) =
+                    (*f, values.as_slice(), &v)
+                {
+                    let taken = crate::explain::DateTaken {
+                        expr: e.text.clone(),
+                        timestamp: t.clone(),
+                        date: *date,
+                        zone: crate::value::Name::from(zone.as_name().unwrap_or_default()),
+                    };
+                    let mut dates = self.dates.borrow_mut();
+                    if !dates.contains(&taken) {
+                        dates.push(taken);
+                    }
+                }
                 Ev::Val(Cow::Owned(v))
             }
             CKind::Neg(inner) => match self.value(inner, bound)? {
@@ -561,6 +583,16 @@ impl<'a> Evaluator<'a> {
                 Ok(if pick_a { a.clone() } else { b.clone() })
             }
             (Function::IsCeiling, [x]) => Ok(Value::Bool(x.is_ceiling())),
+            (Function::Date, [x, zone]) => {
+                crate::value::date_of(x, &text(zone)?).map_err(|e| e.to_string())
+            }
+            (Function::Quarter, [x]) => crate::value::quarter(x).map_err(|e| e.to_string()),
+            (Function::FiscalYear, [x, end]) => {
+                crate::value::fiscal_year(x, end).map_err(|e| e.to_string())
+            }
+            (Function::FiscalQuarter, [x, end]) => {
+                crate::value::fiscal_quarter(x, end).map_err(|e| e.to_string())
+            }
             (Function::Lower, [x]) => Ok(Value::Text(Arc::from(text(x)?.to_lowercase().as_str()))),
             (Function::Contains, [Value::List(items), part]) => {
                 for item in items.iter() {
@@ -1081,6 +1113,7 @@ impl<'a> Evaluator<'a> {
             operands,
             parts,
             conversions: Vec::new(),
+            dates: Vec::new(),
             detail,
         }
     }
@@ -1297,8 +1330,10 @@ impl Evaluator<'_> {
             .iter()
             .map(|c| {
                 self.take_conversions();
+                self.take_dates();
                 let mut step = self.trace(&c.expr, bound);
                 step.conversions = self.take_conversions();
+                step.dates = self.take_dates();
                 step
             })
             .collect();
@@ -1503,8 +1538,10 @@ pub fn why(rule: &CheckedRule, facts: &FactBase, given: &[Option<FactIndex>]) ->
         .iter()
         .map(|c| {
             ev.take_conversions();
+            ev.take_dates();
             let mut step = ev.trace(&c.expr, &bound);
             step.conversions = ev.take_conversions();
+            step.dates = ev.take_dates();
             step
         })
         .collect();
@@ -1603,6 +1640,7 @@ impl<'a> Conditions<'a> {
         // What one check found missing or converted is not carried into the next.
         ev.take_missing();
         ev.take_conversions();
+        ev.take_dates();
         result
     }
 }

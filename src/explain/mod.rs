@@ -120,6 +120,9 @@ pub struct TraceStep {
     pub parts: Vec<TraceStep>,
     /// Exchange rates used to evaluate this condition (top-level steps only).
     pub conversions: Vec<Conversion>,
+    /// The dates taken of timestamps by `date(...)` in this condition, with their zones
+    /// (top-level steps only).
+    pub dates: Vec<DateTaken>,
     /// For `exists`, `any` and `all`: which facts or element decided it.
     pub detail: Option<Detail>,
 }
@@ -172,6 +175,19 @@ pub struct Conversion {
     pub date: Option<Date>,
     /// Where the rate is declared.
     pub span: Span,
+}
+
+/// A timestamp's date taken by `date(t)` in a zone: `2026-03-02 in Asia/Shanghai`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DateTaken {
+    /// The call as written (`date(d.signed_at)`).
+    pub expr: String,
+    /// The timestamp.
+    pub timestamp: Value,
+    /// Its date in `zone`.
+    pub date: Date,
+    /// The zone the date was taken in.
+    pub zone: Name,
 }
 
 /// A field that was not there when a condition read it.

@@ -631,7 +631,10 @@ impl Reader<'_> {
         if let Some(n) = literal(rest) {
             return Ok(Inner::Atom(self.atom(n)));
         }
-        match boolean(rest).or_else(|| ident(rest)) {
+        match boolean(rest)
+            .or_else(|| zone_name(rest))
+            .or_else(|| ident(rest))
+        {
             Some(n) => Ok(Inner::Atom(self.tok(n))),
             None => self.fail("a value"),
         }
@@ -1634,9 +1637,92 @@ fn partial_date(s: &str) -> Option<usize> {
     (ok && next_ok).then_some(7)
 }
 
-/// `literal`: a date, a partial date, money with a prefix, or a number with a suffix.
+/// `timestamp`: `2026-03-01T10:00:00+08:00`, `2026-03-01T10:00Z`,
+/// `2026-03-01T10:00 [Asia/Shanghai]` (kept as written), not followed by a letter, digit or `_`.
+fn timestamp(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let digits =
+        |from: usize, n: usize| (from..from + n).all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
+    let mut n = date(s).map(|_| 10).or_else(|| {
+        // `date` wants a boundary after the day; here a `T` follows it.
+        (digits(0, 4)
+            && b.get(4) == Some(&b'-')
+            && digits(5, 2)
+            && b.get(7) == Some(&b'-')
+            && digits(8, 2))
+        .then_some(10)
+    })?;
+    if !(b.get(n) == Some(&b'T')
+        && digits(n + 1, 2)
+        && b.get(n + 3) == Some(&b':')
+        && digits(n + 4, 2))
+    {
+        return None;
+    }
+    n += 6;
+    if b.get(n) == Some(&b':') && digits(n + 1, 2) {
+        n += 3;
+        if b.get(n) == Some(&b'.') && digits(n + 1, 1) {
+            n += 1;
+            let mut k = 0;
+            while k < 9 && digits(n, 1) {
+                n += 1;
+                k += 1;
+            }
+        }
+    }
+    match b.get(n) {
+        Some(b'Z') => n += 1,
+        Some(b'+' | b'-')
+            if digits(n + 1, 2) && b.get(n + 3) == Some(&b':') && digits(n + 4, 2) =>
+        {
+            n += 6;
+        }
+        _ => {}
+    }
+    let open = if b.get(n) == Some(&b'[') {
+        Some(n)
+    } else if b.get(n) == Some(&b' ') && b.get(n + 1) == Some(&b'[') {
+        Some(n + 1)
+    } else {
+        None
+    };
+    if let Some(open) = open {
+        let zone = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'+' | b'/');
+        let len = b.get(open + 1..)?.iter().take_while(|c| zone(c)).count();
+        if len > 0 && b.get(open + 1 + len) == Some(&b']') {
+            n = open + len + 2;
+        }
+    }
+    boundary(s, n).then_some(n)
+}
+
+/// `zone_name`: `Asia/Shanghai` (a rule setting's value).
+fn zone_name(s: &str) -> Option<usize> {
+    let mut n = ident(s)?;
+    let part = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'+');
+    let mut parts = 0;
+    while s.as_bytes().get(n) == Some(&b'/') {
+        let len = s
+            .as_bytes()
+            .get(n + 1..)?
+            .iter()
+            .take_while(|c| part(c))
+            .count();
+        if len == 0 {
+            break;
+        }
+        n += 1 + len;
+        parts += 1;
+    }
+    (parts > 0).then_some(n)
+}
+
+/// `literal`: a timestamp, a date, a partial date, money with a prefix, or a number with a
+/// suffix.
 fn literal(s: &str) -> Option<usize> {
-    date(s)
+    timestamp(s)
+        .or_else(|| date(s))
         .or_else(|| partial_date(s))
         .or_else(|| prefix_money(s))
         .or_else(|| suffixed_number(s))

@@ -106,6 +106,9 @@ fn write(value: &Value, out: &mut String) -> Result<(), String> {
         Value::Date(d) => {
             let _ = write!(out, "{d}");
         }
+        Value::Timestamp(t) => {
+            let _ = write!(out, "{t}");
+        }
         Value::Text(t) => out.push_str(&quote(t)),
         Value::Symbol(s) => {
             if !is_ident(s) {

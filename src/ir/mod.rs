@@ -180,11 +180,21 @@ pub enum Function {
     /// `is_ceiling(x)`: whether an amount or quantity is an `up to` ceiling (or a total that
     /// includes one).
     IsCeiling,
+    /// `date(t, zone)`: the calendar date of a timestamp in a zone (the rule's `timezone` when
+    /// not given); a date is itself.
+    Date,
+    /// `quarter(d)`: the calendar quarter of a date, as text (`2026-Q1`).
+    Quarter,
+    /// `fiscal_year(d, end)`: the fiscal year of a date, named by the calendar year in which it
+    /// ends (the rule's `fiscal_year_end` when `end` is not given).
+    FiscalYear,
+    /// `fiscal_quarter(d, end)`: the fiscal quarter of a date, as text (`FY2027-Q1`).
+    FiscalQuarter,
 }
 
 impl Function {
     /// Name, function, fewest and most arguments.
-    pub const ALL: [(&'static str, Function, usize, usize); 11] = [
+    pub const ALL: [(&'static str, Function, usize, usize); 15] = [
         ("is_ceiling", Function::IsCeiling, 1, 1),
         ("round", Function::Round, 2, 3),
         ("has", Function::Has, 1, 1),
@@ -196,6 +206,10 @@ impl Function {
         ("contains", Function::Contains, 2, 2),
         ("starts_with", Function::StartsWith, 2, 2),
         ("len", Function::Len, 1, 1),
+        ("date", Function::Date, 1, 2),
+        ("quarter", Function::Quarter, 1, 1),
+        ("fiscal_year", Function::FiscalYear, 1, 2),
+        ("fiscal_quarter", Function::FiscalQuarter, 1, 2),
     ];
 }
 

@@ -43,6 +43,10 @@ pub fn value_json(v: &Value) -> Json {
             "text": text,
         }),
         Value::Date(d) => json!({ "type": "date", "value": d.to_string() }),
+        Value::Timestamp(t) => match t.zone_name() {
+            Some(zone) => json!({ "type": "timestamp", "value": t.rfc3339(), "zone": zone }),
+            None => json!({ "type": "timestamp", "value": t.rfc3339() }),
+        },
         Value::Text(s) => json!({ "type": "text", "value": &**s }),
         Value::Symbol(s) => json!({ "type": "name", "value": &**s }),
         Value::List(items) => {
@@ -96,7 +100,7 @@ fn detail(d: &Detail, sources: &dyn Locate) -> Json {
 }
 
 pub(super) fn step_json(t: &TraceStep, sources: &dyn Locate) -> Json {
-    json!({
+    let mut step = json!({
         "condition": t.condition,
         "holds": t.holds,
         "op": t.op,
@@ -109,7 +113,22 @@ pub(super) fn step_json(t: &TraceStep, sources: &dyn Locate) -> Json {
         "parts": t.parts.iter().map(|p| step_json(p, sources)).collect::<Vec<_>>(),
         "conversions": t.conversions.iter().map(|c| conversion(c, sources)).collect::<Vec<_>>(),
         "location": location(sources, t.span),
-    })
+    });
+    // Only steps that took a date show `dates`, so that reports without timestamps are unchanged.
+    if !t.dates.is_empty()
+        && let Some(object) = step.as_object_mut()
+    {
+        let dates = t.dates.iter().map(|d| {
+            json!({
+                "expr": d.expr,
+                "timestamp": value_json(&d.timestamp),
+                "date": d.date.to_string(),
+                "zone": &*d.zone,
+            })
+        });
+        object.insert("dates".into(), Json::Array(dates.collect()));
+    }
+    step
 }
 
 pub(super) fn finding(f: &Finding, sources: &dyn Locate) -> Json {

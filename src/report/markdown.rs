@@ -124,6 +124,9 @@ pub(super) fn finding_body(out: &mut String, f: &Finding, sources: &dyn Locate) 
             for c in &t.conversions {
                 let _ = write!(values_cell, "<br>{}", escape(&conversion(c, sources)));
             }
+            for d in &t.dates {
+                let _ = write!(values_cell, "<br>{}", escape(&super::text::date_taken(d)));
+            }
             for o in &t.operands {
                 if let Some(d) = &o.detail {
                     aggregate(&mut values_cell, &o.expr, d, sources);

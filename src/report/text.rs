@@ -248,6 +248,9 @@ pub(super) fn finding_body(out: &mut String, f: &Finding, sources: &dyn Locate) 
                     conversion(c, sources)
                 );
             }
+            for d in &t.dates {
+                let _ = writeln!(out, "    {}   {}", " ".repeat(width), date_taken(d));
+            }
             for o in &t.operands {
                 if let Some(d) = &o.detail {
                     for line in aggregate_lines(&o.expr, d, sources) {
@@ -332,6 +335,11 @@ pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
 }
 
 /// `USD converted to CNY at 7.10 (fx USD/CNY on 2025-10-01, rates.deals:1)`.
+/// `date(d.signed_at) is 2026-03-02 in Asia/Shanghai (2026-03-01T18:00:00-08:00)`.
+pub(super) fn date_taken(d: &crate::explain::DateTaken) -> String {
+    format!("{} is {} in {} ({})", d.expr, d.date, d.zone, d.timestamp)
+}
+
 pub(super) fn conversion(c: &crate::explain::Conversion, sources: &dyn Locate) -> String {
     let date = c.date.map(|d| format!(" on {d}")).unwrap_or_default();
     format!(

@@ -46,6 +46,8 @@ pub enum Type {
     Count,
     /// A calendar date.
     Date,
+    /// An instant with an offset or a zone (`2026-03-01T10:00:00+08:00`).
+    Timestamp,
     /// Quoted text.
     Text,
     /// A bare name.
@@ -78,6 +80,10 @@ pub const TYPE_NAMES: &[(&str, &str)] = &[
     ("days", "a time in days"),
     ("count", "a count of any kind of thing (`250K GPUs`)"),
     ("date", "a date (`2025-09-22`)"),
+    (
+        "timestamp",
+        "a date and time with an offset or a zone (`2026-03-01T10:00:00+08:00`)",
+    ),
     ("text", "quoted text"),
     ("symbol", "a bare name"),
     ("entity", "the id of a declared entity"),
@@ -101,6 +107,7 @@ impl Type {
                 "days" => Type::Quantity(Some(Dimension::Days)),
                 "count" => Type::Count,
                 "date" => Type::Date,
+                "timestamp" => Type::Timestamp,
                 "text" => Type::Text,
                 "symbol" | "name" => Type::Symbol,
                 "entity" => Type::Entity,
@@ -175,6 +182,7 @@ impl Type {
                 Unit::MoneyPer(..) => Type::Price,
             },
             Value::Date(_) => Type::Date,
+            Value::Timestamp(_) => Type::Timestamp,
             Value::Text(_) => Type::Text,
             Value::Symbol(_) => Type::Symbol,
             Value::List(items) => {
@@ -211,6 +219,7 @@ impl fmt::Display for Type {
             Type::Quantity(Some(d)) => write!(f, "a quantity of {d}"),
             Type::Count => f.write_str("a count"),
             Type::Date => f.write_str("a date"),
+            Type::Timestamp => f.write_str("a timestamp"),
             Type::Text => f.write_str("text"),
             Type::Symbol => f.write_str("a name"),
             Type::Enum(names) => {
@@ -725,6 +734,7 @@ impl Validator<'_> {
             | (Type::Ratio, Value::Number(_) | Value::Percent(_))
             | (Type::Money, Value::Money(_))
             | (Type::Date, Value::Date(_))
+            | (Type::Timestamp, Value::Timestamp(_))
             | (Type::Text, Value::Text(_))
             | (Type::Symbol, Value::Symbol(_)) => Ok(()),
             (Type::Price, Value::Quantity(q)) if matches!(q.unit, Unit::MoneyPer(..)) => Ok(()),
@@ -837,6 +847,7 @@ impl Type {
             (Union(alts), t) | (t, Union(alts)) => alts.iter().any(|a| a.comparable(t)),
             (Number | Ratio, Number | Ratio) => true,
             (Money, Money) | (Price, Price) | (Date, Date) | (Bool, Bool) => true,
+            (Timestamp, Timestamp) => true,
             (Quantity(a), Quantity(b)) => a.is_none() || b.is_none() || a == b,
             (Count, Count) => true,
             (Count, Quantity(d)) | (Quantity(d), Count) => {

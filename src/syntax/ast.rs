@@ -376,6 +376,12 @@ pub struct RuleDecl {
     pub tags: Vec<Name>,
     /// `reference:` — the standard or source that motivates the rule.
     pub reference: Option<Text>,
+    /// `timezone: Asia/Shanghai` — the zone in which `date(t)` takes a timestamp's date (its
+    /// canonical name).
+    pub timezone: Option<Text>,
+    /// `fiscal_year_end: "06-30"` — the last day of the fiscal year for `fiscal_year` and
+    /// `fiscal_quarter` (`MM-DD`).
+    pub fiscal_year_end: Option<Text>,
     /// `param name = value` declarations.
     pub params: Vec<Param>,
     /// `match` patterns; empty for the implicit single-deal form.

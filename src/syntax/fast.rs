@@ -552,6 +552,10 @@ mod tests {
             "deal d { a: 1 } junk deal e { b: 2 }",
             "deal d { a: 1 ",
             "\u{FEFF}deal d { a: 1 \u{FEFF} }",
+            "deal d { t: 2026-03-01T10:00:00+08:00  u: 2026-03-01T10:00 [Asia/Shanghai]  v: 2026-03-01T02:00Z }",
+            "deal d { t: [2026-03-01T10:00[Asia/Shanghai], 2026-03-01T10:00:00.5-05:00] }",
+            "deal d { t: 2026-03-01T10:00  u: 2026-03-01T10:00 [Asia/Shanghia]  v: 2026-03-08T02:30 [America/New_York] }",
+            "deal d { t: 2026-03-01T10:00:00+08:00x }",
         ] {
             assert_same(text);
         }
@@ -585,6 +589,9 @@ mod tests {
             "10 USD/",
             "Société",
             "a b",
+            "2026-03-01T10:00:00+08:00",
+            "2026-03-01T10:00 [Asia/Shanghai]",
+            "2026-03-01T10:00",
         ] {
             // A text the fast reader leaves to the parser has nothing to compare.
             if let Some(v) = value_only(text) {
@@ -606,7 +613,7 @@ mod tests {
     }
 
     /// Pieces of deal files, good and bad, that random texts are made of.
-    const PIECES: [&str; 44] = [
+    const PIECES: [&str; 47] = [
         "entity ",
         "deal ",
         "e1 ",
@@ -651,6 +658,9 @@ mod tests {
         ".",
         "\"",
         "Société ",
+        "2026-03-01T10:00:00+08:00 ",
+        "2026-03-01T10:00 [Asia/Shanghai] ",
+        "2026-03-01T10:00 ",
     ];
 
     proptest! {

@@ -17,6 +17,8 @@ pub enum LiteralError {
     UnknownUnit(String, Option<String>),
     /// A date that does not exist (`2025-02-30`).
     BadDate(String),
+    /// A date and time that is not an exact instant (no offset or zone, an unknown zone...).
+    BadTimestamp(crate::value::TimeError),
 }
 
 impl LiteralError {
@@ -45,6 +47,7 @@ impl LiteralError {
                 })),
             ),
             LiteralError::BadDate(why) => ("not a calendar date".into(), Some(why.clone())),
+            LiteralError::BadTimestamp(e) => e.describe(),
         }
     }
 }
@@ -169,6 +172,14 @@ pub fn date(text: &str) -> Result<Value, LiteralError> {
     jiff::civil::Date::from_str(text)
         .map(Value::Date)
         .map_err(|e| LiteralError::BadDate(e.to_string()))
+}
+
+/// Reads a timestamp: `2026-03-01T10:00:00+08:00`, `2026-03-01T10:00Z`,
+/// `2026-03-01T10:00 [Asia/Shanghai]`. Without an offset or a zone it is an error.
+pub fn timestamp(text: &str) -> Result<Value, LiteralError> {
+    crate::value::Timestamp::parse(text)
+        .map(Value::Timestamp)
+        .map_err(LiteralError::BadTimestamp)
 }
 
 /// Resolves the escapes of a string literal's inner text.

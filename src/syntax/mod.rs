@@ -303,6 +303,8 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::value | Rule::list | Rule::record | Rule::symbol | Rule::boolean | Rule::date => {
             "a value"
         }
+        Rule::timestamp => "a date and time",
+        Rule::zone_name => "a time zone (`Asia/Shanghai`)",
         Rule::prefix_money | Rule::suffixed_number | Rule::number | Rule::digits => "a value",
         Rule::ident => "a name",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -1089,7 +1091,12 @@ impl Lower<'_> {
         let name = self.name(inner.next()?);
         let value_pair = inner.next()?;
         let value_span = self.span(&value_pair);
-        let value = self.value(value_pair)?;
+        let value = if value_pair.as_rule() == Rule::zone_name {
+            // `timezone: Asia/Shanghai`, a rule setting: the name as text.
+            Value::text(value_pair.as_str())
+        } else {
+            self.value(value_pair)?
+        };
         Some(Field {
             name,
             value,
@@ -1157,6 +1164,7 @@ impl Lower<'_> {
             Rule::boolean => Some(Value::Bool(pair.as_str() == "true")),
             Rule::symbol => Some(Value::Symbol(nfc(pair.as_str()))),
             Rule::date => self.literal_result(literal::date(pair.as_str()), span),
+            Rule::timestamp => self.literal_result(literal::timestamp(pair.as_str()), span),
             Rule::partial_date => {
                 self.diags.push(
                     Diagnostic::error(Code::BadLiteral,
@@ -1290,6 +1298,8 @@ impl Lower<'_> {
         let mut severity = None;
         let mut tags = Vec::new();
         let mut reference = None;
+        let mut timezone = None;
+        let mut fiscal_year_end = None;
         let mut patterns = Vec::new();
         let mut when = None;
         let mut message = None;
@@ -1365,19 +1375,86 @@ impl Lower<'_> {
                                 "not text",
                             ),
                         },
+                        "timezone" => {
+                            let zone = field.value.as_name().map(str::to_string);
+                            match zone.as_deref().and_then(crate::value::zone) {
+                                Some((canonical, _)) => {
+                                    timezone = Some(Text {
+                                        text: canonical.to_string(),
+                                        span: field.value_span,
+                                    })
+                                }
+                                None => {
+                                    let mut d = Diagnostic::error(
+                                        Code::RuleSetting,
+                                        match &zone {
+                                            Some(z) => format!("unknown time zone `{z}`"),
+                                            None => "`timezone` must be a time zone name".into(),
+                                        },
+                                        field.value_span,
+                                        "not a time zone",
+                                    );
+                                    d.help = zone
+                                        .as_deref()
+                                        .and_then(crate::value::zone_suggestion)
+                                        .or(Some(
+                                            "a zone is an IANA name: `timezone: Asia/Shanghai`, \
+                                             `timezone: America/New_York`, `timezone: UTC`"
+                                                .into(),
+                                        ));
+                                    self.diags.push(d);
+                                    ok = false;
+                                }
+                            }
+                        }
+                        "fiscal_year_end" => {
+                            match field
+                                .value
+                                .as_name()
+                                .filter(|t| crate::value::month_day(t).is_some())
+                            {
+                                Some(t) => {
+                                    fiscal_year_end = Some(Text {
+                                        text: t.to_string(),
+                                        span: field.value_span,
+                                    })
+                                }
+                                None => {
+                                    self.diags.push(
+                                        Diagnostic::error(
+                                            Code::RuleSetting,
+                                            "`fiscal_year_end` must be a month and day in quotes",
+                                            field.value_span,
+                                            "not a month and day",
+                                        )
+                                        .with_help(
+                                            "write the last day of the fiscal year as \
+                                             `\"MM-DD\"`: `fiscal_year_end: \"06-30\"`",
+                                        ),
+                                    );
+                                    ok = false;
+                                }
+                            }
+                        }
                         other => {
+                            const SETTINGS: [&str; 5] = [
+                                "severity",
+                                "tags",
+                                "reference",
+                                "timezone",
+                                "fiscal_year_end",
+                            ];
                             let mut d = Diagnostic::error(
                                 Code::RuleSetting,
                                 format!("unknown rule setting `{other}`"),
                                 field.name.span,
                                 "not a rule setting",
                             );
-                            d.help =
-                                crate::diag::did_you_mean(other, ["severity", "tags", "reference"])
-                                    .or(Some(
-                                        "rule settings are `severity`, `tags` and `reference`"
-                                            .into(),
-                                    ));
+                            d.help = crate::diag::did_you_mean(other, SETTINGS).or(Some(
+                                "rule settings are `severity`, `tags`, `reference`, `timezone` \
+                                 and `fiscal_year_end`"
+                                    .into(),
+                            ));
                             self.diags.push(d);
                             ok = false;
                         }
@@ -1474,6 +1551,8 @@ impl Lower<'_> {
             severity: severity?,
             tags,
             reference,
+            timezone,
+            fiscal_year_end,
             params,
             patterns,
             lets,
@@ -1653,7 +1732,7 @@ impl Lower<'_> {
                         | Rule::boolean
                 ) && !matches!(
                     p.as_rule(),
-                    Rule::date | Rule::prefix_money | Rule::suffixed_number
+                    Rule::date | Rule::timestamp | Rule::prefix_money | Rule::suffixed_number
                 )
             })
             .count();

@@ -5,7 +5,10 @@
 //! returns [`ValueError`] on overflow, division by zero, or operands that do not go together
 //! (USD with CNY, USD with GW). Errors carry no location: the evaluator attaches one.
 
+mod time;
 mod unit;
+
+pub use time::{TimeError, Timestamp, month_day, zone, zone_suggestion, zones};
 
 pub use unit::{
     CURRENCIES, CURRENCY_WORDS, Currency, Dimension, UNITS, Unit, UnitDef, UnitRef, all_spellings,
@@ -62,6 +65,9 @@ pub enum Value {
     Quantity(Quantity),
     /// A calendar date.
     Date(Date),
+    /// An instant, with the offset or zone it was written with
+    /// (`2026-03-01T10:00:00+08:00`, `2026-03-01T10:00 [Asia/Shanghai]`).
+    Timestamp(Timestamp),
     /// Quoted text.
     Text(Arc<str>),
     /// A bare name: a symbol (`investment`) or a reference to an entity or deal (`Nvidia`).
@@ -109,6 +115,25 @@ pub enum ValueError {
         /// The unit of the quantity.
         unit: &'static str,
     },
+    /// A date and a timestamp compared or subtracted: a timestamp has a date only in a zone.
+    #[error(
+        "cannot {op} a date and a timestamp: take the timestamp's date in a zone with `date(t)` or `date(t, \"Asia/Shanghai\")`"
+    )]
+    DateAndTimestamp {
+        /// The operation.
+        op: &'static str,
+    },
+    /// A calendar function (`quarter`...) given a timestamp, which has a date only in a zone.
+    #[error(
+        "cannot {op} a timestamp: take its date in a zone first, with `date(t)` or `date(t, \"Asia/Shanghai\")`"
+    )]
+    TimestampNeedsDate {
+        /// The operation.
+        op: &'static str,
+    },
+    /// A timestamp moved beyond the range of instants.
+    #[error("a timestamp out of range")]
+    TimestampRange,
     /// Division by zero.
     #[error("division by zero")]
     DivisionByZero,
@@ -143,6 +168,7 @@ impl Value {
             Value::Money(m) => format!("money ({})", m.currency),
             Value::Quantity(q) => format!("{} ({})", q.unit.describe(), q.unit),
             Value::Date(_) => "a date".into(),
+            Value::Timestamp(_) => "a timestamp".into(),
             Value::Text(_) => "text".into(),
             Value::Symbol(_) => "a name".into(),
             Value::List(_) => "a list".into(),
@@ -248,6 +274,10 @@ impl Value {
                 Ok(x.cmp(&y))
             }
             (Value::Date(a), Value::Date(b)) => Ok(a.cmp(b)),
+            (Value::Timestamp(a), Value::Timestamp(b)) => Ok(a.cmp_instant(b)),
+            (Value::Date(_), Value::Timestamp(_)) | (Value::Timestamp(_), Value::Date(_)) => {
+                Err(ValueError::DateAndTimestamp { op: "compare" })
+            }
             (Value::Text(a) | Value::Symbol(a), Value::Text(b) | Value::Symbol(b)) => Ok(a.cmp(b)),
             _ => Err(Value::mismatch("compare", self, other)),
         }
@@ -289,6 +319,15 @@ impl Value {
             }
             (Value::Date(d), Value::Quantity(q)) => {
                 Ok(Value::Date(shift_date(*d, q, op == "subtract")?))
+            }
+            (Value::Timestamp(t), Value::Quantity(q)) => Ok(Value::Timestamp(
+                t.shift(calendar_span(q, op == "subtract", "a timestamp")?)
+                    .map_err(|_| ValueError::TimestampRange)?,
+            )),
+            (Value::Date(_), Value::Timestamp(_)) | (Value::Timestamp(_), Value::Date(_))
+                if op == "subtract" =>
+            {
+                Err(ValueError::DateAndTimestamp { op })
             }
             (Value::Date(a), Value::Date(b)) if op == "subtract" => {
                 let days = b
@@ -466,6 +505,7 @@ impl Value {
                 Key::Quantity(cur, dim, q.unit.key_amount(q.amount)?.normalize())
             }
             Value::Date(d) => Key::Date(*d),
+            Value::Timestamp(t) => Key::Timestamp(t.instant()),
             Value::Text(s) | Value::Symbol(s) => Key::Name(s.clone()),
             Value::List(_) | Value::Record(_) => return None,
         })
@@ -482,6 +522,7 @@ impl Key {
             Key::Money(c, _) => KeyClass::Money(*c),
             Key::Quantity(c, d, _) => KeyClass::Quantity(*c, *d),
             Key::Date(_) => KeyClass::Date,
+            Key::Timestamp(_) => KeyClass::Timestamp,
             Key::Name(_) => KeyClass::Name,
         }
     }
@@ -500,6 +541,8 @@ pub enum KeyClass {
     Quantity(Option<Currency>, Dimension),
     /// Dates.
     Date,
+    /// Timestamps.
+    Timestamp,
     /// Symbols and text.
     Name,
 }
@@ -508,12 +551,21 @@ pub enum KeyClass {
 /// the month, clamped to the month's last day (`2025-01-31 + 1 month` is `2025-02-28`).
 fn shift_date(d: Date, q: &Quantity, subtract: bool) -> Result<Date, ValueError> {
     let op = if subtract { "subtract" } else { "add" };
+    d.checked_add(calendar_span(q, subtract, "a date")?)
+        .map_err(|_| ValueError::Overflow { op })
+}
+
+/// The calendar span of a quantity in days, months or years, negated for a subtraction; a
+/// fraction of a day or month is an error (`what` is `a date` or `a timestamp`).
+fn calendar_span(q: &Quantity, subtract: bool, what: &str) -> Result<jiff::Span, ValueError> {
+    let op = if subtract { "subtract" } else { "add" };
+    let mismatch = || ValueError::Mismatch {
+        op,
+        left: what.into(),
+        right: format!("{} ({})", q.unit.describe(), q.unit),
+    };
     let Unit::Plain(u) = q.unit else {
-        return Err(ValueError::Mismatch {
-            op,
-            left: "a date".into(),
-            right: format!("{} ({})", q.unit.describe(), q.unit),
-        });
+        return Err(mismatch());
     };
     let base = q
         .unit
@@ -526,44 +578,131 @@ fn shift_date(d: Date, q: &Quantity, subtract: bool) -> Result<Date, ValueError>
     if subtract {
         n = -n;
     }
-    let span = match u.dimension {
+    match u.dimension {
         Dimension::Months => jiff::Span::new().try_months(n),
         Dimension::Days => jiff::Span::new().try_days(n),
-        _ => {
-            return Err(ValueError::Mismatch {
-                op,
-                left: "a date".into(),
-                right: format!("{} ({})", q.unit.describe(), q.unit),
-            });
-        }
+        _ => return Err(mismatch()),
     }
-    .map_err(|_| ValueError::Overflow { op })?;
-    d.checked_add(span).map_err(|_| ValueError::Overflow { op })
+    .map_err(|_| ValueError::Overflow { op })
 }
 
-/// Whole calendar months from `a` to `b` (negative when `b` is earlier), truncated toward zero,
+/// Whole calendar months from `a` to `b` (negative when `b` is earlier), truncated toward zero
+/// (two dates, or two timestamps counted in the zone of `a`),
 /// as a quantity in months: `months_between(2025-01-31, 2025-02-28)` is 0 months,
 /// `months_between(2025-01-15, 2026-03-14)` is 13 months.
 pub fn months_between(a: &Value, b: &Value) -> Result<Value, ValueError> {
-    let (Value::Date(a), Value::Date(b)) = (a, b) else {
-        return Err(ValueError::Mismatch {
-            op: "take months between",
-            left: a.describe(),
-            right: b.describe(),
-        });
+    const OP: &str = "take months between";
+    let months = match (a, b) {
+        (Value::Date(a), Value::Date(b)) => i64::from(
+            a.until((jiff::Unit::Month, *b))
+                .map_err(|_| ValueError::Overflow { op: OP })?
+                .get_months(),
+        ),
+        (Value::Timestamp(a), Value::Timestamp(b)) => {
+            a.months_until(b).map_err(|_| ValueError::TimestampRange)?
+        }
+        (Value::Date(_), Value::Timestamp(_)) | (Value::Timestamp(_), Value::Date(_)) => {
+            return Err(ValueError::DateAndTimestamp { op: OP });
+        }
+        _ => {
+            return Err(ValueError::Mismatch {
+                op: OP,
+                left: a.describe(),
+                right: b.describe(),
+            });
+        }
     };
-    let span = a
-        .until((jiff::Unit::Month, *b))
-        .map_err(|_| ValueError::Overflow {
-            op: "take months between",
-        })?;
     Ok(Value::Quantity(Quantity {
-        amount: Decimal::from(span.get_months()),
+        amount: Decimal::from(months),
         unit: Unit::Plain(find_unit("months").ok_or(ValueError::Overflow {
             op: "take months between",
         })?),
         ceiling: false,
     }))
+}
+
+/// `date(t, zone)`: the calendar date of timestamp `t` in the zone named `zone`; a date is
+/// itself.
+pub fn date_of(v: &Value, zone_name: &str) -> Result<Value, ValueError> {
+    match v {
+        Value::Date(_) => Ok(v.clone()),
+        Value::Timestamp(t) => {
+            let (_, tz) = zone(zone_name).ok_or(ValueError::NotNumeric {
+                op: "take the date in",
+                what: format!("`{zone_name}`, which is not a time zone"),
+            })?;
+            Ok(Value::Date(t.date_in(&tz)))
+        }
+        other => Err(ValueError::NotNumeric {
+            op: "take the date of",
+            what: other.describe(),
+        }),
+    }
+}
+
+/// The date argument of a calendar function (`quarter`...): a timestamp is an error that says to
+/// take its date in a zone first.
+fn calendar_date(v: &Value, op: &'static str) -> Result<Date, ValueError> {
+    match v {
+        Value::Date(d) => Ok(*d),
+        Value::Timestamp(_) => Err(ValueError::TimestampNeedsDate { op }),
+        other => Err(ValueError::NotNumeric {
+            op,
+            what: other.describe(),
+        }),
+    }
+}
+
+/// `quarter(d)`: the calendar quarter of a date as text, `2026-Q1`.
+pub fn quarter(v: &Value) -> Result<Value, ValueError> {
+    let d = calendar_date(v, "take the quarter of")?;
+    let q = (d.month() - 1) / 3 + 1;
+    Ok(Value::text(&format!("{:04}-Q{q}", d.year())))
+}
+
+/// The fiscal year of date `d` (named by the calendar year in which it ends) and the day it
+/// starts, for a year ending on `end` (`MM-DD`).
+fn fiscal(d: Date, end: &str) -> Result<(i16, Date), ValueError> {
+    const OP: &str = "take the fiscal year of";
+    let (m, day) = month_day(end).ok_or(ValueError::NotNumeric {
+        op: OP,
+        what: format!("a date with the year end `{end}`, which is not a month and day"),
+    })?;
+    let end_in = |year: i16| Date::new(year, m, day).map_err(|_| ValueError::Overflow { op: OP });
+    let year = if d <= end_in(d.year())? {
+        d.year()
+    } else {
+        d.year()
+            .checked_add(1)
+            .ok_or(ValueError::Overflow { op: OP })?
+    };
+    let previous_end = end_in(year.checked_sub(1).ok_or(ValueError::Overflow { op: OP })?)?;
+    let start = previous_end
+        .tomorrow()
+        .map_err(|_| ValueError::Overflow { op: OP })?;
+    Ok((year, start))
+}
+
+/// `fiscal_year(d, end)`: the fiscal year of a date, as the number of the calendar year in which
+/// it ends: with `end` `06-30`, 2026-07-01 is in fiscal year 2027.
+pub fn fiscal_year(v: &Value, end: &Value) -> Result<Value, ValueError> {
+    let d = calendar_date(v, "take the fiscal year of")?;
+    let (year, _) = fiscal(d, end.as_name().unwrap_or(""))?;
+    Ok(Value::Number(Decimal::from(year)))
+}
+
+/// `fiscal_quarter(d, end)`: the fiscal quarter of a date as text, `FY2027-Q1`: quarters are
+/// three calendar months from the day after the fiscal year end.
+pub fn fiscal_quarter(v: &Value, end: &Value) -> Result<Value, ValueError> {
+    const OP: &str = "take the fiscal quarter of";
+    let d = calendar_date(v, OP)?;
+    let (year, start) = fiscal(d, end.as_name().unwrap_or(""))?;
+    let months = start
+        .until((jiff::Unit::Month, d))
+        .map_err(|_| ValueError::Overflow { op: OP })?
+        .get_months();
+    let q = (months / 3 + 1).clamp(1, 4);
+    Ok(Value::text(&format!("FY{year:04}-Q{q}")))
 }
 
 /// A canonical, hashable form of a [`Value`] used by join indexes.
@@ -579,6 +718,8 @@ pub enum Key {
     Quantity(Option<Currency>, Dimension, Decimal),
     /// A date.
     Date(Date),
+    /// The instant of a timestamp.
+    Timestamp(jiff::Timestamp),
     /// A symbol or text.
     Name(Name),
 }
@@ -736,6 +877,7 @@ impl fmt::Display for Value {
             Value::Money(m) => m.fmt(f),
             Value::Quantity(q) => q.fmt(f),
             Value::Date(d) => write!(f, "{d}"),
+            Value::Timestamp(t) => write!(f, "{t}"),
             Value::Text(s) => write!(f, "{s}"),
             Value::Symbol(s) => f.write_str(s),
             Value::List(items) => {
