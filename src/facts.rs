@@ -163,7 +163,7 @@ pub struct FactBase {
     by_kind_name: FastMap<(FactKind, Name), Vec<FactIndex>>,
     /// The facts of each kind whose `kind` (or `type`) field is missing or not a name.
     unnamed_kind: FastMap<FactKind, Vec<FactIndex>>,
-    field_names: IndexMap<FactKind, IndexSet<Name>>,
+    field_names: IndexMap<FactKind, IndexSet<Name, crate::hash::FastHasher>>,
     /// Field layouts: how a fact's field map is laid out, by field id.
     layouts: Layouts,
     /// The layout of each fact, by fact index.
@@ -250,7 +250,18 @@ struct Layouts {
     /// relation bring their columns' names, the very same `Arc`s, in the same order),
     /// with the shared names they were replaced by and the fact's layout.
     last: Option<LastNames>,
+    /// The same for loaded facts, by the addresses of the names they brought, in order: facts
+    /// read from a deal file bring names stored once ([`crate::value::Interner`]), so the facts
+    /// of one shape bring the very same `Arc`s. Each entry holds those `Arc`s, so an address
+    /// cannot be reused by another name while it is a key. At most [`MAX_SHAPES`] entries.
+    shapes: FastMap<Box<[usize]>, LastNames>,
+    /// The key of [`Layouts::shapes`] of the fact being added (reused from fact to fact).
+    shape: Vec<usize>,
 }
+
+/// Most fact shapes remembered in [`Layouts::shapes`]; beyond them, facts are placed by looking
+/// up each name (facts built in code with names of their own would otherwise fill it).
+const MAX_SHAPES: usize = 1024;
 
 /// See [`Layouts::last`].
 #[derive(Clone, Debug)]
@@ -325,7 +336,11 @@ impl FactBase {
         let mut fact = fact;
         self.intern(&mut fact, true);
         for field in fact.fields.values() {
-            collect_symbols(&field.value, &mut self.symbols);
+            // A symbol at the top of a field was learned by `intern`: only lists and records
+            // are left to walk.
+            if matches!(field.value, Value::List(_) | Value::Record(_)) {
+                collect_symbols(&field.value, &mut self.symbols);
+            }
             collect_currencies(&field.value, field.span, &mut self.currencies);
         }
         self.symbols.insert(fact.id.clone());
@@ -366,11 +381,29 @@ impl FactBase {
             self.layout_of.push(layout);
             return;
         }
-        let brought: Vec<Name> = if learn {
-            Vec::new()
-        } else {
-            fact.fields.keys().cloned().collect()
-        };
+        if learn {
+            let shape = &mut self.layouts.shape;
+            shape.clear();
+            shape.extend(
+                fact.fields
+                    .keys()
+                    .map(|k| Arc::as_ptr(k).cast::<u8>() as usize),
+            );
+            let hit = self
+                .layouts
+                .shapes
+                .get(shape.as_slice())
+                .filter(|h| h.kind == fact.kind);
+            if let Some(hit) = hit {
+                for ((name, field), shared) in fact.fields.iter_mut2().zip(&hit.shared) {
+                    *name = shared.clone();
+                    intern_symbol(&mut self.symbols, &mut field.value, learn);
+                }
+                self.layout_of.push(hit.layout);
+                return;
+            }
+        }
+        let brought: Vec<Name> = fact.fields.keys().cloned().collect();
         let names = self.field_names.entry(fact.kind.clone()).or_default();
         let layouts = &mut self.layouts;
         layouts.order.clear();
@@ -388,13 +421,21 @@ impl FactBase {
         }
         let layout = self.layouts.layout().unwrap_or(BY_NAME);
         self.layout_of.push(layout);
+        let last = LastNames {
+            kind: fact.kind.clone(),
+            brought,
+            shared: fact.fields.keys().cloned().collect(),
+            layout,
+        };
         if !learn {
-            self.layouts.last = Some(LastNames {
-                kind: fact.kind.clone(),
-                brought,
-                shared: fact.fields.keys().cloned().collect(),
-                layout,
-            });
+            self.layouts.last = Some(last);
+        } else if self.layouts.shapes.len() < MAX_SHAPES {
+            let shape = last
+                .brought
+                .iter()
+                .map(|k| Arc::as_ptr(k).cast::<u8>() as usize)
+                .collect();
+            self.layouts.shapes.insert(shape, last);
         }
     }
 
@@ -406,11 +447,14 @@ impl FactBase {
         let name = fact
             .fields
             .get(crate::syntax::discriminator(&fact.kind))
-            .and_then(|f| f.value.as_name());
+            .and_then(|f| match &f.value {
+                Value::Symbol(s) => Some(s.clone()),
+                other => other.as_name().map(Name::from),
+            });
         match name {
             Some(n) => self
                 .by_kind_name
-                .entry((fact.kind.clone(), Name::from(n)))
+                .entry((fact.kind.clone(), n))
                 .or_default()
                 .push(index),
             None => self

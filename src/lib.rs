@@ -197,6 +197,8 @@ pub struct Engine {
     tests: Vec<syntax::TestDecl>,
     /// Threads that evaluate rules; `None` for one per core.
     threads: Option<usize>,
+    /// The field names and symbols read from deal files, each stored once.
+    names: value::Interner,
 }
 
 impl Engine {
@@ -492,9 +494,11 @@ impl Engine {
         let text: Arc<str> = text.into();
         let file = self.sources.add(name, text.clone());
         let mut diags = Vec::new();
-        syntax::parse_each(file, &text, &mut diags, &mut |item, diags| {
+        let mut names = std::mem::take(&mut self.names);
+        syntax::parse_each(file, &text, &mut names, &mut diags, &mut |item, diags| {
             add(self, item, diags)
         });
+        self.names = names;
         if diags.iter().any(|d| d.level == Level::Error) {
             Err(LoadError { diagnostics: diags })
         } else {

@@ -15,18 +15,25 @@ use super::ast::{FactDecl, FactKind, Field, Ident, Text};
 use super::literal;
 use super::nfc;
 use crate::diag::{FileId, Span};
-use crate::value::{Name, Value};
+use crate::value::{Interner, Name, Value};
 use indexmap::IndexMap;
 use std::sync::Arc;
 
 /// The entity or deal declaration that starts at byte `offset` of `text` (after white space
 /// and comments), and the offset just after it; `None` when the general parser must read it.
-pub(super) fn fact_decl(file: FileId, text: &str, offset: usize) -> Option<(FactDecl, usize)> {
+/// Field names and symbols are taken from `names` (the id, unique, is not).
+pub(super) fn fact_decl(
+    file: FileId,
+    text: &str,
+    offset: usize,
+    names: &mut Interner,
+) -> Option<(FactDecl, usize)> {
     let mut r = Reader {
         file,
         bytes: text.as_bytes(),
         text,
         at: offset,
+        names,
     };
     r.skip();
     let start = r.at;
@@ -37,7 +44,7 @@ pub(super) fn fact_decl(file: FileId, text: &str, offset: usize) -> Option<(Fact
     } else {
         return None;
     };
-    let id = r.name()?;
+    let id = r.name(false)?;
     if matches!(&*id.name, "true" | "false") {
         return None;
     }
@@ -76,11 +83,13 @@ pub(super) fn fact_decl(file: FileId, text: &str, offset: usize) -> Option<(Fact
 /// The value that is the whole of `text` (white space and comments around it allowed), as a
 /// cell of a CSV or JSON input holds it; `None` when the general parser must read it.
 pub(super) fn value_only(text: &str) -> Option<Value> {
+    let mut names = Interner::default();
     let mut r = Reader {
         file: FileId(u32::MAX),
         bytes: text.as_bytes(),
         text,
         at: 0,
+        names: &mut names,
     };
     r.skip();
     let value = r.value()?;
@@ -93,6 +102,8 @@ struct Reader<'t> {
     bytes: &'t [u8],
     text: &'t str,
     at: usize,
+    /// Where field names and symbols are stored once.
+    names: &'t mut Interner,
 }
 
 /// Whether `b` may continue an ASCII identifier. A non-ASCII byte may too (the grammar's
@@ -190,20 +201,30 @@ impl<'t> Reader<'t> {
         self.text.get(start..end)
     }
 
-    /// A name: an identifier or a string, after white space.
-    fn name(&mut self) -> Option<Ident> {
+    /// A name: an identifier or a string, after white space; shared through [`Reader::names`]
+    /// when `shared`.
+    fn name(&mut self, shared: bool) -> Option<Ident> {
         self.skip();
         let start = self.at;
         if self.peek() == Some(b'"') {
             let (s, span) = self.string()?;
-            return Some(Ident {
-                name: nfc(&s),
-                span,
-            });
+            let name = nfc(&s);
+            let name = if shared {
+                self.names.intern(&name)
+            } else {
+                name
+            };
+            return Some(Ident { name, span });
         }
         let word = self.ident()?;
+        // An identifier here is ASCII, which is in NFC already.
+        let name = if shared {
+            self.names.intern(word)
+        } else {
+            Arc::from(word)
+        };
         Some(Ident {
-            name: nfc(word),
+            name,
             span: self.span(start, self.at),
         })
     }
@@ -235,7 +256,7 @@ impl<'t> Reader<'t> {
 
     /// `name: value`, with an optional comma after it.
     fn field(&mut self) -> Option<Field> {
-        let name = self.name()?;
+        let name = self.name(true)?;
         self.eat(b':')?;
         self.skip();
         let start = self.at;
@@ -335,7 +356,8 @@ impl<'t> Reader<'t> {
                 Some(match word {
                     "true" => Value::Bool(true),
                     "false" => Value::Bool(false),
-                    _ => Value::Symbol(nfc(word)),
+                    // An identifier here is ASCII, which is in NFC already.
+                    _ => Value::Symbol(self.names.intern(word)),
                 })
             }
         }
@@ -607,7 +629,7 @@ mod tests {
     #[test]
     fn the_fast_reader_reads_the_generated_shape() {
         let text = "deal d0000001 {\n  kind: purchase\n  buyer: e0000007\n  seller: e0000002\n  amount: 1.5B USD\n  annual_amount: up to 300M USD\n  announced: 2025-03-04\n  status: definitive\n  vesting: [{ shares: 7M shares  trigger: purchase_volume }]\n}\n";
-        let read = fact_decl(FileId(0), text, 0);
+        let read = fact_decl(FileId(0), text, 0, &mut Interner::default());
         assert_eq!(read.as_ref().map(|(_, end)| *end), Some(text.len() - 1));
         assert_eq!(read.map(|(d, _)| d.fields.len()), Some(8));
     }

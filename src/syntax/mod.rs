@@ -42,7 +42,8 @@ pub fn parse(file: FileId, text: &str) -> (File, Vec<Diagnostic>) {
 fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
     let mut out = File::default();
     let mut diags = Vec::new();
-    parse_each_with(file, text, fast, &mut diags, &mut |item, _| {
+    let mut names = crate::value::Interner::default();
+    parse_each_with(file, text, fast, &mut names, &mut diags, &mut |item, _| {
         out.items.push(item)
     });
     (out, diags)
@@ -51,14 +52,16 @@ fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
 /// Parses `text` as [`parse`] does, but hands each declaration to `each` as soon as it is read,
 /// in file order, instead of keeping them all: a deal file of a million deals never exists as
 /// one syntax tree. `each` may add diagnostics of its own; syntax errors go to `diags` as they
-/// are found, so the two are in file order.
+/// are found, so the two are in file order. The field names and symbols of entities and deals
+/// are taken from `names`, so that each distinct name is stored once.
 pub fn parse_each(
     file: FileId,
     text: &str,
+    names: &mut crate::value::Interner,
     diags: &mut Vec<Diagnostic>,
     each: &mut dyn FnMut(Item, &mut Vec<Diagnostic>),
 ) {
-    parse_each_with(file, text, true, diags, each);
+    parse_each_with(file, text, true, names, diags, each);
 }
 
 /// [`parse_each`], with the fast reader on or off (see [`parse_with`]).
@@ -66,6 +69,7 @@ fn parse_each_with(
     file: FileId,
     text: &str,
     fast: bool,
+    names: &mut crate::value::Interner,
     diags: &mut Vec<Diagnostic>,
     each: &mut dyn FnMut(Item, &mut Vec<Diagnostic>),
 ) {
@@ -79,7 +83,7 @@ fn parse_each_with(
     }
     let mut offset = 0;
     while offset <= text.len() {
-        if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset) {
+        if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset, names) {
             each(Item::Fact(decl), diags);
             offset = end;
             continue;
@@ -151,46 +155,47 @@ pub const MAX_PATH: usize = 32;
 /// Refuses files nested deeper than [`MAX_NESTING`] before parsing them, so that no input can
 /// exhaust the stack of the parser or of later recursive passes.
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
+    // Bytes, not characters: every byte that matters here is ASCII, and no byte of a multi-byte
+    // character is.
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
                 // Messages hold `{expression}` placeholders: their nesting counts too.
                 let mut inner = 0usize;
-                while let Some((j, c)) = chars.next() {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
                     match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' | '\n' => break,
-                        '(' | '[' | '{' => {
+                        b'\\' => i += 1,
+                        b'"' | b'\n' => break,
+                        b'(' | b'[' | b'{' => {
                             inner += 1;
                             if depth + inner > MAX_NESTING {
-                                return Some(too_deep(file, j));
+                                return Some(too_deep(file, i));
                             }
                         }
-                        ')' | ']' | '}' => inner = inner.saturating_sub(1),
+                        b')' | b']' | b'}' => inner = inner.saturating_sub(1),
                         _ => {}
                     }
+                    i += 1;
                 }
             }
-            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => {
-                for (_, c) in chars.by_ref() {
-                    if c == '\n' {
-                        break;
-                    }
-                }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                let rest = bytes.get(i..).unwrap_or_default();
+                i += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
             }
-            '(' | '[' | '{' => {
+            b'(' | b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
                     return Some(too_deep(file, i));
                 }
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }

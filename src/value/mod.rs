@@ -78,6 +78,38 @@ pub enum Value {
     Record(Arc<IndexMap<Name, Value>>),
 }
 
+/// Names stored once: each distinct text is one shared `Arc`, so that the field names and
+/// symbols of a million facts cost one allocation each, not one per occurrence, and the same
+/// name read twice is the very same `Arc` (which [`FactBase`](crate::FactBase) uses to place a
+/// fact's fields without looking each name up).
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    names: crate::hash::FastSet<Name>,
+}
+
+impl Interner {
+    /// The shared name with text `text`, made on first sight. `text` must already be in the
+    /// form names are compared in (NFC, as the readers make it).
+    pub fn intern(&mut self, text: &str) -> Name {
+        if let Some(name) = self.names.get(text) {
+            return name.clone();
+        }
+        let name: Name = Arc::from(text);
+        self.names.insert(name.clone());
+        name
+    }
+
+    /// How many distinct names are stored.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether no name is stored yet.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
 /// Why an operation on values failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
