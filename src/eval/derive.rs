@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Budgets, Conditions, matching_bindings, placeholder_values};
+use super::{Budgets, Conditions, Placeholders, matching_bindings};
 use crate::check::derive::{check_cycle_hops, check_derives, stratify};
 use crate::diag::{Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
@@ -42,7 +42,7 @@ pub fn derive_all(
     let Some(strata) = stratify(&checked, diags) else {
         return facts;
     };
-    let mut seen: FastSet<String> = FastSet::default();
+    let mut seen: FastSet<Name> = FastSet::default();
     let mut total = 0usize;
     for stratum in strata {
         // Round 0: every derive of the stratum over everything known so far.
@@ -119,7 +119,7 @@ pub fn derive_all(
 /// Turns bindings into rows of the derive's relation; rows already known are skipped.
 /// The rows known so far (by id) and those added in the current round, per relation.
 struct Rows<'r> {
-    seen: &'r mut FastSet<String>,
+    seen: &'r mut FastSet<Name>,
     new: &'r mut IndexMap<Name, Vec<FactIndex>>,
 }
 
@@ -146,8 +146,9 @@ fn derive_round(
     };
     let (seen, new_rows) = (&mut *rows.seen, &mut *rows.new);
     let mut rows = Vec::new();
+    let head = Placeholders::new(&d.rule, facts);
     for bound in bindings {
-        let values = match placeholder_values(&d.rule, facts, &bound) {
+        let values = match head.values(&bound) {
             Ok(v) => v,
             Err(e) => {
                 if !errors.contains(&e) {
@@ -181,10 +182,15 @@ fn derive_round(
         rows.push((id, values, sources));
     }
     for (id, values, sources) in rows {
-        if !seen.insert(id.clone()) {
+        if seen.contains(id.as_str()) {
             continue;
         }
-        let mut fields = crate::facts::FieldMap::default();
+        let id = Name::from(id.as_str());
+        seen.insert(id.clone());
+        let mut fields = crate::facts::FieldMap::with_capacity_and_hasher(
+            rel.columns.len(),
+            crate::hash::FastHasher::default(),
+        );
         for ((col, _), v) in rel.columns.iter().zip(values) {
             if let Some(value) = v {
                 fields.insert(
@@ -198,7 +204,7 @@ fn derive_round(
             }
         }
         let fact = Fact {
-            id: Arc::from(id.as_str()),
+            id,
             kind: FactKind::Row(d.relation.clone()),
             title: None,
             fields,

@@ -1581,19 +1581,46 @@ pub fn placeholder_values(
     facts: &FactBase,
     bound: &[Option<FactIndex>],
 ) -> Result<Vec<Option<Value>>, EvalError> {
-    let ev = Evaluator::new(facts, rule);
-    let mut out = Vec::new();
-    for part in &rule.message {
-        if let MessagePart::Expr(e) = part {
-            match ev.value(e, bound) {
-                Ok(v) => out.push(v.map(Cow::into_owned)),
-                Err(f) => {
-                    return Err(ev.error(rule, bound, f));
+    Placeholders::new(rule, facts).values(bound)
+}
+
+/// The message placeholders of one rule, evaluated again and again for different bindings (the
+/// head of a derive rule, once per row) with one evaluator, as [`Conditions`] does.
+pub(crate) struct Placeholders<'a> {
+    ev: Evaluator<'a>,
+}
+
+impl<'a> Placeholders<'a> {
+    /// The placeholders of `rule` over `facts`.
+    pub(crate) fn new(rule: &'a CheckedRule, facts: &'a FactBase) -> Self {
+        Placeholders {
+            ev: Evaluator::new(facts, rule),
+        }
+    }
+
+    /// The values of the placeholders for `bound`, as [`placeholder_values`] gives them.
+    pub(crate) fn values(
+        &self,
+        bound: &[Option<FactIndex>],
+    ) -> Result<Vec<Option<Value>>, EvalError> {
+        let (ev, rule) = (&self.ev, self.ev.rule);
+        let mut out = Vec::with_capacity(rule.message.len());
+        for part in &rule.message {
+            if let MessagePart::Expr(e) = part {
+                match ev.value(e, bound) {
+                    Ok(v) => out.push(v.map(Cow::into_owned)),
+                    Err(f) => {
+                        let error = ev.error(rule, bound, f);
+                        ev.take_missing();
+                        return Err(error);
+                    }
                 }
             }
         }
+        // What is missing is a `None` in the values; the evaluator keeps nothing between calls.
+        ev.take_missing();
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// Whether every condition of `rule` is true for `bound` (unknown counts as not).

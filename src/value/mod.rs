@@ -852,20 +852,35 @@ fn common_unit(
 /// `350M`; amounts under a thousand are written in full. Exact: scaling divides by a power of
 /// ten.
 pub fn scaled(amount: Decimal) -> String {
-    const SCALES: [(i64, &str); 4] = [
-        (1_000_000_000_000, "T"),
-        (1_000_000_000, "B"),
-        (1_000_000, "M"),
-        (1_000, "K"),
+    let (q, word) = scale_word(amount);
+    format!("{q}{word}")
+}
+
+/// `amount` divided by the largest of thousand, million, billion, trillion not above it,
+/// normalized, with the scale word (`K`, `M`, `B`, `T`; empty below a thousand). Dividing by a
+/// power of ten moves the decimal point (exact), and divides only where the scale would pass
+/// the 28 places a decimal holds.
+fn scale_word(amount: Decimal) -> (Decimal, &'static str) {
+    const SCALES: [(i64, u32, &str); 4] = [
+        (1_000_000_000_000, 12, "T"),
+        (1_000_000_000, 9, "B"),
+        (1_000_000, 6, "M"),
+        (1_000, 3, "K"),
     ];
     let abs = amount.abs();
-    for (size, word) in SCALES {
+    for (size, digits, word) in SCALES {
         let size = Decimal::from(size);
-        if let Some(q) = amount.checked_div(size).filter(|_| abs >= size) {
-            return format!("{}{word}", q.normalize());
+        if abs >= size {
+            let mut q = amount;
+            if q.set_scale(q.scale() + digits).is_ok() {
+                return (q.normalize(), word);
+            }
+            if let Some(q) = amount.checked_div(size) {
+                return (q.normalize(), word);
+            }
         }
     }
-    amount.normalize().to_string()
+    (amount.normalize(), "")
 }
 
 impl fmt::Display for Money {
@@ -873,7 +888,8 @@ impl fmt::Display for Money {
         if self.ceiling {
             f.write_str("up to ")?;
         }
-        write!(f, "{} {}", scaled(self.amount), self.currency)
+        let (q, word) = scale_word(self.amount);
+        write!(f, "{q}{word} {}", self.currency)
     }
 }
 
@@ -950,6 +966,49 @@ mod tests {
     #[test]
     fn a_value_is_three_words() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    /// Scaling moves the decimal point where it can and divides where it cannot: the same
+    /// text as dividing always.
+    #[test]
+    fn scaled_amounts_read_as_divided_ones() {
+        fn by_division(amount: Decimal) -> String {
+            for (size, word) in [
+                (1_000_000_000_000i64, "T"),
+                (1_000_000_000, "B"),
+                (1_000_000, "M"),
+                (1_000, "K"),
+            ] {
+                let size = Decimal::from(size);
+                if let Some(q) = amount.checked_div(size).filter(|_| amount.abs() >= size) {
+                    return format!("{}{word}", q.normalize());
+                }
+            }
+            amount.normalize().to_string()
+        }
+        for text in [
+            "0",
+            "999",
+            "999.99",
+            "1000",
+            "-1000",
+            "1500",
+            "100000000000",
+            "300000000000",
+            "13000000000.5",
+            "0.0000000000000000000000000001",
+            "1234567890123.456789",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "1000.0000000000000000000000001",
+            "99999.999999999999999999",
+            "1e-20",
+        ] {
+            let amount = Decimal::from_str(text)
+                .or_else(|_| Decimal::from_scientific(text))
+                .unwrap_or_default();
+            assert_eq!(scaled(amount), by_division(amount), "{text}");
+        }
     }
 
     fn usd(s: &str) -> Value {
