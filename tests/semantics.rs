@@ -719,3 +719,52 @@ fn a_fact_without_a_kind_is_still_examined_by_a_kind_condition() {
         ("a", "kind")
     );
 }
+
+/// An aggregate that is a function of its join key is computed once per key, and the deals of
+/// one key share it; a sum that converted currencies is computed for each, so that every
+/// finding's explanation shows the conversion.
+#[test]
+fn deals_of_one_key_share_their_sum_and_each_shows_its_conversions() {
+    let r = run(
+        "fx USD/CNY 7.10 on 2025-10-01
+         deal p1 { buyer: C  seller: S  amount: 10B USD }
+         deal p2 { buyer: C  seller: S  amount: 71B CNY }
+         deal p3 { buyer: C  seller: T  amount: 3B USD }
+         deal p4 { buyer: C  seller: T  amount: 4B USD }
+         deal p5 { buyer: D  seller: T  amount: 5B USD }",
+        "rule r { severity: low  match c: deal
+           let total = sum(x.amount for x: deal where x.buyer == c.buyer and x.seller == c.seller)
+           when total > 1B USD
+           flag \"{c.id}: {total}\" }",
+    );
+    let mut findings: Vec<_> = r.findings.iter().collect();
+    findings.sort_by(|a, b| a.message.cmp(&b.message));
+    let found: Vec<_> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        found,
+        [
+            "p1: 142B CNY",
+            "p2: 142B CNY",
+            "p3: 7B USD",
+            "p4: 7B USD",
+            "p5: 5B USD"
+        ]
+    );
+    let rates = |i: usize| {
+        findings[i].trace[0]
+            .conversions
+            .iter()
+            .map(|c| (c.base.code(), c.quote.code(), c.rate.to_string()))
+            .collect::<Vec<_>>()
+    };
+    for i in 0..2 {
+        assert_eq!(
+            rates(i),
+            [("USD", "CNY", "7.10".to_string())],
+            "finding {i}"
+        );
+    }
+    for i in 2..5 {
+        assert_eq!(rates(i), [], "finding {i}");
+    }
+}

@@ -89,6 +89,35 @@ struct Evaluator<'a> {
     dates: RefCell<Vec<crate::explain::DateTaken>>,
     /// The fact base's id of each field name the rule reads, by the rule's field slot.
     field_ids: Vec<Option<crate::facts::FieldId>>,
+    /// For each sub-query, whether its aggregate is a function of its join key alone: no
+    /// residual condition, and a value that reads only the local binding. Its result is then
+    /// computed once per key ([`Evaluator::aggregates`]).
+    keyed_aggregate: Vec<bool>,
+    /// The aggregates computed so far, by sub-query and join key, for those of
+    /// `keyed_aggregate`: the outer facts of one key (the deals of one buyer and seller) share
+    /// one sum.
+    aggregates: RefCell<crate::hash::FastMap<(usize, plan::Parts), Option<Value>>>,
+}
+
+/// Whether `e` reads nothing but constants and local binding `local` (and the facts its fields
+/// name): its value is the same wherever the local binding is the same fact.
+fn reads_only_local(e: &CExpr, local: usize) -> bool {
+    match &e.kind {
+        CKind::Literal(_) => true,
+        CKind::Local(i) => *i == local,
+        CKind::Field(inner, ..) | CKind::Not(inner) | CKind::Neg(inner) => {
+            reads_only_local(inner, local)
+        }
+        CKind::List(items) | CKind::Call(_, items) => {
+            items.iter().all(|i| reads_only_local(i, local))
+        }
+        CKind::Binary(_, a, b) => reads_only_local(a, local) && reads_only_local(b, local),
+        CKind::Var(_)
+        | CKind::Element(_)
+        | CKind::Exists(..)
+        | CKind::Aggregate(..)
+        | CKind::Quantifier { .. } => false,
+    }
 }
 
 impl<'a> Evaluator<'a> {
@@ -109,6 +138,18 @@ impl<'a> Evaluator<'a> {
             conversions: RefCell::new(Vec::new()),
             dates: RefCell::new(Vec::new()),
             field_ids: rule.fields.iter().map(|n| facts.field_id(n)).collect(),
+            keyed_aggregate: rule
+                .subqueries
+                .iter()
+                .map(|q| {
+                    !q.probe.is_empty()
+                        && q.residual.is_empty()
+                        && q.value
+                            .as_ref()
+                            .is_none_or(|v| reads_only_local(v, q.local))
+                })
+                .collect(),
+            aggregates: RefCell::default(),
         }
     }
 
@@ -258,11 +299,7 @@ impl<'a> Evaluator<'a> {
                 None => Ev::Missing,
             },
             CKind::Exists(..) | CKind::Quantifier { .. } => self.truth_value(e, bound)?,
-            CKind::Aggregate(func, sub, _) => {
-                // Facts skipped for a missing value are listed in the explanation, not as gaps.
-                self.without_gaps(|| self.aggregate(*func, *sub, bound, e, false))?
-                    .0
-            }
+            CKind::Aggregate(func, sub, _) => self.aggregate_value(*func, *sub, bound, e)?,
             CKind::Field(base, name, slot) => match self.eval(base, bound)? {
                 Ev::Fact(i) => self.fact_field(i, name, *slot),
                 Ev::Missing => Ev::Missing,
@@ -917,6 +954,47 @@ impl<'a> Evaluator<'a> {
             result.map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))),
             detail,
         ))
+    }
+
+    /// The value of an aggregate (no explanation), computed once per join key where it is a
+    /// function of the key alone (see [`Evaluator::keyed_aggregate`]). A result that converted
+    /// currencies or took dates is not kept: those steps belong in each finding's explanation.
+    fn aggregate_value<'e>(
+        &self,
+        func: crate::syntax::AggFunc,
+        sub: usize,
+        bound: &Bound,
+        e: &'e CExpr,
+    ) -> Result<Ev<'a>, Failure<'e>> {
+        // Facts skipped for a missing value are listed in the explanation, not as gaps.
+        let compute = || {
+            self.without_gaps(|| self.aggregate(func, sub, bound, e, false))
+                .map(|(v, _)| v)
+        };
+        let keyed = self.keyed_aggregate.get(sub).copied().unwrap_or(false);
+        let Some(q) = self.rule.subqueries.get(sub).filter(|_| keyed) else {
+            return compute();
+        };
+        // A key with a missing part, or with a list or record, is left to the general path
+        // (which records the gap).
+        let key = self.without_gaps(|| plan::keys(self, q.probe.iter(), bound));
+        let Ok(Some(plan::JoinKey::Keyed(parts))) = key else {
+            return compute();
+        };
+        let memo = (sub, parts);
+        if let Some(v) = self.aggregates.borrow().get(&memo) {
+            return Ok(v.clone().map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))));
+        }
+        let steps = (self.conversions.borrow().len(), self.dates.borrow().len());
+        let result = compute()?;
+        if steps == (self.conversions.borrow().len(), self.dates.borrow().len()) {
+            let value = match &result {
+                Ev::Val(v) => Some(v.clone().into_owned()),
+                _ => None,
+            };
+            self.aggregates.borrow_mut().insert(memo, value);
+        }
+        Ok(result)
     }
 
     /// `any`/`all`: the truth, and the element that decided it.
