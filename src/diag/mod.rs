@@ -85,14 +85,15 @@ pub struct SourceFile {
     pub name: String,
     /// The full text.
     pub text: Arc<str>,
-    line_starts: Arc<[usize]>,
+    /// The byte offset of each line's start (32-bit, as spans are).
+    line_starts: Arc<[u32]>,
 }
 
 impl SourceFile {
     /// 0-based line index of byte `offset`.
     fn line_of(&self, offset: usize) -> usize {
         self.line_starts
-            .partition_point(|&s| s <= offset)
+            .partition_point(|&s| s as usize <= offset)
             .saturating_sub(1)
     }
 
@@ -101,12 +102,11 @@ impl SourceFile {
         let start = self
             .line_starts
             .get(index)
-            .copied()
-            .unwrap_or(self.text.len());
+            .map_or(self.text.len(), |&s| s as usize);
         let end = self
             .line_starts
             .get(index + 1)
-            .map_or(self.text.len(), |next| next.saturating_sub(1));
+            .map_or(self.text.len(), |&next| (next as usize).saturating_sub(1));
         start..end.max(start)
     }
 }
@@ -137,9 +137,14 @@ pub struct SourceMap {
 impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: Arc<str>) -> FileId {
+        // Bytes, not characters: a line break is one byte, and no byte of a multi-byte character
+        // is one.
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        let line_starts: Arc<[usize]> = line_starts.into();
+        line_starts.extend(
+            memchr::memchr_iter(b'\n', text.as_bytes())
+                .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
+        );
+        let line_starts: Arc<[u32]> = line_starts.into();
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile {
             name: name.into(),
@@ -166,11 +171,8 @@ impl SourceMap {
     pub fn location(&self, span: Span) -> Option<Location> {
         let file = self.file(span.file?)?;
         let offset = span.start as usize;
-        let line_index = file
-            .line_starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1);
-        let line_start = file.line_starts.get(line_index).copied().unwrap_or(0);
+        let line_index = file.line_of(offset);
+        let line_start = file.line_starts.get(line_index).map_or(0, |&s| s as usize);
         let column = file
             .text
             .get(line_start..offset)
@@ -397,8 +399,7 @@ impl miette::SourceCode for SourceView {
         let data_end = file
             .line_starts
             .get(last_line + 1)
-            .copied()
-            .unwrap_or(text.len())
+            .map_or(text.len(), |&s| s as usize)
             .max(data_start);
         let data = text
             .get(data_start..data_end)

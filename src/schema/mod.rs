@@ -257,7 +257,7 @@ pub struct FieldDef {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FieldSet {
     /// Fields by exact name, in declaration order.
-    pub fields: IndexMap<Name, FieldDef>,
+    pub fields: crate::hash::FastMap<Name, FieldDef>,
     /// `*suffix` patterns, in declaration order.
     pub patterns: Vec<FieldDef>,
 }
@@ -336,7 +336,7 @@ pub struct TargetSchema {
     /// Fields that every fact of the target may have.
     pub common: FieldSet,
     /// Each kind (deals) or type (entities) by name.
-    pub kinds: IndexMap<Name, KindSchema>,
+    pub kinds: crate::hash::FastMap<Name, KindSchema>,
 }
 
 /// The schema of a program: what deals and entities look like.
@@ -499,8 +499,8 @@ impl Validator<'_> {
     fn fact(&mut self, fact: &Fact, t: &TargetSchema) {
         let what = fact.kind.keyword();
         let disc = discriminator(&fact.kind);
-        let mut kind: Option<&KindSchema> = None;
-        let mut kind_name = String::new();
+        // The fact's kind (`investment`) and its schema, when the schema declares kinds.
+        let mut kind: Option<(&str, &KindSchema)> = None;
         if !t.kinds.is_empty() {
             match fact.fields.get(disc) {
                 None => {
@@ -534,8 +534,7 @@ impl Validator<'_> {
                     let name = field.value.as_name().unwrap_or_default();
                     match t.kinds.get(name) {
                         Some(k) => {
-                            kind = Some(k);
-                            kind_name = format!(" ({name})");
+                            kind = Some((name, k));
                         }
                         None => {
                             let label = if disc == "kind" {
@@ -562,6 +561,9 @@ impl Validator<'_> {
                 }
             }
         }
+        // ` (investment)`, after a deal's id in a message.
+        let kind_name = || kind.map_or(String::new(), |(name, _)| format!(" ({name})"));
+        let kind = kind.map(|(_, k)| k);
         for (name, field) in &fact.fields {
             if **name == *disc && kind.is_some() {
                 continue;
@@ -574,6 +576,7 @@ impl Validator<'_> {
                 if let Some(k) = kind {
                     known.extend(k.fields.names());
                 }
+                let kind_name = kind_name();
                 let mut d = Diagnostic::error(
                     Code::UnknownField,
                     format!(
@@ -612,8 +615,10 @@ impl Validator<'_> {
                 let mut d = Diagnostic::error(
                     Code::MissingField,
                     format!(
-                        "{what} `{}`{kind_name} has no `{}`, which is required",
-                        fact.id, def.name
+                        "{what} `{}`{} has no `{}`, which is required",
+                        fact.id,
+                        kind_name(),
+                        def.name
                     ),
                     fact.span,
                     format!("this {what}"),
