@@ -195,6 +195,8 @@ pub struct Engine {
     derives: Vec<syntax::DeriveDecl>,
     schema: schema::Schema,
     tests: Vec<syntax::TestDecl>,
+    /// The pack's settings (`defaults { ... }`), merged over the loaded files.
+    defaults: check::PackDefaults,
     /// Threads that evaluate rules; `None` for one per core.
     threads: Option<usize>,
     /// The field names and symbols read from deal files, each stored once.
@@ -229,6 +231,7 @@ impl Engine {
             &self.derives,
             &self.schema,
             &self.sources,
+            &self.defaults,
             self.budgets,
             diags,
             errors,
@@ -392,8 +395,14 @@ impl Engine {
             let help = diag::did_you_mean(rule, self.rules.iter().map(|r| &*r.id.name));
             return Err(plain(format!("no rule `{rule}` is loaded"), help));
         };
-        let (checked, diags) =
-            check::check_rule(decl, facts, &self.schema, &self.sources, &self.params);
+        let (checked, diags) = check::check_rule_in_pack(
+            decl,
+            facts,
+            &self.schema,
+            &self.sources,
+            &self.params,
+            &self.defaults,
+        );
         let Some(checked) = checked else {
             return Err(LoadError { diagnostics: diags });
         };
@@ -538,6 +547,7 @@ impl Engine {
             }
             syntax::Item::Derive(d) => self.derives.push(*d),
             syntax::Item::Schema(s) => self.schema.add(&s, diags),
+            syntax::Item::Defaults(d) => self.add_defaults(d, diags),
             syntax::Item::Rule(rule) => {
                 if let Some(first) = self.rules.rules.iter().find(|r| r.id.name == rule.id.name) {
                     let what = format!("duplicate rule id `{}`", rule.id.name);
@@ -547,6 +557,49 @@ impl Engine {
                 self.rules.rules.push(*rule);
             }
         }
+    }
+
+    /// Adds the settings of a `defaults` declaration to the pack's. A run has one value per
+    /// setting: the same value declared again is accepted, a different one is an error located
+    /// at both declarations.
+    fn add_defaults(&mut self, d: syntax::DefaultsDecl, diags: &mut Vec<Diagnostic>) {
+        let pack = &mut self.defaults;
+        for (name, slot, given) in [
+            ("timezone", &mut pack.timezone, d.timezone),
+            (
+                "fiscal_year_end",
+                &mut pack.fiscal_year_end,
+                d.fiscal_year_end,
+            ),
+        ] {
+            let Some(given) = given else { continue };
+            match slot {
+                None => *slot = Some(given),
+                Some(first) if first.text == given.text => {}
+                Some(first) => diags.push(
+                    Diagnostic::error(
+                        diag::Code::DeclaredTwice,
+                        format!(
+                            "the pack's `{name}` is declared twice, as `{}` and as `{}`",
+                            first.text, given.text
+                        ),
+                        given.span,
+                        "declared again here",
+                    )
+                    .with_label(first.span, "first declared here")
+                    .with_help(format!(
+                        "the rules loaded together share one `defaults`; keep one `{name}`, and \
+                         set `{name}:` in the rules that need another"
+                    )),
+                ),
+            }
+        }
+    }
+
+    /// The settings of the rule pack (`defaults { ... }`) that rules and derives take when they
+    /// do not set their own.
+    pub fn defaults(&self) -> &check::PackDefaults {
+        &self.defaults
     }
 
     /// Parses `text` as [`Engine::load`] does, but accepts only entities, deals, exchange
@@ -707,7 +760,14 @@ impl Engine {
         diags.extend(derive_diags);
         let mut checked = Vec::new();
         for rule in rules.iter() {
-            let (c, d) = check::check_rule(rule, &facts, &self.schema, &self.sources, &self.params);
+            let (c, d) = check::check_rule_in_pack(
+                rule,
+                &facts,
+                &self.schema,
+                &self.sources,
+                &self.params,
+                &self.defaults,
+            );
             diags.extend(d);
             checked.extend(c);
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional, Union
@@ -49,11 +50,24 @@ class Percent:
 
 @dataclass(frozen=True)
 class Timestamp:
-    """An instant: ``instant`` is an aware ``datetime`` with the offset as written; ``zone`` is
-    the IANA zone it was written with, if any (``2026-03-01T10:00 [Asia/Shanghai]``)."""
+    """An instant: ``instant`` is an aware ``datetime`` with the offset as written (to the
+    microsecond: a ``datetime`` holds nothing finer); ``zone`` is the IANA zone it was written
+    with, if any (``2026-03-01T10:00 [Asia/Shanghai]``)."""
 
     instant: datetime.datetime
     zone: Optional[str]
+
+
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def _instant(text: str) -> datetime.datetime:
+    """An RFC 3339 timestamp of the report as an aware ``datetime``. ``Z`` and fractions of
+    other than six digits are rewritten first: Python before 3.11 reads neither."""
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    return datetime.datetime.fromisoformat(text)
 
 
 #: A value of a fact field, a parameter or an operand.
@@ -79,10 +93,7 @@ def _value(doc: Optional[dict]) -> Optional[Value]:
     if kind == "date":
         return datetime.date.fromisoformat(doc["value"])
     if kind == "timestamp":
-        text = doc["value"]
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        return Timestamp(datetime.datetime.fromisoformat(text), doc.get("zone"))
+        return Timestamp(_instant(doc["value"]), doc.get("zone"))
     if kind == "text":
         return doc["value"]
     if kind == "name":

@@ -250,3 +250,56 @@ rule late "A purchase after the summer" {
     )
     [f] = engine.evaluate().findings
     assert f.trace[-1].operands[0].value == datetime.date(2025, 9, 22)
+
+
+def test_timestamps_read_as_timestamps():
+    engine = dealrules.Engine.from_text(
+        {
+            "filings.deals": """
+deal ny { kind: filing  at: 2026-03-31T20:00:00-04:00 }
+deal sh { kind: filing  at: 2026-04-01T08:00 [Asia/Shanghai] }
+deal utc { kind: filing  at: 2026-03-31T23:30:00.25Z }
+""",
+            "pack.rules": """
+defaults { timezone: Asia/Shanghai }
+
+rule filed_in_q2 "Filed in the second quarter, Beijing time" {
+  severity: low
+  match f: deal where f.kind == filing
+  when f.at > 2026-03-01T00:00Z and date(f.at) >= 2026-04-01
+  flag "{f} on {date(f.at)}"
+}
+""",
+        }
+    )
+    report = engine.evaluate(jobs=1)
+    values = {
+        f.bindings[0].fact: next(
+            o.value for step in f.trace for o in step.operands if o.expr == "f.at"
+        )
+        for f in report.findings
+    }
+
+    def offset(hours):
+        return datetime.timezone(datetime.timedelta(hours=hours))
+
+    assert values == {
+        "ny": dealrules.Timestamp(
+            datetime.datetime(2026, 3, 31, 20, 0, tzinfo=offset(-4)), None
+        ),
+        "sh": dealrules.Timestamp(
+            datetime.datetime(2026, 4, 1, 8, 0, tzinfo=offset(8)), "Asia/Shanghai"
+        ),
+        "utc": dealrules.Timestamp(
+            datetime.datetime(2026, 3, 31, 23, 30, 0, 250000, tzinfo=datetime.timezone.utc),
+            None,
+        ),
+    }
+    # The instant keeps the offset as written; instants compare as instants.
+    assert values["ny"].instant.utcoffset() == datetime.timedelta(hours=-4)
+    assert values["ny"].instant == datetime.datetime(2026, 4, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    assert sorted(f.message for f in report.findings) == [
+        "ny on 2026-04-01",
+        "sh on 2026-04-01",
+        "utc on 2026-04-01",
+    ]

@@ -3,7 +3,7 @@
 //! over `hop` and `first`; derive rules are then ordered in strata, and recursion through
 //! negation refused, before anything is derived.
 
-use super::{ParamOverrides, check_rule};
+use super::{PackDefaults, ParamOverrides, check_rule, check_rule_in_pack};
 use crate::diag::{Code, Diagnostic, SourceMap, Span};
 use crate::facts::FactBase;
 use crate::ir::{CheckedDerive, CheckedRule};
@@ -50,6 +50,7 @@ pub(crate) fn check_derives(
     derives: &[DeriveDecl],
     schema: &Schema,
     sources: &SourceMap,
+    defaults: &PackDefaults,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<CheckedDerive> {
     let mut checked = Vec::new();
@@ -86,12 +87,13 @@ pub(crate) fn check_derives(
             );
             continue;
         }
-        let (c, ds) = check_rule(
+        let (c, ds) = check_rule_in_pack(
             &derive_as_rule(d, i),
             facts,
             schema,
             sources,
             &ParamOverrides::new(),
+            defaults,
         );
         diags.extend(ds);
         if let Some(rule) = c {

@@ -21,7 +21,9 @@ pub use crate::ir::{
     CExpr, CKind, CheckedRule, Condition, Function, MAX_BINDINGS, MessagePart, SubQuery, Var,
 };
 use crate::schema::Schema;
-use crate::syntax::{BinaryOp, Expr, ExprKind, FactKind, Ident, RuleDecl, TemplatePart, UnaryOp};
+use crate::syntax::{
+    BinaryOp, Expr, ExprKind, FactKind, Ident, RuleDecl, TemplatePart, Text, UnaryOp,
+};
 use crate::value::{Name, Value};
 use indexmap::IndexMap;
 use std::sync::Arc;
@@ -53,10 +55,21 @@ struct Checker<'a> {
     warned: indexmap::IndexSet<Name>,
     /// The field names the rule reads, by slot.
     fields: indexmap::IndexSet<Name>,
-    /// The rule's `timezone`, for `date(t)`.
+    /// The rule's `timezone` (or the pack's), for `date(t)`.
     timezone: Option<Name>,
-    /// The rule's `fiscal_year_end`, for `fiscal_year(d)` and `fiscal_quarter(d)`.
+    /// The rule's `fiscal_year_end` (or the pack's), for `fiscal_year(d)` and `fiscal_quarter(d)`.
     fiscal_year_end: Option<Name>,
+}
+
+/// The settings of the rule pack (`defaults { timezone: Asia/Shanghai  fiscal_year_end: "06-30" }`),
+/// taken by every rule and derive that does not set its own; each setting keeps the span where
+/// it was declared.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PackDefaults {
+    /// The zone of `date(t)` (a canonical zone name).
+    pub timezone: Option<Text>,
+    /// The last day of the fiscal year (`MM-DD`).
+    pub fiscal_year_end: Option<Text>,
 }
 
 /// Values given for a run that replace rule parameters: `rule id` → `param` → value.
@@ -75,6 +88,25 @@ pub fn check_rule(
     sources: &SourceMap,
     overrides: &ParamOverrides,
 ) -> (Option<CheckedRule>, Vec<Diagnostic>) {
+    let defaults = PackDefaults::default();
+    check_rule_in_pack(rule, facts, schema, sources, overrides, &defaults)
+}
+
+/// [`check_rule`] for a rule of a pack with `defaults`: the rule's own `timezone` and
+/// `fiscal_year_end` win, the pack's apply when it sets none.
+pub fn check_rule_in_pack(
+    rule: &RuleDecl,
+    facts: &FactBase,
+    schema: &Schema,
+    sources: &SourceMap,
+    overrides: &ParamOverrides,
+    defaults: &PackDefaults,
+) -> (Option<CheckedRule>, Vec<Diagnostic>) {
+    let setting = |own: &Option<Text>, pack: &Option<Text>| {
+        own.as_ref()
+            .or(pack.as_ref())
+            .map(|t| Name::from(t.text.as_str()))
+    };
     let mut c = Checker {
         facts,
         schema,
@@ -90,11 +122,8 @@ pub fn check_rule(
         subqueries: Vec::new(),
         warned: indexmap::IndexSet::new(),
         fields: indexmap::IndexSet::new(),
-        timezone: rule.timezone.as_ref().map(|t| Name::from(t.text.as_str())),
-        fiscal_year_end: rule
-            .fiscal_year_end
-            .as_ref()
-            .map(|t| Name::from(t.text.as_str())),
+        timezone: setting(&rule.timezone, &defaults.timezone),
+        fiscal_year_end: setting(&rule.fiscal_year_end, &defaults.fiscal_year_end),
     };
     let given = overrides.get(&rule.id.name);
     for p in &rule.params {
@@ -231,8 +260,9 @@ impl Checker<'_> {
     }
 
     /// The zone of `date` or the year end of `fiscal_year` and `fiscal_quarter`: `Some(Some(v))`
-    /// when taken from the rule's setting (one argument given), `Some(None)` when written as the
-    /// second argument (quoted text, checked here), `None` after reporting an error.
+    /// when taken from the rule's setting or the pack's (one argument given), `Some(None)` when
+    /// written as the second argument (quoted text, checked here), `None` after reporting an
+    /// error.
     fn calendar_argument(
         &mut self,
         func: &str,
@@ -253,18 +283,26 @@ impl Checker<'_> {
             }
             let (message, help) = if is_zone {
                 (
-                    format!("`{func}(t)` needs a time zone, and the rule declares none"),
                     format!(
-                        "declare the rule's zone with `timezone: Asia/Shanghai`, or give it: \
-                         `{func}(t, {example})`; the machine's zone is never used"
+                        "`{func}(t)` needs a time zone, and neither the rule nor its pack \
+                         declares one"
+                    ),
+                    format!(
+                        "declare a zone in the rule (`timezone: Asia/Shanghai`), for the whole \
+                         pack (`defaults {{ timezone: Asia/Shanghai }}`) or in the call \
+                         (`{func}(t, {example})`); the machine's zone is never used"
                     ),
                 )
             } else {
                 (
-                    format!("`{func}(d)` needs a fiscal year end, and the rule declares none"),
                     format!(
-                        "declare it with `fiscal_year_end: {example}`, or give it: \
-                         `{func}(d, {example})`"
+                        "`{func}(d)` needs a fiscal year end, and neither the rule nor its pack \
+                         declares one"
+                    ),
+                    format!(
+                        "declare it in the rule (`fiscal_year_end: {example}`), for the whole \
+                         pack (`defaults {{ fiscal_year_end: {example} }}`) or in the call \
+                         (`{func}(d, {example})`)"
                     ),
                 )
             };

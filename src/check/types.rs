@@ -808,8 +808,8 @@ fn arithmetic(op: BinaryOp, a: &Type, b: &Type) -> Option<Type> {
 }
 
 /// The help of a date compared or mixed with a timestamp.
-const DATE_OF_TIMESTAMP: &str = "a timestamp has a date only in a time zone: compare `date(t)` (in the rule's \
-     `timezone`) or `date(t, \"Asia/Shanghai\")` with the date";
+const DATE_OF_TIMESTAMP: &str = "a timestamp has a date only in a time zone: compare `date(t)` (in the zone the rule \
+     or its pack declares) or `date(t, \"Asia/Shanghai\")` with the date";
 
 /// One of the two types is a date and the other a timestamp (statically known).
 fn date_and_timestamp(a: &Type, b: &Type) -> bool {

@@ -625,6 +625,7 @@ impl Server {
                         ide::SymbolKind::Schema => lsp::SymbolKind::STRUCT,
                         ide::SymbolKind::Test => lsp::SymbolKind::METHOD,
                         ide::SymbolKind::Fx => lsp::SymbolKind::CONSTANT,
+                        ide::SymbolKind::Defaults => lsp::SymbolKind::NAMESPACE,
                     },
                     tags: None,
                     deprecated: None,

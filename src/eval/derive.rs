@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Budgets, Conditions, Placeholders, matching_bindings};
+use crate::check::PackDefaults;
 use crate::check::derive::{check_cycle_hops, check_derives, stratify};
 use crate::diag::{Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
@@ -17,7 +18,7 @@ use crate::value::{Name, Value};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 
-/// Derives every relation into a copy of `base`. Check errors go to `diags` (and nothing is
+/// Derives every relation into a copy of `base`; derives take the pack's `defaults`. Check errors go to `diags` (and nothing is
 /// derived); evaluation errors (a value of the wrong type, a budget) go to `errors`.
 #[allow(clippy::too_many_arguments)] // the inputs of one evaluation, each used once
 pub fn derive_all(
@@ -26,6 +27,7 @@ pub fn derive_all(
     derives: &[DeriveDecl],
     schema: &Schema,
     sources: &SourceMap,
+    defaults: &PackDefaults,
     budgets: Budgets,
     diags: &mut Vec<Diagnostic>,
     errors: &mut Vec<EvalError>,
@@ -35,7 +37,7 @@ pub fn derive_all(
         let names: Vec<Name> = r.columns.iter().map(|(c, _)| c.name.clone()).collect();
         facts.declare_fields(&FactKind::Row(r.name.name.clone()), &names);
     }
-    let checked = check_derives(&facts, relations, derives, schema, sources, diags);
+    let checked = check_derives(&facts, relations, derives, schema, sources, defaults, diags);
     if diags.iter().any(|d| d.level == Level::Error) {
         return facts;
     }

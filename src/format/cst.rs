@@ -67,6 +67,17 @@ pub(crate) enum Decl {
     Schema(SchemaDecl),
     /// `test name ["title"] { given ... expect ... }`.
     Test(Box<TestDecl>),
+    /// `defaults { settings }`.
+    Defaults(DefaultsDecl),
+}
+
+/// `defaults { timezone: Asia/Shanghai  fiscal_year_end: "06-30" }`: settings as in a rule.
+#[derive(Clone, Debug)]
+pub(crate) struct DefaultsDecl {
+    pub keyword: Tok,
+    pub open: Tok,
+    pub settings: Vec<Field>,
+    pub close: Tok,
 }
 
 /// `test ID ["title"] { given... expect... }`.
@@ -529,6 +540,9 @@ impl Reader<'_> {
         } else if rest.starts_with("test") {
             let keyword = self.tok("test".len());
             Ok(Decl::Test(Box::new(self.test_decl(keyword)?)))
+        } else if rest.starts_with("defaults") {
+            let keyword = self.tok("defaults".len());
+            Ok(Decl::Defaults(self.defaults_decl(keyword)?))
         } else {
             self.fail("a declaration")
         }
@@ -1059,6 +1073,21 @@ impl Reader<'_> {
                 }
             }
         }
+    }
+
+    fn defaults_decl(&mut self, keyword: Tok) -> Read<DefaultsDecl> {
+        let open = self.expect("{")?;
+        let mut settings = Vec::new();
+        while !self.at("}") {
+            settings.push(self.field(false)?);
+        }
+        let close = self.expect("}")?;
+        Ok(DefaultsDecl {
+            keyword,
+            open,
+            settings,
+            close,
+        })
     }
 
     fn rule_decl(&mut self, keyword: Tok) -> Read<RuleDecl> {

@@ -1,5 +1,6 @@
 //! Printing a concrete syntax tree in the canonical layout (described in `docs/format.md`).
 
+use super::cst::DefaultsDecl;
 use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, ExpectClause, Expr, FactDecl};
 use super::cst::{Field, FieldSpec, FxDecl, Given, Inner, Part, Pattern, Primary, RelationDecl};
 use super::cst::{RuleDecl, SchemaDecl, TestDecl, Tok, TypeAlt, TypeExpr, Value};
@@ -49,6 +50,7 @@ pub(crate) fn print(cst: &Cst) -> String {
             Decl::Derive(d) => p.derive(d),
             Decl::Schema(s) => p.schema(s),
             Decl::Test(t) => p.test(t),
+            Decl::Defaults(d) => p.defaults(d),
         }
     }
     p.end_line();
@@ -332,6 +334,31 @@ impl Printer {
             self.tok(on, " ");
             self.tok(date, " ");
         }
+    }
+
+    /// `defaults {`, then one setting per line in written order, laid out as a rule's settings.
+    fn defaults(&mut self, d: &DefaultsDecl) {
+        self.item(0, &d.keyword);
+        self.cont = 2 * INDENT;
+        if d.settings.is_empty() && !d.open.has_comments() && d.close.lead.is_empty() {
+            self.glue(&d.open, " {}");
+            self.glue(&d.close, "");
+            return;
+        }
+        self.glue(&d.open, " {");
+        self.open_block();
+        self.keep_blanks = false;
+        // As a rule's settings are written (see `rule`), but in written order.
+        for s in &d.settings {
+            self.item(INDENT, &s.name);
+            self.cont = 3 * INDENT;
+            self.glue(&s.colon, ":");
+            let col = INDENT + s.name.text.chars().count() + 2;
+            let mode = self.mode(&s.value, col, 0);
+            self.value(&s.value, Start::Sep(" "), mode);
+        }
+        self.close(&d.close, INDENT, 0);
+        self.keep_blanks = true;
     }
 
     fn rule(&mut self, r: &RuleDecl) {

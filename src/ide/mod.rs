@@ -61,6 +61,8 @@ pub enum SymbolKind {
     Test,
     /// `fx`.
     Fx,
+    /// `defaults`: the pack's settings.
+    Defaults,
 }
 
 /// One declaration of a document, for an outline.
@@ -239,6 +241,20 @@ impl Analysis {
                     x.span,
                     x.span,
                 ),
+                Item::Defaults(d) => symbol(
+                    "defaults".into(),
+                    {
+                        let settings: Vec<&str> = [&d.timezone, &d.fiscal_year_end]
+                            .into_iter()
+                            .flatten()
+                            .map(|t| t.text.as_str())
+                            .collect();
+                        (!settings.is_empty()).then(|| settings.join(", "))
+                    },
+                    SymbolKind::Defaults,
+                    d.span,
+                    d.keyword,
+                ),
             })
             .collect()
     }
@@ -309,6 +325,17 @@ impl Analysis {
         if path.len() != 1 {
             return None;
         }
+        // The keyword or a setting of `defaults`: the pack's settings, as every rule takes them.
+        if let Some(Item::Defaults(d)) = enclosing(&doc.items, offset) {
+            return Some(Hover {
+                markdown: self.describe_defaults(),
+                span: if d.keyword.range().contains(&offset) {
+                    d.keyword
+                } else {
+                    span(last)
+                },
+            });
+        }
         // A field name written in an entity or deal.
         if let Some(Item::Fact(f)) = enclosing(&doc.items, offset)
             && let Some(field) = f
@@ -341,6 +368,27 @@ impl Analysis {
             markdown,
             span: span(last),
         })
+    }
+
+    /// The pack's settings (`defaults`), each with where it is declared, in Markdown.
+    fn describe_defaults(&self) -> String {
+        let defaults = self.engine.defaults();
+        let mut md = String::from(
+            "**defaults** of the rule pack: taken by every rule that does not set its own",
+        );
+        for (name, setting) in [
+            ("timezone", &defaults.timezone),
+            ("fiscal_year_end", &defaults.fiscal_year_end),
+        ] {
+            let Some(t) = setting else { continue };
+            let at = self
+                .sources()
+                .location(t.span)
+                .map(|l| format!(" (`{}:{}`)", l.file, l.line))
+                .unwrap_or_default();
+            md.push_str(&format!("\n\n{name}: {}{at}", t.text));
+        }
+        md
     }
 
     /// A rule, fact, relation or schema kind named `word`, in Markdown.

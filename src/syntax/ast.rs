@@ -28,6 +28,8 @@ pub enum Item {
     Schema(SchemaDecl),
     /// `test NAME ["title"] { given ... expect ... }`: run by `dealrules test`, never by `run`.
     Test(Box<TestDecl>),
+    /// `defaults { timezone: Asia/Shanghai  fiscal_year_end: "06-30" }`: the pack's settings.
+    Defaults(DefaultsDecl),
 }
 
 impl Item {
@@ -41,8 +43,23 @@ impl Item {
             Item::Derive(d) => d.span,
             Item::Schema(s) => s.span,
             Item::Test(t) => t.span,
+            Item::Defaults(d) => d.span,
         }
     }
+}
+
+/// `defaults { timezone: Asia/Shanghai  fiscal_year_end: "06-30" }`: the settings of a rule pack,
+/// taken by every rule (and derive) loaded with it that does not set its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DefaultsDecl {
+    /// `timezone: Asia/Shanghai` — the zone of `date(t)` (its canonical name).
+    pub timezone: Option<Text>,
+    /// `fiscal_year_end: "06-30"` — the last day of the fiscal year (`MM-DD`).
+    pub fiscal_year_end: Option<Text>,
+    /// The keyword `defaults`.
+    pub keyword: Span,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// A schema declaration: the fields of one deal kind or entity type, or (without a kind) of

@@ -231,7 +231,9 @@ fn resync(text: &str, offset: usize) -> Option<usize> {
         } else {
             line.trim_start_matches([' ', '\t'])
         };
-        for kw in ["entity", "deal", "rule", "fx", "relation", "derive", "test"] {
+        for kw in [
+            "entity", "deal", "rule", "fx", "relation", "derive", "test", "defaults",
+        ] {
             if trimmed
                 .strip_prefix(kw)
                 .is_some_and(|after| after.starts_with([' ', '\t']))
@@ -298,6 +300,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         | Rule::fx_decl
         | Rule::relation_decl
         | Rule::derive_decl
+        | Rule::defaults_decl
         | Rule::chunk => "a declaration (`entity`, `deal`, `rule`, `schema`, `fx`...)",
         Rule::field => "a field (`name: value`)",
         Rule::field_spec => "a field declaration (`name: type`)",
@@ -590,6 +593,7 @@ impl Lower<'_> {
             Rule::derive_decl => self.derive_decl(pair).map(|d| Item::Derive(Box::new(d))),
             Rule::schema_decl => self.schema_decl(pair).map(Item::Schema),
             Rule::test_decl => self.test_decl(pair).map(|t| Item::Test(Box::new(t))),
+            Rule::defaults_decl => self.defaults_decl(pair).map(Item::Defaults),
             _ => None,
         }
     }
@@ -1296,6 +1300,131 @@ impl Lower<'_> {
         }
     }
 
+    /// `timezone: Asia/Shanghai` (in a rule or in `defaults`): the zone's canonical name, or
+    /// `None` after reporting an unknown zone (with the closest names).
+    fn timezone_setting(&mut self, field: &Field) -> Option<Text> {
+        let zone = field.value.as_name().map(str::to_string);
+        if let Some((canonical, _)) = zone.as_deref().and_then(crate::value::zone) {
+            return Some(Text {
+                text: canonical.to_string(),
+                span: field.value_span,
+            });
+        }
+        let mut d = Diagnostic::error(
+            Code::RuleSetting,
+            match &zone {
+                Some(z) => format!("unknown time zone `{z}`"),
+                None => "`timezone` must be a time zone name".into(),
+            },
+            field.value_span,
+            "not a time zone",
+        );
+        d.help = zone
+            .as_deref()
+            .and_then(crate::value::zone_suggestion)
+            .or(Some(
+                "a zone is an IANA name: `timezone: Asia/Shanghai`, \
+                 `timezone: America/New_York`, `timezone: UTC`"
+                    .into(),
+            ));
+        self.diags.push(d);
+        None
+    }
+
+    /// `fiscal_year_end: "06-30"` (in a rule or in `defaults`), or `None` after reporting a
+    /// value that is not a month and day.
+    fn fiscal_year_end_setting(&mut self, field: &Field) -> Option<Text> {
+        if let Some(t) = field
+            .value
+            .as_name()
+            .filter(|t| crate::value::month_day(t).is_some())
+        {
+            return Some(Text {
+                text: t.to_string(),
+                span: field.value_span,
+            });
+        }
+        self.diags.push(
+            Diagnostic::error(
+                Code::RuleSetting,
+                "`fiscal_year_end` must be a month and day in quotes",
+                field.value_span,
+                "not a month and day",
+            )
+            .with_help(
+                "write the last day of the fiscal year as \
+                 `\"MM-DD\"`: `fiscal_year_end: \"06-30\"`",
+            ),
+        );
+        None
+    }
+
+    /// `defaults { timezone: ...  fiscal_year_end: ... }`. Two declarations of the pack (in one
+    /// file or two) are reconciled when they are loaded, not here.
+    fn defaults_decl(&mut self, pair: Pair<'_, Rule>) -> Option<DefaultsDecl> {
+        let span = self.span(&pair);
+        let mut keyword = span;
+        let mut timezone = None;
+        let mut fiscal_year_end = None;
+        let mut ok = true;
+        let mut settings: Vec<(Name, Span)> = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::kw_defaults => keyword = self.span(&p),
+                Rule::rule_meta => {
+                    let Some(field) = self.field(p) else {
+                        ok = false;
+                        continue;
+                    };
+                    if let Some((_, first)) = settings.iter().find(|(n, _)| *n == field.name.name) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                Code::RuleSetting,
+                                format!("pack default `{}` is given twice", field.name.name),
+                                field.name.span,
+                                "second time",
+                            )
+                            .with_label(*first, "first time"),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    settings.push((field.name.name.clone(), field.name.span));
+                    let setting = match &*field.name.name {
+                        "timezone" => self.timezone_setting(&field).map(|t| timezone = Some(t)),
+                        "fiscal_year_end" => self
+                            .fiscal_year_end_setting(&field)
+                            .map(|t| fiscal_year_end = Some(t)),
+                        other => {
+                            const SETTINGS: [&str; 2] = ["timezone", "fiscal_year_end"];
+                            let mut d = Diagnostic::error(
+                                Code::RuleSetting,
+                                format!("unknown pack default `{other}`"),
+                                field.name.span,
+                                "not a pack default",
+                            );
+                            d.help = crate::diag::did_you_mean(other, SETTINGS).or(Some(
+                                "`defaults` sets `timezone` and `fiscal_year_end`; other \
+                                 settings belong in each rule"
+                                    .into(),
+                            ));
+                            self.diags.push(d);
+                            None
+                        }
+                    };
+                    ok &= setting.is_some();
+                }
+                _ => {}
+            }
+        }
+        ok.then_some(DefaultsDecl {
+            timezone,
+            fiscal_year_end,
+            keyword,
+            span,
+        })
+    }
+
     fn rule_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RuleDecl> {
         let span = self.span(&pair);
         let mut id = None;
@@ -1380,67 +1509,14 @@ impl Lower<'_> {
                                 "not text",
                             ),
                         },
-                        "timezone" => {
-                            let zone = field.value.as_name().map(str::to_string);
-                            match zone.as_deref().and_then(crate::value::zone) {
-                                Some((canonical, _)) => {
-                                    timezone = Some(Text {
-                                        text: canonical.to_string(),
-                                        span: field.value_span,
-                                    })
-                                }
-                                None => {
-                                    let mut d = Diagnostic::error(
-                                        Code::RuleSetting,
-                                        match &zone {
-                                            Some(z) => format!("unknown time zone `{z}`"),
-                                            None => "`timezone` must be a time zone name".into(),
-                                        },
-                                        field.value_span,
-                                        "not a time zone",
-                                    );
-                                    d.help = zone
-                                        .as_deref()
-                                        .and_then(crate::value::zone_suggestion)
-                                        .or(Some(
-                                            "a zone is an IANA name: `timezone: Asia/Shanghai`, \
-                                             `timezone: America/New_York`, `timezone: UTC`"
-                                                .into(),
-                                        ));
-                                    self.diags.push(d);
-                                    ok = false;
-                                }
-                            }
-                        }
-                        "fiscal_year_end" => {
-                            match field
-                                .value
-                                .as_name()
-                                .filter(|t| crate::value::month_day(t).is_some())
-                            {
-                                Some(t) => {
-                                    fiscal_year_end = Some(Text {
-                                        text: t.to_string(),
-                                        span: field.value_span,
-                                    })
-                                }
-                                None => {
-                                    self.diags.push(
-                                        Diagnostic::error(
-                                            Code::RuleSetting,
-                                            "`fiscal_year_end` must be a month and day in quotes",
-                                            field.value_span,
-                                            "not a month and day",
-                                        )
-                                        .with_help(
-                                            "write the last day of the fiscal year as \
-                                             `\"MM-DD\"`: `fiscal_year_end: \"06-30\"`",
-                                        ),
-                                    );
-                                    ok = false;
-                                }
-                            }
-                        }
+                        "timezone" => match self.timezone_setting(&field) {
+                            Some(t) => timezone = Some(t),
+                            None => ok = false,
+                        },
+                        "fiscal_year_end" => match self.fiscal_year_end_setting(&field) {
+                            Some(t) => fiscal_year_end = Some(t),
+                            None => ok = false,
+                        },
                         other => {
                             const SETTINGS: [&str; 5] = [
                                 "severity",

@@ -236,6 +236,21 @@ async function main() {
       ["entity", "storage.type.dealrules"],
       ["}", "punctuation.section.braces.dealrules"],
     ],
+    "defaults { timezone: Asia/Shanghai  fiscal_year_end: \"06-30\" }": [
+      ["defaults", "keyword.declaration.dealrules"],
+      ["{", "punctuation.section.braces.dealrules"],
+      ["timezone", "entity.other.attribute-name.dealrules"],
+      [":", "punctuation.separator.key-value.dealrules"],
+      ["Asia", "variable.other.dealrules"],
+      ["/", "keyword.operator.arithmetic.dealrules"],
+      ["Shanghai", "variable.other.dealrules"],
+      ["fiscal_year_end", "entity.other.attribute-name.dealrules"],
+      [":", "punctuation.separator.key-value.dealrules"],
+      ["\"", "string.quoted.double.dealrules punctuation.definition.string.begin.dealrules"],
+      ["06-30", "string.quoted.double.dealrules"],
+      ["\"", "string.quoted.double.dealrules punctuation.definition.string.end.dealrules"],
+      ["}", "punctuation.section.braces.dealrules"],
+    ],
   };
   for (const [line, expected] of Object.entries(written)) {
     const [tokens] = tokenize(grammar, line);
