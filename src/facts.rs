@@ -9,7 +9,154 @@ use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 
 /// The fields of a fact by name, in written order.
-pub type FieldMap = IndexMap<Name, FactField, crate::hash::FastHasher>;
+///
+/// A fact has a handful of fields, so they are kept as one short list searched by name, with
+/// no hash table of their own: the engine reads fields by position ([`FactBase`] places each
+/// fact's names once), and this map is only searched by name off that path. Two maps are equal
+/// when they hold the same fields, whatever their order.
+#[derive(Clone, Default)]
+pub struct FieldMap {
+    entries: Vec<(Name, FactField)>,
+}
+
+impl FieldMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        FieldMap::default()
+    }
+
+    /// An empty map with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        FieldMap {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there is no field.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The position of field `name`.
+    pub fn get_index_of(&self, name: &str) -> Option<usize> {
+        self.entries.iter().position(|(n, _)| **n == *name)
+    }
+
+    /// Field `name`.
+    pub fn get(&self, name: &str) -> Option<&FactField> {
+        self.entries
+            .iter()
+            .find(|(n, _)| **n == *name)
+            .map(|(_, f)| f)
+    }
+
+    /// Field `name`, to change it.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut FactField> {
+        self.entries
+            .iter_mut()
+            .find(|(n, _)| **n == *name)
+            .map(|(_, f)| f)
+    }
+
+    /// Whether field `name` is present.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get_index_of(name).is_some()
+    }
+
+    /// Sets field `name`: a field already present keeps its place and gets the new value (the
+    /// old one is returned); a new field goes last.
+    pub fn insert(&mut self, name: Name, field: FactField) -> Option<FactField> {
+        match self.get_mut(&name) {
+            Some(old) => Some(std::mem::replace(old, field)),
+            None => {
+                self.entries.push((name, field));
+                None
+            }
+        }
+    }
+
+    /// Appends field `name`, known not to be present.
+    fn push(&mut self, name: Name, field: FactField) {
+        self.entries.push((name, field));
+    }
+
+    /// The field at position `index`, with its name.
+    pub fn get_index(&self, index: usize) -> Option<(&Name, &FactField)> {
+        self.entries.get(index).map(|(n, f)| (n, f))
+    }
+
+    /// The fields with their names, in written order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &FactField)> + ExactSizeIterator {
+        self.entries.iter().map(|(n, f)| (n, f))
+    }
+
+    /// The names, in written order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + ExactSizeIterator {
+        self.entries.iter().map(|(n, _)| n)
+    }
+
+    /// The fields, in written order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &FactField> + ExactSizeIterator {
+        self.entries.iter().map(|(_, f)| f)
+    }
+
+    /// The fields, in written order, to change them.
+    pub fn values_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = &mut FactField> + ExactSizeIterator {
+        self.entries.iter_mut().map(|(_, f)| f)
+    }
+
+    /// The names and fields, both to change: a name may only be replaced by an equal one.
+    fn iter_mut2(&mut self) -> impl Iterator<Item = (&mut Name, &mut FactField)> {
+        self.entries.iter_mut().map(|(n, f)| (n, f))
+    }
+}
+
+impl PartialEq for FieldMap {
+    fn eq(&self, other: &FieldMap) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(name, field)| other.get(name) == Some(field))
+    }
+}
+
+impl std::fmt::Debug for FieldMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'m> IntoIterator for &'m FieldMap {
+    type Item = (&'m Name, &'m FactField);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'m, (Name, FactField)>,
+        fn(&'m (Name, FactField)) -> (&'m Name, &'m FactField),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(n, f)| (n, f))
+    }
+}
+
+impl FromIterator<(Name, FactField)> for FieldMap {
+    /// A later field of the same name replaces the earlier one, in its place.
+    fn from_iter<I: IntoIterator<Item = (Name, FactField)>>(iter: I) -> Self {
+        let mut map = FieldMap::new();
+        for (name, field) in iter {
+            map.insert(name, field);
+        }
+        map
+    }
+}
+
+/// Most fields a declaration is checked for duplicates by scanning; past it, with a set.
+const SCAN_FIELDS: usize = 16;
 
 /// One field of a fact: its value and where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -94,9 +241,22 @@ impl Fact {
 
     /// [`Fact::from_decl`], taking the declaration: its values are moved, not copied.
     pub fn from_owned_decl(decl: FactDecl, diags: &mut Vec<Diagnostic>) -> Fact {
-        let mut fields = FieldMap::with_capacity_and_hasher(decl.fields.len(), Default::default());
+        let mut fields = FieldMap::with_capacity(decl.fields.len());
+        // A long declaration is checked for duplicates with a set, not by scanning.
+        let mut seen: Option<crate::hash::FastMap<Name, usize>> =
+            (decl.fields.len() > SCAN_FIELDS).then(Default::default);
         for field in decl.fields {
-            if let Some(first) = fields.get(&field.name.name) {
+            let first = match &mut seen {
+                None => fields.get(&field.name.name),
+                Some(seen) => match seen.get(&field.name.name) {
+                    Some(&i) => fields.get_index(i).map(|(_, f)| f),
+                    None => {
+                        seen.insert(field.name.name.clone(), fields.len());
+                        None
+                    }
+                },
+            };
+            if let Some(first) = first {
                 diags.push(
                     Diagnostic::error(
                         Code::DuplicateField,
@@ -112,7 +272,7 @@ impl Fact {
                 );
                 continue;
             }
-            fields.insert(
+            fields.push(
                 field.name.name,
                 FactField {
                     value: field.value,
@@ -359,7 +519,6 @@ impl FactBase {
     /// already added, and records the field names of its kind. Symbols new to the fact base are
     /// learned only from loaded facts (`learn`), never from derived rows.
     fn intern(&mut self, fact: &mut Fact, learn: bool) {
-        use indexmap::map::MutableKeys as _;
         // The same names as the last row's, in the same `Arc`s: share them without a lookup.
         // (Loaded facts bring names of their own, so only rows are remembered.)
         let same = self.layouts.last.as_ref().filter(|last| {

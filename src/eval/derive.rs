@@ -189,10 +189,7 @@ fn derive_round(
         }
         let id = Name::from(id.as_str());
         seen.insert(id.clone());
-        let mut fields = crate::facts::FieldMap::with_capacity_and_hasher(
-            rel.columns.len(),
-            crate::hash::FastHasher::default(),
-        );
+        let mut fields = crate::facts::FieldMap::with_capacity(rel.columns.len());
         for ((col, _), v) in rel.columns.iter().zip(values) {
             if let Some(value) = v {
                 fields.insert(

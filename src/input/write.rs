@@ -296,7 +296,7 @@ pub fn to_csv<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, W
             fact.title.clone().unwrap_or_default(),
         ];
         for column in &columns {
-            row.push(match fact.fields.get(*column) {
+            row.push(match fact.fields.get(column) {
                 Some(f) => field_value(fact, column, &f.value)?,
                 None => String::new(),
             });
