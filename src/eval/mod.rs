@@ -762,12 +762,29 @@ impl<'a> Evaluator<'a> {
         e: &'e CExpr,
         then: impl FnOnce(Option<&[FactIndex]>) -> Result<T, Failure<'e>>,
     ) -> Result<T, Failure<'e>> {
+        self.with_sub_candidates_keyed(sub, bound, e, None, then)
+    }
+
+    /// [`Evaluator::with_sub_candidates`], with the outer join key when the caller has it
+    /// already (`known`, computed from `bound`).
+    fn with_sub_candidates_keyed<'e, T>(
+        &self,
+        sub: usize,
+        bound: &Bound,
+        e: &'e CExpr,
+        known: Option<&plan::Parts>,
+        then: impl FnOnce(Option<&[FactIndex]>) -> Result<T, Failure<'e>>,
+    ) -> Result<T, Failure<'e>> {
         let idx = self.sub_index(sub, e)?;
         let Some(q) = self.rule.subqueries.get(sub) else {
             return then(Some(&[]));
         };
         if q.probe.is_empty() {
             return then(Some(&idx.candidates));
+        }
+        if let Some(parts) = known {
+            let key = plan::JoinKey::Keyed(parts.clone());
+            return then(Some(&idx.index.probe(&key, &idx.candidates)));
         }
         // What the outer values lack, apart from what was noted before.
         let before = std::mem::take(&mut *self.missing.borrow_mut());
@@ -841,6 +858,19 @@ impl<'a> Evaluator<'a> {
         e: &'e CExpr,
         detail: bool,
     ) -> Result<(Ev<'a>, Option<Detail>), Failure<'e>> {
+        self.aggregate_keyed(func, sub, bound, e, detail, None)
+    }
+
+    /// [`Evaluator::aggregate`], with the outer join key when the caller has it already.
+    fn aggregate_keyed<'e>(
+        &self,
+        func: crate::syntax::AggFunc,
+        sub: usize,
+        bound: &Bound,
+        e: &'e CExpr,
+        detail: bool,
+        known: Option<&plan::Parts>,
+    ) -> Result<(Ev<'a>, Option<Detail>), Failure<'e>> {
         use crate::syntax::AggFunc;
         let fail = |err: ValueError| Failure {
             expr: e,
@@ -858,7 +888,7 @@ impl<'a> Evaluator<'a> {
             return Ok((Ev::Missing, empty()));
         };
         // The facts counted (with their values, except for `count`) and those skipped.
-        let gathered = self.with_sub_candidates(sub, bound, e, |cands| {
+        let gathered = self.with_sub_candidates_keyed(sub, bound, e, known, |cands| {
             let Some(cands) = cands else {
                 return Ok(None);
             };
@@ -986,7 +1016,9 @@ impl<'a> Evaluator<'a> {
             return Ok(v.clone().map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))));
         }
         let steps = (self.conversions.borrow().len(), self.dates.borrow().len());
-        let result = compute()?;
+        let result = self
+            .without_gaps(|| self.aggregate_keyed(func, sub, bound, e, false, Some(&memo.1)))
+            .map(|(v, _)| v)?;
         if steps == (self.conversions.borrow().len(), self.dates.borrow().len()) {
             let value = match &result {
                 Ev::Val(v) => Some(v.clone().into_owned()),
