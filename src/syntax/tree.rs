@@ -113,7 +113,9 @@ fn comment_text<'t>(src: &'t str, c: &Comment) -> CommentText<'t> {
 /// Reads a whole file into its tree, one declaration at a time as [`super::parse`] does.
 /// `None` when the file has a syntax error: only files that parse have a tree.
 pub(crate) fn read(src: &str) -> Option<Tree<'_>> {
-    if src.len() > super::MAX_FILE_BYTES {
+    // The limits of `parse`: spans are 32-bit, and building the tree recurses.
+    let file = crate::diag::FileId(0);
+    if super::check_size(file, src).is_some() || super::check_nesting(file, src).is_some() {
         return None;
     }
     let mut b = Builder {
