@@ -1,8 +1,8 @@
 //! Formatting: one canonical layout for deal and rule files, checked to keep meaning and comments.
 //!
-//! [`format()`] reads the text into a concrete syntax tree that keeps every token as written and
-//! every comment next to the token it was next to (`cst.rs`), then prints that tree in the layout
-//! described in `docs/format.md` (`print.rs`). Literals are copied as written, except that runs
+//! [`format()`] reads the text into the lossless syntax tree of `syntax` (every token as written,
+//! every comment next to the token it was next to), then prints that tree in the layout
+//! described in `docs/format.md` (`print.rs`), through the typed views of `syntax`. Literals are copied as written, except that runs
 //! of spaces or tabs inside one (`USD   100B`, `up  to`) become one space.
 //!
 //! Before returning, [`format()`] checks its own output: it must parse without error to the same
@@ -10,7 +10,6 @@
 //! refused rather than changed, so a formatter bug can make a file stay as it is but never lose
 //! data.
 
-mod cst;
 mod print;
 
 pub use print::WIDTH;
@@ -44,24 +43,18 @@ pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
     if diags.iter().any(|d| d.level == Level::Error) {
         return Err(diags);
     }
-    let tree = cst::read(text).map_err(|e| {
-        let width = text
-            .get(e.offset..)
-            .and_then(|s| s.chars().next())
-            .map_or(0, char::len_utf8);
-        vec![
+    let Some(tree) = syntax::tree::read(text) else {
+        // `syntax::parse` read the file, so its tree can be built; refuse rather than guess.
+        return Err(vec![
             Diagnostic::error(
                 Code::Unformattable,
-                format!(
-                    "the formatter cannot read this yet (expected {})",
-                    e.expected
-                ),
-                Span::new(FILE, e.offset..e.offset + width),
-                "here",
+                "cannot format this file safely: its syntax tree cannot be built",
+                Span::new(FILE, 0..0),
+                "this file",
             )
             .with_help(REFUSED),
-        ]
-    })?;
+        ]);
+    };
     let mut out = print::print(&tree);
     if text
         .find('\n')

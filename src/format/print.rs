@@ -1,9 +1,9 @@
-//! Printing a concrete syntax tree in the canonical layout (described in `docs/format.md`).
+//! Printing the lossless syntax tree in the canonical layout (described in `docs/format.md`).
 
-use super::cst::DefaultsDecl;
-use super::cst::{Comment, Cst, Decl, Definition, DeriveDecl, ExpectClause, Expr, FactDecl};
-use super::cst::{Field, FieldSpec, FxDecl, Given, Inner, Part, Pattern, Primary, RelationDecl};
-use super::cst::{RuleDecl, SchemaDecl, TestDecl, Tok, TypeAlt, TypeExpr, Value};
+use crate::syntax::tree::{CommentText, Syn, Tok, Tree};
+use crate::syntax::view::{Decl, Definition, Derive, Fact, Field, FieldSpec, Fx, Given, Inner};
+use crate::syntax::view::{Part, Pattern, Primary, Relation, RuleDecl, Schema, Test, TypeAlt};
+use crate::syntax::view::{Defaults, TypeExpr, Value, expr_parts, toks};
 
 /// Lists and records longer than this (in characters, indentation included) are written one
 /// element per line.
@@ -25,8 +25,8 @@ fn clause_pad(kw: &Tok) -> String {
     )
 }
 
-/// Prints `cst` in the canonical layout, with `\n` line breaks.
-pub(crate) fn print(cst: &Cst) -> String {
+/// Prints `tree` in the canonical layout, with `\n` line breaks.
+pub(crate) fn print(tree: &Tree<'_>) -> String {
     let mut p = Printer {
         out: String::new(),
         line: String::new(),
@@ -36,25 +36,31 @@ pub(crate) fn print(cst: &Cst) -> String {
         keep_blanks: true,
         cont: INDENT,
     };
-    if cst.bom {
+    if tree.bom() {
         p.out.push('\u{feff}');
     }
     // Each declaration starts on a new line; the blank lines before it (and around the comments
     // before it) are kept, at most one in a row, so that groups of declarations stay groups.
-    for decl in &cst.decls {
-        match decl {
-            Decl::Fact(f) => p.fact(f, 0),
-            Decl::Rule(r) => p.rule(r),
-            Decl::Fx(f) => p.fx(f, 0),
-            Decl::Relation(r) => p.relation(r),
-            Decl::Derive(d) => p.derive(d),
-            Decl::Schema(s) => p.schema(s),
-            Decl::Test(t) => p.test(t),
-            Decl::Defaults(d) => p.defaults(d),
+    for decl in tree.items() {
+        match Decl::of(decl) {
+            Decl::Fact(f) => p.fact(&f, 0),
+            Decl::Rule(r) => p.rule(&r),
+            Decl::Fx(f) => p.fx(&f, 0),
+            Decl::Relation(r) => p.relation(&r),
+            Decl::Derive(d) => p.derive(&d),
+            Decl::Schema(s) => p.schema(&s),
+            Decl::Test(t) => p.test(&t),
+            Decl::Defaults(d) => p.defaults(&d),
+            // The output is checked, so a declaration left out is refused, never lost.
+            Decl::Other => {}
         }
     }
     p.end_line();
-    p.lead(0, &cst.end, false);
+    let end = Tok {
+        lead: tree.end(),
+        ..Tok::default()
+    };
+    p.lead(0, &end, false);
     p.end_line();
     let mut out = p.out;
     while out.ends_with("\n\n") {
@@ -128,11 +134,11 @@ impl Printer {
         }
     }
 
-    fn comment_line(&mut self, indent: usize, c: &Comment) {
+    fn comment_line(&mut self, indent: usize, c: &CommentText<'_>) {
         if c.blank_before && self.keep_blanks {
             self.blank();
         }
-        self.write(indent, &c.text);
+        self.write(indent, c.text);
         self.end_line();
     }
 
@@ -156,7 +162,7 @@ impl Printer {
         self.end_line();
         self.lead(indent, t, true);
         self.write(indent, &t.text);
-        self.pending.extend(t.trail.iter().cloned());
+        self.pending.extend(t.trail.iter().map(|c| c.to_string()));
     }
 
     /// `t` after `sep` on the current line, or on a new line if a comment comes before it.
@@ -170,15 +176,16 @@ impl Printer {
             self.line.push_str(sep);
             self.line.push_str(&t.text);
         }
-        self.pending.extend(t.trail.iter().cloned());
+        self.pending.extend(t.trail.iter().map(|c| c.to_string()));
     }
 
     /// A separator written as `text` (a comma, a colon, or nothing for a dropped comma) right
     /// after what comes before it; its comments go to the end of the line.
     fn glue(&mut self, t: &Tok, text: &str) {
         self.line.push_str(text);
-        self.pending.extend(t.lead.iter().map(|c| c.text.clone()));
-        self.pending.extend(t.trail.iter().cloned());
+        self.pending
+            .extend(t.lead.iter().map(|c| c.text.to_string()));
+        self.pending.extend(t.trail.iter().map(|c| c.to_string()));
     }
 
     fn start(&mut self, t: &Tok, start: Start<'_>) {
@@ -194,7 +201,7 @@ impl Printer {
         self.end_line();
         self.lead(inner, t, false);
         self.write(outer, &t.text);
-        self.pending.extend(t.trail.iter().cloned());
+        self.pending.extend(t.trail.iter().map(|c| c.to_string()));
     }
 
     /// Ends the line that opened a block: no blank line may follow it.
@@ -206,7 +213,7 @@ impl Printer {
     // -----------------------------------------------------------------------------------------
     // Declarations
 
-    fn fact(&mut self, f: &FactDecl, indent: usize) {
+    fn fact(&mut self, f: &Fact<'_>, indent: usize) {
         self.item(indent, &f.keyword);
         self.cont = indent + 2 * INDENT;
         self.tok(&f.id, " ");
@@ -227,20 +234,21 @@ impl Printer {
 
     /// A fact given to a test: on one line, like a record, when it fits and holds no comment;
     /// otherwise like a fact in a deal file.
-    fn given_fact(&mut self, f: &FactDecl, indent: usize) {
+    fn given_fact(&mut self, f: &Fact<'_>, indent: usize) {
         match flat_fact(f) {
             Some(rest) if indent + rest.chars().count() <= WIDTH => {
                 self.item(indent, &f.keyword);
                 self.line
                     .push_str(rest.get(f.keyword.text.len()..).unwrap_or(""));
-                self.pending.extend(f.close.trail.iter().cloned());
+                self.pending
+                    .extend(f.close.trail.iter().map(|c| c.to_string()));
             }
             _ => self.fact(f, indent),
         }
     }
 
     /// `test name "title" {`, the `given` clauses, a blank line, then one `expect` per line.
-    fn test(&mut self, t: &TestDecl) {
+    fn test(&mut self, t: &Test<'_>) {
         self.item(0, &t.keyword);
         self.cont = 2 * INDENT;
         self.tok(&t.name, " ");
@@ -274,9 +282,9 @@ impl Printer {
                     self.open_block();
                     self.keep_blanks = true;
                     for d in decls {
-                        match d {
-                            Decl::Fact(f) => self.given_fact(f, 2 * INDENT),
-                            Decl::Fx(f) => self.fx(f, 2 * INDENT),
+                        match Decl::of(*d) {
+                            Decl::Fact(f) => self.given_fact(&f, 2 * INDENT),
+                            Decl::Fx(f) => self.fx(&f, 2 * INDENT),
                             // The grammar allows only facts and rates here; the output is
                             // checked, so anything else would be refused, never written.
                             _ => {}
@@ -291,8 +299,8 @@ impl Printer {
             self.end_line();
             self.blank();
         }
-        for e in &t.expects {
-            self.expect_clause(e);
+        for (keyword, words) in &t.expects {
+            self.expect_clause(keyword, words);
         }
         self.close(&t.close, INDENT, 0);
         self.keep_blanks = true;
@@ -300,13 +308,13 @@ impl Printer {
 
     /// `expect` and its words on one line: one space between words, none inside `( )` or
     /// before `,`; a comma before `)` is dropped.
-    fn expect_clause(&mut self, e: &ExpectClause) {
-        self.item(INDENT, &e.keyword);
+    fn expect_clause(&mut self, keyword: &Tok<'_>, words: &[Tok<'_>]) {
+        self.item(INDENT, keyword);
         self.cont = 3 * INDENT;
         let mut sep = " ";
-        for (i, w) in e.words.iter().enumerate() {
-            let next_closes = e.words.get(i + 1).is_some_and(|n| n.text == ")");
-            match w.text.as_str() {
+        for (i, w) in words.iter().enumerate() {
+            let next_closes = words.get(i + 1).is_some_and(|n| n.text == ")");
+            match &*w.text {
                 "," if next_closes => self.glue(w, ""),
                 "," => {
                     self.glue(w, ",");
@@ -325,7 +333,7 @@ impl Printer {
         }
     }
 
-    fn fx(&mut self, f: &FxDecl, indent: usize) {
+    fn fx(&mut self, f: &Fx<'_>, indent: usize) {
         self.item(indent, &f.keyword);
         self.cont = indent + 2 * INDENT;
         self.tok(&f.pair, " ");
@@ -337,7 +345,7 @@ impl Printer {
     }
 
     /// `defaults {`, then one setting per line in written order, laid out as a rule's settings.
-    fn defaults(&mut self, d: &DefaultsDecl) {
+    fn defaults(&mut self, d: &Defaults<'_>) {
         self.item(0, &d.keyword);
         self.cont = 2 * INDENT;
         if d.settings.is_empty() && !d.open.has_comments() && d.close.lead.is_empty() {
@@ -349,7 +357,7 @@ impl Printer {
         self.open_block();
         self.keep_blanks = false;
         // As a rule's settings are written (see `rule`), but in written order.
-        for s in &d.settings {
+        for s in d.settings.iter().map(|s| Field::of(*s)) {
             self.item(INDENT, &s.name);
             self.cont = 3 * INDENT;
             self.glue(&s.colon, ":");
@@ -361,7 +369,7 @@ impl Printer {
         self.keep_blanks = true;
     }
 
-    fn rule(&mut self, r: &RuleDecl) {
+    fn rule(&mut self, r: &RuleDecl<'_>) {
         self.item(0, &r.keyword);
         self.cont = 2 * INDENT;
         self.tok(&r.id, " ");
@@ -373,13 +381,13 @@ impl Printer {
         self.keep_blanks = false;
 
         // Settings: severity, tags, reference, then any other, each in written order.
-        let rank = |f: &&Field| match f.name.text.as_str() {
+        let rank = |f: &Field<'_>| match &*f.name.text {
             "severity" => 0,
             "tags" => 1,
             "reference" => 2,
             _ => 3,
         };
-        let mut settings: Vec<&Field> = r.settings.iter().collect();
+        let mut settings: Vec<Field<'_>> = r.settings.iter().map(|s| Field::of(*s)).collect();
         settings.sort_by_key(rank);
         for s in &settings {
             self.item(INDENT, &s.name);
@@ -393,9 +401,10 @@ impl Printer {
             }
         }
         for p in &r.params {
-            self.definition(p, |this, v, col| {
-                let mode = this.mode(v, col, 0);
-                this.value(v, Start::Sep(" "), mode);
+            self.definition(&Definition::of(*p), |this, v, col| {
+                let v = Value::of(v);
+                let mode = this.mode(&v, col, 0);
+                this.value(&v, Start::Sep(" "), mode);
             });
         }
         if !settings.is_empty() || !r.params.is_empty() {
@@ -407,10 +416,10 @@ impl Printer {
             self.patterns(kw, patterns);
         }
         for l in &r.lets {
-            self.definition(l, |this, e, _| this.expr(e, " "));
+            self.definition(&Definition::of(*l), |this, e, _| this.expr(e, " "));
         }
         if let Some((kw, e)) = &r.when {
-            self.when(kw, e);
+            self.when(kw, *e);
         }
         let (kw, message) = &r.flag;
         self.item(INDENT, kw);
@@ -422,7 +431,8 @@ impl Printer {
 
     /// `match` (or `from`) and one pattern per line, aligned under the first; `deal` or `entity`
     /// line up after the longest binding.
-    fn patterns(&mut self, kw: &Tok, patterns: &[Pattern]) {
+    fn patterns(&mut self, kw: &Tok<'_>, patterns: &[Syn<'_>]) {
+        let patterns: Vec<Pattern<'_>> = patterns.iter().map(|p| Pattern::of(*p)).collect();
         self.item(INDENT, kw);
         let names = patterns.iter().map(|p| p.var.text.chars().count() + 1);
         let name_width = names.max().unwrap_or(0);
@@ -439,11 +449,12 @@ impl Printer {
     }
 
     /// `when` and one condition per line: each top-level `and` starts a line.
-    fn when(&mut self, kw: &Tok, e: &Expr) {
+    fn when(&mut self, kw: &Tok<'_>, e: Syn<'_>) {
         self.item(INDENT, kw);
         self.cont = CLAUSE + 2 * INDENT;
         let and_indent = CLAUSE.saturating_sub("and ".len());
-        for (and, parts) in conjuncts(e) {
+        let parts = expr_parts(e);
+        for (and, parts) in conjuncts(&parts) {
             match and {
                 Some(and) => {
                     self.item(and_indent, and);
@@ -456,7 +467,7 @@ impl Printer {
 
     /// `relation name(column: type, ...)`: on one line when it fits, otherwise one column per
     /// line with the types aligned.
-    fn relation(&mut self, r: &RelationDecl) {
+    fn relation(&mut self, r: &Relation<'_>) {
         self.item(0, &r.keyword);
         self.cont = 2 * INDENT;
         self.tok(&r.name, " ");
@@ -510,7 +521,7 @@ impl Printer {
     }
 
     /// `derive name(expr, ...)`, then `from` and the patterns as in a rule's `match`, then `when`.
-    fn derive(&mut self, d: &DeriveDecl) {
+    fn derive(&mut self, d: &Derive<'_>) {
         self.item(0, &d.keyword);
         self.cont = 2 * INDENT;
         self.tok(&d.relation, " ");
@@ -520,13 +531,13 @@ impl Printer {
         let keep_blanks = std::mem::replace(&mut self.keep_blanks, false);
         self.patterns(&d.from.0, &d.from.1);
         if let Some((kw, e)) = &d.when {
-            self.when(kw, e);
+            self.when(kw, *e);
         }
         self.keep_blanks = keep_blanks;
     }
 
     /// `schema deal kind "title" {`, then the field specs laid out like the fields of a deal.
-    fn schema(&mut self, s: &SchemaDecl) {
+    fn schema(&mut self, s: &Schema<'_>) {
         self.item(0, &s.keyword);
         self.cont = 2 * INDENT;
         self.tok(&s.target, " ");
@@ -548,24 +559,28 @@ impl Printer {
     }
 
     /// `param name = value` or `let name = expr` on a line of its own.
-    fn definition<T>(&mut self, d: &Definition<T>, value: impl FnOnce(&mut Self, &T, usize)) {
+    fn definition<'t>(
+        &mut self,
+        d: &Definition<'t>,
+        value: impl FnOnce(&mut Self, Syn<'t>, usize),
+    ) {
         self.item(INDENT, &d.keyword);
         self.cont = 3 * INDENT;
         self.tok(&d.name, " ");
         self.tok(&d.equals, " ");
         let col = INDENT + d.keyword.text.chars().count() + d.name.text.chars().count() + 4;
-        value(self, &d.value, col);
+        value(self, d.value, col);
     }
 
     /// `:`, then `deal` or `entity` after `sep`, then `where ...`; the binding is written.
-    fn pattern_rest(&mut self, p: &Pattern, sep: &str) {
+    fn pattern_rest(&mut self, p: &Pattern<'_>, sep: &str) {
         self.glue(&p.colon, ":");
         for (i, word) in p.kind.iter().enumerate() {
             self.tok(word, if i == 0 { sep } else { " " });
         }
         if let Some((kw, e)) = &p.filter {
             self.tok(kw, " ");
-            self.expr(e, " ");
+            self.expr(*e, " ");
         }
     }
 
@@ -576,12 +591,13 @@ impl Printer {
     /// or comment line interrupts. A list or record is written on one line when it fits in
     /// [`WIDTH`] columns at the aligned column; otherwise it is written one element per line,
     /// after `name: ` without padding.
-    fn fields(&mut self, fields: &[Field], indent: usize) {
-        let group_end = |fields: &[Field], start, keep| {
+    fn fields(&mut self, fields: &[Syn<'_>], indent: usize) {
+        let fields: Vec<Field<'_>> = fields.iter().map(|f| Field::of(*f)).collect();
+        let group_end = |fields: &[Field<'_>], start, keep| {
             group_end_by(fields, start, keep, |f| &f.name, trailing_comments)
         };
         self.aligned(
-            fields,
+            &fields,
             indent,
             group_end,
             |f| (&f.name, &f.colon),
@@ -602,21 +618,22 @@ impl Printer {
     /// types of a group line up, one space after the longest `name:`. A type is written on one
     /// line when it holds no comment and fits in [`WIDTH`] columns at the aligned column;
     /// otherwise its records are written one field per line, after `name: ` without padding.
-    fn specs(&mut self, specs: &[FieldSpec], indent: usize) {
-        let group_end = |specs: &[FieldSpec], start, keep| {
+    fn specs(&mut self, specs: &[Syn<'_>], indent: usize) {
+        let specs: Vec<FieldSpec<'_>> = specs.iter().map(|s| FieldSpec::of(*s)).collect();
+        let group_end = |specs: &[FieldSpec<'_>], start, keep| {
             group_end_by(specs, start, keep, |s| &s.name, spec_trailing)
         };
         self.aligned(
-            specs,
+            &specs,
             indent,
             group_end,
             |s| (&s.name, &s.colon),
             |_, s, col| {
-                let mode = type_mode(&s.ty, col);
+                let mode = type_mode(&TypeExpr::of(s.ty), col);
                 (spec_single_line(s, mode), mode)
             },
             |this, s, pad, mode| {
-                this.type_expr(&s.ty, pad, mode);
+                this.type_expr(&TypeExpr::of(s.ty), pad, mode);
                 this.cont = indent + 2 * INDENT;
                 if let Some(t) = &s.required {
                     this.tok(t, " ");
@@ -640,7 +657,7 @@ impl Printer {
         items: &[F],
         indent: usize,
         group_end: impl Fn(&[F], usize, bool) -> usize,
-        name_colon: impl Fn(&F) -> (&Tok, &Tok),
+        name_colon: impl for<'f> Fn(&'f F) -> (&'f Tok<'f>, &'f Tok<'f>),
         layout: impl Fn(&Self, &F, usize) -> (bool, Mode),
         mut rest: impl FnMut(&mut Self, &F, &str, Mode),
     ) {
@@ -680,7 +697,7 @@ impl Printer {
 
     /// A type after `sep`: one space around `|`, `list of T`, `enum(a, b)`. In [`Mode::Flat`],
     /// records are written `{ a: T, b: U }`; otherwise one field per line.
-    fn type_expr(&mut self, t: &TypeExpr, sep: &str, mode: Mode) {
+    fn type_expr(&mut self, t: &TypeExpr<'_>, sep: &str, mode: Mode) {
         self.type_alt(&t.first, sep, mode);
         for (bar, alt) in &t.rest {
             self.tok(bar, " ");
@@ -688,7 +705,7 @@ impl Printer {
         }
     }
 
-    fn type_alt(&mut self, t: &TypeAlt, sep: &str, mode: Mode) {
+    fn type_alt(&mut self, t: &TypeAlt<'_>, sep: &str, mode: Mode) {
         match t {
             TypeAlt::Name(name) => self.tok(name, sep),
             TypeAlt::List { list, of, item } => {
@@ -717,7 +734,7 @@ impl Printer {
             }
             TypeAlt::Paren { open, ty, close } => {
                 self.tok(open, sep);
-                self.type_expr(ty, "", mode);
+                self.type_expr(&TypeExpr::of(*ty), "", mode);
                 self.tok(close, "");
             }
             TypeAlt::Record {
@@ -728,10 +745,11 @@ impl Printer {
                 self.tok(open, sep);
                 if mode == Mode::Flat {
                     for (i, f) in fields.iter().enumerate() {
+                        let f = FieldSpec::of(*f);
                         let last = i + 1 == fields.len();
                         self.tok(&f.name, " ");
                         self.glue(&f.colon, ":");
-                        self.type_expr(&f.ty, " ", Mode::Flat);
+                        self.type_expr(&TypeExpr::of(f.ty), " ", Mode::Flat);
                         if let Some(t) = &f.required {
                             self.tok(t, " ");
                         }
@@ -758,14 +776,14 @@ impl Printer {
     }
 
     /// Whether `v`, starting at column `col` and followed by `suffix` characters, fits on one line.
-    fn mode(&self, v: &Value, col: usize, suffix: usize) -> Mode {
+    fn mode(&self, v: &Value<'_>, col: usize, suffix: usize) -> Mode {
         match flat(v) {
             Some(text) if col + text.chars().count() + suffix <= WIDTH => Mode::Flat,
             _ => Mode::Broken,
         }
     }
 
-    fn value(&mut self, v: &Value, start: Start<'_>, mode: Mode) {
+    fn value(&mut self, v: &Value<'_>, start: Start<'_>, mode: Mode) {
         let start = match &v.ceiling {
             Some(c) => {
                 self.start(c, start);
@@ -780,7 +798,7 @@ impl Printer {
                 if mode == Mode::Flat {
                     for (i, (item, comma)) in items.iter().enumerate() {
                         let sep = if i == 0 { "" } else { " " };
-                        self.value(item, Start::Sep(sep), Mode::Flat);
+                        self.value(&Value::of(*item), Start::Sep(sep), Mode::Flat);
                         if let Some(c) = comma {
                             self.glue(c, if i + 1 < items.len() { "," } else { "" });
                         }
@@ -793,9 +811,10 @@ impl Printer {
                 self.open_block();
                 for (i, (item, comma)) in items.iter().enumerate() {
                     let last = i + 1 == items.len();
-                    let mode = self.mode(item, inner, usize::from(!last));
+                    let item = Value::of(*item);
+                    let mode = self.mode(&item, inner, usize::from(!last));
                     self.cont = inner + 2 * INDENT;
-                    self.value(item, Start::Line(inner), mode);
+                    self.value(&item, Start::Line(inner), mode);
                     if let Some(c) = comma {
                         self.glue(c, if last { "" } else { "," });
                     }
@@ -810,6 +829,7 @@ impl Printer {
                 self.start(open, start);
                 if mode == Mode::Flat {
                     for (i, f) in fields.iter().enumerate() {
+                        let f = Field::of(*f);
                         self.tok(&f.name, if i == 0 { " " } else { "  " });
                         self.glue(&f.colon, ":");
                         self.value(&f.value, Start::Sep(" "), Mode::Flat);
@@ -836,11 +856,11 @@ impl Printer {
     // -----------------------------------------------------------------------------------------
     // Expressions: one line, one space around binary operators, none inside brackets.
 
-    fn expr(&mut self, e: &Expr, sep: &str) {
-        self.parts(&e.parts, sep);
+    fn expr(&mut self, e: Syn<'_>, sep: &str) {
+        self.parts(&expr_parts(e), sep);
     }
 
-    fn parts(&mut self, parts: &[Part], sep: &str) {
+    fn parts(&mut self, parts: &[Part<'_>], sep: &str) {
         let mut sep = sep;
         for part in parts {
             match part {
@@ -853,19 +873,19 @@ impl Printer {
                     sep = " ";
                 }
                 Part::Primary(p) => {
-                    self.primary(p, sep);
+                    self.primary(&Primary::of(*p), sep);
                     sep = " ";
                 }
             }
         }
     }
 
-    fn primary(&mut self, p: &Primary, sep: &str) {
+    fn primary(&mut self, p: &Primary<'_>, sep: &str) {
         match p {
             Primary::Atom(t) => self.tok(t, sep),
             Primary::Paren { open, expr, close } => {
                 self.tok(open, sep);
-                self.expr(expr, "");
+                self.expr(*expr, "");
                 self.tok(close, "");
             }
             Primary::List { open, items, close } => {
@@ -900,9 +920,9 @@ impl Printer {
                 self.tok(keyword, sep);
                 self.tok(var, " ");
                 self.tok(in_kw, " ");
-                self.primary(list, " ");
+                self.primary(&Primary::of(*list), " ");
                 self.tok(where_kw, " ");
-                self.expr(cond, " ");
+                self.expr(*cond, " ");
             }
             Primary::Aggregate {
                 keyword,
@@ -915,7 +935,7 @@ impl Printer {
                 self.tok(open, "");
                 let sep = match value {
                     Some((e, for_kw)) => {
-                        self.expr(e, "");
+                        self.expr(*e, "");
                         self.tok(for_kw, " ");
                         " "
                     }
@@ -928,9 +948,9 @@ impl Printer {
         }
     }
 
-    fn list_items(&mut self, items: &[(Expr, Option<Tok>)]) {
+    fn list_items(&mut self, items: &[(Syn<'_>, Option<Tok<'_>>)]) {
         for (i, (e, comma)) in items.iter().enumerate() {
-            self.expr(e, if i == 0 { "" } else { " " });
+            self.expr(*e, if i == 0 { "" } else { " " });
             if let Some(c) = comma {
                 self.glue(c, if i + 1 < items.len() { "," } else { "" });
             }
@@ -940,14 +960,14 @@ impl Printer {
 
 /// Splits a `when` condition at its top-level `and`s (when it has no top-level `or`): each
 /// conjunct with the `and` before it.
-fn conjuncts(e: &Expr) -> Vec<(Option<&Tok>, &[Part])> {
-    let is_op = |p: &Part, op: &str| matches!(p, Part::Infix(t) if t.text == op);
-    if e.parts.iter().any(|p| is_op(p, "or")) {
-        return vec![(None, &e.parts)];
+fn conjuncts<'p, 't>(parts: &'p [Part<'t>]) -> Vec<(Option<&'p Tok<'t>>, &'p [Part<'t>])> {
+    let is_op = |p: &Part<'_>, op: &str| matches!(p, Part::Infix(t) if t.text == op);
+    if parts.iter().any(|p| is_op(p, "or")) {
+        return vec![(None, parts)];
     }
     let mut out = Vec::new();
     let mut and = None;
-    let mut rest: &[Part] = &e.parts;
+    let mut rest: &[Part<'t>] = parts;
     while let Some(i) = rest.iter().position(|p| is_op(p, "and")) {
         let (head, tail) = rest.split_at(i);
         out.push((and, head));
@@ -970,7 +990,7 @@ fn group_end_by<F>(
     fields: &[F],
     start: usize,
     keep_blanks: bool,
-    name: impl Fn(&F) -> &Tok,
+    name: impl for<'f> Fn(&'f F) -> &'f Tok<'f>,
     trailing: impl Fn(&F) -> usize,
 ) -> usize {
     let mut end = start + 1;
@@ -987,7 +1007,7 @@ fn group_end_by<F>(
 
 /// How many comments end up after a field (the first at the end of its line, the others on
 /// lines of their own after it).
-fn trailing_comments(f: &Field) -> usize {
+fn trailing_comments(f: &Field<'_>) -> usize {
     let last = last_tok(&f.value).trail.iter().count();
     let comma = f
         .comma
@@ -997,7 +1017,7 @@ fn trailing_comments(f: &Field) -> usize {
 }
 
 /// Whether the field is written on one line: no comment inside it, and a value that fits.
-fn single_line(f: &Field, mode: Mode) -> bool {
+fn single_line(f: &Field<'_>, mode: Mode) -> bool {
     let inner_comments =
         f.name.trail.is_some() || f.colon.has_comments() || !first_tok(&f.value).lead.is_empty();
     let flat = match &f.value.inner {
@@ -1007,7 +1027,7 @@ fn single_line(f: &Field, mode: Mode) -> bool {
     !inner_comments && flat
 }
 
-fn first_tok(v: &Value) -> &Tok {
+fn first_tok<'v, 't>(v: &'v Value<'t>) -> &'v Tok<'t> {
     if let Some(c) = &v.ceiling {
         return c;
     }
@@ -1017,7 +1037,7 @@ fn first_tok(v: &Value) -> &Tok {
     }
 }
 
-fn last_tok(v: &Value) -> &Tok {
+fn last_tok<'v, 't>(v: &'v Value<'t>) -> &'v Tok<'t> {
     match &v.inner {
         Inner::Atom(t) => t,
         Inner::List { close, .. } | Inner::Record { close, .. } => close,
@@ -1026,7 +1046,7 @@ fn last_tok(v: &Value) -> &Tok {
 
 /// `v` on one line, or `None` when a comment inside it needs a line break. Comments before its
 /// first token or after its last do not count.
-fn flat(v: &Value) -> Option<String> {
+fn flat(v: &Value<'_>) -> Option<String> {
     let mut out = String::new();
     if let Some(c) = &v.ceiling {
         if c.trail.is_some() {
@@ -1049,7 +1069,7 @@ fn flat(v: &Value) -> Option<String> {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                out.push_str(&flat_inside(item)?);
+                out.push_str(&flat_inside(&Value::of(*item))?);
                 if comma.as_ref().is_some_and(Tok::has_comments) {
                     return None;
                 }
@@ -1070,6 +1090,7 @@ fn flat(v: &Value) -> Option<String> {
             }
             out.push('{');
             for (i, f) in fields.iter().enumerate() {
+                let f = Field::of(*f);
                 out.push_str(if i == 0 { " " } else { "  " });
                 if !f.name.lead.is_empty() || f.name.trail.is_some() || f.colon.has_comments() {
                     return None;
@@ -1090,8 +1111,8 @@ fn flat(v: &Value) -> Option<String> {
 /// A fact on one line, from its keyword to its `}`, like a record: `deal d { kind: loan  amount:
 /// 5B USD }`; `None` when a comment other than one before the keyword or after the `}` would
 /// need a line break.
-fn flat_fact(f: &FactDecl) -> Option<String> {
-    let mut out = f.keyword.text.clone();
+fn flat_fact(f: &Fact<'_>) -> Option<String> {
+    let mut out = f.keyword.text.to_string();
     let mut toks = vec![&f.id];
     toks.extend(&f.title);
     if f.keyword.trail.is_some() || toks.iter().any(|t| t.has_comments()) {
@@ -1110,6 +1131,7 @@ fn flat_fact(f: &FactDecl) -> Option<String> {
     }
     out.push_str(" {");
     for (i, field) in f.fields.iter().enumerate() {
+        let field = Field::of(*field);
         out.push_str(if i == 0 { " " } else { "  " });
         if field.name.has_comments() || field.colon.has_comments() {
             return None;
@@ -1126,14 +1148,14 @@ fn flat_fact(f: &FactDecl) -> Option<String> {
 }
 
 /// `v` on one line when it is inside a list or record: no comment anywhere.
-fn flat_inside(v: &Value) -> Option<String> {
+fn flat_inside(v: &Value<'_>) -> Option<String> {
     if !first_tok(v).lead.is_empty() || last_tok(v).trail.is_some() {
         return None;
     }
     flat(v)
 }
 
-fn first_inner(i: &Inner) -> &Tok {
+fn first_inner<'v, 't>(i: &'v Inner<'t>) -> &'v Tok<'t> {
     match i {
         Inner::Atom(t) => t,
         Inner::List { open, .. } | Inner::Record { open, .. } => open,
@@ -1144,10 +1166,11 @@ fn first_inner(i: &Inner) -> &Tok {
 // Field specs and types
 
 /// How many comments end up after a field spec (see [`trailing_comments`]).
-fn spec_trailing(s: &FieldSpec) -> usize {
+fn spec_trailing(s: &FieldSpec<'_>) -> usize {
+    let ty = toks(s.ty);
     let last = match (&s.doc, &s.required) {
         (Some(t), _) | (None, Some(t)) => t,
-        (None, None) => type_toks(&s.ty).last().copied().unwrap_or(&s.colon),
+        (None, None) => ty.last().unwrap_or(&s.colon),
     };
     let comma = s
         .comma
@@ -1157,15 +1180,15 @@ fn spec_trailing(s: &FieldSpec) -> usize {
 }
 
 /// Whether the type of a field spec starts on the line of its name and is written on one line.
-fn spec_single_line(s: &FieldSpec, mode: Mode) -> bool {
+fn spec_single_line(s: &FieldSpec<'_>, mode: Mode) -> bool {
     let starts_inline = s.name.trail.is_none()
         && !s.colon.has_comments()
-        && type_toks(&s.ty).first().is_none_or(|t| t.lead.is_empty());
+        && toks(s.ty).first().is_none_or(|t| t.lead.is_empty());
     starts_inline && mode == Mode::Flat
 }
 
 /// Whether the type `t`, starting at column `col`, is written on one line.
-fn type_mode(t: &TypeExpr, col: usize) -> Mode {
+fn type_mode(t: &TypeExpr<'_>, col: usize) -> Mode {
     let toks = type_toks(t);
     let n = toks.len();
     // Comments before the first token or after the last do not count.
@@ -1181,26 +1204,22 @@ fn type_mode(t: &TypeExpr, col: usize) -> Mode {
 }
 
 /// Every token of a type, in written order.
-fn type_toks(t: &TypeExpr) -> Vec<&Tok> {
+fn type_toks<'t>(t: &TypeExpr<'t>) -> Vec<Tok<'t>> {
     let mut out = Vec::new();
-    push_type_toks(t, &mut out);
+    push_alt_toks(&t.first, &mut out);
+    for (bar, alt) in &t.rest {
+        out.push(bar.clone());
+        push_alt_toks(alt, &mut out);
+    }
     out
 }
 
-fn push_type_toks<'t>(t: &'t TypeExpr, out: &mut Vec<&'t Tok>) {
-    push_alt_toks(&t.first, out);
-    for (bar, alt) in &t.rest {
-        out.push(bar);
-        push_alt_toks(alt, out);
-    }
-}
-
-fn push_alt_toks<'t>(t: &'t TypeAlt, out: &mut Vec<&'t Tok>) {
+fn push_alt_toks<'t>(t: &TypeAlt<'t>, out: &mut Vec<Tok<'t>>) {
     match t {
-        TypeAlt::Name(name) => out.push(name),
+        TypeAlt::Name(name) => out.push(name.clone()),
         TypeAlt::List { list, of, item } => {
-            out.push(list);
-            out.push(of);
+            out.push(list.clone());
+            out.push(of.clone());
             push_alt_toks(item, out);
         }
         TypeAlt::Enum {
@@ -1209,40 +1228,35 @@ fn push_alt_toks<'t>(t: &'t TypeAlt, out: &mut Vec<&'t Tok>) {
             items,
             close,
         } => {
-            out.push(keyword);
-            out.push(open);
+            out.push(keyword.clone());
+            out.push(open.clone());
             for (symbol, comma) in items {
-                out.push(symbol);
-                out.extend(comma);
+                out.push(symbol.clone());
+                out.extend(comma.clone());
             }
-            out.push(close);
+            out.push(close.clone());
         }
         TypeAlt::Paren { open, ty, close } => {
-            out.push(open);
-            push_type_toks(ty, out);
-            out.push(close);
+            out.push(open.clone());
+            out.extend(toks(*ty));
+            out.push(close.clone());
         }
         TypeAlt::Record {
             open,
             fields,
             close,
         } => {
-            out.push(open);
+            out.push(open.clone());
             for f in fields {
-                out.push(&f.name);
-                out.push(&f.colon);
-                push_type_toks(&f.ty, out);
-                out.extend(&f.required);
-                out.extend(&f.doc);
-                out.extend(&f.comma);
+                out.extend(toks(*f));
             }
-            out.push(close);
+            out.push(close.clone());
         }
     }
 }
 
 /// A type on one line, as [`Printer::type_expr`] writes it when it holds no comment.
-fn flat_type(t: &TypeExpr) -> String {
+fn flat_type(t: &TypeExpr<'_>) -> String {
     let mut out = flat_alt(&t.first);
     for (_, alt) in &t.rest {
         out.push_str(" | ");
@@ -1251,21 +1265,22 @@ fn flat_type(t: &TypeExpr) -> String {
     out
 }
 
-fn flat_alt(t: &TypeAlt) -> String {
+fn flat_alt(t: &TypeAlt<'_>) -> String {
     match t {
-        TypeAlt::Name(name) => name.text.clone(),
+        TypeAlt::Name(name) => name.text.to_string(),
         TypeAlt::List { item, .. } => format!("list of {}", flat_alt(item)),
         TypeAlt::Enum { items, .. } => {
-            let symbols: Vec<&str> = items.iter().map(|(s, _)| s.text.as_str()).collect();
+            let symbols: Vec<&str> = items.iter().map(|(s, _)| &*s.text).collect();
             format!("enum({})", symbols.join(", "))
         }
-        TypeAlt::Paren { ty, .. } => format!("({})", flat_type(ty)),
+        TypeAlt::Paren { ty, .. } => format!("({})", flat_type(&TypeExpr::of(*ty))),
         TypeAlt::Record { fields, .. } if fields.is_empty() => "{}".to_string(),
         TypeAlt::Record { fields, .. } => {
             let fields: Vec<String> = fields
                 .iter()
                 .map(|f| {
-                    let mut s = format!("{}: {}", f.name.text, flat_type(&f.ty));
+                    let f = FieldSpec::of(*f);
+                    let mut s = format!("{}: {}", f.name.text, flat_type(&TypeExpr::of(f.ty)));
                     for t in f.required.iter().chain(&f.doc) {
                         s.push(' ');
                         s.push_str(&t.text);

@@ -6,6 +6,8 @@
 pub mod ast;
 mod fast;
 mod literal;
+pub(crate) mod tree;
+pub(crate) mod view;
 
 pub use ast::*;
 
