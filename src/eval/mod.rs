@@ -212,6 +212,23 @@ impl<'a> Evaluator<'a> {
 
     /// The value of a field of fact `i`; `id` and `title` are always there. `slot` is the
     /// field's slot in the rule ([`CheckedRule::fields`]).
+    /// The value of `e` when it is a field of a bound fact (`buy.buyer`) that is present, read
+    /// directly by its slot, without the general evaluator; `None` for any other expression or
+    /// a missing field (which the general evaluator then reads, and records as a gap).
+    fn bound_field(&self, e: &CExpr, bound: &Bound) -> Option<&'a Value> {
+        let CKind::Field(base, name, slot) = &e.kind else {
+            return None;
+        };
+        let binding = match base.kind {
+            CKind::Var(v) => v,
+            CKind::Local(l) => self.rule.vars.len() + l,
+            _ => return None,
+        };
+        let i = bound.get(binding).copied().flatten()?;
+        let fact = self.fact(i)?;
+        self.field_of(fact, i, name, *slot).map(|f| &f.value)
+    }
+
     fn fact_field(&self, i: FactIndex, name: &str, slot: usize) -> Ev<'a> {
         let Some(fact) = self.fact(i) else {
             return Ev::Missing;
@@ -672,7 +689,6 @@ impl<'a> Evaluator<'a> {
         let slot = self.rule.vars.len() + q.local;
         let mut bound = vec![None; self.rule.slots()];
         let mut candidates = Vec::new();
-        let mut index = plan::JoinIndexBuilder::default();
         let relocate = |failure: Failure<'_>| Failure {
             expr: e,
             message: failure.message,
@@ -684,6 +700,7 @@ impl<'a> Evaluator<'a> {
             &q.kind,
             &|x| matches!(x.kind, CKind::Local(l) if l == local),
         );
+        let mut index = plan::JoinIndexBuilder::with_capacity(of_kind.len());
         for f in of_kind {
             if let Some(s) = bound.get_mut(slot) {
                 *s = Some(f);

@@ -133,7 +133,8 @@ pub(super) enum JoinKey {
 /// reported, not a silent `false`), and those whose values have no key (lists, records).
 #[derive(Default)]
 pub(super) struct JoinIndex {
-    groups: FastMap<Parts, u32>,
+    /// The group number of each key. Only looked up, never walked, so its order is no concern.
+    groups: hashbrown::HashMap<Parts, u32, crate::hash::FastHasher>,
     /// Group `g`'s members are `members[starts[g]..starts[g + 1]]`.
     starts: Vec<u32>,
     members: Vec<FactIndex>,
@@ -151,6 +152,14 @@ pub(super) struct JoinIndexBuilder {
 }
 
 impl JoinIndexBuilder {
+    /// A builder for about `n` candidates.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        let mut b = JoinIndexBuilder::default();
+        b.index.groups.reserve(n);
+        b.pairs.reserve(n);
+        b
+    }
+
     pub(super) fn insert(&mut self, key: JoinKey, f: FactIndex) {
         let index = &mut self.index;
         match key {
@@ -506,7 +515,12 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         let mut failures = Vec::new();
         let mut indexes = Vec::with_capacity(self.steps.len());
         for step in self.steps.iter() {
-            let mut index = JoinIndexBuilder::default();
+            let mut index = match &step.join {
+                Some(_) => JoinIndexBuilder::with_capacity(
+                    self.candidates.get(step.var).map_or(0, Vec::len),
+                ),
+                None => JoinIndexBuilder::default(),
+            };
             if let Some((build, _)) = &step.join {
                 let mut bound = vec![None; self.rule.slots()];
                 for &f in self.candidates.get(step.var).map_or(&[][..], Vec::as_slice) {
@@ -665,8 +679,13 @@ pub(super) fn keys<'e>(
     let mut parts = Parts::Names(ArrayVec::new());
     let mut unkeyed = false;
     for e in exprs {
-        let Some(v) = ev.value(e, bound)? else {
-            return Ok(None);
+        // The usual key part, a field of a bound fact (`buy.buyer`), is read directly.
+        let v = match ev.bound_field(e, bound) {
+            Some(v) => Cow::Borrowed(v),
+            None => match ev.value(e, bound)? {
+                Some(v) => v,
+                None => return Ok(None),
+            },
         };
         match KeyPart::of(&v, ev.facts) {
             Some(k) if !unkeyed => parts.push(k),
