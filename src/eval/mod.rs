@@ -90,13 +90,14 @@ struct Evaluator<'a> {
     /// The fact base's id of each field name the rule reads, by the rule's field slot.
     field_ids: Vec<Option<crate::facts::FieldId>>,
     /// For each sub-query, whether its aggregate is a function of its join key alone: no
-    /// residual condition, and a value that reads only the local binding. Its result is then
+    /// condition but the key's equalities, and a value that reads only the local binding. Its result is then
     /// computed once per key ([`Evaluator::aggregates`]).
     keyed_aggregate: Vec<bool>,
     /// The aggregates computed so far, by sub-query and join key, for those of
     /// `keyed_aggregate`: the outer facts of one key (the deals of one buyer and seller) share
     /// one sum.
-    aggregates: RefCell<crate::hash::FastMap<(usize, plan::Parts), Option<Value>>>,
+    aggregates:
+        RefCell<hashbrown::HashMap<(usize, plan::Parts), Option<Value>, crate::hash::FastHasher>>,
 }
 
 /// Whether `e` reads nothing but constants and local binding `local` (and the facts its fields
@@ -142,8 +143,11 @@ impl<'a> Evaluator<'a> {
                 .subqueries
                 .iter()
                 .map(|q| {
+                    // Each equality of the join key is also kept as a residual condition
+                    // (checked for candidates of another class of value); any other residual
+                    // condition reads the outer bindings beyond the key.
                     !q.probe.is_empty()
-                        && q.residual.is_empty()
+                        && q.residual.len() == q.build.len()
                         && q.value
                             .as_ref()
                             .is_none_or(|v| reads_only_local(v, q.local))
