@@ -182,6 +182,14 @@ impl<'a> Evaluator<'a> {
         std::mem::take(&mut *self.conversions.borrow_mut())
     }
 
+    /// Forgets the exchange rates used and the dates taken so far: the search for findings
+    /// does not keep them (an explanation evaluates its conditions again and takes its own), and
+    /// kept they would grow with every fact examined.
+    fn forget_steps(&self) {
+        self.conversions.borrow_mut().clear();
+        self.dates.borrow_mut().clear();
+    }
+
     /// The dates taken by `date(t)` since the last call (taken with the conversions).
     fn take_dates(&self) -> Vec<crate::explain::DateTaken> {
         std::mem::take(&mut *self.dates.borrow_mut())
@@ -1750,6 +1758,7 @@ impl<'a> Placeholders<'a> {
         }
         // What is missing is a `None` in the values; the evaluator keeps nothing between calls.
         ev.take_missing();
+        ev.forget_steps();
         Ok(out)
     }
 }

@@ -357,6 +357,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             return (Truth::False, None);
         };
         self.ev.take_missing();
+        self.ev.forget_steps();
         match self.ev.truth(&c.expr, bound) {
             Ok(Truth::Unknown) => {
                 let gap = Gap {
