@@ -168,6 +168,8 @@ fn derive_round(
                 id.push_str(", ");
             }
             match v {
+                // A name or a text displays as itself.
+                Some(Value::Symbol(s) | Value::Text(s)) => id.push_str(s),
                 Some(v) => {
                     let _ = write!(id, "{v}");
                 }

@@ -1746,6 +1746,11 @@ impl<'a> Placeholders<'a> {
         let mut out = Vec::with_capacity(rule.message.len());
         for part in &rule.message {
             if let MessagePart::Expr(e) = part {
+                // A field of a bound fact that is present (`d.investor`) is read directly.
+                if let Some(v) = ev.bound_field(e, bound) {
+                    out.push(Some(v.clone()));
+                    continue;
+                }
                 match ev.value(e, bound) {
                     Ok(v) => out.push(v.map(Cow::into_owned)),
                     Err(f) => {
@@ -1757,7 +1762,7 @@ impl<'a> Placeholders<'a> {
             }
         }
         // What is missing is a `None` in the values; the evaluator keeps nothing between calls.
-        ev.take_missing();
+        ev.missing.borrow_mut().clear();
         ev.forget_steps();
         Ok(out)
     }
