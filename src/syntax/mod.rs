@@ -16,8 +16,7 @@ use crate::value::{Currency, Name, Value};
 use indexmap::IndexMap;
 use pest::Parser as _;
 use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 mod grammar {
     //! The parser generated from `grammar/dealrules.pest`.
@@ -528,23 +527,39 @@ fn fact_kind(text: &str) -> FactKind {
 /// Most hops a `cycle` pattern may ask for.
 pub const MAX_CYCLE_HOPS: u32 = 8;
 
-fn pratt() -> &'static PrattParser<Rule> {
-    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
-    PRATT.get_or_init(|| {
-        PrattParser::new()
-            .op(Op::infix(Rule::op_or, Assoc::Left))
-            .op(Op::infix(Rule::op_and, Assoc::Left))
-            .op(Op::prefix(Rule::op_not))
-            .op(Op::infix(Rule::op_eq, Assoc::Left)
-                | Op::infix(Rule::op_ne, Assoc::Left)
-                | Op::infix(Rule::op_lt, Assoc::Left)
-                | Op::infix(Rule::op_le, Assoc::Left)
-                | Op::infix(Rule::op_gt, Assoc::Left)
-                | Op::infix(Rule::op_ge, Assoc::Left)
-                | Op::infix(Rule::op_in, Assoc::Left))
-            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-            .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
-            .op(Op::prefix(Rule::op_neg))
+/// How an operator of an expression binds: prefix or left-associative infix, and its
+/// precedence (higher binds tighter). The table pest's `PrattParser` was built with, with its
+/// numbers (`or` 20 ... `-x` 80, one step of 10 per level). That parser consumes only pest's
+/// pairs; the lowering climbs precedences itself ([`Lower::operand`]) so that it can read the
+/// syntax tree instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Binding {
+    /// `not x`, `-x`: the operand is parsed at the operator's precedence minus one.
+    Prefix(u8),
+    /// `a op b`, left-associative: the right operand is parsed at the operator's precedence.
+    Infix(u8, BinaryOp),
+}
+
+/// The [`Binding`] of an operator rule; `None` for a primary.
+fn binding(rule: Rule) -> Option<Binding> {
+    use Binding::{Infix, Prefix};
+    Some(match rule {
+        Rule::op_or => Infix(20, BinaryOp::Or),
+        Rule::op_and => Infix(30, BinaryOp::And),
+        Rule::op_not => Prefix(40),
+        Rule::op_eq => Infix(50, BinaryOp::Eq),
+        Rule::op_ne => Infix(50, BinaryOp::Ne),
+        Rule::op_lt => Infix(50, BinaryOp::Lt),
+        Rule::op_le => Infix(50, BinaryOp::Le),
+        Rule::op_gt => Infix(50, BinaryOp::Gt),
+        Rule::op_ge => Infix(50, BinaryOp::Ge),
+        Rule::op_in => Infix(50, BinaryOp::In),
+        Rule::op_add => Infix(60, BinaryOp::Add),
+        Rule::op_sub => Infix(60, BinaryOp::Sub),
+        Rule::op_mul => Infix(70, BinaryOp::Mul),
+        Rule::op_div => Infix(70, BinaryOp::Div),
+        Rule::op_neg => Prefix(80),
+        _ => return None,
     })
 }
 
@@ -1829,54 +1844,57 @@ impl Lower<'_> {
             );
             return None;
         }
-        let file = self.file;
-        let base = self.base;
-        let span_of = |p: &Pair<'_, Rule>| {
-            let s = p.as_span();
-            Span::new(file, base + s.start()..base + s.end())
-        };
-        // The Pratt parser's closures cannot borrow `self` mutably together; collect primaries
-        // first through a RefCell.
-        let this = std::cell::RefCell::new(&mut *self);
-        let result: Option<Expr> = pratt()
-            .map_primary(|p| this.borrow_mut().primary(p))
-            .map_prefix(|op, e| {
-                let e = e?;
-                let op_span = span_of(&op);
-                let kind = if op.as_rule() == Rule::op_not {
+        let mut items = pair.into_inner().peekable();
+        let result = self.operand(&mut items, 0);
+        // The grammar leaves nothing after the last operand.
+        if items.next().is_some() {
+            return None;
+        }
+        result
+    }
+
+    /// Precedence climbing over an `expr`'s children (`prefix* primary (infix prefix*
+    /// primary)*`), as pest's Pratt parser did it: the operand at the front, then each infix
+    /// operator that binds tighter than `min` with its right operand. Every primary is lowered,
+    /// and so reports its errors, even when one before it failed.
+    fn operand<'t>(
+        &mut self,
+        items: &mut std::iter::Peekable<impl Iterator<Item = Pair<'t, Rule>>>,
+        min: u8,
+    ) -> Option<Expr> {
+        let first = items.next()?;
+        let mut lhs = match binding(first.as_rule()) {
+            None => self.primary(first),
+            Some(Binding::Prefix(prec)) => {
+                let op_span = self.span(&first);
+                let e = self.operand(items, prec - 1);
+                let kind = if first.as_rule() == Rule::op_not {
                     UnaryOp::Not
                 } else {
                     UnaryOp::Neg
                 };
-                Some(Expr {
+                e.map(|e| Expr {
                     span: op_span.to(e.span),
                     kind: ExprKind::Unary(kind, Box::new(e)),
                 })
-            })
-            .map_infix(|l, op, r| {
-                let (l, r) = (l?, r?);
-                let op = match op.as_rule() {
-                    Rule::op_or => BinaryOp::Or,
-                    Rule::op_and => BinaryOp::And,
-                    Rule::op_eq => BinaryOp::Eq,
-                    Rule::op_ne => BinaryOp::Ne,
-                    Rule::op_lt => BinaryOp::Lt,
-                    Rule::op_le => BinaryOp::Le,
-                    Rule::op_gt => BinaryOp::Gt,
-                    Rule::op_ge => BinaryOp::Ge,
-                    Rule::op_in => BinaryOp::In,
-                    Rule::op_add => BinaryOp::Add,
-                    Rule::op_sub => BinaryOp::Sub,
-                    Rule::op_mul => BinaryOp::Mul,
-                    _ => BinaryOp::Div,
-                };
-                Some(Expr {
+            }
+            Some(Binding::Infix(..)) => return None,
+        };
+        while let Some((prec, op)) = items.peek().and_then(|c| match binding(c.as_rule()) {
+            Some(Binding::Infix(prec, op)) if min < prec => Some((prec, op)),
+            _ => None,
+        }) {
+            items.next();
+            let rhs = self.operand(items, prec);
+            lhs = match (lhs, rhs) {
+                (Some(l), Some(r)) => Some(Expr {
                     span: l.span.to(r.span),
                     kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
-                })
-            })
-            .parse(pair.into_inner());
-        result
+                }),
+                _ => None,
+            };
+        }
+        lhs
     }
 
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
@@ -2085,6 +2103,143 @@ mod tests {
             Some("(or (and (not (== a.x 1)) (> (+ b.y (* 2 3)) 4 GW)) (in c [d e]))".to_string())
         );
         assert_eq!(rule.message.parts.len(), 2);
+    }
+
+    /// An expression as nested operators with the span of each, primaries as written.
+    fn shape(text: &str, e: &Expr) -> String {
+        let r = e.span.range();
+        match &e.kind {
+            ExprKind::Unary(op, x) => format!("({op:?} {})@{r:?}", shape(text, x)),
+            ExprKind::Binary(op, l, r2) => {
+                format!("({op:?} {} {})@{r:?}", shape(text, l), shape(text, r2))
+            }
+            _ => format!("{}@{r:?}", text.get(r.clone()).unwrap_or("?")),
+        }
+    }
+
+    /// The same shape from pest's Pratt parser, with the table the lowering had when it read
+    /// pest's pairs: the oracle for the precedence climbing that replaced it.
+    fn pest_shape(text: &str) -> String {
+        let expr = Grammar::parse(Rule::placeholder, text)
+            .unwrap()
+            .next()
+            .unwrap()
+            .into_inner()
+            .next()
+            .unwrap();
+        pest_expr(expr).0
+    }
+
+    fn pest_expr(expr: pest::iterators::Pair<'_, Rule>) -> (String, std::ops::Range<usize>) {
+        use pest::pratt_parser::{Assoc, Op, PrattParser};
+        let pratt = PrattParser::new()
+            .op(Op::infix(Rule::op_or, Assoc::Left))
+            .op(Op::infix(Rule::op_and, Assoc::Left))
+            .op(Op::prefix(Rule::op_not))
+            .op(Op::infix(Rule::op_eq, Assoc::Left)
+                | Op::infix(Rule::op_ne, Assoc::Left)
+                | Op::infix(Rule::op_lt, Assoc::Left)
+                | Op::infix(Rule::op_le, Assoc::Left)
+                | Op::infix(Rule::op_gt, Assoc::Left)
+                | Op::infix(Rule::op_ge, Assoc::Left)
+                | Op::infix(Rule::op_in, Assoc::Left))
+            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+            .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+            .op(Op::prefix(Rule::op_neg));
+        let binary = |r: Rule| match r {
+            Rule::op_or => BinaryOp::Or,
+            Rule::op_and => BinaryOp::And,
+            Rule::op_eq => BinaryOp::Eq,
+            Rule::op_ne => BinaryOp::Ne,
+            Rule::op_lt => BinaryOp::Lt,
+            Rule::op_le => BinaryOp::Le,
+            Rule::op_gt => BinaryOp::Gt,
+            Rule::op_ge => BinaryOp::Ge,
+            Rule::op_in => BinaryOp::In,
+            Rule::op_add => BinaryOp::Add,
+            Rule::op_sub => BinaryOp::Sub,
+            Rule::op_mul => BinaryOp::Mul,
+            _ => BinaryOp::Div,
+        };
+        pratt
+            .map_primary(|p| {
+                let s = p.as_span();
+                let range = s.start()..s.end();
+                match p.as_rule() {
+                    // A parenthesised expression keeps its operators, with the parentheses'
+                    // span.
+                    Rule::paren => {
+                        let (inner, inner_range) = pest_expr(p.into_inner().next().unwrap());
+                        let inner = inner.strip_suffix(&format!("@{inner_range:?}")).unwrap();
+                        (format!("{inner}@{range:?}"), range)
+                    }
+                    _ => (format!("{}@{range:?}", p.as_str()), range),
+                }
+            })
+            .map_prefix(|op, (e, r)| {
+                let kind = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
+                let r = op.as_span().start()..r.end;
+                (format!("({kind:?} {e})@{r:?}"), r)
+            })
+            .map_infix(|(l, lr), op, (r, rr)| {
+                let range = lr.start..rr.end;
+                let op = binary(op.as_rule());
+                (format!("({op:?} {l} {r})@{range:?}"), range)
+            })
+            .parse(expr.into_inner())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn operators_bind_as_pests_pratt_parser_bound_them(
+            first in proptest::collection::vec(0..2usize, 0..3),
+            first_primary in 0..PRIMARIES.len(),
+            rest in proptest::collection::vec(
+                (0..INFIX.len(), proptest::collection::vec(0..2usize, 0..3), 0..PRIMARIES.len()),
+                0..8,
+            ),
+        ) {
+            let mut text = String::new();
+            for p in first {
+                text.push_str(PREFIX[p]);
+            }
+            text.push_str(PRIMARIES[first_primary]);
+            for (op, prefixes, primary) in rest {
+                text.push_str(INFIX[op]);
+                for p in prefixes {
+                    text.push_str(PREFIX[p]);
+                }
+                text.push_str(PRIMARIES[primary]);
+            }
+            let mut diags = Vec::new();
+            let e = placeholder_expr(&text, &mut diags);
+            proptest::prop_assert_eq!(&diags, &vec![]);
+            let got = e.map(|e| shape(&text, &e));
+            proptest::prop_assert_eq!(got, Some(pest_shape(&text)), "{}", text);
+        }
+    }
+
+    const PREFIX: [&str; 2] = ["not ", "-"];
+    const INFIX: [&str; 13] = [
+        " or ", " and ", " in ", " <= ", " >= ", " == ", " != ", " < ", " > ", " + ", " - ", " * ",
+        " / ",
+    ];
+    const PRIMARIES: [&str; 7] = ["a", "b.c", "1", "(a + -b * c)", "[a, b]", "f(a, 2)", "2 GW"];
+
+    /// An expression read on its own, as a message's placeholder is.
+    fn placeholder_expr(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
+        let mut lower = Lower {
+            file: FileId(0),
+            base: 0,
+            diags,
+        };
+        lower.placeholder(text, 0)
     }
 
     #[test]
