@@ -2,8 +2,8 @@
 
 use crate::syntax::tree::{CommentText, Syn, Tok, Tree};
 use crate::syntax::view::{Decl, Definition, Derive, Fact, Field, FieldSpec, Fx, Given, Inner};
-use crate::syntax::view::{Part, Pattern, Primary, Relation, RuleDecl, Schema, Test, TypeAlt};
 use crate::syntax::view::{Defaults, TypeExpr, Value, expr_parts, toks};
+use crate::syntax::view::{Part, Pattern, Primary, Relation, RuleDecl, Schema, Test, TypeAlt};
 
 /// Lists and records longer than this (in characters, indentation included) are written one
 /// element per line.
