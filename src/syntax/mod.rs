@@ -1,7 +1,8 @@
 //! Parsing: source text to a typed AST with spans, collecting every syntax error of a file.
 //!
-//! The pest grammar lives in `grammar/dealrules.pest`. Pest pairs never leave this module: each
-//! grammar rule has one lowering function named after it.
+//! The pest grammar lives in `grammar/dealrules.pest`. Pest's pairs are read only to build the
+//! lossless syntax tree (`tree.rs`); the lowering to the AST reads that tree, as the formatter
+//! does, with one lowering function per grammar rule, named after it.
 
 pub mod ast;
 mod fast;
@@ -15,8 +16,8 @@ use crate::diag::{Code, Diagnostic, FileId, Span};
 use crate::value::{Currency, Name, Value};
 use indexmap::IndexMap;
 use pest::Parser as _;
-use pest::iterators::Pair;
 use std::sync::Arc;
+use tree::Cursor;
 
 mod grammar {
     //! The parser generated from `grammar/dealrules.pest`.
@@ -82,6 +83,7 @@ fn parse_each_with(
         diags.push(d);
         return;
     }
+    let mut tree = tree::Builder::new(text);
     let mut offset = 0;
     while offset <= text.len() {
         if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset, names) {
@@ -99,12 +101,14 @@ fn parse_each_with(
                     break;
                 }
                 let end = item.as_span().end();
+                // The declaration's tree, with spans in the file: the lowering reads it.
+                let node = tree.item(item, offset);
                 let mut lower = Lower {
                     file,
-                    base: offset,
+                    base: 0,
                     diags,
                 };
-                if let Some(item) = lower.item(item) {
+                if let Some(item) = Cursor::new(text, &node).and_then(|c| lower.item(c)) {
                     each(item, diags);
                 }
                 offset += end.max(1);
@@ -499,13 +503,14 @@ fn value_with_parser(text: &str) -> Result<Value, ParseValueError> {
         .next()
         .and_then(|p| p.into_inner().next())
         .ok_or_else(|| ParseValueError("expected a value".into()))?;
+    let node = tree::Builder::new(text).element(pair, 0);
     let mut diags = Vec::new();
     let mut lower = Lower {
         file,
         base: 0,
         diags: &mut diags,
     };
-    let value = lower.value(pair);
+    let value = Cursor::new(text, &node).and_then(|c| lower.value(c));
     match (value, diags.first()) {
         (Some(v), None) => Ok(v),
         (_, Some(d)) => Err(ParseValueError(match &d.help {
@@ -575,18 +580,19 @@ pub fn nfc(name: &str) -> Name {
     }
 }
 
-/// Turns pest pairs into AST nodes; one method per grammar rule.
+/// Turns the syntax tree's nodes ([`tree::Cursor`]) into AST nodes; one method per grammar rule.
 struct Lower<'a> {
     file: FileId,
-    /// Byte offset of the parsed slice in the file.
+    /// Byte offset in the file of the text the tree was built from: 0 for a declaration, whose
+    /// tree has the file's offsets; where the text starts for a message's placeholder, read on
+    /// its own.
     base: usize,
     diags: &'a mut Vec<Diagnostic>,
 }
 
 impl Lower<'_> {
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, self.base + s.start()..self.base + s.end())
+    fn span(&self, pair: &Cursor<'_>) -> Span {
+        Span::new(self.file, self.base + pair.start()..self.base + pair.end())
     }
 
     fn error(
@@ -600,7 +606,7 @@ impl Lower<'_> {
             .push(Diagnostic::error(code, message, span, label));
     }
 
-    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+    fn item(&mut self, pair: Cursor<'_>) -> Option<Item> {
         match pair.as_rule() {
             Rule::entity_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Entity))),
             Rule::deal_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Deal))),
@@ -615,7 +621,7 @@ impl Lower<'_> {
         }
     }
 
-    fn schema_decl(&mut self, pair: Pair<'_, Rule>) -> Option<SchemaDecl> {
+    fn schema_decl(&mut self, pair: Cursor<'_>) -> Option<SchemaDecl> {
         let span = self.span(&pair);
         let mut target = None;
         let mut kind = None;
@@ -645,7 +651,7 @@ impl Lower<'_> {
         })
     }
 
-    fn field_spec(&mut self, pair: Pair<'_, Rule>) -> Option<FieldSpec> {
+    fn field_spec(&mut self, pair: Cursor<'_>) -> Option<FieldSpec> {
         let span = self.span(&pair);
         let mut name = None;
         let mut ty = None;
@@ -677,7 +683,7 @@ impl Lower<'_> {
         })
     }
 
-    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> Option<TypeExpr> {
+    fn type_expr(&mut self, pair: Cursor<'_>) -> Option<TypeExpr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::type_expr => {
@@ -715,7 +721,7 @@ impl Lower<'_> {
         Some(TypeExpr { kind, span })
     }
 
-    fn relation_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RelationDecl> {
+    fn relation_decl(&mut self, pair: Cursor<'_>) -> Option<RelationDecl> {
         const TYPES: [&str; 10] = [
             "entity", "deal", "money", "quantity", "number", "percent", "date", "text", "name",
             "any",
@@ -761,7 +767,7 @@ impl Lower<'_> {
         })
     }
 
-    fn derive_decl(&mut self, pair: Pair<'_, Rule>) -> Option<DeriveDecl> {
+    fn derive_decl(&mut self, pair: Cursor<'_>) -> Option<DeriveDecl> {
         let span = self.span(&pair);
         let mut relation = None;
         let mut head = Vec::new();
@@ -802,7 +808,7 @@ impl Lower<'_> {
         })
     }
 
-    fn test_decl(&mut self, pair: Pair<'_, Rule>) -> Option<TestDecl> {
+    fn test_decl(&mut self, pair: Cursor<'_>) -> Option<TestDecl> {
         let span = self.span(&pair);
         let mut name = None;
         let mut title = None;
@@ -849,7 +855,7 @@ impl Lower<'_> {
     }
 
     /// `given "file"` or `given { facts }`.
-    fn given_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Given> {
+    fn given_clause(&mut self, pair: Cursor<'_>) -> Option<Given> {
         let inner = pair.into_inner().find(|p| p.as_rule() != Rule::kw_given)?;
         if inner.as_rule() == Rule::string {
             return Some(Given::File(self.text(inner)));
@@ -873,7 +879,7 @@ impl Lower<'_> {
     }
 
     /// `expect ...`.
-    fn expect_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Expect> {
+    fn expect_clause(&mut self, pair: Cursor<'_>) -> Option<Expect> {
         let span = self.span(&pair);
         let inner = pair.into_inner().find(|p| p.as_rule() != Rule::kw_expect)?;
         let rule = inner.as_rule();
@@ -961,14 +967,14 @@ impl Lower<'_> {
     }
 
     /// `on (a, b)`: the fact ids.
-    fn expect_on(&mut self, pair: Pair<'_, Rule>) -> Vec<Ident> {
+    fn expect_on(&mut self, pair: Cursor<'_>) -> Vec<Ident> {
         pair.into_inner()
             .filter(|p| matches!(p.as_rule(), Rule::ident | Rule::string))
             .map(|p| self.name(p))
             .collect()
     }
 
-    fn fx_decl(&mut self, pair: Pair<'_, Rule>) -> Option<FxDecl> {
+    fn fx_decl(&mut self, pair: Cursor<'_>) -> Option<FxDecl> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let pair_text = inner.next()?;
@@ -1030,7 +1036,7 @@ impl Lower<'_> {
         })
     }
 
-    fn name(&mut self, pair: Pair<'_, Rule>) -> Ident {
+    fn name(&mut self, pair: Cursor<'_>) -> Ident {
         let span = self.span(&pair);
         let name: Name = match pair.as_rule() {
             Rule::string => nfc(&self.string(pair)),
@@ -1039,7 +1045,7 @@ impl Lower<'_> {
         Ident { name, span }
     }
 
-    fn string(&mut self, pair: Pair<'_, Rule>) -> String {
+    fn string(&mut self, pair: Cursor<'_>) -> String {
         let span = self.span(&pair);
         let raw = pair.into_inner().next().map_or("", |p| p.as_str());
         match literal::unescape(raw) {
@@ -1057,20 +1063,20 @@ impl Lower<'_> {
     }
 
     /// A quoted string with its span.
-    fn text(&mut self, pair: Pair<'_, Rule>) -> Text {
+    fn text(&mut self, pair: Cursor<'_>) -> Text {
         let span = self.span(&pair);
         let text = self.string(pair);
         Text { text, span }
     }
 
-    fn title(&mut self, pair: Pair<'_, Rule>) -> Text {
+    fn title(&mut self, pair: Cursor<'_>) -> Text {
         let span = self.span(&pair);
         let inner = pair.into_inner().next();
         let text = inner.map(|s| self.string(s)).unwrap_or_default();
         Text { text, span }
     }
 
-    fn fact_decl(&mut self, pair: Pair<'_, Rule>, kind: FactKind) -> FactDecl {
+    fn fact_decl(&mut self, pair: Cursor<'_>, kind: FactKind) -> FactDecl {
         let span = self.span(&pair);
         let mut id = None;
         let mut title = None;
@@ -1112,7 +1118,7 @@ impl Lower<'_> {
         }
     }
 
-    fn field(&mut self, pair: Pair<'_, Rule>) -> Option<Field> {
+    fn field(&mut self, pair: Cursor<'_>) -> Option<Field> {
         let mut inner = pair.into_inner();
         let name = self.name(inner.next()?);
         let value_pair = inner.next()?;
@@ -1130,7 +1136,7 @@ impl Lower<'_> {
         })
     }
 
-    fn value(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn value(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let span = self.span(&pair);
         let mut ceiling = false;
         let mut result = None;
@@ -1161,7 +1167,7 @@ impl Lower<'_> {
         Some(value)
     }
 
-    fn value_inner(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn value_inner(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::list => {
@@ -1228,7 +1234,7 @@ impl Lower<'_> {
         }
     }
 
-    fn number(&mut self, pair: Pair<'_, Rule>) -> Option<rust_decimal::Decimal> {
+    fn number(&mut self, pair: Cursor<'_>) -> Option<rust_decimal::Decimal> {
         let span = self.span(&pair);
         let mut parts = literal::NumberParts::default();
         for p in pair.into_inner() {
@@ -1248,7 +1254,7 @@ impl Lower<'_> {
         }
     }
 
-    fn prefix_money(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn prefix_money(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let span = self.span(&pair);
         let mut currency = "USD".to_string();
         let mut amount = None;
@@ -1276,7 +1282,7 @@ impl Lower<'_> {
         self.literal_result(r, span)
     }
 
-    fn suffixed_number(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn suffixed_number(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let mut amount = None;
         let mut suffix: Option<(Rule, &str, Span)> = None;
         for p in pair.into_inner() {
@@ -1378,7 +1384,7 @@ impl Lower<'_> {
 
     /// `defaults { timezone: ...  fiscal_year_end: ... }`. Two declarations of the pack (in one
     /// file or two) are reconciled when they are loaded, not here.
-    fn defaults_decl(&mut self, pair: Pair<'_, Rule>) -> Option<DefaultsDecl> {
+    fn defaults_decl(&mut self, pair: Cursor<'_>) -> Option<DefaultsDecl> {
         let span = self.span(&pair);
         let mut keyword = span;
         let mut timezone = None;
@@ -1442,7 +1448,7 @@ impl Lower<'_> {
         })
     }
 
-    fn rule_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RuleDecl> {
+    fn rule_decl(&mut self, pair: Cursor<'_>) -> Option<RuleDecl> {
         let span = self.span(&pair);
         let mut id = None;
         let mut title = None;
@@ -1660,7 +1666,7 @@ impl Lower<'_> {
         })
     }
 
-    fn pattern(&mut self, pair: Pair<'_, Rule>) -> Option<Pattern> {
+    fn pattern(&mut self, pair: Cursor<'_>) -> Option<Pattern> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let var = self.name(inner.next()?);
@@ -1700,11 +1706,11 @@ impl Lower<'_> {
         })
     }
 
-    fn template(&mut self, pair: Pair<'_, Rule>) -> Option<Template> {
+    fn template(&mut self, pair: Cursor<'_>) -> Option<Template> {
         let span = self.span(&pair);
         let raw_pair = pair.into_inner().next()?;
         let raw = raw_pair.as_str();
-        let raw_start = self.base + raw_pair.as_span().start();
+        let raw_start = self.base + raw_pair.start();
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut chars = raw.char_indices().peekable();
@@ -1798,12 +1804,13 @@ impl Lower<'_> {
         match Grammar::parse(Rule::placeholder, text) {
             Ok(mut pairs) => {
                 let e = pairs.next()?.into_inner().next()?;
+                let node = tree::Builder::new(text).element(e, 0);
                 let mut sub = Lower {
                     file: self.file,
                     base: start,
                     diags: self.diags,
                 };
-                sub.expr(e)
+                sub.expr(Cursor::new(text, &node)?)
             }
             Err(err) => {
                 let full_text = " ".repeat(start) + text;
@@ -1815,9 +1822,8 @@ impl Lower<'_> {
         }
     }
 
-    fn expr(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+    fn expr(&mut self, pair: Cursor<'_>) -> Option<Expr> {
         let operators = pair
-            .clone()
             .into_inner()
             .filter(|p| {
                 !matches!(
@@ -1859,7 +1865,7 @@ impl Lower<'_> {
     /// and so reports its errors, even when one before it failed.
     fn operand<'t>(
         &mut self,
-        items: &mut std::iter::Peekable<impl Iterator<Item = Pair<'t, Rule>>>,
+        items: &mut std::iter::Peekable<impl Iterator<Item = Cursor<'t>>>,
         min: u8,
     ) -> Option<Expr> {
         let first = items.next()?;
@@ -1897,7 +1903,7 @@ impl Lower<'_> {
         lhs
     }
 
-    fn primary(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+    fn primary(&mut self, pair: Cursor<'_>) -> Option<Expr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::expr => return self.expr(pair),
