@@ -1,7 +1,8 @@
 //! Parsing: source text to a typed AST with spans, collecting every syntax error of a file.
 //!
-//! The pest grammar lives in `grammar/dealrules.pest`. Pest pairs never leave this module: each
-//! grammar rule has one lowering function named after it.
+//! The pest grammar lives in `grammar/dealrules.pest`. Pest's pairs are read only to build the
+//! lossless syntax tree (`tree.rs`); the lowering to the AST reads that tree, as the formatter
+//! does, with one lowering function per grammar rule, named after it.
 
 pub mod ast;
 mod fast;
@@ -15,9 +16,8 @@ use crate::diag::{Code, Diagnostic, FileId, Span};
 use crate::value::{Currency, Name, Value};
 use indexmap::IndexMap;
 use pest::Parser as _;
-use pest::iterators::Pair;
-use pest::pratt_parser::{Assoc, Op, PrattParser};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use tree::Cursor;
 
 mod grammar {
     //! The parser generated from `grammar/dealrules.pest`.
@@ -83,6 +83,7 @@ fn parse_each_with(
         diags.push(d);
         return;
     }
+    let mut tree = tree::Builder::new(text);
     let mut offset = 0;
     while offset <= text.len() {
         if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset, names) {
@@ -100,12 +101,14 @@ fn parse_each_with(
                     break;
                 }
                 let end = item.as_span().end();
+                // The declaration's tree, with spans in the file: the lowering reads it.
+                let node = tree.item(item, offset);
                 let mut lower = Lower {
                     file,
-                    base: offset,
+                    base: 0,
                     diags,
                 };
-                if let Some(item) = lower.item(item) {
+                if let Some(item) = Cursor::new(text, &node).and_then(|c| lower.item(c)) {
                     each(item, diags);
                 }
                 offset += end.max(1);
@@ -500,13 +503,14 @@ fn value_with_parser(text: &str) -> Result<Value, ParseValueError> {
         .next()
         .and_then(|p| p.into_inner().next())
         .ok_or_else(|| ParseValueError("expected a value".into()))?;
+    let node = tree::Builder::new(text).element(pair, 0);
     let mut diags = Vec::new();
     let mut lower = Lower {
         file,
         base: 0,
         diags: &mut diags,
     };
-    let value = lower.value(pair);
+    let value = Cursor::new(text, &node).and_then(|c| lower.value(c));
     match (value, diags.first()) {
         (Some(v), None) => Ok(v),
         (_, Some(d)) => Err(ParseValueError(match &d.help {
@@ -528,23 +532,39 @@ fn fact_kind(text: &str) -> FactKind {
 /// Most hops a `cycle` pattern may ask for.
 pub const MAX_CYCLE_HOPS: u32 = 8;
 
-fn pratt() -> &'static PrattParser<Rule> {
-    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
-    PRATT.get_or_init(|| {
-        PrattParser::new()
-            .op(Op::infix(Rule::op_or, Assoc::Left))
-            .op(Op::infix(Rule::op_and, Assoc::Left))
-            .op(Op::prefix(Rule::op_not))
-            .op(Op::infix(Rule::op_eq, Assoc::Left)
-                | Op::infix(Rule::op_ne, Assoc::Left)
-                | Op::infix(Rule::op_lt, Assoc::Left)
-                | Op::infix(Rule::op_le, Assoc::Left)
-                | Op::infix(Rule::op_gt, Assoc::Left)
-                | Op::infix(Rule::op_ge, Assoc::Left)
-                | Op::infix(Rule::op_in, Assoc::Left))
-            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-            .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
-            .op(Op::prefix(Rule::op_neg))
+/// How an operator of an expression binds: prefix or left-associative infix, and its
+/// precedence (higher binds tighter). The table pest's `PrattParser` was built with, with its
+/// numbers (`or` 20 ... `-x` 80, one step of 10 per level). That parser consumes only pest's
+/// pairs; the lowering climbs precedences itself ([`Lower::operand`]) so that it can read the
+/// syntax tree instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Binding {
+    /// `not x`, `-x`: the operand is parsed at the operator's precedence minus one.
+    Prefix(u8),
+    /// `a op b`, left-associative: the right operand is parsed at the operator's precedence.
+    Infix(u8, BinaryOp),
+}
+
+/// The [`Binding`] of an operator rule; `None` for a primary.
+fn binding(rule: Rule) -> Option<Binding> {
+    use Binding::{Infix, Prefix};
+    Some(match rule {
+        Rule::op_or => Infix(20, BinaryOp::Or),
+        Rule::op_and => Infix(30, BinaryOp::And),
+        Rule::op_not => Prefix(40),
+        Rule::op_eq => Infix(50, BinaryOp::Eq),
+        Rule::op_ne => Infix(50, BinaryOp::Ne),
+        Rule::op_lt => Infix(50, BinaryOp::Lt),
+        Rule::op_le => Infix(50, BinaryOp::Le),
+        Rule::op_gt => Infix(50, BinaryOp::Gt),
+        Rule::op_ge => Infix(50, BinaryOp::Ge),
+        Rule::op_in => Infix(50, BinaryOp::In),
+        Rule::op_add => Infix(60, BinaryOp::Add),
+        Rule::op_sub => Infix(60, BinaryOp::Sub),
+        Rule::op_mul => Infix(70, BinaryOp::Mul),
+        Rule::op_div => Infix(70, BinaryOp::Div),
+        Rule::op_neg => Prefix(80),
+        _ => return None,
     })
 }
 
@@ -560,18 +580,19 @@ pub fn nfc(name: &str) -> Name {
     }
 }
 
-/// Turns pest pairs into AST nodes; one method per grammar rule.
+/// Turns the syntax tree's nodes ([`tree::Cursor`]) into AST nodes; one method per grammar rule.
 struct Lower<'a> {
     file: FileId,
-    /// Byte offset of the parsed slice in the file.
+    /// Byte offset in the file of the text the tree was built from: 0 for a declaration, whose
+    /// tree has the file's offsets; where the text starts for a message's placeholder, read on
+    /// its own.
     base: usize,
     diags: &'a mut Vec<Diagnostic>,
 }
 
 impl Lower<'_> {
-    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
-        let s = pair.as_span();
-        Span::new(self.file, self.base + s.start()..self.base + s.end())
+    fn span(&self, pair: &Cursor<'_>) -> Span {
+        Span::new(self.file, self.base + pair.start()..self.base + pair.end())
     }
 
     fn error(
@@ -585,7 +606,7 @@ impl Lower<'_> {
             .push(Diagnostic::error(code, message, span, label));
     }
 
-    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+    fn item(&mut self, pair: Cursor<'_>) -> Option<Item> {
         match pair.as_rule() {
             Rule::entity_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Entity))),
             Rule::deal_decl => Some(Item::Fact(self.fact_decl(pair, FactKind::Deal))),
@@ -600,7 +621,7 @@ impl Lower<'_> {
         }
     }
 
-    fn schema_decl(&mut self, pair: Pair<'_, Rule>) -> Option<SchemaDecl> {
+    fn schema_decl(&mut self, pair: Cursor<'_>) -> Option<SchemaDecl> {
         let span = self.span(&pair);
         let mut target = None;
         let mut kind = None;
@@ -630,7 +651,7 @@ impl Lower<'_> {
         })
     }
 
-    fn field_spec(&mut self, pair: Pair<'_, Rule>) -> Option<FieldSpec> {
+    fn field_spec(&mut self, pair: Cursor<'_>) -> Option<FieldSpec> {
         let span = self.span(&pair);
         let mut name = None;
         let mut ty = None;
@@ -662,7 +683,7 @@ impl Lower<'_> {
         })
     }
 
-    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> Option<TypeExpr> {
+    fn type_expr(&mut self, pair: Cursor<'_>) -> Option<TypeExpr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::type_expr => {
@@ -700,7 +721,7 @@ impl Lower<'_> {
         Some(TypeExpr { kind, span })
     }
 
-    fn relation_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RelationDecl> {
+    fn relation_decl(&mut self, pair: Cursor<'_>) -> Option<RelationDecl> {
         const TYPES: [&str; 10] = [
             "entity", "deal", "money", "quantity", "number", "percent", "date", "text", "name",
             "any",
@@ -746,7 +767,7 @@ impl Lower<'_> {
         })
     }
 
-    fn derive_decl(&mut self, pair: Pair<'_, Rule>) -> Option<DeriveDecl> {
+    fn derive_decl(&mut self, pair: Cursor<'_>) -> Option<DeriveDecl> {
         let span = self.span(&pair);
         let mut relation = None;
         let mut head = Vec::new();
@@ -787,7 +808,7 @@ impl Lower<'_> {
         })
     }
 
-    fn test_decl(&mut self, pair: Pair<'_, Rule>) -> Option<TestDecl> {
+    fn test_decl(&mut self, pair: Cursor<'_>) -> Option<TestDecl> {
         let span = self.span(&pair);
         let mut name = None;
         let mut title = None;
@@ -834,7 +855,7 @@ impl Lower<'_> {
     }
 
     /// `given "file"` or `given { facts }`.
-    fn given_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Given> {
+    fn given_clause(&mut self, pair: Cursor<'_>) -> Option<Given> {
         let inner = pair.into_inner().find(|p| p.as_rule() != Rule::kw_given)?;
         if inner.as_rule() == Rule::string {
             return Some(Given::File(self.text(inner)));
@@ -858,7 +879,7 @@ impl Lower<'_> {
     }
 
     /// `expect ...`.
-    fn expect_clause(&mut self, pair: Pair<'_, Rule>) -> Option<Expect> {
+    fn expect_clause(&mut self, pair: Cursor<'_>) -> Option<Expect> {
         let span = self.span(&pair);
         let inner = pair.into_inner().find(|p| p.as_rule() != Rule::kw_expect)?;
         let rule = inner.as_rule();
@@ -946,14 +967,14 @@ impl Lower<'_> {
     }
 
     /// `on (a, b)`: the fact ids.
-    fn expect_on(&mut self, pair: Pair<'_, Rule>) -> Vec<Ident> {
+    fn expect_on(&mut self, pair: Cursor<'_>) -> Vec<Ident> {
         pair.into_inner()
             .filter(|p| matches!(p.as_rule(), Rule::ident | Rule::string))
             .map(|p| self.name(p))
             .collect()
     }
 
-    fn fx_decl(&mut self, pair: Pair<'_, Rule>) -> Option<FxDecl> {
+    fn fx_decl(&mut self, pair: Cursor<'_>) -> Option<FxDecl> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let pair_text = inner.next()?;
@@ -1015,7 +1036,7 @@ impl Lower<'_> {
         })
     }
 
-    fn name(&mut self, pair: Pair<'_, Rule>) -> Ident {
+    fn name(&mut self, pair: Cursor<'_>) -> Ident {
         let span = self.span(&pair);
         let name: Name = match pair.as_rule() {
             Rule::string => nfc(&self.string(pair)),
@@ -1024,7 +1045,7 @@ impl Lower<'_> {
         Ident { name, span }
     }
 
-    fn string(&mut self, pair: Pair<'_, Rule>) -> String {
+    fn string(&mut self, pair: Cursor<'_>) -> String {
         let span = self.span(&pair);
         let raw = pair.into_inner().next().map_or("", |p| p.as_str());
         match literal::unescape(raw) {
@@ -1042,20 +1063,20 @@ impl Lower<'_> {
     }
 
     /// A quoted string with its span.
-    fn text(&mut self, pair: Pair<'_, Rule>) -> Text {
+    fn text(&mut self, pair: Cursor<'_>) -> Text {
         let span = self.span(&pair);
         let text = self.string(pair);
         Text { text, span }
     }
 
-    fn title(&mut self, pair: Pair<'_, Rule>) -> Text {
+    fn title(&mut self, pair: Cursor<'_>) -> Text {
         let span = self.span(&pair);
         let inner = pair.into_inner().next();
         let text = inner.map(|s| self.string(s)).unwrap_or_default();
         Text { text, span }
     }
 
-    fn fact_decl(&mut self, pair: Pair<'_, Rule>, kind: FactKind) -> FactDecl {
+    fn fact_decl(&mut self, pair: Cursor<'_>, kind: FactKind) -> FactDecl {
         let span = self.span(&pair);
         let mut id = None;
         let mut title = None;
@@ -1097,7 +1118,7 @@ impl Lower<'_> {
         }
     }
 
-    fn field(&mut self, pair: Pair<'_, Rule>) -> Option<Field> {
+    fn field(&mut self, pair: Cursor<'_>) -> Option<Field> {
         let mut inner = pair.into_inner();
         let name = self.name(inner.next()?);
         let value_pair = inner.next()?;
@@ -1115,7 +1136,7 @@ impl Lower<'_> {
         })
     }
 
-    fn value(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn value(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let span = self.span(&pair);
         let mut ceiling = false;
         let mut result = None;
@@ -1146,7 +1167,7 @@ impl Lower<'_> {
         Some(value)
     }
 
-    fn value_inner(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn value_inner(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let span = self.span(&pair);
         match pair.as_rule() {
             Rule::list => {
@@ -1213,7 +1234,7 @@ impl Lower<'_> {
         }
     }
 
-    fn number(&mut self, pair: Pair<'_, Rule>) -> Option<rust_decimal::Decimal> {
+    fn number(&mut self, pair: Cursor<'_>) -> Option<rust_decimal::Decimal> {
         let span = self.span(&pair);
         let mut parts = literal::NumberParts::default();
         for p in pair.into_inner() {
@@ -1233,7 +1254,7 @@ impl Lower<'_> {
         }
     }
 
-    fn prefix_money(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn prefix_money(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let span = self.span(&pair);
         let mut currency = "USD".to_string();
         let mut amount = None;
@@ -1261,7 +1282,7 @@ impl Lower<'_> {
         self.literal_result(r, span)
     }
 
-    fn suffixed_number(&mut self, pair: Pair<'_, Rule>) -> Option<Value> {
+    fn suffixed_number(&mut self, pair: Cursor<'_>) -> Option<Value> {
         let mut amount = None;
         let mut suffix: Option<(Rule, &str, Span)> = None;
         for p in pair.into_inner() {
@@ -1363,7 +1384,7 @@ impl Lower<'_> {
 
     /// `defaults { timezone: ...  fiscal_year_end: ... }`. Two declarations of the pack (in one
     /// file or two) are reconciled when they are loaded, not here.
-    fn defaults_decl(&mut self, pair: Pair<'_, Rule>) -> Option<DefaultsDecl> {
+    fn defaults_decl(&mut self, pair: Cursor<'_>) -> Option<DefaultsDecl> {
         let span = self.span(&pair);
         let mut keyword = span;
         let mut timezone = None;
@@ -1427,7 +1448,7 @@ impl Lower<'_> {
         })
     }
 
-    fn rule_decl(&mut self, pair: Pair<'_, Rule>) -> Option<RuleDecl> {
+    fn rule_decl(&mut self, pair: Cursor<'_>) -> Option<RuleDecl> {
         let span = self.span(&pair);
         let mut id = None;
         let mut title = None;
@@ -1645,7 +1666,7 @@ impl Lower<'_> {
         })
     }
 
-    fn pattern(&mut self, pair: Pair<'_, Rule>) -> Option<Pattern> {
+    fn pattern(&mut self, pair: Cursor<'_>) -> Option<Pattern> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let var = self.name(inner.next()?);
@@ -1685,11 +1706,11 @@ impl Lower<'_> {
         })
     }
 
-    fn template(&mut self, pair: Pair<'_, Rule>) -> Option<Template> {
+    fn template(&mut self, pair: Cursor<'_>) -> Option<Template> {
         let span = self.span(&pair);
         let raw_pair = pair.into_inner().next()?;
         let raw = raw_pair.as_str();
-        let raw_start = self.base + raw_pair.as_span().start();
+        let raw_start = self.base + raw_pair.start();
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut chars = raw.char_indices().peekable();
@@ -1783,12 +1804,13 @@ impl Lower<'_> {
         match Grammar::parse(Rule::placeholder, text) {
             Ok(mut pairs) => {
                 let e = pairs.next()?.into_inner().next()?;
+                let node = tree::Builder::new(text).element(e, 0);
                 let mut sub = Lower {
                     file: self.file,
                     base: start,
                     diags: self.diags,
                 };
-                sub.expr(e)
+                sub.expr(Cursor::new(text, &node)?)
             }
             Err(err) => {
                 let full_text = " ".repeat(start) + text;
@@ -1800,9 +1822,8 @@ impl Lower<'_> {
         }
     }
 
-    fn expr(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+    fn expr(&mut self, pair: Cursor<'_>) -> Option<Expr> {
         let operators = pair
-            .clone()
             .into_inner()
             .filter(|p| {
                 !matches!(
@@ -1829,57 +1850,60 @@ impl Lower<'_> {
             );
             return None;
         }
-        let file = self.file;
-        let base = self.base;
-        let span_of = |p: &Pair<'_, Rule>| {
-            let s = p.as_span();
-            Span::new(file, base + s.start()..base + s.end())
-        };
-        // The Pratt parser's closures cannot borrow `self` mutably together; collect primaries
-        // first through a RefCell.
-        let this = std::cell::RefCell::new(&mut *self);
-        let result: Option<Expr> = pratt()
-            .map_primary(|p| this.borrow_mut().primary(p))
-            .map_prefix(|op, e| {
-                let e = e?;
-                let op_span = span_of(&op);
-                let kind = if op.as_rule() == Rule::op_not {
+        let mut items = pair.into_inner().peekable();
+        let result = self.operand(&mut items, 0);
+        // The grammar leaves nothing after the last operand.
+        if items.next().is_some() {
+            return None;
+        }
+        result
+    }
+
+    /// Precedence climbing over an `expr`'s children (`prefix* primary (infix prefix*
+    /// primary)*`), as pest's Pratt parser did it: the operand at the front, then each infix
+    /// operator that binds tighter than `min` with its right operand. Every primary is lowered,
+    /// and so reports its errors, even when one before it failed.
+    fn operand<'t>(
+        &mut self,
+        items: &mut std::iter::Peekable<impl Iterator<Item = Cursor<'t>>>,
+        min: u8,
+    ) -> Option<Expr> {
+        let first = items.next()?;
+        let mut lhs = match binding(first.as_rule()) {
+            None => self.primary(first),
+            Some(Binding::Prefix(prec)) => {
+                let op_span = self.span(&first);
+                let e = self.operand(items, prec - 1);
+                let kind = if first.as_rule() == Rule::op_not {
                     UnaryOp::Not
                 } else {
                     UnaryOp::Neg
                 };
-                Some(Expr {
+                e.map(|e| Expr {
                     span: op_span.to(e.span),
                     kind: ExprKind::Unary(kind, Box::new(e)),
                 })
-            })
-            .map_infix(|l, op, r| {
-                let (l, r) = (l?, r?);
-                let op = match op.as_rule() {
-                    Rule::op_or => BinaryOp::Or,
-                    Rule::op_and => BinaryOp::And,
-                    Rule::op_eq => BinaryOp::Eq,
-                    Rule::op_ne => BinaryOp::Ne,
-                    Rule::op_lt => BinaryOp::Lt,
-                    Rule::op_le => BinaryOp::Le,
-                    Rule::op_gt => BinaryOp::Gt,
-                    Rule::op_ge => BinaryOp::Ge,
-                    Rule::op_in => BinaryOp::In,
-                    Rule::op_add => BinaryOp::Add,
-                    Rule::op_sub => BinaryOp::Sub,
-                    Rule::op_mul => BinaryOp::Mul,
-                    _ => BinaryOp::Div,
-                };
-                Some(Expr {
+            }
+            Some(Binding::Infix(..)) => return None,
+        };
+        while let Some((prec, op)) = items.peek().and_then(|c| match binding(c.as_rule()) {
+            Some(Binding::Infix(prec, op)) if min < prec => Some((prec, op)),
+            _ => None,
+        }) {
+            items.next();
+            let rhs = self.operand(items, prec);
+            lhs = match (lhs, rhs) {
+                (Some(l), Some(r)) => Some(Expr {
                     span: l.span.to(r.span),
                     kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
-                })
-            })
-            .parse(pair.into_inner());
-        result
+                }),
+                _ => None,
+            };
+        }
+        lhs
     }
 
-    fn primary(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+    fn primary(&mut self, pair: Cursor<'_>) -> Option<Expr> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::expr => return self.expr(pair),
@@ -2085,6 +2109,143 @@ mod tests {
             Some("(or (and (not (== a.x 1)) (> (+ b.y (* 2 3)) 4 GW)) (in c [d e]))".to_string())
         );
         assert_eq!(rule.message.parts.len(), 2);
+    }
+
+    /// An expression as nested operators with the span of each, primaries as written.
+    fn shape(text: &str, e: &Expr) -> String {
+        let r = e.span.range();
+        match &e.kind {
+            ExprKind::Unary(op, x) => format!("({op:?} {})@{r:?}", shape(text, x)),
+            ExprKind::Binary(op, l, r2) => {
+                format!("({op:?} {} {})@{r:?}", shape(text, l), shape(text, r2))
+            }
+            _ => format!("{}@{r:?}", text.get(r.clone()).unwrap_or("?")),
+        }
+    }
+
+    /// The same shape from pest's Pratt parser, with the table the lowering had when it read
+    /// pest's pairs: the oracle for the precedence climbing that replaced it.
+    fn pest_shape(text: &str) -> String {
+        let expr = Grammar::parse(Rule::placeholder, text)
+            .unwrap()
+            .next()
+            .unwrap()
+            .into_inner()
+            .next()
+            .unwrap();
+        pest_expr(expr).0
+    }
+
+    fn pest_expr(expr: pest::iterators::Pair<'_, Rule>) -> (String, std::ops::Range<usize>) {
+        use pest::pratt_parser::{Assoc, Op, PrattParser};
+        let pratt = PrattParser::new()
+            .op(Op::infix(Rule::op_or, Assoc::Left))
+            .op(Op::infix(Rule::op_and, Assoc::Left))
+            .op(Op::prefix(Rule::op_not))
+            .op(Op::infix(Rule::op_eq, Assoc::Left)
+                | Op::infix(Rule::op_ne, Assoc::Left)
+                | Op::infix(Rule::op_lt, Assoc::Left)
+                | Op::infix(Rule::op_le, Assoc::Left)
+                | Op::infix(Rule::op_gt, Assoc::Left)
+                | Op::infix(Rule::op_ge, Assoc::Left)
+                | Op::infix(Rule::op_in, Assoc::Left))
+            .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
+            .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+            .op(Op::prefix(Rule::op_neg));
+        let binary = |r: Rule| match r {
+            Rule::op_or => BinaryOp::Or,
+            Rule::op_and => BinaryOp::And,
+            Rule::op_eq => BinaryOp::Eq,
+            Rule::op_ne => BinaryOp::Ne,
+            Rule::op_lt => BinaryOp::Lt,
+            Rule::op_le => BinaryOp::Le,
+            Rule::op_gt => BinaryOp::Gt,
+            Rule::op_ge => BinaryOp::Ge,
+            Rule::op_in => BinaryOp::In,
+            Rule::op_add => BinaryOp::Add,
+            Rule::op_sub => BinaryOp::Sub,
+            Rule::op_mul => BinaryOp::Mul,
+            _ => BinaryOp::Div,
+        };
+        pratt
+            .map_primary(|p| {
+                let s = p.as_span();
+                let range = s.start()..s.end();
+                match p.as_rule() {
+                    // A parenthesised expression keeps its operators, with the parentheses'
+                    // span.
+                    Rule::paren => {
+                        let (inner, inner_range) = pest_expr(p.into_inner().next().unwrap());
+                        let inner = inner.strip_suffix(&format!("@{inner_range:?}")).unwrap();
+                        (format!("{inner}@{range:?}"), range)
+                    }
+                    _ => (format!("{}@{range:?}", p.as_str()), range),
+                }
+            })
+            .map_prefix(|op, (e, r)| {
+                let kind = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
+                let r = op.as_span().start()..r.end;
+                (format!("({kind:?} {e})@{r:?}"), r)
+            })
+            .map_infix(|(l, lr), op, (r, rr)| {
+                let range = lr.start..rr.end;
+                let op = binary(op.as_rule());
+                (format!("({op:?} {l} {r})@{range:?}"), range)
+            })
+            .parse(expr.into_inner())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn operators_bind_as_pests_pratt_parser_bound_them(
+            first in proptest::collection::vec(0..2usize, 0..3),
+            first_primary in 0..PRIMARIES.len(),
+            rest in proptest::collection::vec(
+                (0..INFIX.len(), proptest::collection::vec(0..2usize, 0..3), 0..PRIMARIES.len()),
+                0..8,
+            ),
+        ) {
+            let mut text = String::new();
+            for p in first {
+                text.push_str(PREFIX[p]);
+            }
+            text.push_str(PRIMARIES[first_primary]);
+            for (op, prefixes, primary) in rest {
+                text.push_str(INFIX[op]);
+                for p in prefixes {
+                    text.push_str(PREFIX[p]);
+                }
+                text.push_str(PRIMARIES[primary]);
+            }
+            let mut diags = Vec::new();
+            let e = placeholder_expr(&text, &mut diags);
+            proptest::prop_assert_eq!(&diags, &vec![]);
+            let got = e.map(|e| shape(&text, &e));
+            proptest::prop_assert_eq!(got, Some(pest_shape(&text)), "{}", text);
+        }
+    }
+
+    const PREFIX: [&str; 2] = ["not ", "-"];
+    const INFIX: [&str; 13] = [
+        " or ", " and ", " in ", " <= ", " >= ", " == ", " != ", " < ", " > ", " + ", " - ", " * ",
+        " / ",
+    ];
+    const PRIMARIES: [&str; 7] = ["a", "b.c", "1", "(a + -b * c)", "[a, b]", "f(a, 2)", "2 GW"];
+
+    /// An expression read on its own, as a message's placeholder is.
+    fn placeholder_expr(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
+        let mut lower = Lower {
+            file: FileId(0),
+            base: 0,
+            diags,
+        };
+        lower.placeholder(text, 0)
     }
 
     #[test]

@@ -12,6 +12,11 @@
 //!
 //! Literals (`100B USD`, `"text"`, `a.b`) are nodes like any rule, but no comment can be inside
 //! one: their first token holds the comments before them and their last the one after them.
+//!
+//! Two readers: the formatter, through the typed views of [`super::view`] ([`Syn`]), and the
+//! lowering to the AST, through [`Cursor`] (pest's spans, rules only). The parser builds each
+//! declaration's tree as soon as pest has read it ([`Builder`]) and lowers it; [`read`] builds
+//! a whole file's for the formatter.
 
 use super::grammar::{Grammar, Rule};
 use pest::Parser as _;
@@ -24,7 +29,9 @@ use std::ops::Range;
 pub(crate) struct Node {
     /// The grammar rule.
     pub(super) kind: Rule,
-    /// Byte range in the file.
+    /// Byte range in the file, as pest gives it (`Pair::as_span`): a rule that ends with an
+    /// optional part runs on over the white space and comments that pest skipped looking for
+    /// it. The lowering's spans are these ([`Cursor`]); [`Syn::text`] stops at the last token.
     pub(super) span: Range<u32>,
     /// Nodes and tokens in written order.
     pub(super) children: Vec<Element>,
@@ -118,12 +125,7 @@ pub(crate) fn read(src: &str) -> Option<Tree<'_>> {
     if super::check_size(file, src).is_some() || super::check_nesting(file, src).is_some() {
         return None;
     }
-    let mut b = Builder {
-        src,
-        lead: Vec::new(),
-        trail_at: None,
-        in_atom: 0,
-    };
+    let mut b = Builder::new(src);
     let mut items = Vec::new();
     let mut offset = 0;
     while offset <= src.len() {
@@ -134,8 +136,7 @@ pub(crate) fn read(src: &str) -> Option<Tree<'_>> {
             break;
         }
         let end = item.as_span().end();
-        b.gap(offset, offset + item.as_span().start(), &mut Vec::new());
-        items.push(b.element(item, offset));
+        items.push(b.item(item, offset));
         offset += end.max(1);
     }
     b.gap(offset.min(src.len()), src.len(), &mut Vec::new());
@@ -192,7 +193,10 @@ fn u32_range(r: Range<usize>) -> Range<u32> {
     u32::try_from(r.start).unwrap_or(u32::MAX)..u32::try_from(r.end).unwrap_or(u32::MAX)
 }
 
-struct Builder<'s> {
+/// Builds the tree from pest pairs, keeping the comments read between them for the next token.
+/// One builder reads one text: [`read`] builds a whole file with it, and the parser
+/// ([`super::parse_each`]) each declaration it lowers, as soon as pest has read it.
+pub(super) struct Builder<'s> {
     src: &'s str,
     /// Comments read since the last token, waiting for the next one.
     lead: Vec<Comment>,
@@ -202,8 +206,26 @@ struct Builder<'s> {
     in_atom: usize,
 }
 
-impl Builder<'_> {
-    fn element(&mut self, pair: Pair<'_, Rule>, base: usize) -> Element {
+impl<'s> Builder<'s> {
+    /// A builder for `src`.
+    pub(super) fn new(src: &'s str) -> Self {
+        Builder {
+            src,
+            lead: Vec::new(),
+            trail_at: None,
+            in_atom: 0,
+        }
+    }
+
+    /// The node of a declaration that pest read from `src[offset..]`, the comments between
+    /// `offset` and it taken as the lead of its first token.
+    pub(super) fn item(&mut self, pair: Pair<'_, Rule>, offset: usize) -> Element {
+        self.gap(offset, offset + pair.as_span().start(), &mut Vec::new());
+        self.element(pair, offset)
+    }
+
+    /// The node (or token) of a rule that pest read from `src[base..]`.
+    pub(super) fn element(&mut self, pair: Pair<'_, Rule>, base: usize) -> Element {
         let rule = pair.as_rule();
         let span = pair.as_span();
         let (start, end) = (base + span.start(), base + span.end());
@@ -318,6 +340,82 @@ fn last_token(e: &Element) -> Option<&Token> {
     }
 }
 
+impl Element {
+    /// The byte range: pest's span of the rule, or the literal token's text.
+    fn span(&self) -> &Range<u32> {
+        match self {
+            Element::Node(n) => &n.span,
+            Element::Token(t) => &t.span,
+        }
+    }
+
+    /// The grammar rule, or `None` for a literal token.
+    fn rule(&self) -> Option<Rule> {
+        match self {
+            Element::Node(n) => Some(n.kind),
+            Element::Token(t) => match t.kind {
+                TokenKind::Rule(r) => Some(r),
+                TokenKind::Literal => None,
+            },
+        }
+    }
+}
+
+/// A grammar rule that matched, as the AST lowering ([`super::Lower`]) reads it: the part of
+/// pest's `Pair` API that the lowering uses (`as_rule`, `as_str`, the span, `into_inner`), read
+/// from the tree, so that the lowering's logic is the one it had over pest's pairs.
+///
+/// Its span and text are pest's, byte for byte (see [`Node::span`]): a `field_spec` ending
+/// with `"doc" // note` counts the comment, as pest did, so the AST's spans are unchanged.
+/// Literal tokens (keywords, punctuation) are not rules and are skipped, as pest skips them.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Cursor<'t> {
+    src: &'t str,
+    el: &'t Element,
+    rule: Rule,
+}
+
+impl<'t> Cursor<'t> {
+    /// The rule `el` matched, read from `src`; `None` for a literal token.
+    pub(super) fn new(src: &'t str, el: &'t Element) -> Option<Self> {
+        Some(Cursor {
+            src,
+            el,
+            rule: el.rule()?,
+        })
+    }
+
+    /// The grammar rule (`Pair::as_rule`).
+    pub(super) fn as_rule(self) -> Rule {
+        self.rule
+    }
+
+    /// Where the rule starts in the text the tree was built from.
+    pub(super) fn start(self) -> usize {
+        self.el.span().start as usize
+    }
+
+    /// Where the rule ends (pest's end: see [`Node::span`]).
+    pub(super) fn end(self) -> usize {
+        self.el.span().end as usize
+    }
+
+    /// The text the rule matched (`Pair::as_str`).
+    pub(super) fn as_str(self) -> &'t str {
+        self.src.get(self.start()..self.end()).unwrap_or("")
+    }
+
+    /// The rules inside, in written order (`Pair::into_inner`).
+    pub(super) fn into_inner(self) -> impl Iterator<Item = Cursor<'t>> + Clone {
+        let children: &'t [Element] = match self.el {
+            Element::Node(n) => &n.children,
+            Element::Token(_) => &[],
+        };
+        let src = self.src;
+        children.iter().filter_map(move |el| Cursor::new(src, el))
+    }
+}
+
 /// A place in a [`Tree`]: a node or a token, with the text it was read from.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Syn<'t> {
@@ -328,13 +426,7 @@ pub(crate) struct Syn<'t> {
 impl<'t> Syn<'t> {
     /// The grammar rule, or `None` for a literal token.
     pub(super) fn rule(self) -> Option<Rule> {
-        match self.el {
-            Element::Node(n) => Some(n.kind),
-            Element::Token(t) => match t.kind {
-                TokenKind::Rule(r) => Some(r),
-                TokenKind::Literal => None,
-            },
-        }
+        self.el.rule()
     }
 
     /// Whether this is the rule `r`.
