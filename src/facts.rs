@@ -295,8 +295,8 @@ impl Fact {
 /// was derived from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Provenance {
-    /// What derived it (`derive flow`, `cycle of flow`).
-    pub by: String,
+    /// What derived it (`derive flow`, `cycle of flow`): one text shared by all its rows.
+    pub by: Name,
     /// Where that is declared.
     pub span: Span,
     /// The facts it was derived from, in binding (or hop) order.

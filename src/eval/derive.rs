@@ -212,7 +212,7 @@ fn derive_round(
             span: d.span,
         };
         let provenance = Provenance {
-            by: d.rule.id.to_string(),
+            by: d.rule.id.clone(),
             span: d.span,
             sources,
         };
@@ -439,7 +439,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
         facts.add_row(
             fact,
             Provenance {
-                by: q.kind.to_string(),
+                by: q.kind.clone(),
                 span: q.span,
                 sources: rows,
             },

@@ -1533,7 +1533,7 @@ impl Evaluator<'_> {
                 deal,
                 amount: fact.get("amount").cloned(),
                 date: fact.get("date").cloned(),
-                derived_by: provenance.by.clone(),
+                derived_by: provenance.by.to_string(),
                 derived_at: provenance.span,
             })
         };
