@@ -203,3 +203,45 @@ fn the_formatter_keeps_timestamps_as_written() {
         "deal x {\n  t: 2026-03-01T10:00 [Asia/Shanghai]\n  u: [2026-03-01T02:00Z, 2026-03-01T10:00:00.5+08:00]\n}\nrule r {\n  severity: low\n  timezone: America/New_York\n\n  when  date(t) == 2026-02-28\n  flag  \"x\"\n}\n"
     );
 }
+
+#[test]
+fn a_cell_that_looks_like_a_date_and_time_gets_the_timestamp_hint_never_the_text_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("deals.csv");
+    let json = dir.path().join("deals.json");
+    std::fs::write(
+        &csv,
+        "id,at\na,2026-03-31T23:30:00z\nb,2026-03-31 23:30:00+08:00\nc,2026-03-31T23:30:00+0800\nd,2026-03-31T23:30 [ Asia/Shanghai ]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &json,
+        r#"{ "deals": [ { "id": "a", "fields": { "at": "2026-03-31T23:30:00z" } } ] }"#,
+    )
+    .unwrap();
+    let out = dealrules(&["convert", csv.to_str().unwrap(), "--color", "never"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for expected in [
+        "row 2, column `at`: `z` is in lower case",
+        "help: write `T` and `Z` in upper case: `2026-03-01T10:00:00Z`",
+        "row 3, column `at`: the date and the time are not joined by `T`",
+        "help: write `T` between the date and the time: `2026-03-01T10:00:00Z`",
+        "row 4, column `at`: `+0800` is not an offset",
+        "help: an offset is written `+HH:MM` or `-HH:MM`",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    assert!(
+        !err.contains("row 5") && !err.contains("double quotes"),
+        "{err}"
+    );
+    let out = dealrules(&["convert", json.to_str().unwrap(), "--color", "never"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("deal `a`, field `at`: `z` is in lower case")
+            && err.contains("write `T` and `Z` in upper case")
+            && !err.contains("double quotes"),
+        "{err}"
+    );
+}

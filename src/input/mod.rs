@@ -126,8 +126,34 @@ fn parse_value(
             Some((m, h)) => (m.to_string(), Some(h.to_string())),
             None => (message, None),
         };
+        if looks_like_date_time(text) {
+            // Never the hint to quote it: that would silently make it text.
+            return match crate::value::Timestamp::parse(text) {
+                Err(e) => e.describe(),
+                Ok(_) => (message, help.or_else(|| Some(TIMESTAMP_HINT.into()))),
+            };
+        }
         let plain = !text.starts_with(['"', '[', '{']);
         let help = help.or_else(|| plain.then(|| text_hint(text)));
         (message, help)
     })
+}
+
+/// How a timestamp is written, for a cell that looks like one but is not.
+const TIMESTAMP_HINT: &str = "a timestamp is written `2026-03-01T10:00:00+08:00`, \
+                              `2026-03-01T02:00Z` or `2026-03-01T10:00 [Asia/Shanghai]`";
+
+/// `YYYY-MM-DD` followed by `T`, `t` or a space and a digit: meant as a date and time.
+fn looks_like_date_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    (0..4).all(digit)
+        && b.get(4) == Some(&b'-')
+        && (5..7).all(digit)
+        && b.get(7) == Some(&b'-')
+        && (8..10).all(digit)
+        && matches!(b.get(10), Some(b'T' | b't' | b' '))
+        && text
+            .get(11..)
+            .is_some_and(|t| t.trim_start().starts_with(|c: char| c.is_ascii_digit()))
 }
