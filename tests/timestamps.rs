@@ -245,3 +245,13 @@ fn a_cell_that_looks_like_a_date_and_time_gets_the_timestamp_hint_never_the_text
         "{err}"
     );
 }
+
+#[test]
+fn months_between_timestamps_agrees_with_months_between_their_dates() {
+    let report = run(
+        "deal a { t: 2026-03-31T23:30:00+08:00  u: 2026-05-01T08:00:00+08:00  d: 2026-03-31  e: 2026-05-01 }",
+        r#"rule r { severity: info  flag "{months_between(t, u)} {months_between(d, e)}" }"#,
+    );
+    let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages, ["1 month 1 month"]);
+}

@@ -410,16 +410,14 @@ impl Timestamp {
         })))
     }
 
-    /// Whole calendar months from `self` to `other`, counted in the zone of `self`, truncated
-    /// toward zero.
+    /// Whole calendar months from `self` to `other`, as between their calendar dates taken in
+    /// the zone of `self` (the time of day plays no part, as for two dates), truncated toward
+    /// zero.
     pub fn months_until(&self, other: &Timestamp) -> Result<i64, TimeError> {
-        let other = other
-            .instant()
-            .to_zoned_datetime(self.0.zoned.time_zone().clone());
-        let span = self
-            .0
-            .zoned
-            .until((jiff::Unit::Month, &other))
+        let from = self.0.zoned.date();
+        let to = other.date_in(self.0.zoned.time_zone());
+        let span = from
+            .until((jiff::Unit::Month, to))
             .map_err(|_| TimeError::OutOfRange)?;
         Ok(i64::from(span.get_months()))
     }
@@ -763,6 +761,28 @@ mod tests {
                 .map(|n| n.to_string()),
             Ok("2026-03-08T12:00:00-05:00".to_string())
         );
+    }
+
+    #[test]
+    fn months_between_timestamps_are_months_between_their_dates_in_the_zone_of_the_first() {
+        let months = |a: &str, b: &str| ts(a).months_until(&ts(b));
+        // As `months_between(2026-03-31, 2026-05-01)`: the time of day plays no part.
+        assert_eq!(
+            months("2026-03-31T23:30:00+08:00", "2026-05-01T08:00:00+08:00"),
+            Ok(1)
+        );
+        assert_eq!(
+            months("2026-05-01T08:00:00+08:00", "2026-03-31T23:30:00+08:00"),
+            Ok(-1)
+        );
+        assert_eq!(months("2026-01-15T23:00Z", "2026-02-15T01:00Z"), Ok(1));
+        assert_eq!(months("2026-01-31T10:00Z", "2026-02-28T10:00Z"), Ok(0));
+        // `b` is taken in the zone of `a`: 2026-04-30T20:00Z is 2026-05-01 in Shanghai.
+        assert_eq!(
+            months("2026-03-31T10:00 [Asia/Shanghai]", "2026-04-30T20:00Z"),
+            Ok(1)
+        );
+        assert_eq!(months("2026-03-31T10:00Z", "2026-04-30T20:00Z"), Ok(0));
     }
 
     #[test]
