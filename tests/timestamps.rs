@@ -255,3 +255,35 @@ fn months_between_timestamps_agrees_with_months_between_their_dates() {
     let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(messages, ["1 month 1 month"]);
 }
+
+#[test]
+fn a_zone_named_in_the_call_or_a_setting_is_shown_by_its_canonical_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let deals = dir.path().join("z.deals");
+    let rules = dir.path().join("z.rules");
+    std::fs::write(&deals, "deal d { at: 2026-03-01T10:00:00+08:00 }\n").unwrap();
+    std::fs::write(
+        &rules,
+        r#"defaults { timezone: asia/shanghai }
+rule a { severity: low  when date(at, "asia/shanghai") == 2026-03-01  flag "a" }
+rule b { severity: low  timezone: america/new_york  when date(at) == 2026-02-28  flag "b" }
+rule c { severity: low  when date(at) == 2026-03-01  flag "c" }
+"#,
+    )
+    .unwrap();
+    let (deals, rules) = (deals.to_str().unwrap(), rules.to_str().unwrap());
+    let out = dealrules(&["run", deals, rules, "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let zones: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["trace"][0]["dates"][0]["zone"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        zones,
+        ["Asia/Shanghai", "America/New_York", "Asia/Shanghai"]
+    );
+    let text = stdout(&dealrules(&["run", deals, rules, "--color", "never"]));
+    assert!(!text.contains("in asia/shanghai"), "{text}");
+}

@@ -260,9 +260,10 @@ impl Checker<'_> {
     }
 
     /// The zone of `date` or the year end of `fiscal_year` and `fiscal_quarter`: `Some(Some(v))`
-    /// when taken from the rule's setting or the pack's (one argument given), `Some(None)` when
-    /// written as the second argument (quoted text, checked here), `None` after reporting an
-    /// error.
+    /// when taken from the rule's setting or the pack's (one argument given) or when a zone is
+    /// written as the second argument (then by its canonical name, to replace it), `Some(None)`
+    /// when a year end is written as the second argument (quoted text, checked here), `None`
+    /// after reporting an error.
     fn calendar_argument(
         &mut self,
         func: &str,
@@ -314,14 +315,16 @@ impl Checker<'_> {
             ExprKind::Literal(Value::Text(t)) => Some(t.clone()),
             _ => None,
         };
-        let ok = text.as_deref().is_some_and(|t| {
-            if is_zone {
-                crate::value::zone(t).is_some()
-            } else {
-                crate::value::month_day(t).is_some()
+        if is_zone {
+            // The zone by its canonical name (`asia/shanghai` is `Asia/Shanghai`), as traces
+            // and reports show it.
+            if let Some((canonical, _)) = text.as_deref().and_then(crate::value::zone) {
+                return Some(Some(canonical.to_string()));
             }
-        });
-        if ok {
+        } else if text
+            .as_deref()
+            .is_some_and(|t| crate::value::month_day(t).is_some())
+        {
             return Some(None);
         }
         let message = match (&text, is_zone) {
@@ -451,7 +454,12 @@ impl Checker<'_> {
                 }
                 let mut checked = Vec::with_capacity(args.len() + 1);
                 for (i, a) in args.iter().enumerate() {
-                    let c = if *f == Function::Round && i == 2 {
+                    let c = if i == 1
+                        && let Some(value) = &given
+                    {
+                        // The written zone, by its canonical name.
+                        Some(self.node(CKind::Literal(Value::text(value)), a.span))
+                    } else if *f == Function::Round && i == 2 {
                         let name = match &a.kind {
                             ExprKind::Path(p) => p.first().map(|i| i.name.clone()),
                             _ => None,
@@ -466,7 +474,7 @@ impl Checker<'_> {
                     checked.extend(c);
                 }
                 // `date(t)` takes the rule's zone, `fiscal_year(d)` its year end: as an argument.
-                if let Some(value) = given {
+                if let Some(value) = given.filter(|_| args.len() == 1) {
                     checked.push(self.node(CKind::Literal(Value::text(&value)), e.span));
                 }
                 CKind::Call(*f, checked)
