@@ -183,8 +183,8 @@ short,deal
         [
             "deals.csv:1:42 column `amount` appears twice in the header [keep one column per field]",
             "deals.csv:3:22 row 3, column `amount`: unknown unit or currency `USX` [did you mean `USD`?]",
-            "deals.csv:3:37 row 3, column `announced`: not a calendar date [parsed date is not valid: \
-             parameter 'day' for `2025-02` is invalid, must be in range `1..=28`]",
+            "deals.csv:3:37 row 3, column `announced`: `2025-02-30` is not a calendar date \
+             [a date is written `YYYY-MM-DD`, a day that the month has]",
             "deals.csv:3:48 row 3, column `note`: expected end of the value, found `OpCo` \
              [text is written in double quotes: type `\"OpenAI OpCo\"` in the spreadsheet \
              (`\"\"\"OpenAI OpCo\"\"\"` in the CSV text)]",

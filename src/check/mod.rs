@@ -327,15 +327,18 @@ impl Checker<'_> {
         {
             return Some(None);
         }
+        let refused =
+            (!is_zone && text.is_some()).then(|| crate::value::year_end_refused(text.as_deref()));
         let message = match (&text, is_zone) {
             (Some(t), true) => format!("unknown time zone `{t}`"),
-            (Some(t), false) => format!("`{t}` is not a month and day (`MM-DD`)"),
+            (Some(_), false) => refused.clone().map(|(m, _)| m).unwrap_or_default(),
             (None, true) => format!("the zone of `{func}` must be quoted text"),
             (None, false) => format!("the fiscal year end of `{func}` must be quoted text"),
         };
         let mut d = Diagnostic::error(Code::BadCall, message, arg.span, "here");
         d.help = match (&text, is_zone) {
             (Some(t), true) => crate::value::zone_suggestion(t),
+            (Some(_), false) => refused.map(|(_, h)| h),
             _ => None,
         }
         .or(Some(format!("write it as `{func}(..., {example})`")));

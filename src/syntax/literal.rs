@@ -15,8 +15,10 @@ pub enum LiteralError {
     AmbiguousYen,
     /// `USX`: not a known unit or currency; the string is the suggestion, if any.
     UnknownUnit(String, Option<String>),
-    /// A date that does not exist (`2025-02-30`).
+    /// A date that does not exist (`2025-02-30`), as written.
     BadDate(String),
+    /// A date and time where only a date is taken (`fx ... on 2026-03-01T10:00Z`), as written.
+    FxTimestamp(String),
     /// A date and time that is not an exact instant (no offset or zone, an unknown zone...).
     BadTimestamp(crate::value::TimeError),
 }
@@ -46,7 +48,17 @@ impl LiteralError {
                         .into()
                 })),
             ),
-            LiteralError::BadDate(why) => ("not a calendar date".into(), Some(why.clone())),
+            LiteralError::BadDate(text) => (
+                format!("`{text}` is not a calendar date"),
+                Some("a date is written `YYYY-MM-DD`, a day that the month has".into()),
+            ),
+            LiteralError::FxTimestamp(text) => (
+                "`fx ... on` takes a date, not a timestamp".into(),
+                Some(format!(
+                    "a rate holds from a day on: write the date alone, `on {}`",
+                    text.get(..10).unwrap_or("2026-03-01")
+                )),
+            ),
             LiteralError::BadTimestamp(e) => e.describe(),
         }
     }
@@ -171,7 +183,15 @@ pub fn with_unit(amount: Decimal, unit: &str) -> Result<Value, LiteralError> {
 pub fn date(text: &str) -> Result<Value, LiteralError> {
     jiff::civil::Date::from_str(text)
         .map(Value::Date)
-        .map_err(|e| LiteralError::BadDate(e.to_string()))
+        .map_err(|_| LiteralError::BadDate(text.to_string()))
+}
+
+/// Reads the date of `fx ... on 2026-03-01`: a date; a date and time is an error.
+pub fn fx_date(text: &str) -> Result<Value, LiteralError> {
+    if text.len() > 10 {
+        return Err(LiteralError::FxTimestamp(text.to_string()));
+    }
+    date(text)
 }
 
 /// Reads a timestamp: `2026-03-01T10:00:00+08:00`, `2026-03-01T10:00Z`,
@@ -304,6 +324,28 @@ mod tests {
                 Some("did you mean `USD`?".into())
             ))
         );
+    }
+
+    #[test]
+    fn dates_and_fx_dates_are_read_with_our_own_messages() {
+        let described = |r: Result<Value, LiteralError>| r.err().map(|e| e.describe());
+        assert_eq!(
+            described(date("2025-02-30")),
+            Some((
+                "`2025-02-30` is not a calendar date".to_string(),
+                Some("a date is written `YYYY-MM-DD`, a day that the month has".to_string())
+            ))
+        );
+        assert_eq!(
+            described(fx_date("2026-03-01T10:00Z")),
+            Some((
+                "`fx ... on` takes a date, not a timestamp".to_string(),
+                Some(
+                    "a rate holds from a day on: write the date alone, `on 2026-03-01`".to_string()
+                )
+            ))
+        );
+        assert!(fx_date("2026-03-01").is_ok());
     }
 
     #[test]

@@ -318,6 +318,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         }
         Rule::timestamp => "a date and time",
         Rule::zone_name => "a time zone (`Asia/Shanghai`)",
+        Rule::month_day => "a month and day in quotes (`\"06-30\"`)",
         Rule::prefix_money | Rule::suffixed_number | Rule::number | Rule::digits => "a value",
         Rule::ident => "a name",
         Rule::string | Rule::string_inner => "a quoted string",
@@ -984,7 +985,7 @@ impl Lower<'_> {
         let date = match inner.next() {
             Some(d) => {
                 let date_span = self.span(&d);
-                match self.literal_result(literal::date(d.as_str()), date_span)? {
+                match self.literal_result(literal::fx_date(d.as_str()), date_span)? {
                     Value::Date(d) => Some(d),
                     _ => None,
                 }
@@ -1123,6 +1124,12 @@ impl Lower<'_> {
         let name = self.name(inner.next()?);
         let value_pair = inner.next()?;
         let value_span = self.span(&value_pair);
+        if value_pair.as_rule() == Rule::month_day {
+            let (message, help) = crate::value::unquoted_month_day(value_pair.as_str());
+            let d = Diagnostic::error(Code::RuleSetting, message, value_span, "not quoted");
+            self.diags.push(d.with_help(help));
+            return None;
+        }
         let value = if value_pair.as_rule() == Rule::zone_name {
             // `timezone: Asia/Shanghai`, a rule setting: the name as text.
             Value::text(value_pair.as_str())
@@ -1367,18 +1374,9 @@ impl Lower<'_> {
                 span: field.value_span,
             });
         }
-        self.diags.push(
-            Diagnostic::error(
-                Code::RuleSetting,
-                "`fiscal_year_end` must be a month and day in quotes",
-                field.value_span,
-                "not a month and day",
-            )
-            .with_help(
-                "write the last day of the fiscal year as \
-                 `\"MM-DD\"`: `fiscal_year_end: \"06-30\"`",
-            ),
-        );
+        let (message, help) = crate::value::year_end_refused(field.value.as_name());
+        let d = Diagnostic::error(Code::RuleSetting, message, field.value_span, "here");
+        self.diags.push(d.with_help(help));
         None
     }
 

@@ -8,7 +8,10 @@
 mod time;
 mod unit;
 
-pub use time::{TimeError, Timestamp, month_day, zone, zone_suggestion, zones};
+pub use time::{
+    Form, TimeError, Timestamp, month_day, unquoted_month_day, year_end_refused, zone,
+    zone_suggestion, zones,
+};
 
 pub use unit::{
     CURRENCIES, CURRENCY_WORDS, Currency, Dimension, UNITS, Unit, UnitDef, UnitRef, all_spellings,

@@ -46,6 +46,42 @@ pub fn month_day(text: &str) -> Option<(i8, i8)> {
     Some((m, d))
 }
 
+/// Why a fiscal year end (`written`, the text or name given, if any) is refused: the message
+/// and the help line.
+pub fn year_end_refused(written: Option<&str>) -> (String, String) {
+    let example = "write the last day of the fiscal year as `\"MM-DD\"`: \
+                   `fiscal_year_end: \"06-30\"`";
+    let leap_day = written
+        .and_then(|t| t.split_once('-'))
+        .filter(|(m, d)| digits(m, 2) && digits(d, 2))
+        .and_then(|(m, d)| Some((m.parse::<i8>().ok()?, d.parse::<i8>().ok()?)))
+        .filter(|&(m, d)| jiff::civil::Date::new(2000, m, d).is_ok());
+    match (written, leap_day) {
+        (Some(t), Some((m, _))) => (
+            format!("`{t}` is refused: not every year has it"),
+            format!(
+                "use the last day every year has: `\"{m:02}-{:02}\"`",
+                jiff::civil::Date::new(2001, m, 1)
+                    .map(|d| d.days_in_month())
+                    .unwrap_or(28)
+            ),
+        ),
+        (Some(t), None) => (format!("`{t}` is not a month and day"), example.into()),
+        (None, _) => (
+            "`fiscal_year_end` must be a month and day in quotes".into(),
+            example.into(),
+        ),
+    }
+}
+
+/// The message and help for a month and day written without quotes (`06-30`).
+pub fn unquoted_month_day(text: &str) -> (String, String) {
+    (
+        format!("quote the year end: `\"{text}\"`"),
+        "a month and day is written in quotes, as `\"MM-DD\"`".into(),
+    )
+}
+
 /// How a timestamp was written, kept so that it is shown and written back the same way.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Written {
