@@ -287,3 +287,47 @@ rule c { severity: low  when date(at) == 2026-03-01  flag "c" }
     let text = stdout(&dealrules(&["run", deals, rules, "--color", "never"]));
     assert!(!text.contains("in asia/shanghai"), "{text}");
 }
+
+#[test]
+fn abs_fractions_and_differences_of_timestamps_say_what_is_wrong() {
+    let report = run(
+        "deal a { t: 2026-03-01T10:00:00+08:00  u: 2026-03-02T10:00Z }",
+        r#"rule abs { severity: low  when abs(t) > 1  flag "x" }
+rule frac { severity: low  when t + 1.5 days > u  flag "x" }
+rule diff { severity: low  when t - u > 1  flag "x" }"#,
+    );
+    let mut errors: Vec<String> = report.errors.iter().map(|e| e.message.clone()).collect();
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            "`abs` needs a number or an amount, not a timestamp",
+            "a timestamp moves by whole days only",
+            "cannot subtract two timestamps: use `months_between(a, b)`, or `date(a) - date(b)` for the days between their dates",
+        ]
+    );
+    // Known when rules are checked (literals): the same words, with the help.
+    let mut engine = dealrules::Engine::new();
+    engine
+        .load(
+            "t.rules",
+            r#"rule a { severity: low  when abs(2026-03-01T10:00Z) > 1  flag "x" }
+rule d { severity: low  when 2026-03-01T10:00Z - 2026-03-02T10:00Z > 1  flag "x" }"#,
+        )
+        .unwrap();
+    let diags = engine.check();
+    let shown: Vec<(String, Option<String>)> = diags
+        .iter()
+        .map(|d| (d.message.clone(), d.help.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("`abs` needs a number or an amount, not a timestamp".to_string(), None),
+            (
+                "cannot subtract a timestamp and a timestamp".to_string(),
+                Some("the engine has no durations in hours: use `months_between(a, b)`, or `date(a) - date(b)` for the days between their dates".to_string())
+            ),
+        ]
+    );
+}

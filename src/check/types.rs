@@ -241,6 +241,18 @@ impl Typer<'_> {
                         }
                         first
                     }
+                    Function::Abs if matches!(first, Type::Timestamp | Type::Date) => {
+                        if let Some(a) = args.first() {
+                            self.report(mismatch(
+                                Code::BadCall,
+                                format!("`abs` needs a number or an amount, not {first}"),
+                                a,
+                                &first,
+                                None,
+                            ));
+                        }
+                        Type::Any
+                    }
                     Function::Round | Function::Abs => first,
                 }
             }
@@ -458,14 +470,22 @@ impl Typer<'_> {
                             BinaryOp::Mul => "multiply",
                             _ => "divide",
                         };
-                        self.report(both(
+                        let mut d = both(
                             Code::BadArithmetic,
                             format!("cannot {verb} {ta} and {tb}"),
                             a,
                             &ta,
                             b,
                             &tb,
-                        ));
+                        );
+                        if op == BinaryOp::Sub && ta == Type::Timestamp && tb == Type::Timestamp {
+                            d.help = Some(
+                                "the engine has no durations in hours: use `months_between(a, b)`, \
+                                 or `date(a) - date(b)` for the days between their dates"
+                                    .into(),
+                            );
+                        }
+                        self.report(d);
                         Type::Any
                     }
                 }

@@ -629,6 +629,15 @@ impl<'a> Evaluator<'a> {
         };
         match (f, args) {
             (Function::Abs, [x]) => {
+                if !matches!(
+                    x,
+                    Value::Number(_) | Value::Percent(_) | Value::Money(_) | Value::Quantity(_)
+                ) {
+                    return Err(format!(
+                        "`abs` needs a number or an amount, not {}",
+                        x.describe()
+                    ));
+                }
                 let zero = Value::Number(rust_decimal::Decimal::ZERO);
                 let negative = x.compare(&zero).map_err(|e| e.to_string())?.is_lt();
                 if negative {

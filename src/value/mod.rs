@@ -144,12 +144,19 @@ pub enum ValueError {
         /// What the operand is.
         what: String,
     },
-    /// A date moved by a fraction of a day or month.
-    #[error("a date moves by whole {unit} only")]
+    /// A date or timestamp moved by a fraction of a day or month.
+    #[error("{what} moves by whole {unit} only")]
     NotWhole {
+        /// `a date` or `a timestamp`.
+        what: &'static str,
         /// The unit of the quantity.
         unit: &'static str,
     },
+    /// Two timestamps subtracted: the engine has no durations of hours or seconds.
+    #[error(
+        "cannot subtract two timestamps: use `months_between(a, b)`, or `date(a) - date(b)` for the days between their dates"
+    )]
+    TimestampDifference,
     /// A date and a timestamp compared or subtracted: a timestamp has a date only in a zone.
     #[error(
         "cannot {op} a date and a timestamp: take the timestamp's date in a zone with `date(t)` or `date(t, \"Asia/Shanghai\")`"
@@ -359,6 +366,9 @@ impl Value {
                 t.shift(calendar_span(q, op == "subtract", "a timestamp")?)
                     .map_err(|_| ValueError::TimestampRange)?,
             )),
+            (Value::Timestamp(_), Value::Timestamp(_)) if op == "subtract" => {
+                Err(ValueError::TimestampDifference)
+            }
             (Value::Date(_), Value::Timestamp(_)) | (Value::Timestamp(_), Value::Date(_))
                 if op == "subtract" =>
             {
@@ -592,7 +602,11 @@ fn shift_date(d: Date, q: &Quantity, subtract: bool) -> Result<Date, ValueError>
 
 /// The calendar span of a quantity in days, months or years, negated for a subtraction; a
 /// fraction of a day or month is an error (`what` is `a date` or `a timestamp`).
-fn calendar_span(q: &Quantity, subtract: bool, what: &str) -> Result<jiff::Span, ValueError> {
+fn calendar_span(
+    q: &Quantity,
+    subtract: bool,
+    what: &'static str,
+) -> Result<jiff::Span, ValueError> {
     let op = if subtract { "subtract" } else { "add" };
     let mismatch = || ValueError::Mismatch {
         op,
@@ -608,7 +622,10 @@ fn calendar_span(q: &Quantity, subtract: bool, what: &str) -> Result<jiff::Span,
         .ok_or(ValueError::Overflow { op })?;
     use rust_decimal::prelude::ToPrimitive;
     let Some(mut n) = base.to_i64().filter(|_| base.fract().is_zero()) else {
-        return Err(ValueError::NotWhole { unit: u.symbol });
+        return Err(ValueError::NotWhole {
+            what,
+            unit: u.symbol,
+        });
     };
     if subtract {
         n = -n;
