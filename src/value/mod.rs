@@ -639,7 +639,7 @@ fn calendar_span(
 }
 
 /// Whole calendar months from `a` to `b` (negative when `b` is earlier), truncated toward zero
-/// (two dates, or two timestamps counted in the zone of `a`),
+/// (two dates, or the dates of two timestamps taken in the zone of `a`, time of day ignored),
 /// as a quantity in months: `months_between(2025-01-31, 2025-02-28)` is 0 months,
 /// `months_between(2025-01-15, 2026-03-14)` is 13 months.
 pub fn months_between(a: &Value, b: &Value) -> Result<Value, ValueError> {
