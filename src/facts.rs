@@ -332,7 +332,9 @@ pub struct FactBase {
     /// Each currency an amount (or a price) of a fact is in, with where it was first written.
     currencies: IndexMap<Currency, Span>,
     fx: Vec<FxDecl>,
-    provenance: IndexMap<FactIndex, Provenance>,
+    /// How each of `rows` came about, in the same order (`None` for a fact added after the rows,
+    /// not derived).
+    provenance: Vec<Option<Provenance>>,
 }
 
 /// Records the currencies of `v` (amounts, and prices per unit) not seen before, at `span`.
@@ -511,6 +513,7 @@ impl FactBase {
             Arc::make_mut(&mut self.facts).push(fact);
         } else {
             self.rows.push(fact);
+            self.provenance.push(None);
         }
         Ok(index)
     }
@@ -727,7 +730,7 @@ impl FactBase {
         let index = self.len();
         self.index_kind(&fact, index);
         self.rows.push(fact);
-        self.provenance.insert(index, provenance);
+        self.provenance.push(Some(provenance));
         index
     }
 
@@ -745,7 +748,8 @@ impl FactBase {
 
     /// How a derived row or cycle came about.
     pub fn provenance(&self, index: FactIndex) -> Option<&Provenance> {
-        self.provenance.get(&index)
+        let row = index.checked_sub(self.facts.len())?;
+        self.provenance.get(row)?.as_ref()
     }
 
     /// Adds an exchange rate. A second rate for the same pair and date is refused (both
