@@ -419,3 +419,45 @@ fn same_output_whatever_the_file_order() {
     ]);
     assert_eq!(stdout(&a), stdout(&b));
 }
+
+/// `why` shows the date a condition took of a timestamp, with its zone, under the condition's
+/// values, as a finding's explanation does: that date is what decides "why not".
+#[test]
+fn why_shows_the_date_taken_of_a_timestamp_and_its_zone() {
+    let dir = std::env::temp_dir().join(format!("dealrules-why-date-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let rules = dir.join("q.rules");
+    let deals = dir.join("d.deals");
+    std::fs::write(
+        &rules,
+        "rule q_ny \"Announced in the second quarter in New York\" {\n  severity: low\n  match d: deal\n  when quarter(date(d.at, \"America/New_York\")) == \"2026-Q2\"\n  flag \"{d.id}\"\n}\n",
+    )
+    .expect("write rules");
+    std::fs::write(
+        &deals,
+        "deal bj_announce { kind: investment  at: 2026-03-31T23:30:00+08:00 }\n",
+    )
+    .expect("write deals");
+    let (rules, deals) = (rules.to_string_lossy(), deals.to_string_lossy());
+    let out = dealrules(&[
+        "why",
+        "q_ny",
+        "--on",
+        "d=bj_announce",
+        "--in",
+        &rules,
+        "--in",
+        &deals,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains("2026-Q1 == 2026-Q2\n")
+            && text.contains(
+                "   date(d.at, \"America/New_York\") is 2026-03-31 in America/New_York \
+                 (2026-03-31T23:30:00+08:00)\n"
+            ),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

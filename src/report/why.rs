@@ -4,7 +4,7 @@ use crate::Why;
 use crate::diag::{Colour, SourceMap};
 use crate::explain::TraceStep;
 use crate::report::json::{binding_json, step_json};
-use crate::report::text::{binding_lines, place, values};
+use crate::report::text::{binding_lines, conversion, date_taken, place, values};
 use serde_json::{Value as Json, json};
 use std::fmt::Write as _;
 
@@ -49,6 +49,14 @@ pub fn why_text(why: &Why, sources: &SourceMap, all: bool, _colour: Colour) -> S
             " ".repeat(pad),
             values(s)
         );
+        // The exchange rates used and the dates taken, under the values, as a finding shows them.
+        let under = " ".repeat("unknown".len() + 1 + width);
+        for c in &s.conversions {
+            let _ = writeln!(out, "    {under}   {}", conversion(c, sources));
+        }
+        for d in &s.dates {
+            let _ = writeln!(out, "    {under}   {}", date_taken(d));
+        }
         if s.holds != Some(true) && first_failure.is_none() {
             first_failure = Some(s);
             if !all {
