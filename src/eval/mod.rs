@@ -496,6 +496,11 @@ impl<'a> Evaluator<'a> {
         e: &'e CExpr,
         bound: &Bound,
     ) -> Result<Option<Cow<'a, Value>>, Failure<'e>> {
+        // The usual operand, a field of a bound fact that is present (`buy.buyer`), is read
+        // directly by its slot.
+        if let Some(v) = self.bound_field(e, bound) {
+            return Ok(Some(Cow::Borrowed(v)));
+        }
         Ok(match self.eval(e, bound)? {
             Ev::Fact(i) => self
                 .fact(i)
@@ -1752,28 +1757,20 @@ impl<'a> Placeholders<'a> {
         bound: &[Option<FactIndex>],
     ) -> Result<Vec<Option<Value>>, EvalError> {
         let (ev, rule) = (&self.ev, self.ev.rule);
-        let mut out = Vec::with_capacity(rule.message.len());
+        let mut values = Ok(Vec::with_capacity(rule.message.len()));
         for part in &rule.message {
-            if let MessagePart::Expr(e) = part {
-                // A field of a bound fact that is present (`d.investor`) is read directly.
-                if let Some(v) = ev.bound_field(e, bound) {
-                    out.push(Some(v.clone()));
-                    continue;
-                }
-                match ev.value(e, bound) {
-                    Ok(v) => out.push(v.map(Cow::into_owned)),
-                    Err(f) => {
-                        let error = ev.error(rule, bound, f);
-                        ev.take_missing();
-                        return Err(error);
-                    }
-                }
+            let (MessagePart::Expr(e), Ok(out)) = (part, &mut values) else {
+                continue;
+            };
+            match ev.value(e, bound) {
+                Ok(v) => out.push(v.map(Cow::into_owned)),
+                Err(f) => values = Err(ev.error(rule, bound, f)),
             }
         }
         // What is missing is a `None` in the values; the evaluator keeps nothing between calls.
         ev.missing.borrow_mut().clear();
         ev.forget_steps();
-        Ok(out)
+        values
     }
 }
 

@@ -680,13 +680,8 @@ pub(super) fn keys<'e>(
     let mut parts = Parts::Names(ArrayVec::new());
     let mut unkeyed = false;
     for e in exprs {
-        // The usual key part, a field of a bound fact (`buy.buyer`), is read directly.
-        let v = match ev.bound_field(e, bound) {
-            Some(v) => Cow::Borrowed(v),
-            None => match ev.value(e, bound)? {
-                Some(v) => v,
-                None => return Ok(None),
-            },
+        let Some(v) = ev.value(e, bound)? else {
+            return Ok(None);
         };
         match KeyPart::of(&v, ev.facts) {
             Some(k) if !unkeyed => parts.push(k),
