@@ -1380,6 +1380,30 @@ impl Lower<'_> {
         None
     }
 
+    /// Records setting `field` among `settings` (name and place of each so far); `false`, with
+    /// an error naming both places, when it was given before (`what`: `rule setting`).
+    fn first_setting(
+        &mut self,
+        settings: &mut Vec<(Name, Span)>,
+        field: &Field,
+        what: &str,
+    ) -> bool {
+        if let Some((_, first)) = settings.iter().find(|(n, _)| *n == field.name.name) {
+            self.diags.push(
+                Diagnostic::error(
+                    Code::RuleSetting,
+                    format!("{what} `{}` is given twice", field.name.name),
+                    field.name.span,
+                    "second time",
+                )
+                .with_label(*first, "first time"),
+            );
+            return false;
+        }
+        settings.push((field.name.name.clone(), field.name.span));
+        true
+    }
+
     /// `defaults { timezone: ...  fiscal_year_end: ... }`. Two declarations of the pack (in one
     /// file or two) are reconciled when they are loaded, not here.
     fn defaults_decl(&mut self, pair: Cursor<'_>) -> Option<DefaultsDecl> {
@@ -1397,20 +1421,10 @@ impl Lower<'_> {
                         ok = false;
                         continue;
                     };
-                    if let Some((_, first)) = settings.iter().find(|(n, _)| *n == field.name.name) {
-                        self.diags.push(
-                            Diagnostic::error(
-                                Code::RuleSetting,
-                                format!("pack default `{}` is given twice", field.name.name),
-                                field.name.span,
-                                "second time",
-                            )
-                            .with_label(*first, "first time"),
-                        );
+                    if !self.first_setting(&mut settings, &field, "pack default") {
                         ok = false;
                         continue;
                     }
-                    settings.push((field.name.name.clone(), field.name.span));
                     let setting = match &*field.name.name {
                         "timezone" => self.timezone_setting(&field).map(|t| timezone = Some(t)),
                         "fiscal_year_end" => self
@@ -1471,20 +1485,10 @@ impl Lower<'_> {
                         ok = false;
                         continue;
                     };
-                    if let Some((_, first)) = settings.iter().find(|(n, _)| *n == field.name.name) {
-                        self.diags.push(
-                            Diagnostic::error(
-                                Code::RuleSetting,
-                                format!("rule setting `{}` is given twice", field.name.name),
-                                field.name.span,
-                                "second time",
-                            )
-                            .with_label(*first, "first time"),
-                        );
+                    if !self.first_setting(&mut settings, &field, "rule setting") {
                         ok = false;
                         continue;
                     }
-                    settings.push((field.name.name.clone(), field.name.span));
                     match &*field.name.name {
                         "severity" => match field.value.as_name().and_then(Severity::parse) {
                             Some(s) => severity = Some(s),
