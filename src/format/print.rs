@@ -344,6 +344,21 @@ impl Printer {
         }
     }
 
+    /// Settings (of a rule or of `defaults`), one `name: value` per line, in the order given.
+    fn settings(&mut self, settings: &[Field<'_>]) {
+        for s in settings {
+            self.item(INDENT, &s.name);
+            self.cont = 3 * INDENT;
+            self.glue(&s.colon, ":");
+            let col = INDENT + s.name.text.chars().count() + 2;
+            let mode = self.mode(&s.value, col, 0);
+            self.value(&s.value, Start::Sep(" "), mode);
+            if let Some(c) = &s.comma {
+                self.glue(c, "");
+            }
+        }
+    }
+
     /// `defaults {`, then one setting per line in written order, laid out as a rule's settings.
     fn defaults(&mut self, d: &Defaults<'_>) {
         self.item(0, &d.keyword);
@@ -356,15 +371,9 @@ impl Printer {
         self.glue(&d.open, " {");
         self.open_block();
         self.keep_blanks = false;
-        // As a rule's settings are written (see `rule`), but in written order.
-        for s in d.settings.iter().map(|s| Field::of(*s)) {
-            self.item(INDENT, &s.name);
-            self.cont = 3 * INDENT;
-            self.glue(&s.colon, ":");
-            let col = INDENT + s.name.text.chars().count() + 2;
-            let mode = self.mode(&s.value, col, 0);
-            self.value(&s.value, Start::Sep(" "), mode);
-        }
+        // As a rule's settings are written, but in written order.
+        let settings: Vec<Field<'_>> = d.settings.iter().map(|s| Field::of(*s)).collect();
+        self.settings(&settings);
         self.close(&d.close, INDENT, 0);
         self.keep_blanks = true;
     }
@@ -389,17 +398,7 @@ impl Printer {
         };
         let mut settings: Vec<Field<'_>> = r.settings.iter().map(|s| Field::of(*s)).collect();
         settings.sort_by_key(rank);
-        for s in &settings {
-            self.item(INDENT, &s.name);
-            self.cont = 3 * INDENT;
-            self.glue(&s.colon, ":");
-            let col = INDENT + s.name.text.chars().count() + 2;
-            let mode = self.mode(&s.value, col, 0);
-            self.value(&s.value, Start::Sep(" "), mode);
-            if let Some(c) = &s.comma {
-                self.glue(c, "");
-            }
-        }
+        self.settings(&settings);
         for p in &r.params {
             self.definition(&Definition::of(*p), |this, v, col| {
                 let v = Value::of(v);
