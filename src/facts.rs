@@ -14,9 +14,49 @@ use std::sync::Arc;
 /// no hash table of their own: the engine reads fields by position ([`FactBase`] places each
 /// fact's names once), and this map is only searched by name off that path. Two maps are equal
 /// when they hold the same fields, whatever their order.
+///
+/// The names are kept apart from the fields: once a fact is in a [`FactBase`], its list of
+/// names is the one shared by every fact written with the same fields in the same order, so a
+/// field costs its value and two spans (48 bytes), not also a name.
 #[derive(Clone, Default)]
 pub struct FieldMap {
-    entries: Vec<(Name, FactField)>,
+    names: Names,
+    fields: Vec<FactField>,
+}
+
+/// The names of a [`FieldMap`], in the order of its fields.
+#[derive(Clone)]
+enum Names {
+    /// While the map is built (or changed): its own list.
+    Own(Vec<Name>),
+    /// Shared with the other facts of the same shape.
+    Shared(Arc<[Name]>),
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::Own(Vec::new())
+    }
+}
+
+impl Names {
+    fn as_slice(&self) -> &[Name] {
+        match self {
+            Names::Own(v) => v,
+            Names::Shared(a) => a,
+        }
+    }
+
+    /// The list to change: a shared list is copied first.
+    fn to_mut(&mut self) -> &mut Vec<Name> {
+        if let Names::Shared(a) = self {
+            *self = Names::Own(a.to_vec());
+        }
+        match self {
+            Names::Own(v) => v,
+            Names::Shared(_) => unreachable!("made own above"),
+        }
+    }
 }
 
 impl FieldMap {
@@ -28,39 +68,34 @@ impl FieldMap {
     /// An empty map with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         FieldMap {
-            entries: Vec::with_capacity(n),
+            names: Names::Own(Vec::with_capacity(n)),
+            fields: Vec::with_capacity(n),
         }
     }
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.fields.len()
     }
 
     /// Whether there is no field.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.fields.is_empty()
     }
 
     /// The position of field `name`.
     pub fn get_index_of(&self, name: &str) -> Option<usize> {
-        self.entries.iter().position(|(n, _)| **n == *name)
+        self.names.as_slice().iter().position(|n| **n == *name)
     }
 
     /// Field `name`.
     pub fn get(&self, name: &str) -> Option<&FactField> {
-        self.entries
-            .iter()
-            .find(|(n, _)| **n == *name)
-            .map(|(_, f)| f)
+        self.get_index_of(name).and_then(|i| self.fields.get(i))
     }
 
     /// Field `name`, to change it.
     pub fn get_mut(&mut self, name: &str) -> Option<&mut FactField> {
-        self.entries
-            .iter_mut()
-            .find(|(n, _)| **n == *name)
-            .map(|(_, f)| f)
+        self.get_index_of(name).and_then(|i| self.fields.get_mut(i))
     }
 
     /// Whether field `name` is present.
@@ -74,7 +109,7 @@ impl FieldMap {
         match self.get_mut(&name) {
             Some(old) => Some(std::mem::replace(old, field)),
             None => {
-                self.entries.push((name, field));
+                self.push(name, field);
                 None
             }
         }
@@ -82,39 +117,42 @@ impl FieldMap {
 
     /// Appends field `name`, known not to be present.
     fn push(&mut self, name: Name, field: FactField) {
-        self.entries.push((name, field));
+        self.names.to_mut().push(name);
+        self.fields.push(field);
     }
 
     /// The field at position `index`, with its name.
     pub fn get_index(&self, index: usize) -> Option<(&Name, &FactField)> {
-        self.entries.get(index).map(|(n, f)| (n, f))
+        self.names.as_slice().get(index).zip(self.fields.get(index))
     }
 
     /// The fields with their names, in written order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &FactField)> + ExactSizeIterator {
-        self.entries.iter().map(|(n, f)| (n, f))
+        self.names.as_slice().iter().zip(&self.fields)
     }
 
     /// The names, in written order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + ExactSizeIterator {
-        self.entries.iter().map(|(n, _)| n)
+        self.names.as_slice().iter()
     }
 
     /// The fields, in written order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &FactField> + ExactSizeIterator {
-        self.entries.iter().map(|(_, f)| f)
+        self.fields.iter()
     }
 
     /// The fields, in written order, to change them.
     pub fn values_mut(
         &mut self,
     ) -> impl DoubleEndedIterator<Item = &mut FactField> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(_, f)| f)
+        self.fields.iter_mut()
     }
 
-    /// The names and fields, both to change: a name may only be replaced by an equal one.
-    fn iter_mut2(&mut self) -> impl Iterator<Item = (&mut Name, &mut FactField)> {
-        self.entries.iter_mut().map(|(n, f)| (n, f))
+    /// Replaces the names by `shared`, the same names in the same order stored once for every
+    /// fact of this shape.
+    fn share_names(&mut self, shared: &Arc<[Name]>) {
+        debug_assert_eq!(self.names.as_slice(), &shared[..]);
+        self.names = Names::Shared(shared.clone());
     }
 }
 
@@ -135,12 +173,9 @@ impl std::fmt::Debug for FieldMap {
 
 impl<'m> IntoIterator for &'m FieldMap {
     type Item = (&'m Name, &'m FactField);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'m, (Name, FactField)>,
-        fn(&'m (Name, FactField)) -> (&'m Name, &'m FactField),
-    >;
+    type IntoIter = std::iter::Zip<std::slice::Iter<'m, Name>, std::slice::Iter<'m, FactField>>;
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(n, f)| (n, f))
+        self.names.as_slice().iter().zip(&self.fields)
     }
 }
 
@@ -406,6 +441,8 @@ struct Layouts {
     /// For each layout, the map position of each field id (`ABSENT` when missing); shorter than
     /// `field_ids` when later ids are missing.
     positions: Vec<Box<[u16]>>,
+    /// For each layout, its field names in order: the names every fact of that layout shares.
+    names: Vec<Arc<[Name]>>,
     /// The field order of the fact being added (reused from fact to fact).
     order: Vec<FieldId>,
     /// The field names of the last derived row added, as it brought them (the rows of one
@@ -430,7 +467,7 @@ const MAX_SHAPES: usize = 1024;
 struct LastNames {
     kind: FactKind,
     brought: Vec<Name>,
-    shared: Vec<Name>,
+    shared: Arc<[Name]>,
     layout: u32,
 }
 
@@ -463,9 +500,19 @@ impl Layouts {
                 *p = pos;
             }
         }
+        let names: Arc<[Name]> = order
+            .iter()
+            .filter_map(|&id| self.field_ids.get_index(id as usize).cloned())
+            .collect();
         let (i, _) = self.orders.insert_full(order.into());
         self.positions.push(positions.into_boxed_slice());
+        self.names.push(names);
         u32::try_from(i).ok()
+    }
+
+    /// The field names of layout `layout`, in order, stored once for all its facts.
+    fn names(&self, layout: u32) -> Option<&Arc<[Name]>> {
+        self.names.get(layout as usize)
     }
 
     /// The map position of field `id` in layout `layout`.
@@ -536,8 +583,8 @@ impl FactBase {
         });
         if let Some(last) = same {
             let layout = last.layout;
-            for ((name, field), shared) in fact.fields.iter_mut2().zip(&last.shared) {
-                *name = shared.clone();
+            fact.fields.share_names(&last.shared);
+            for field in fact.fields.values_mut() {
                 intern_symbol(&mut self.symbols, &mut field.value, learn);
             }
             self.layout_of.push(layout);
@@ -557,8 +604,8 @@ impl FactBase {
                 .get(shape.as_slice())
                 .filter(|h| h.kind == fact.kind);
             if let Some(hit) = hit {
-                for ((name, field), shared) in fact.fields.iter_mut2().zip(&hit.shared) {
-                    *name = shared.clone();
+                fact.fields.share_names(&hit.shared);
+                for field in fact.fields.values_mut() {
                     intern_symbol(&mut self.symbols, &mut field.value, learn);
                 }
                 self.layout_of.push(hit.layout);
@@ -571,22 +618,30 @@ impl FactBase {
         layouts.order.clear();
         // A key is replaced by an equal one (the same text, stored once): its hash and place do
         // not change.
-        for (name, _) in fact.fields.iter_mut2() {
+        for name in fact.fields.keys() {
             let (i, _) = names.insert_full(name.clone());
-            if let Some(shared) = names.get_index(i) {
-                *name = shared.clone();
-            }
-            layouts.push_field(name);
+            layouts.push_field(names.get_index(i).unwrap_or(name));
         }
+        let layout = layouts.layout();
+        let shared = match layout.and_then(|l| layouts.names(l)) {
+            Some(shared) => shared.clone(),
+            // Too many fields for a layout: the names of the kind, stored once.
+            None => fact
+                .fields
+                .keys()
+                .map(|k| names.get(k).unwrap_or(k).clone())
+                .collect(),
+        };
+        fact.fields.share_names(&shared);
         for field in fact.fields.values_mut() {
             intern_symbol(&mut self.symbols, &mut field.value, learn);
         }
-        let layout = self.layouts.layout().unwrap_or(BY_NAME);
+        let layout = layout.unwrap_or(BY_NAME);
         self.layout_of.push(layout);
         let last = LastNames {
             kind: fact.kind.clone(),
             brought,
-            shared: fact.fields.keys().cloned().collect(),
+            shared,
             layout,
         };
         if !learn {
@@ -824,6 +879,53 @@ impl FactBase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field is a value and two spans; its name is kept once per shape, in the fact base.
+    #[test]
+    fn a_field_takes_48_bytes() {
+        assert_eq!(std::mem::size_of::<FactField>(), 48);
+    }
+
+    /// Facts of one shape share one list of names once added.
+    #[test]
+    fn facts_of_one_shape_share_their_names() {
+        let mut facts = FactBase::default();
+        for id in ["a", "b"] {
+            let fact = Fact::deal(id)
+                .with("kind", Value::symbol("purchase"))
+                .with("buyer", Value::symbol("OpenAI"));
+            facts.add(fact).expect("unique ids");
+        }
+        let names = |id: &str| match &facts
+            .get(facts.find(id).expect("added"))
+            .expect("a fact")
+            .fields
+            .names
+        {
+            Names::Shared(a) => Some(a.clone()),
+            Names::Own(_) => None,
+        };
+        let (a, b) = (names("a").expect("shared"), names("b").expect("shared"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(
+            a.iter().map(|n| &**n).collect::<Vec<_>>(),
+            ["kind", "buyer"]
+        );
+        let mut changed = facts.get(0).expect("a fact").clone();
+        changed.fields.insert(
+            Name::from("seller"),
+            FactField {
+                value: Value::symbol("Nvidia"),
+                span: Span::none(),
+                name_span: Span::none(),
+            },
+        );
+        assert_eq!(
+            changed.fields.keys().map(|n| &**n).collect::<Vec<_>>(),
+            ["kind", "buyer", "seller"]
+        );
+        assert_eq!(a.len(), 2, "the shared list is not changed");
+    }
 
     fn read<'f>(facts: &'f FactBase, id: &str, name: &str) -> Option<&'f Value> {
         let index = facts.find(id)?;

@@ -20,7 +20,7 @@ use std::process::{Command, Output, Stdio};
 
 /// The declarations of `text`, or `None` when it has an error.
 fn items(text: &str) -> Option<Vec<Item>> {
-    let (file, diags) = syntax::parse(FileId(0), text);
+    let (file, diags) = syntax::parse(FileId::new(0), text);
     diags.is_empty().then_some(file.items)
 }
 

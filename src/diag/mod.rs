@@ -12,9 +12,34 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-/// Identifies one source file inside a [`SourceMap`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FileId(pub u32);
+/// Identifies one source file inside a [`SourceMap`]: its position in the map, from 0.
+///
+/// Stored as the position plus one, so that an `Option<FileId>` (the file of a [`Span`]) takes
+/// four bytes and a span twelve.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(std::num::NonZeroU32);
+
+impl FileId {
+    /// The file at position `index` (from 0). `u32::MAX` gives the same id as `u32::MAX - 1`
+    /// (no map holds that many files).
+    pub const fn new(index: u32) -> FileId {
+        match std::num::NonZeroU32::new(index.saturating_add(1)) {
+            Some(n) => FileId(n),
+            None => FileId(std::num::NonZeroU32::MAX),
+        }
+    }
+
+    /// The file's position, from 0.
+    pub const fn index(self) -> u32 {
+        self.0.get() - 1
+    }
+}
+
+impl fmt::Debug for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FileId({})", self.index())
+    }
+}
 
 /// A byte range in one source file.
 ///
@@ -85,28 +110,78 @@ pub struct SourceFile {
     pub name: String,
     /// The full text.
     pub text: Arc<str>,
-    /// The byte offset of each line's start (32-bit, as spans are).
-    line_starts: Arc<[u32]>,
+    /// The byte offset of the start of every [`LINE_STRIDE`]-th line (32-bit, as spans are):
+    /// a line's start is found from the one before it by scanning at most that many lines, so
+    /// the index of a million-deal file takes a few bytes per deal, not one offset per line.
+    checkpoints: Arc<[u32]>,
+    /// How many lines the text has (a final line break starts an empty last line).
+    line_count: usize,
 }
 
+/// Lines between two entries of a [`SourceFile`]'s line index.
+const LINE_STRIDE: usize = 32;
+
 impl SourceFile {
-    /// 0-based line index of byte `offset`.
+    fn new(name: String, text: Arc<str>) -> SourceFile {
+        // Bytes, not characters: a line break is one byte, and no byte of a multi-byte character
+        // is one.
+        let mut checkpoints = vec![0];
+        let mut line_count = 1;
+        for i in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            if line_count % LINE_STRIDE == 0 {
+                checkpoints.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+            }
+            line_count += 1;
+        }
+        SourceFile {
+            name,
+            text,
+            checkpoints: checkpoints.into(),
+            line_count,
+        }
+    }
+
+    /// 0-based line index of byte `offset` (the last line for an offset past the end).
     fn line_of(&self, offset: usize) -> usize {
-        self.line_starts
+        let offset = offset.min(self.text.len());
+        let k = self
+            .checkpoints
             .partition_point(|&s| s as usize <= offset)
-            .saturating_sub(1)
+            .saturating_sub(1);
+        let from = self.checkpoints.get(k).map_or(0, |&s| s as usize);
+        let breaks = self
+            .text
+            .as_bytes()
+            .get(from..offset)
+            .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
+        k * LINE_STRIDE + breaks
+    }
+
+    /// Byte offset of the start of line `index`, if the text has that line.
+    fn line_start(&self, index: usize) -> Option<usize> {
+        if index >= self.line_count {
+            return None;
+        }
+        let from = *self.checkpoints.get(index / LINE_STRIDE)? as usize;
+        match index % LINE_STRIDE {
+            0 => Some(from),
+            skip => memchr::memchr_iter(b'\n', self.text.as_bytes().get(from..)?)
+                .nth(skip - 1)
+                .map(|i| from + i + 1),
+        }
+    }
+
+    /// How many lines the text has.
+    fn line_count(&self) -> usize {
+        self.line_count
     }
 
     /// Byte range of line `index`, without its line break.
     fn line_range(&self, index: usize) -> Range<usize> {
-        let start = self
-            .line_starts
-            .get(index)
-            .map_or(self.text.len(), |&s| s as usize);
+        let start = self.line_start(index).unwrap_or(self.text.len());
         let end = self
-            .line_starts
-            .get(index + 1)
-            .map_or(self.text.len(), |&next| (next as usize).saturating_sub(1));
+            .line_start(index + 1)
+            .map_or(self.text.len(), |next| next.saturating_sub(1));
         start..end.max(start)
     }
 }
@@ -137,26 +212,14 @@ pub struct SourceMap {
 impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, name: impl Into<String>, text: Arc<str>) -> FileId {
-        // Bytes, not characters: a line break is one byte, and no byte of a multi-byte character
-        // is one.
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            memchr::memchr_iter(b'\n', text.as_bytes())
-                .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX)),
-        );
-        let line_starts: Arc<[u32]> = line_starts.into();
-        let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile {
-            name: name.into(),
-            text,
-            line_starts,
-        });
+        let id = FileId::new(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
+        self.files.push(SourceFile::new(name.into(), text));
         id
     }
 
     /// The file with this id.
     pub fn file(&self, id: FileId) -> Option<&SourceFile> {
-        self.files.get(id.0 as usize)
+        self.files.get(id.index() as usize)
     }
 
     /// The text a span covers, or `""` for a span without a file.
@@ -172,7 +235,7 @@ impl SourceMap {
         let file = self.file(span.file?)?;
         let offset = span.start as usize;
         let line_index = file.line_of(offset);
-        let line_start = file.line_starts.get(line_index).map_or(0, |&s| s as usize);
+        let line_start = file.line_start(line_index).unwrap_or(0);
         let column = file
             .text
             .get(line_start..offset)
@@ -386,7 +449,7 @@ impl miette::SourceCode for SourceView {
             .max(start)
             .min(text.len());
         let first_line = file.line_of(start).saturating_sub(before);
-        let last_line = (file.line_of(last) + after).min(file.line_starts.len().saturating_sub(1));
+        let last_line = (file.line_of(last) + after).min(file.line_count().saturating_sub(1));
         let (data_start, column) = if before == 0 {
             let line_start = file.line_range(file.line_of(start)).start;
             let column = text
@@ -397,9 +460,8 @@ impl miette::SourceCode for SourceView {
             (file.line_range(first_line).start, 0)
         };
         let data_end = file
-            .line_starts
-            .get(last_line + 1)
-            .map_or(text.len(), |&s| s as usize)
+            .line_start(last_line + 1)
+            .unwrap_or(text.len())
             .max(data_start);
         let data = text
             .get(data_start..data_end)
@@ -531,6 +593,43 @@ mod tests {
         assert_eq!(loc, Some((2, 3)));
     }
 
+    /// Every line start, by scanning the whole text (what the sparse index must agree with).
+    fn all_line_starts(text: &str) -> Vec<usize> {
+        std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_sparse_line_index_agrees_with_a_full_scan(
+            lines in proptest::collection::vec("[a-z甲 ]{0,5}", 0..200),
+            trailing in proptest::bool::ANY,
+        ) {
+            let mut text = lines.join("\n");
+            if trailing {
+                text.push('\n');
+            }
+            let file = SourceFile::new("t".into(), Arc::from(text.as_str()));
+            let starts = all_line_starts(&text);
+            proptest::prop_assert_eq!(file.line_count(), starts.len());
+            for (line, &start) in starts.iter().enumerate() {
+                proptest::prop_assert_eq!(file.line_start(line), Some(start));
+                let end = starts.get(line + 1).map_or(text.len(), |&n| n - 1);
+                proptest::prop_assert_eq!(file.line_range(line), start..end);
+            }
+            proptest::prop_assert_eq!(file.line_start(starts.len()), None);
+            for offset in 0..=text.len() + 2 {
+                let expected = starts.partition_point(|&s| s <= offset.min(text.len())) - 1;
+                proptest::prop_assert_eq!(file.line_of(offset), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn a_span_takes_twelve_bytes() {
+        assert_eq!(std::mem::size_of::<Span>(), 12);
+    }
     #[test]
     fn did_you_mean_picks_the_closest_name() {
         assert_eq!(

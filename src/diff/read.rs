@@ -49,7 +49,7 @@ impl Places {
         };
         let index = self.locations.len();
         self.locations.push(l);
-        Span::new(FileId(0), index..index)
+        Span::new(FileId::new(0), index..index)
     }
 }
 

@@ -19,7 +19,7 @@ use crate::syntax::{self, Item};
 
 /// The file id that the spans of [`format()`]'s diagnostics refer to. To render them, add the text
 /// as the first file of a new [`SourceMap`](crate::SourceMap).
-pub const FILE: FileId = FileId(0);
+pub const FILE: FileId = FileId::new(0);
 
 /// Formats the text of a deal or rule file in the canonical layout.
 ///

@@ -122,7 +122,7 @@ impl Analysis {
                 diagnostics.extend(e.diagnostics);
             }
             // The engine numbers its files in load order.
-            let file = FileId(u32::try_from(files.len()).unwrap_or(u32::MAX));
+            let file = FileId::new(u32::try_from(files.len()).unwrap_or(u32::MAX));
             let (parsed, _) = syntax::parse(file, &text);
             files.push(Document {
                 name,

@@ -85,7 +85,7 @@ pub(super) fn fact_decl(
 pub(super) fn value_only(text: &str) -> Option<Value> {
     let mut names = Interner::default();
     let mut r = Reader {
-        file: FileId(u32::MAX),
+        file: FileId::new(u32::MAX),
         bytes: text.as_bytes(),
         text,
         at: 0,
@@ -525,8 +525,8 @@ mod tests {
 
     fn both(text: &str) -> ((File, Vec<Diagnostic>), (File, Vec<Diagnostic>)) {
         (
-            parse_with(FileId(0), text, true),
-            parse_with(FileId(0), text, false),
+            parse_with(FileId::new(0), text, true),
+            parse_with(FileId::new(0), text, false),
         )
     }
 
@@ -629,7 +629,7 @@ mod tests {
     #[test]
     fn the_fast_reader_reads_the_generated_shape() {
         let text = "deal d0000001 {\n  kind: purchase\n  buyer: e0000007\n  seller: e0000002\n  amount: 1.5B USD\n  annual_amount: up to 300M USD\n  announced: 2025-03-04\n  status: definitive\n  vesting: [{ shares: 7M shares  trigger: purchase_volume }]\n}\n";
-        let read = fact_decl(FileId(0), text, 0, &mut Interner::default());
+        let read = fact_decl(FileId::new(0), text, 0, &mut Interner::default());
         assert_eq!(read.as_ref().map(|(_, end)| *end), Some(text.len() - 1));
         assert_eq!(read.map(|(d, _)| d.fields.len()), Some(8));
     }

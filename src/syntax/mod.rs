@@ -498,7 +498,7 @@ impl std::str::FromStr for Value {
 
 /// [`Value::from_str`] by the general parser alone.
 fn value_with_parser(text: &str) -> Result<Value, ParseValueError> {
-    let file = FileId(u32::MAX);
+    let file = FileId::new(u32::MAX);
     let pair = Grammar::parse(Rule::value_only, text)
         .map_err(|e| ParseValueError(syntax_error(file, text, 0, &e).message))?
         .next()
@@ -2013,7 +2013,7 @@ mod tests {
     use super::*;
 
     fn parse_ok(src: &str) -> File {
-        let (file, diags) = parse(FileId(0), src);
+        let (file, diags) = parse(FileId::new(0), src);
         assert_eq!(diags, vec![], "unexpected diagnostics for {src}");
         file
     }
@@ -2243,7 +2243,7 @@ mod tests {
     /// An expression read on its own, as a message's placeholder is.
     fn placeholder_expr(text: &str, diags: &mut Vec<Diagnostic>) -> Option<Expr> {
         let mut lower = Lower {
-            file: FileId(0),
+            file: FileId::new(0),
             base: 0,
             diags,
         };
@@ -2253,7 +2253,7 @@ mod tests {
     #[test]
     fn every_syntax_error_is_reported() {
         let src = "deal a { amount: }\ndeal b { x: 1 }\ndeal c { y: [1, }\n";
-        let (file, diags) = parse(FileId(0), src);
+        let (file, diags) = parse(FileId::new(0), src);
         assert_eq!(file.items.len(), 1);
         let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(messages.len(), 2, "{messages:?}");
@@ -2331,7 +2331,7 @@ mod tests {
     #[test]
     fn bad_tests_are_reported() {
         let (file, diags) = parse(
-            FileId(0),
+            FileId::new(0),
             "test a { expect r severity hihg }\ntest b { given {} }\ntest c { expect r }",
         );
         let messages: Vec<(&str, Option<&str>)> = diags
@@ -2356,7 +2356,7 @@ mod tests {
     #[test]
     fn unknown_currency_is_located() {
         let src = "deal a { amount: 100B USX }";
-        let (_, diags) = parse(FileId(0), src);
+        let (_, diags) = parse(FileId::new(0), src);
         let d = diags.first().map(|d| {
             (
                 d.message.clone(),
