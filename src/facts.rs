@@ -4,7 +4,7 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::hash::{FastMap, FastSet};
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
-use crate::value::{Name, Value};
+use crate::value::{Name, SymbolId, Value};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 
@@ -364,6 +364,9 @@ pub struct FactBase {
     /// The layout of each fact, by fact index.
     layout_of: Vec<u32>,
     symbols: FastSet<Name>,
+    /// For each symbol (by its number in `symbols`), the loaded fact it is the id of
+    /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id).
+    fact_of_symbol: Vec<u32>,
     /// Each currency an amount (or a price) of a fact is in, with where it was first written.
     currencies: IndexMap<Currency, Span>,
     fx: Vec<FxDecl>,
@@ -393,22 +396,35 @@ fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>)
 }
 
 /// Shares the text of a symbol value with the facts already added (and learns it into
-/// `symbols`, when `learn`).
+/// `symbols`, when `learn`), and gives it the number of its text there ([`SymbolId`]). A symbol
+/// that already holds its number here (a value copied from a fact into a derived row) is not
+/// looked up again.
 fn intern_symbol(symbols: &mut FastSet<Name>, value: &mut Value, learn: bool) {
-    if let Value::Symbol(s) = value {
-        match symbols.get(&**s) {
-            Some(known) => *s = known.clone(),
-            None if learn => {
-                symbols.insert(s.clone());
-            }
-            None => {}
+    if let Value::Symbol(s, sid) = value {
+        if let Some(i) = sid.get()
+            && symbols
+                .get_index(i as usize)
+                .is_some_and(|known| Arc::ptr_eq(known, s))
+        {
+            return;
         }
+        let found = match symbols.get_full(&**s) {
+            Some((i, known)) => {
+                *s = known.clone();
+                Some(i)
+            }
+            None if learn => Some(symbols.insert_full(s.clone()).0),
+            None => None,
+        };
+        *sid = found
+            .and_then(|i| u32::try_from(i).ok())
+            .map_or(SymbolId::NONE, SymbolId::new);
     }
 }
 
 fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
     match v {
-        Value::Symbol(s) => {
+        Value::Symbol(s, _) => {
             out.insert(s.clone());
         }
         Value::List(items) => items.iter().for_each(|i| collect_symbols(i, out)),
@@ -416,6 +432,9 @@ fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
         _ => {}
     }
 }
+
+/// No fact: see [`FactBase::fact_of_symbol`].
+const NO_FACT: u32 = u32::MAX;
 
 /// A fact's position in its [`FactBase`].
 pub type FactIndex = usize;
@@ -552,8 +571,14 @@ impl FactBase {
             }
             collect_currencies(&field.value, field.span, &mut self.currencies);
         }
-        self.symbols.insert(fact.id.clone());
         let index = self.len();
+        let (symbol, _) = self.symbols.insert_full(fact.id.clone());
+        if self.fact_of_symbol.len() <= symbol {
+            self.fact_of_symbol.resize(symbol + 1, NO_FACT);
+        }
+        if let Some(slot) = self.fact_of_symbol.get_mut(symbol) {
+            *slot = u32::try_from(index).unwrap_or(NO_FACT);
+        }
         self.by_id.insert(fact.id.clone(), index);
         self.index_kind(&fact, index);
         if self.rows.is_empty() {
@@ -665,7 +690,7 @@ impl FactBase {
             .fields
             .get(crate::syntax::discriminator(&fact.kind))
             .and_then(|f| match &f.value {
-                Value::Symbol(s) => Some(s.clone()),
+                Value::Symbol(s, _) => Some(s.clone()),
                 other => other.as_name().map(Name::from),
             });
         match name {
@@ -856,6 +881,35 @@ impl FactBase {
             .and_then(|i| u32::try_from(i).ok())
     }
 
+    /// [`FactBase::symbol_id`] of symbol `name` numbered `id`: the number itself when it is
+    /// this fact base's number of that very name (no lookup), otherwise by its text.
+    pub fn symbol_number(&self, name: &Name, id: SymbolId) -> Option<u32> {
+        match id.get() {
+            Some(i) if self.is_number_of(i, name) => Some(i),
+            _ => self.symbol_id(name),
+        }
+    }
+
+    /// Whether `i` is this fact base's number of `name` (the very same shared text).
+    fn is_number_of(&self, i: u32, name: &Name) -> bool {
+        self.symbols
+            .get_index(i as usize)
+            .is_some_and(|known| Arc::ptr_eq(known, name))
+    }
+
+    /// [`FactBase::find`] of symbol `name` numbered `id`: through the number when it is this
+    /// fact base's (no lookup), otherwise by the text.
+    pub fn find_symbol(&self, name: &Name, id: SymbolId) -> Option<FactIndex> {
+        match id.get() {
+            Some(i) if self.is_number_of(i, name) => self
+                .fact_of_symbol
+                .get(i as usize)
+                .filter(|&&f| f != NO_FACT)
+                .map(|&f| f as FactIndex),
+            _ => self.find(name),
+        }
+    }
+
     /// The currencies the amounts and prices of the facts are in, each with the span of its first
     /// amount, in the order the facts were added.
     pub fn currencies(&self) -> impl Iterator<Item = (Currency, Span)> + '_ {
@@ -884,6 +938,37 @@ mod tests {
     #[test]
     fn a_field_takes_48_bytes() {
         assert_eq!(std::mem::size_of::<FactField>(), 48);
+    }
+
+    /// A symbol value added to a fact base holds its number there; a number from another fact
+    /// base is not trusted.
+    #[test]
+    fn symbols_hold_their_number_in_the_fact_base() {
+        let mut facts = FactBase::default();
+        facts.add(Fact::entity("OpenAI")).expect("unique");
+        let deal = Fact::deal("d1").with("buyer", Value::symbol("OpenAI"));
+        let index = facts.add(deal).expect("unique");
+        let Some(Value::Symbol(name, id)) = facts.get(index).and_then(|f| f.get("buyer")).cloned()
+        else {
+            panic!("a symbol");
+        };
+        assert_eq!(id.get(), facts.symbol_id("OpenAI"));
+        assert_eq!(facts.find_symbol(&name, id), Some(0));
+        assert_eq!(facts.symbol_number(&name, id), facts.symbol_id("OpenAI"));
+        // The same text with the number of another fact base (or none) is found by its text.
+        let mut other = FactBase::default();
+        other.add(Fact::entity("xAI")).expect("unique");
+        other.add(Fact::entity("OpenAI")).expect("unique");
+        assert_eq!(other.find_symbol(&name, id), Some(1));
+        assert_eq!(other.symbol_number(&name, id), other.symbol_id("OpenAI"));
+        assert_eq!(
+            facts.find_symbol(&Name::from("OpenAI"), SymbolId::NONE),
+            Some(0)
+        );
+        assert_eq!(
+            facts.find_symbol(&Name::from("Oracle"), SymbolId::NONE),
+            None
+        );
     }
 
     /// Facts of one shape share one list of names once added.

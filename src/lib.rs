@@ -77,7 +77,7 @@ pub use explain::{
 };
 pub use facts::{Fact, FactBase};
 pub use syntax::{FactKind, Severity};
-pub use value::{Money, Quantity, Value, ValueError};
+pub use value::{Money, Quantity, SymbolId, Value, ValueError};
 
 use std::sync::Arc;
 

@@ -468,7 +468,10 @@ impl Checker<'_> {
                             _ => None,
                         };
                         match name {
-                            Some(n) => Some(self.node(CKind::Literal(Value::Symbol(n)), a.span)),
+                            Some(n) => Some(self.node(
+                                CKind::Literal(Value::Symbol(n, crate::value::SymbolId::NONE)),
+                                a.span,
+                            )),
                             None => self.expr(a),
                         }
                     } else {
@@ -615,7 +618,13 @@ impl Checker<'_> {
                     )),
                 });
             }
-            return Some(self.node(CKind::Literal(Value::Symbol(head.name.clone())), span));
+            return Some(self.node(
+                CKind::Literal(Value::Symbol(
+                    head.name.clone(),
+                    crate::value::SymbolId::NONE,
+                )),
+                span,
+            ));
         } else {
             let names: Vec<&str> = self.vars.iter().map(|v| &*v.name).collect();
             let mut d = Diagnostic::error(

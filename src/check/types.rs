@@ -510,7 +510,7 @@ impl Typer<'_> {
             }
             _ => return,
         };
-        let CKind::Literal(Value::Symbol(s)) = &other.kind else {
+        let CKind::Literal(Value::Symbol(s, _)) = &other.kind else {
             return;
         };
         if options.contains(s) {

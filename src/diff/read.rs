@@ -708,7 +708,9 @@ impl Reader<'_> {
                     .map(Value::Timestamp)
             }
             "text" => text("value").map(|s| Value::Text(Arc::from(s))),
-            "name" => text("value").map(|s| Value::Symbol(Name::from(s))),
+            "name" => {
+                text("value").map(|s| Value::Symbol(Name::from(s), crate::value::SymbolId::NONE))
+            }
             "list" => match v.get("items").and_then(Json::as_array) {
                 Some(items) => {
                     let mut values = Vec::new();

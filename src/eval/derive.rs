@@ -169,7 +169,7 @@ fn derive_round(
             }
             match v {
                 // A name or a text displays as itself.
-                Some(Value::Symbol(s) | Value::Text(s)) => id.push_str(s),
+                Some(Value::Symbol(s, _) | Value::Text(s)) => id.push_str(s),
                 Some(v) => {
                     let _ = write!(id, "{v}");
                 }
@@ -416,13 +416,18 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
         );
         put(
             "entities",
-            Value::List(nodes.iter().map(|n| Value::Symbol(n.clone())).collect()),
+            Value::List(
+                nodes
+                    .iter()
+                    .map(|n| Value::Symbol(n.clone(), crate::value::SymbolId::NONE))
+                    .collect(),
+            ),
         );
         put(
             "start",
-            nodes
-                .first()
-                .map_or(Value::List(Arc::new([])), |n| Value::Symbol(n.clone())),
+            nodes.first().map_or(Value::List(Arc::new([])), |n| {
+                Value::Symbol(n.clone(), crate::value::SymbolId::NONE)
+            }),
         );
         put("deals", Value::List(deals.into()));
         put(

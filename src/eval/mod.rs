@@ -195,6 +195,16 @@ impl<'a> Evaluator<'a> {
         std::mem::take(&mut *self.dates.borrow_mut())
     }
 
+    /// The fact a symbol (or text) names, by the symbol's number in the fact base when it
+    /// has one.
+    fn find_fact(&self, v: &Value) -> Option<FactIndex> {
+        match v {
+            Value::Symbol(name, id) => self.facts.find_symbol(name, *id),
+            Value::Text(name) => self.facts.find(name),
+            _ => None,
+        }
+    }
+
     fn note_missing(&self, fact: &Arc<str>, field: &str, declared: bool) {
         let m = MissingField {
             fact: fact.clone(),
@@ -247,7 +257,10 @@ impl<'a> Evaluator<'a> {
         };
         match self.field_of(fact, i, name, slot) {
             Some(f) => Ev::Val(Cow::Borrowed(&f.value)),
-            None if name == "id" => Ev::Val(Cow::Owned(Value::Symbol(fact.id.clone()))),
+            None if name == "id" => Ev::Val(Cow::Owned(Value::Symbol(
+                fact.id.clone(),
+                crate::value::SymbolId::NONE,
+            ))),
             None if name == "title" && fact.title.is_some() => match &fact.title {
                 Some(t) => Ev::Val(Cow::Owned(Value::Text(Arc::from(t.as_str())))),
                 None => Ev::Missing,
@@ -472,7 +485,7 @@ impl<'a> Evaluator<'a> {
             Value::Record(fields) => Ok(fields
                 .get(name)
                 .map_or(Ev::Missing, |v| Ev::Val(Cow::Borrowed(v)))),
-            Value::Symbol(id) | Value::Text(id) => Ok(match self.facts.find(id) {
+            Value::Symbol(id, _) | Value::Text(id) => Ok(match self.find_fact(v) {
                 Some(i) => self.fact_field(i, name, slot),
                 None => {
                     self.note_missing(id, name, false);
@@ -504,7 +517,7 @@ impl<'a> Evaluator<'a> {
         Ok(match self.eval(e, bound)? {
             Ev::Fact(i) => self
                 .fact(i)
-                .map(|f| Cow::Owned(Value::Symbol(f.id.clone()))),
+                .map(|f| Cow::Owned(Value::Symbol(f.id.clone(), crate::value::SymbolId::NONE))),
             Ev::Val(v) => Some(v),
             Ev::Missing => None,
         })

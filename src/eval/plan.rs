@@ -46,7 +46,11 @@ impl KeyPart {
     /// The join key part of `v`, or `None` for a list or record (compared by evaluation).
     pub(super) fn of(v: &Value, facts: &FactBase) -> Option<KeyPart> {
         match v {
-            Value::Symbol(s) | Value::Text(s) => Some(match facts.symbol_id(s) {
+            Value::Symbol(s, sid) => Some(match facts.symbol_number(s, *sid) {
+                Some(id) => KeyPart::Name(id),
+                None => KeyPart::Other(Key::Name(s.clone())),
+            }),
+            Value::Text(s) => Some(match facts.symbol_id(s) {
                 Some(id) => KeyPart::Name(id),
                 None => KeyPart::Other(Key::Name(s.clone())),
             }),

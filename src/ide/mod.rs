@@ -878,7 +878,7 @@ fn kinds_of(b: &Binding<'_>) -> Option<Vec<Name>> {
     }
     let symbol = |e: &Expr| match &e.kind {
         ExprKind::Path(p) if p.len() == 1 => p.first().map(|i| i.name.clone()),
-        ExprKind::Literal(Value::Symbol(s) | Value::Text(s)) => Some(s.clone()),
+        ExprKind::Literal(Value::Symbol(s, _) | Value::Text(s)) => Some(s.clone()),
         _ => None,
     };
     for c in conjuncts {

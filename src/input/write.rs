@@ -43,7 +43,7 @@ pub fn write_value(value: &Value) -> Result<String, String> {
 
 /// Whether `name` can be written bare (an identifier that is not `true` or `false`).
 fn is_ident(name: &str) -> bool {
-    matches!(name.parse::<Value>(), Ok(Value::Symbol(s)) if &*s == name)
+    matches!(name.parse::<Value>(), Ok(Value::Symbol(s, _)) if &*s == name)
 }
 
 /// A name as written in a deal file: bare when it is an identifier, quoted otherwise.
@@ -110,7 +110,7 @@ fn write(value: &Value, out: &mut String) -> Result<(), String> {
             let _ = write!(out, "{t}");
         }
         Value::Text(t) => out.push_str(&quote(t)),
-        Value::Symbol(s) => {
+        Value::Symbol(s, _) => {
             if !is_ident(s) {
                 return Err(format!(
                     "the name `{s}` is not an identifier, so a deal file cannot hold it"

@@ -48,7 +48,7 @@ pub fn value_json(v: &Value) -> Json {
             None => json!({ "type": "timestamp", "value": t.rfc3339() }),
         },
         Value::Text(s) => json!({ "type": "text", "value": &**s }),
-        Value::Symbol(s) => json!({ "type": "name", "value": &**s }),
+        Value::Symbol(s, _) => json!({ "type": "name", "value": &**s }),
         Value::List(items) => {
             json!({ "type": "list", "items": items.iter().map(value_json).collect::<Vec<_>>() })
         }

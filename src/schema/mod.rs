@@ -184,7 +184,7 @@ impl Type {
             Value::Date(_) => Type::Date,
             Value::Timestamp(_) => Type::Timestamp,
             Value::Text(_) => Type::Text,
-            Value::Symbol(_) => Type::Symbol,
+            Value::Symbol(..) => Type::Symbol,
             Value::List(items) => {
                 let mut types = items.iter().map(Type::of_value);
                 match types.next() {
@@ -741,7 +741,7 @@ impl Validator<'_> {
             | (Type::Date, Value::Date(_))
             | (Type::Timestamp, Value::Timestamp(_))
             | (Type::Text, Value::Text(_))
-            | (Type::Symbol, Value::Symbol(_)) => Ok(()),
+            | (Type::Symbol, Value::Symbol(..)) => Ok(()),
             (Type::Price, Value::Quantity(q)) if matches!(q.unit, Unit::MoneyPer(..)) => Ok(()),
             (Type::Quantity(d), Value::Quantity(q)) => match (d, q.unit) {
                 (None, Unit::Plain(_)) => Ok(()),
@@ -751,7 +751,7 @@ impl Validator<'_> {
             (Type::Count, Value::Quantity(q)) if matches!(q.unit, Unit::Plain(u) if matches!(u.dimension, Dimension::Count(_))) => {
                 Ok(())
             }
-            (Type::Enum(options), Value::Symbol(s)) => {
+            (Type::Enum(options), Value::Symbol(s, _)) => {
                 if options.contains(s) {
                     Ok(())
                 } else {
@@ -761,13 +761,17 @@ impl Validator<'_> {
                     })
                 }
             }
-            (Type::Entity | Type::Deal, Value::Symbol(s) | Value::Text(s)) => {
+            (Type::Entity | Type::Deal, Value::Symbol(s, _) | Value::Text(s)) => {
                 let (target, what) = if *ty == Type::Entity {
                     (FactKind::Entity, "entity")
                 } else {
                     (FactKind::Deal, "deal")
                 };
-                let found = self.facts.find(s).and_then(|i| self.facts.get(i));
+                let index = match v {
+                    Value::Symbol(name, id) => self.facts.find_symbol(name, *id),
+                    _ => self.facts.find(s),
+                };
+                let found = index.and_then(|i| self.facts.get(i));
                 match found {
                     Some(f) if f.kind == target => Ok(()),
                     other => Err(Misfit::Reference {

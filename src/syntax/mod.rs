@@ -1201,7 +1201,10 @@ impl Lower<'_> {
             }
             Rule::string => Some(Value::Text(Arc::from(self.string(pair).as_str()))),
             Rule::boolean => Some(Value::Bool(pair.as_str() == "true")),
-            Rule::symbol => Some(Value::Symbol(nfc(pair.as_str()))),
+            Rule::symbol => Some(Value::Symbol(
+                nfc(pair.as_str()),
+                crate::value::SymbolId::NONE,
+            )),
             Rule::date => self.literal_result(literal::date(pair.as_str()), span),
             Rule::timestamp => self.literal_result(literal::timestamp(pair.as_str()), span),
             Rule::partial_date => {
@@ -1506,7 +1509,7 @@ impl Lower<'_> {
                         },
                         "tags" => match field.value {
                             Value::List(items)
-                                if items.iter().all(|v| matches!(v, Value::Symbol(_))) =>
+                                if items.iter().all(|v| matches!(v, Value::Symbol(..))) =>
                             {
                                 tags = items
                                     .iter()

@@ -73,12 +73,60 @@ pub enum Value {
     Timestamp(Timestamp),
     /// Quoted text.
     Text(Arc<str>),
-    /// A bare name: a symbol (`investment`) or a reference to an entity or deal (`Nvidia`).
-    Symbol(Name),
+    /// A bare name: a symbol (`investment`) or a reference to an entity or deal (`Nvidia`),
+    /// with its number in the fact base the value belongs to, if any (a join compares these
+    /// numbers; two symbols are equal when their names are, whatever their numbers).
+    Symbol(Name, SymbolId),
     /// `[a, b]`, shared: copying a list value does not copy its items.
     List(Arc<[Value]>),
     /// `{ field: value ... }`, in written order, shared as a list is.
     Record(Arc<IndexMap<Name, Value>>),
+}
+
+/// The number of a symbol in a [`FactBase`](crate::FactBase): every symbol value of a fact
+/// added to a fact base gets the number of its text there, so that a join key or a reference
+/// to an entity is read without looking the text up. Only a fact base gives numbers; a symbol
+/// made anywhere else has [`SymbolId::NONE`].
+///
+/// The number is a cache, not part of the value: two `SymbolId`s are always equal and hash
+/// alike, so two symbols compare by their names only.
+#[derive(Clone, Copy, Default)]
+pub struct SymbolId(u32);
+
+impl SymbolId {
+    /// No number: the symbol is not in a fact base, or its number is not known.
+    pub const NONE: SymbolId = SymbolId(u32::MAX);
+
+    /// The number `n` (`u32::MAX` is [`SymbolId::NONE`]).
+    pub(crate) fn new(n: u32) -> SymbolId {
+        SymbolId(n)
+    }
+
+    /// The number, if there is one.
+    pub fn get(self) -> Option<u32> {
+        (self.0 != u32::MAX).then_some(self.0)
+    }
+}
+
+impl PartialEq for SymbolId {
+    fn eq(&self, _: &SymbolId) -> bool {
+        true
+    }
+}
+
+impl Eq for SymbolId {}
+
+impl std::hash::Hash for SymbolId {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
+}
+
+impl std::fmt::Debug for SymbolId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.get() {
+            Some(n) => write!(f, "#{n}"),
+            None => f.write_str("#none"),
+        }
+    }
 }
 
 /// Names stored once: each distinct text is one shared `Arc`, so that the field names and
@@ -193,7 +241,7 @@ pub enum ValueError {
 impl Value {
     /// A symbol or entity reference (`investment`, `Nvidia`).
     pub fn symbol(name: &str) -> Value {
-        Value::Symbol(Arc::from(name))
+        Value::Symbol(Arc::from(name), SymbolId::NONE)
     }
 
     /// Quoted text.
@@ -212,7 +260,7 @@ impl Value {
             Value::Date(_) => "a date".into(),
             Value::Timestamp(_) => "a timestamp".into(),
             Value::Text(_) => "text".into(),
-            Value::Symbol(_) => "a name".into(),
+            Value::Symbol(..) => "a name".into(),
             Value::List(_) => "a list".into(),
             Value::Record(_) => "a record".into(),
         }
@@ -230,7 +278,7 @@ impl Value {
     /// The name if this value is a symbol or text (`Nvidia`, `"Oracle (OCI)"`).
     pub fn as_name(&self) -> Option<&str> {
         match self {
-            Value::Symbol(s) | Value::Text(s) => Some(s),
+            Value::Symbol(s, _) | Value::Text(s) => Some(s),
             _ => None,
         }
     }
@@ -258,7 +306,9 @@ impl Value {
         match (self, other) {
             (Value::Bool(a), Value::Bool(b)) => Ok(a == b),
             (Value::Date(a), Value::Date(b)) => Ok(a == b),
-            (Value::Symbol(a) | Value::Text(a), Value::Symbol(b) | Value::Text(b)) => Ok(a == b),
+            (Value::Symbol(a, _) | Value::Text(a), Value::Symbol(b, _) | Value::Text(b)) => {
+                Ok(a == b)
+            }
             (Value::List(a), Value::List(b)) => {
                 if a.len() != b.len() {
                     return Ok(false);
@@ -320,7 +370,9 @@ impl Value {
             (Value::Date(_), Value::Timestamp(_)) | (Value::Timestamp(_), Value::Date(_)) => {
                 Err(ValueError::DateAndTimestamp { op: "compare" })
             }
-            (Value::Text(a) | Value::Symbol(a), Value::Text(b) | Value::Symbol(b)) => Ok(a.cmp(b)),
+            (Value::Text(a) | Value::Symbol(a, _), Value::Text(b) | Value::Symbol(b, _)) => {
+                Ok(a.cmp(b))
+            }
             _ => Err(Value::mismatch("compare", self, other)),
         }
     }
@@ -551,7 +603,7 @@ impl Value {
             }
             Value::Date(d) => Key::Date(*d),
             Value::Timestamp(t) => Key::Timestamp(t.instant()),
-            Value::Text(s) | Value::Symbol(s) => Key::Name(s.clone()),
+            Value::Text(s) | Value::Symbol(s, _) => Key::Name(s.clone()),
             Value::List(_) | Value::Record(_) => return None,
         })
     }
@@ -947,7 +999,7 @@ impl fmt::Display for Value {
             Value::Date(d) => write!(f, "{d}"),
             Value::Timestamp(t) => write!(f, "{t}"),
             Value::Text(s) => write!(f, "{s}"),
-            Value::Symbol(s) => f.write_str(s),
+            Value::Symbol(s, _) => f.write_str(s),
             Value::List(items) => {
                 f.write_str("[")?;
                 for (i, v) in items.iter().enumerate() {
