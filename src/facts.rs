@@ -351,7 +351,6 @@ pub struct FactBase {
     facts: Arc<Vec<Fact>>,
     /// Derived rows (and any fact added after them), after `facts` in index order.
     rows: Vec<Fact>,
-    by_id: FastMap<Name, usize>,
     /// The facts of each kind, in load order.
     by_kind: FastMap<FactKind, Vec<FactIndex>>,
     /// The facts of each kind by the name in their `kind` (or `type`) field, in load order.
@@ -548,20 +547,29 @@ impl FactBase {
     /// Adds a fact. A second fact with an id already taken is refused with a diagnostic that
     /// names both places.
     pub fn add(&mut self, fact: Fact) -> Result<FactIndex, Box<Diagnostic>> {
-        if let Some(&first) = self.by_id.get(&fact.id) {
-            let first_span = self.get(first).map(|f| f.span).unwrap_or_default();
-            return Err(Box::new(
-                Diagnostic::error(
-                    Code::DuplicateId,
-                    format!("duplicate id `{}`", fact.id),
-                    fact.span,
-                    "declared again here",
-                )
-                .with_label(first_span, "first declared here")
-                .with_help("ids of entities and deals must be unique across all loaded files"),
-            ));
-        }
         let mut fact = fact;
+        // The id is a symbol: one lookup finds (or makes) its number and tells whether a fact
+        // already has it.
+        let (symbol, new) = self.symbols.insert_full(fact.id.clone());
+        if !new {
+            if let Some(first) = self.fact_at_symbol(symbol) {
+                let first_span = self.get(first).map(|f| f.span).unwrap_or_default();
+                return Err(Box::new(
+                    Diagnostic::error(
+                        Code::DuplicateId,
+                        format!("duplicate id `{}`", fact.id),
+                        fact.span,
+                        "declared again here",
+                    )
+                    .with_label(first_span, "first declared here")
+                    .with_help("ids of entities and deals must be unique across all loaded files"),
+                ));
+            }
+            // Named before it was declared: share the text.
+            if let Some(known) = self.symbols.get_index(symbol) {
+                fact.id = known.clone();
+            }
+        }
         self.intern(&mut fact, true);
         for field in fact.fields.values() {
             // A symbol at the top of a field was learned by `intern`: only lists and records
@@ -572,14 +580,12 @@ impl FactBase {
             collect_currencies(&field.value, field.span, &mut self.currencies);
         }
         let index = self.len();
-        let (symbol, _) = self.symbols.insert_full(fact.id.clone());
         if self.fact_of_symbol.len() <= symbol {
             self.fact_of_symbol.resize(symbol + 1, NO_FACT);
         }
         if let Some(slot) = self.fact_of_symbol.get_mut(symbol) {
             *slot = u32::try_from(index).unwrap_or(NO_FACT);
         }
-        self.by_id.insert(fact.id.clone(), index);
         self.index_kind(&fact, index);
         if self.rows.is_empty() {
             Arc::make_mut(&mut self.facts).push(fact);
@@ -588,6 +594,14 @@ impl FactBase {
             self.provenance.push(None);
         }
         Ok(index)
+    }
+
+    /// The loaded fact whose id is symbol number `symbol`.
+    fn fact_at_symbol(&self, symbol: usize) -> Option<FactIndex> {
+        self.fact_of_symbol
+            .get(symbol)
+            .filter(|&&f| f != NO_FACT)
+            .map(|&f| f as FactIndex)
     }
 
     /// Shares the text of the fact's field names (and of its symbol values) with the facts
@@ -776,7 +790,7 @@ impl FactBase {
 
     /// The fact with this id.
     pub fn find(&self, id: &str) -> Option<FactIndex> {
-        self.by_id.get(id).copied()
+        self.fact_at_symbol(self.symbols.get_index_of(id)?)
     }
 
     /// All facts in load order.
@@ -901,11 +915,7 @@ impl FactBase {
     /// fact base's (no lookup), otherwise by the text.
     pub fn find_symbol(&self, name: &Name, id: SymbolId) -> Option<FactIndex> {
         match id.get() {
-            Some(i) if self.is_number_of(i, name) => self
-                .fact_of_symbol
-                .get(i as usize)
-                .filter(|&&f| f != NO_FACT)
-                .map(|&f| f as FactIndex),
+            Some(i) if self.is_number_of(i, name) => self.fact_at_symbol(i as usize),
             _ => self.find(name),
         }
     }

@@ -357,7 +357,7 @@ impl<'t> Reader<'t> {
                     "true" => Value::Bool(true),
                     "false" => Value::Bool(false),
                     // An identifier here is ASCII, which is in NFC already.
-                    _ => Value::Symbol(self.names.intern(word), crate::value::SymbolId::NONE),
+                    _ => Value::Symbol(Arc::from(word), crate::value::SymbolId::NONE),
                 })
             }
         }

@@ -54,7 +54,7 @@ fn parse_with(file: FileId, text: &str, fast: bool) -> (File, Vec<Diagnostic>) {
 /// Parses `text` as [`parse`] does, but hands each declaration to `each` as soon as it is read,
 /// in file order, instead of keeping them all: a deal file of a million deals never exists as
 /// one syntax tree. `each` may add diagnostics of its own; syntax errors go to `diags` as they
-/// are found, so the two are in file order. The field names and symbols of entities and deals
+/// are found, so the two are in file order. The field names of entities and deals
 /// are taken from `names`, so that each distinct name is stored once.
 pub fn parse_each(
     file: FileId,

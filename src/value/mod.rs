@@ -129,10 +129,11 @@ impl std::fmt::Debug for SymbolId {
     }
 }
 
-/// Names stored once: each distinct text is one shared `Arc`, so that the field names and
-/// symbols of a million facts cost one allocation each, not one per occurrence, and the same
-/// name read twice is the very same `Arc` (which [`FactBase`](crate::FactBase) uses to place a
-/// fact's fields without looking each name up).
+/// Names stored once: each distinct text is one shared `Arc`, so that the field names of a
+/// million facts cost one allocation each, not one per occurrence, and the same name read twice
+/// is the very same `Arc` (which [`FactBase`](crate::FactBase) uses to place a fact's fields
+/// without looking each name up). Symbol values are not kept here: the fact base stores each
+/// once, with its number, when the fact is added.
 #[derive(Clone, Debug, Default)]
 pub struct Interner {
     names: crate::hash::FastSet<Name>,
