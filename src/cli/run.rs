@@ -117,11 +117,17 @@ pub fn run(args: &RunArgs) -> Exit {
     if let Err(exit) = inputs::write_stdout(&output) {
         return exit;
     }
-    if !report.errors.is_empty() {
-        return Exit::Invalid;
-    }
-    match (args.fail_on, report.max_severity()) {
-        (Some(limit), Some(worst)) if worst <= Severity::from(limit) => Exit::Findings,
-        _ => Exit::Clean,
-    }
+    let exit = if !report.errors.is_empty() {
+        Exit::Invalid
+    } else {
+        match (args.fail_on, report.max_severity()) {
+            (Some(limit), Some(worst)) if worst <= Severity::from(limit) => Exit::Findings,
+            _ => Exit::Clean,
+        }
+    };
+    // The process ends here, and the system takes its memory back at once: freeing a million
+    // facts and their findings one allocation at a time would add about 3% to the run.
+    std::mem::forget(report);
+    std::mem::forget(engine);
+    exit
 }
