@@ -366,6 +366,9 @@ pub struct FactBase {
     /// For each symbol (by its number in `symbols`), the loaded fact it is the id of
     /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id).
     fact_of_symbol: Vec<u32>,
+    /// For each fact (by index), the number of its id in `symbols` (`u32::MAX` for derived
+    /// rows, whose ids are not symbols).
+    id_symbol: Vec<u32>,
     /// Each currency an amount (or a price) of a fact is in, with where it was first written.
     currencies: IndexMap<Currency, Span>,
     fx: Vec<FxDecl>,
@@ -586,6 +589,8 @@ impl FactBase {
         if let Some(slot) = self.fact_of_symbol.get_mut(symbol) {
             *slot = u32::try_from(index).unwrap_or(NO_FACT);
         }
+        self.id_symbol
+            .push(u32::try_from(symbol).unwrap_or(u32::MAX));
         self.index_kind(&fact, index);
         if self.rows.is_empty() {
             Arc::make_mut(&mut self.facts).push(fact);
@@ -825,6 +830,7 @@ impl FactBase {
         self.index_kind(&fact, index);
         self.rows.push(fact);
         self.provenance.push(Some(provenance));
+        self.id_symbol.push(u32::MAX);
         index
     }
 
@@ -909,6 +915,17 @@ impl FactBase {
         self.symbols
             .get_index(i as usize)
             .is_some_and(|known| Arc::ptr_eq(known, name))
+    }
+
+    /// The id of fact `index` as a symbol value, with its number ([`SymbolId::NONE`] for a
+    /// derived row, whose id is no symbol).
+    pub fn id_value(&self, index: FactIndex) -> Option<Value> {
+        let fact = self.get(index)?;
+        let id = self
+            .id_symbol
+            .get(index)
+            .map_or(SymbolId::NONE, |&n| SymbolId::new(n));
+        Some(Value::Symbol(fact.id.clone(), id))
     }
 
     /// [`FactBase::find`] of symbol `name` numbered `id`: through the number when it is this

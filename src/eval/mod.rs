@@ -257,10 +257,10 @@ impl<'a> Evaluator<'a> {
         };
         match self.field_of(fact, i, name, slot) {
             Some(f) => Ev::Val(Cow::Borrowed(&f.value)),
-            None if name == "id" => Ev::Val(Cow::Owned(Value::Symbol(
-                fact.id.clone(),
-                crate::value::SymbolId::NONE,
-            ))),
+            None if name == "id" => self
+                .facts
+                .id_value(i)
+                .map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))),
             None if name == "title" && fact.title.is_some() => match &fact.title {
                 Some(t) => Ev::Val(Cow::Owned(Value::Text(Arc::from(t.as_str())))),
                 None => Ev::Missing,
@@ -515,9 +515,7 @@ impl<'a> Evaluator<'a> {
             return Ok(Some(Cow::Borrowed(v)));
         }
         Ok(match self.eval(e, bound)? {
-            Ev::Fact(i) => self
-                .fact(i)
-                .map(|f| Cow::Owned(Value::Symbol(f.id.clone(), crate::value::SymbolId::NONE))),
+            Ev::Fact(i) => self.facts.id_value(i).map(Cow::Owned),
             Ev::Val(v) => Some(v),
             Ev::Missing => None,
         })
