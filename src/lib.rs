@@ -180,6 +180,11 @@ struct Checked<'a> {
     errors: Vec<EvalError>,
 }
 
+/// One thread per core, as the system reports it (1 if it cannot tell).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Loads rules and facts, evaluates, and returns explained findings.
 ///
 /// Cloning an engine copies its rules and facts (the source texts are shared), so that each
@@ -744,12 +749,25 @@ impl Engine {
     /// and the evaluation errors of deriving.
     fn checked(&self) -> Result<Checked<'_>, LoadError> {
         let mut diags = self.check_overrides();
-        self.schema.validate(&self.facts, &mut diags);
-        self.currency_warnings(&mut diags);
         let mut errors = Vec::new();
-        // Deriving stops at its own errors, not at those of the facts found above.
+        // Deriving stops at its own errors, not at those of the facts found below.
         let mut derive_diags = Vec::new();
-        let (facts, rules) = match self.prepare(&mut derive_diags, &mut errors) {
+        // The facts are checked against the schema while relations are derived, on two
+        // threads when the engine may use them (the diagnostics are sorted below, so the result
+        // is the same).
+        let validate = |diags: &mut Vec<Diagnostic>| {
+            self.schema.validate(&self.facts, diags);
+            self.currency_warnings(diags);
+        };
+        let mut prepare = || self.prepare(&mut derive_diags, &mut errors);
+        let prepared = if self.threads.unwrap_or_else(cores) > 1 {
+            let (prepared, ()) = rayon::join(prepare, || validate(&mut diags));
+            prepared
+        } else {
+            validate(&mut diags);
+            prepare()
+        };
+        let (facts, rules) = match prepared {
             Ok(p) => p,
             Err(e) => {
                 diags.extend(e.diagnostics);
@@ -867,11 +885,7 @@ impl Engine {
             ..Report::default()
         };
         let total = checked.len();
-        let threads = self
-            .threads
-            .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
-            .unwrap_or(1)
-            .min(total);
+        let threads = self.threads.unwrap_or_else(cores).min(total);
         let results = eval::run_rules(&checked, facts, self.budgets, threads, progress);
         for r in results {
             report.findings.extend(r.findings);
