@@ -172,12 +172,26 @@ impl Report {
     }
 }
 
-/// A program that checks: see [`Engine::checked`].
-struct Checked<'a> {
+/// The checked program ([`Engine::checked_with`]): the facts with derived rows, the checked
+/// rules with their positions among the rules, warnings, the evaluation errors of deriving,
+/// and the results of the rules evaluated early.
+struct CheckedAt<'a> {
     facts: std::borrow::Cow<'a, FactBase>,
-    rules: Vec<check::CheckedRule>,
+    rules: Vec<(usize, check::CheckedRule)>,
     diags: Vec<Diagnostic>,
     errors: Vec<EvalError>,
+    /// The results of the rules evaluated early, by position.
+    early: Vec<(usize, eval::RuleResults)>,
+}
+
+/// A rule that reads no derived relation, checked against the loaded facts (and evaluated over
+/// them when `results` is set) while relations are derived.
+struct EarlyCheck {
+    /// Its position among the rules.
+    at: usize,
+    rule: Option<check::CheckedRule>,
+    diags: Vec<Diagnostic>,
+    results: Option<eval::RuleResults>,
 }
 
 /// One thread per core, as the system reports it (1 if it cannot tell).
@@ -737,7 +751,7 @@ impl Engine {
     /// and warnings, sorted by file and position. The program can be evaluated when none is an
     /// error.
     pub fn check(&self) -> Vec<Diagnostic> {
-        let mut diags = match self.checked() {
+        let mut diags = match self.checked_with(Vec::new) {
             Ok(c) => c.diags,
             Err(e) => e.diagnostics,
         };
@@ -746,8 +760,15 @@ impl Engine {
     }
 
     /// The checked program: facts (with derived rows) and rules ready to evaluate, warnings,
-    /// and the evaluation errors of deriving.
-    fn checked(&self) -> Result<Checked<'_>, LoadError> {
+    /// and the evaluation errors of deriving. Some rules may have been checked already, by
+    /// `early` (against the loaded facts, as they read no derived relation; called once
+    /// relations are derived): their checks are merged with the others in rule order. Each
+    /// checked rule comes with its position, and the results of the rules `early` evaluated
+    /// come too.
+    fn checked_with(
+        &self,
+        early: impl FnOnce() -> Vec<EarlyCheck>,
+    ) -> Result<CheckedAt<'_>, LoadError> {
         let mut diags = self.check_overrides();
         let mut errors = Vec::new();
         // Deriving stops at its own errors, not at those of the facts found below.
@@ -776,29 +797,78 @@ impl Engine {
             }
         };
         diags.extend(derive_diags);
+        let mut early = early().into_iter().peekable();
         let mut checked = Vec::new();
-        for rule in rules.iter() {
-            let (c, d) = check::check_rule_in_pack(
-                rule,
-                &facts,
-                &self.schema,
-                &self.sources,
-                &self.params,
-                &self.defaults,
-            );
+        let mut results = Vec::new();
+        for (at, rule) in rules.iter().enumerate() {
+            let (c, d) = match early.next_if(|e| e.at == at) {
+                Some(e) => {
+                    results.extend(e.results.map(|r| (at, r)));
+                    (e.rule, e.diags)
+                }
+                None => check::check_rule_in_pack(
+                    rule,
+                    &facts,
+                    &self.schema,
+                    &self.sources,
+                    &self.params,
+                    &self.defaults,
+                ),
+            };
             diags.extend(d);
-            checked.extend(c);
+            checked.extend(c.map(|c| (at, c)));
         }
         diag::sort(&mut diags);
         if diags.iter().any(|d| d.level == Level::Error) {
             return Err(LoadError { diagnostics: diags });
         }
-        Ok(Checked {
+        Ok(CheckedAt {
             facts,
             rules: checked,
             diags,
             errors,
+            early: results,
         })
+    }
+
+    /// Checks the rules at positions `early` (which read no derived relation) against the
+    /// loaded facts, and evaluates them over those facts when none has an error, on `threads`
+    /// threads.
+    fn evaluate_early(&self, early: &[usize], threads: usize) -> Vec<EarlyCheck> {
+        let mut checks: Vec<EarlyCheck> = early
+            .iter()
+            .filter_map(|&at| {
+                let rule = self.rules.rules.get(at)?;
+                let (rule, diags) = check::check_rule_in_pack(
+                    rule,
+                    &self.facts,
+                    &self.schema,
+                    &self.sources,
+                    &self.params,
+                    &self.defaults,
+                );
+                Some(EarlyCheck {
+                    at,
+                    rule,
+                    diags,
+                    results: None,
+                })
+            })
+            .collect();
+        let failed = checks
+            .iter()
+            .any(|c| c.diags.iter().any(|d| d.level == Level::Error));
+        if failed {
+            return checks;
+        }
+        let rules: Vec<&check::CheckedRule> =
+            checks.iter().filter_map(|c| c.rule.as_ref()).collect();
+        let results = eval::run_rules(&rules, &self.facts, self.budgets, threads, &mut |_, _| {});
+        let mut results = results.into_iter();
+        for c in checks.iter_mut().filter(|c| c.rule.is_some()) {
+            c.results = results.next();
+        }
+        checks
     }
 
     /// Warnings for amounts in two currencies that no exchange rate links: comparing them is an
@@ -870,12 +940,39 @@ impl Engine {
         &self,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Report, LoadError> {
-        let Checked {
+        let threads = self.threads.unwrap_or_else(cores);
+        // With several threads, the rules that read no derived relation are checked and
+        // evaluated over the loaded facts while relations are derived (the loaded facts keep
+        // their positions among the derived ones, so their findings are the same).
+        let early: Vec<usize> = (0..self.rules.len())
+            .filter(|&i| {
+                self.rules
+                    .rules
+                    .get(i)
+                    .is_some_and(|r| !r.reads_relations())
+            })
+            .collect();
+        let overlap = threads > 1 && !early.is_empty() && early.len() < self.rules.len();
+        let checked = if overlap {
+            std::thread::scope(|scope| {
+                let early = scope.spawn(|| self.evaluate_early(&early, threads));
+                // A panic of the early rules is the engine's panic, as on one thread.
+                self.checked_with(|| {
+                    early
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                })
+            })
+        } else {
+            self.checked_with(Vec::new)
+        };
+        let CheckedAt {
             facts,
             rules: checked,
             diags,
             errors,
-        } = self.checked()?;
+            early: mut results,
+        } = checked?;
         let facts: &FactBase = &facts;
         let mut report = Report {
             warnings: diags,
@@ -885,9 +982,30 @@ impl Engine {
             ..Report::default()
         };
         let total = checked.len();
-        let threads = self.threads.unwrap_or_else(cores).min(total);
-        let results = eval::run_rules(&checked, facts, self.budgets, threads, progress);
-        for r in results {
+        let ran = results.len();
+        let (late_at, late): (Vec<usize>, Vec<check::CheckedRule>) = checked
+            .into_iter()
+            .filter(|(at, _)| results.binary_search_by_key(at, |(a, _)| *a).is_err())
+            .unzip();
+        // The rules evaluated early count as finished first, one by one.
+        for done in 0..=ran {
+            progress(done, total);
+        }
+        let late_results = eval::run_rules(
+            &late,
+            facts,
+            self.budgets,
+            threads.min(late.len()),
+            &mut |done, _| {
+                if done > 0 {
+                    progress(ran + done, total);
+                }
+            },
+        );
+        results.extend(late_at.into_iter().zip(late_results));
+        // Merged in rule order, as one run over all the rules would give them.
+        results.sort_by_key(|(at, _)| *at);
+        for (_, r) in results {
             report.findings.extend(r.findings);
             report.data_gaps.extend(r.data_gaps);
             for e in r.errors {

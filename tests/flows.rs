@@ -294,3 +294,36 @@ fn a_derive_is_limited_by_the_derived_row_budget_not_by_the_results_of_one_rule(
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(cycles(&r), ["A > B > C > D > E > A"]);
 }
+
+/// Which rules read derived relations (and so wait for them): a pattern over rows or cycles,
+/// or a sub-query over rows anywhere in the rule; the others run while relations are derived.
+#[test]
+fn rules_that_read_relations_are_told_apart() {
+    let text = format!(
+        "{FLOW}
+rule over_rows {{ severity: low  match f: flow  flag \"{{f.deal}}\" }}
+rule over_cycles {{ severity: low  match c: cycle flow max 3 hops  flag \"{{c.id}}\" }}
+rule counts_rows {{ severity: low  when count(f for f: flow where f.deal == id) > 1  flag \"{{id}}\" }}
+rule in_message {{ severity: low  match d: deal  flag \"{{sum(f.amount for f: flow where f.from == d.payer)}}\" }}
+rule deals_only {{ severity: low  match d: deal  when not exists e: deal where e.payer == d.payee  flag \"{{d.id}}\" }}
+"
+    );
+    let (file, diags) = dealrules::syntax::parse(dealrules::diag::FileId::new(0), &text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let read: Vec<(String, bool)> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            dealrules::syntax::Item::Rule(r) => Some((r.id.name.to_string(), r.reads_relations())),
+            _ => None,
+        })
+        .collect();
+    let expected = [
+        ("over_rows", true),
+        ("over_cycles", true),
+        ("counts_rows", true),
+        ("in_message", true),
+        ("deals_only", false),
+    ];
+    assert_eq!(read, expected.map(|(n, b)| (n.to_string(), b)).to_vec());
+}

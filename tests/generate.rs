@@ -214,3 +214,39 @@ fn fired_count(json: &str, rule: &str) -> usize {
         .filter(|f| f["rule"] == rule)
         .count()
 }
+
+/// With several threads, the rules that read no derived relation are checked and evaluated
+/// while relations are derived. A mistake in such a rule, or in deriving, must stop the
+/// evaluation with the same diagnostics, in the same order, as on one thread.
+#[test]
+fn errors_found_while_relations_are_derived_are_the_same_on_any_number_of_threads() {
+    let data = generate::generate(&generate::Config::new(500, 5));
+    let broken = [
+        // A rule that reads no relation, calling an unknown function (checked early).
+        "rule broken_early \"Early\" {\n  severity: low\n  match d: deal where d.kind == purchase\n  when  amountt(d.amount)\n  flag  \"{d.id}\"\n}\n",
+        // A rule over the relation, the same mistake (checked after deriving).
+        "rule broken_late \"Late\" {\n  severity: low\n  match f: flow\n  when  amountt(f.amount)\n  flag  \"{f.deal}\"\n}\n",
+    ];
+    for (i, text) in broken.iter().enumerate() {
+        let mut engine = rules(&PACK);
+        engine.load("synthetic.deals", data.to_deals()).unwrap();
+        engine.load("broken.rules", *text).unwrap();
+        let diagnostics = |threads: usize| {
+            let mut engine = engine.clone();
+            engine.set_threads(Some(threads));
+            let err = engine.evaluate().expect_err("a broken rule");
+            err.diagnostics
+                .iter()
+                .map(|d| dealrules::diag::render(d, engine.sources(), dealrules::Colour::Never))
+                .collect::<Vec<_>>()
+        };
+        let one = diagnostics(1);
+        assert!(
+            one.iter().any(|d| d.contains("amountt")),
+            "case {i}: {one:?}"
+        );
+        for threads in [2, 3] {
+            assert_eq!(diagnostics(threads), one, "case {i}, {threads} threads");
+        }
+    }
+}

@@ -1423,15 +1423,16 @@ pub struct RuleResults {
 /// With one thread (or one rule) the rules run on the calling thread. Otherwise a thread pool
 /// of `threads` workers takes one rule at a time; if the pool cannot be built, the rules run on
 /// the calling thread.
-pub fn run_rules(
-    rules: &[CheckedRule],
+pub fn run_rules<R: std::borrow::Borrow<CheckedRule> + Sync>(
+    rules: &[R],
     facts: &FactBase,
     budgets: Budgets,
     threads: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<RuleResults> {
     let total = rules.len();
-    let one = |rule: &CheckedRule| {
+    let one = |rule: &R| {
+        let rule: &CheckedRule = rule.borrow();
         let mut r = RuleResults::default();
         run_rule(
             rule,

@@ -537,6 +537,33 @@ pub enum ExprKind {
 }
 
 impl Expr {
+    /// Whether a sub-query in the expression ranges over the rows of a relation.
+    pub fn reads_relations(&self) -> bool {
+        match &self.kind {
+            ExprKind::Literal(_) | ExprKind::Path(_) => false,
+            ExprKind::List(items) | ExprKind::Call(_, items) => {
+                items.iter().any(Expr::reads_relations)
+            }
+            ExprKind::Unary(_, e) => e.reads_relations(),
+            ExprKind::Binary(_, a, b) => a.reads_relations() || b.reads_relations(),
+            ExprKind::Exists { kind, filter, .. } => {
+                matches!(kind, FactKind::Row(_)) || filter.iter().any(|e| e.reads_relations())
+            }
+            ExprKind::Quantifier { list, cond, .. } => {
+                list.reads_relations() || cond.reads_relations()
+            }
+            ExprKind::Aggregate {
+                kind,
+                value,
+                filter,
+                ..
+            } => {
+                matches!(kind, FactKind::Row(_))
+                    || value.iter().chain(filter).any(|e| e.reads_relations())
+            }
+        }
+    }
+
     /// Calls `f` on every literal value in the expression, with the literal's span.
     pub fn visit_literals(&self, f: &mut dyn FnMut(&Value, Span)) {
         match &self.kind {
@@ -565,6 +592,22 @@ impl Expr {
 }
 
 impl RuleDecl {
+    /// Whether the rule reads a derived relation or a cycle: a pattern over the rows of a
+    /// relation or its cycles, or a sub-query (`exists`, `sum`...) over rows. A rule that does
+    /// not reads only entities and deals.
+    pub fn reads_relations(&self) -> bool {
+        self.patterns.iter().any(|p| {
+            p.cycle.is_some()
+                || matches!(p.kind, FactKind::Row(_))
+                || p.filter.as_ref().is_some_and(Expr::reads_relations)
+        }) || self.lets.iter().any(|l| l.expr.reads_relations())
+            || self.when.as_ref().is_some_and(Expr::reads_relations)
+            || self.message.parts.iter().any(|part| match part {
+                TemplatePart::Expr(e) => e.reads_relations(),
+                _ => false,
+            })
+    }
+
     /// Calls `f` on every literal value of the rule (parameters, conditions, `let`s and
     /// message placeholders), with its span.
     pub fn visit_literals(&self, f: &mut dyn FnMut(&Value, Span)) {
