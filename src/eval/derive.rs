@@ -314,24 +314,8 @@ struct CycleQuery<'q> {
 
 fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalError>) {
     let row_kind = FactKind::Row(q.relation.clone());
+    let mut adjacency = cyclic_edges(facts, &row_kind);
     // Edges from -> to, by node name, in (to, row id) order.
-    let mut adjacency: FastMap<Name, Vec<(Name, FactIndex)>> = FastMap::default();
-    for (i, f) in facts.iter() {
-        if f.kind != row_kind {
-            continue;
-        }
-        let (Some(from), Some(to)) = (
-            f.get("from").and_then(Value::as_name),
-            f.get("to").and_then(Value::as_name),
-        ) else {
-            continue;
-        };
-        adjacency
-            .entry(Arc::from(from))
-            .or_default()
-            .push((Arc::from(to), i));
-    }
-    keep_cyclic_edges(&mut adjacency);
     for edges in adjacency.values_mut() {
         edges.sort_by(|a, b| {
             a.0.cmp(&b.0).then_with(|| {
@@ -452,35 +436,54 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
     }
 }
 
-/// Drops the edges that lie on no cycle: a cycle stays inside one strongly connected component,
-/// so only edges between two nodes of the same component (or a node's edges to itself) can be
-/// on one. On deal graphs, where few entities are on a cycle, this leaves little to search.
-fn keep_cyclic_edges(adjacency: &mut FastMap<Name, Vec<(Name, FactIndex)>>) {
-    let mut number: FastMap<Name, usize> = FastMap::default();
-    for (from, edges) in adjacency.iter() {
-        number.entry(from.clone()).or_insert(0);
-        for (to, _) in edges {
-            number.entry(to.clone()).or_insert(0);
+/// The edges `from -> to` of the rows of `row_kind` that lie on a cycle, by node name, each
+/// node's in row order (nodes in the order they first leave by such an edge).
+///
+/// A cycle stays inside one strongly connected component, so only an edge between two nodes of
+/// the same component (or from a node to itself) can be on one. On deal graphs, where few
+/// entities are on a cycle, this leaves little to search. The whole graph is numbered and its
+/// components found over integers; only the edges kept are given names.
+fn cyclic_edges(facts: &FactBase, row_kind: &FactKind) -> FastMap<Name, Vec<(Name, FactIndex)>> {
+    let name = |v: Option<&Value>| -> Option<Name> {
+        match v? {
+            Value::Symbol(s, _) | Value::Text(s) => Some(s.clone()),
+            other => other.as_name().map(Name::from),
         }
-    }
-    for (i, n) in number.values_mut().enumerate() {
-        *n = i;
+    };
+    let mut number: FastMap<Name, usize> = FastMap::default();
+    let mut edges: Vec<(usize, usize, FactIndex)> = Vec::new();
+    for &i in facts.of_kind(row_kind) {
+        let Some(f) = facts.get(i) else { continue };
+        let (Some(from), Some(to)) = (name(f.get("from")), name(f.get("to"))) else {
+            continue;
+        };
+        let next = number.len();
+        let a = *number.entry(from).or_insert(next);
+        let next = number.len();
+        let b = *number.entry(to).or_insert(next);
+        edges.push((a, b, i));
     }
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); number.len()];
-    for (from, edges) in adjacency.iter() {
-        let out = number.get(from).and_then(|&f| succ.get_mut(f));
-        if let Some(out) = out {
-            out.extend(edges.iter().filter_map(|(to, _)| number.get(to).copied()));
+    for &(a, b, _) in &edges {
+        if let Some(out) = succ.get_mut(a) {
+            out.push(b);
         }
     }
     let component = strongly_connected_components(&succ);
-    for (from, edges) in adjacency.iter_mut() {
-        let c = number.get(from).and_then(|&f| component.get(f)).copied();
-        edges.retain(|(to, _)| {
-            to == from || number.get(to).and_then(|&t| component.get(t)).copied() == c
-        });
+    let mut adjacency: FastMap<Name, Vec<(Name, FactIndex)>> = FastMap::default();
+    for (a, b, i) in edges {
+        if a != b && component.get(a) != component.get(b) {
+            continue;
+        }
+        let (Some((from, _)), Some((to, _))) = (number.get_index(a), number.get_index(b)) else {
+            continue;
+        };
+        adjacency
+            .entry(from.clone())
+            .or_default()
+            .push((to.clone(), i));
     }
-    adjacency.retain(|_, edges| !edges.is_empty());
+    adjacency
 }
 
 /// The strongly connected component of each node of a graph given by its successor lists
