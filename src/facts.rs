@@ -380,6 +380,8 @@ pub struct FactBase {
 /// Records the currencies of `v` (amounts, and prices per unit) not seen before, at `span`.
 fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>) {
     match v {
+        // Nearly always a currency seen already, among a handful: looked for without hashing.
+        Value::Money(m) if out.len() <= 8 && out.keys().any(|&c| c == m.currency) => {}
         Value::Money(m) => {
             out.entry(m.currency).or_insert(span);
         }

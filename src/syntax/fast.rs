@@ -34,6 +34,7 @@ pub(super) fn fact_decl(
         text,
         at: offset,
         names,
+        position: 0,
     };
     r.skip();
     let start = r.at;
@@ -65,6 +66,7 @@ pub(super) fn fact_decl(
             r.at += 1;
             break;
         }
+        r.position = fields.len();
         fields.push(r.field()?);
     }
     let span = r.span(start, r.at);
@@ -90,6 +92,7 @@ pub(super) fn value_only(text: &str) -> Option<Value> {
         text,
         at: 0,
         names: &mut names,
+        position: 0,
     };
     r.skip();
     let value = r.value()?;
@@ -102,8 +105,10 @@ struct Reader<'t> {
     bytes: &'t [u8],
     text: &'t str,
     at: usize,
-    /// Where field names and symbols are stored once.
+    /// Where field names are stored once.
     names: &'t mut Interner,
+    /// The position of the field being read in its declaration.
+    position: usize,
 }
 
 /// Whether `b` may continue an ASCII identifier. A non-ASCII byte may too (the grammar's
@@ -219,7 +224,7 @@ impl<'t> Reader<'t> {
         let word = self.ident()?;
         // An identifier here is ASCII, which is in NFC already.
         let name = if shared {
-            self.names.intern(word)
+            self.names.intern_at(word, self.position)
         } else {
             Arc::from(word)
         };

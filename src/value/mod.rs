@@ -137,7 +137,12 @@ impl std::fmt::Debug for SymbolId {
 #[derive(Clone, Debug, Default)]
 pub struct Interner {
     names: crate::hash::FastSet<Name>,
+    /// The name last interned at each position of a declaration ([`Interner::intern_at`]).
+    recent: Vec<Name>,
 }
+
+/// Positions remembered by [`Interner::intern_at`].
+const MAX_RECENT: usize = 64;
 
 impl Interner {
     /// The shared name with text `text`, made on first sight. `text` must already be in the
@@ -148,6 +153,27 @@ impl Interner {
         }
         let name: Name = Arc::from(text);
         self.names.insert(name.clone());
+        name
+    }
+
+    /// [`Interner::intern`] of the name at `position` in a declaration (its `position`-th
+    /// field): facts of one shape follow each other, so the name at the same position in the
+    /// last declaration is tried first, by comparing texts, before any lookup.
+    pub fn intern_at(&mut self, text: &str, position: usize) -> Name {
+        if let Some(name) = self.recent.get(position)
+            && **name == *text
+        {
+            return name.clone();
+        }
+        let name = self.intern(text);
+        if position < MAX_RECENT {
+            if self.recent.len() <= position {
+                self.recent.resize(position + 1, name.clone());
+            }
+            if let Some(slot) = self.recent.get_mut(position) {
+                *slot = name.clone();
+            }
+        }
         name
     }
 
