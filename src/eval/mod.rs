@@ -83,6 +83,9 @@ struct Evaluator<'a> {
     outer_missing: RefCell<Vec<MissingField>>,
     /// How many [`Evaluator::without_gaps`] calls are running.
     gapless: std::cell::Cell<usize>,
+    /// Above 0 while a sub-query's index is built: fields found missing then are not noted
+    /// (see [`Evaluator::sub_index`]).
+    unnoted: std::cell::Cell<usize>,
     /// Exchange rates used since the last [`Evaluator::take_conversions`].
     conversions: RefCell<Vec<Conversion>>,
     /// Dates taken of timestamps since the last [`Evaluator::take_conversions`].
@@ -136,6 +139,7 @@ impl<'a> Evaluator<'a> {
             missing: RefCell::new(crate::hash::FastSet::default()),
             outer_missing: RefCell::new(Vec::new()),
             gapless: std::cell::Cell::new(0),
+            unnoted: std::cell::Cell::new(0),
             conversions: RefCell::new(Vec::new()),
             dates: RefCell::new(Vec::new()),
             field_ids: rule.fields.iter().map(|n| facts.field_id(n)).collect(),
@@ -206,6 +210,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn note_missing(&self, fact: &Arc<str>, field: &str, declared: bool) {
+        if self.unnoted.get() > 0 {
+            return;
+        }
         let m = MissingField {
             fact: fact.clone(),
             field: Arc::from(field),
@@ -720,6 +727,17 @@ impl<'a> Evaluator<'a> {
         if let Some(idx) = self.subs.borrow().get(&sub) {
             return Ok(idx.clone());
         }
+        // The fields found missing while the index is built (a candidate without a key part
+        // never joins, and records no data gap) are not about the binding being evaluated:
+        // they are not noted at all.
+        self.unnoted.set(self.unnoted.get() + 1);
+        let built = self.build_sub_index(sub, e);
+        self.unnoted.set(self.unnoted.get() - 1);
+        built
+    }
+
+    /// Builds the index of sub-query `sub` (see [`Evaluator::sub_index`]).
+    fn build_sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Rc<SubIndex>, Failure<'e>> {
         let Some(q) = self.rule.subqueries.get(sub) else {
             return Ok(Rc::new(SubIndex::default()));
         };
