@@ -58,6 +58,16 @@ impl KeyPart {
         }
     }
 
+    /// [`KeyPart::of`] a value of a field of a fact of `facts`: a symbol there holds the
+    /// number `facts` gave it ([`FactBase::add`] numbers every symbol field of a fact it
+    /// adds), so the number is used without checking it against the text.
+    pub(super) fn of_own(v: &Value, facts: &FactBase) -> Option<KeyPart> {
+        match v {
+            Value::Symbol(_, sid) if let Some(id) = sid.get() => Some(KeyPart::Name(id)),
+            other => KeyPart::of(other, facts),
+        }
+    }
+
     fn class(&self) -> KeyClass {
         match self {
             KeyPart::Name(_) => KeyClass::Name,
@@ -684,6 +694,15 @@ pub(super) fn keys<'e>(
     let mut parts = Parts::Names(ArrayVec::new());
     let mut unkeyed = false;
     for e in exprs {
+        // The usual part, a field of a bound fact (`buy.buyer`): a symbol there holds the
+        // fact base's own number.
+        if let Some(v) = ev.bound_field(e, bound) {
+            match KeyPart::of_own(v, ev.facts) {
+                Some(k) if !unkeyed => parts.push(k),
+                _ => unkeyed = true,
+            }
+            continue;
+        }
         let Some(v) = ev.value(e, bound)? else {
             return Ok(None);
         };
