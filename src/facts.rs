@@ -551,6 +551,10 @@ const BY_NAME: u32 = u32::MAX;
 impl FactBase {
     /// Adds a fact. A second fact with an id already taken is refused with a diagnostic that
     /// names both places.
+    ///
+    /// Every symbol at the top of a field of the fact is given its number in this fact base
+    /// ([`SymbolId`]; the symbol is learned if new), and shares its text with the same symbol
+    /// elsewhere; the engine relies on it to read join keys without looking texts up.
     pub fn add(&mut self, fact: Fact) -> Result<FactIndex, Box<Diagnostic>> {
         let mut fact = fact;
         // The id is a symbol: one lookup finds (or makes) its number and tells whether a fact
