@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = dealrules::syntax::parse(dealrules::diag::FileId(0), text);
+        let _ = dealrules::syntax::parse(dealrules::diag::FileId::new(0), text);
     }
 });

@@ -90,8 +90,15 @@ pub enum Value {
 ///
 /// The number is a cache, not part of the value: two `SymbolId`s are always equal and hash
 /// alike, so two symbols compare by their names only.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct SymbolId(u32);
+
+impl Default for SymbolId {
+    /// [`SymbolId::NONE`].
+    fn default() -> Self {
+        SymbolId::NONE
+    }
+}
 
 impl SymbolId {
     /// No number: the symbol is not in a fact base, or its number is not known.
@@ -1065,6 +1072,20 @@ mod tests {
     #[test]
     fn a_value_is_three_words() {
         assert_eq!(std::mem::size_of::<Value>(), 24);
+    }
+
+    /// A symbol's number is a cache: it never makes two symbols equal or different, and a
+    /// symbol made outside a fact base has none.
+    #[test]
+    fn symbols_compare_by_name_whatever_their_number() {
+        assert_eq!(SymbolId::default().get(), None);
+        let a = Value::Symbol(Arc::from("OpenAI"), SymbolId::new(3));
+        let b = Value::symbol("OpenAI");
+        let c = Value::Symbol(Arc::from("Oracle"), SymbolId::new(3));
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.equals(&b), Ok(true));
+        assert_eq!(a.equals(&c), Ok(false));
     }
 
     /// Scaling moves the decimal point where it can and divides where it cannot: the same
