@@ -73,6 +73,28 @@ impl FieldMap {
         }
     }
 
+    /// A map of the fields `fields` named, in order, by `names` (a list shared with other
+    /// maps). Names beyond the fields, or fields beyond the names, are left out.
+    pub(crate) fn with_names(
+        names: &Arc<[Name]>,
+        fields: impl IntoIterator<Item = FactField>,
+    ) -> Self {
+        let mut fields: Vec<FactField> = fields.into_iter().take(names.len()).collect();
+        if fields.len() == names.len() {
+            FieldMap {
+                names: Names::Shared(names.clone()),
+                fields,
+            }
+        } else {
+            let names = names.get(..fields.len()).map(<[Name]>::to_vec);
+            fields.truncate(names.as_ref().map_or(0, Vec::len));
+            FieldMap {
+                names: Names::Own(names.unwrap_or_default()),
+                fields,
+            }
+        }
+    }
+
     /// How many fields there are.
     pub fn len(&self) -> usize {
         self.fields.len()
@@ -353,6 +375,8 @@ pub struct FactBase {
     rows: Vec<Fact>,
     /// The facts of each kind, in load order.
     by_kind: FastMap<FactKind, Vec<FactIndex>>,
+    /// The position in `by_kind` of the kind of the last fact added.
+    last_kind: Option<usize>,
     /// The facts of each kind by the name in their `kind` (or `type`) field, in load order.
     by_kind_name: FastMap<(FactKind, Name), Vec<FactIndex>>,
     /// The facts of each kind whose `kind` (or `type`) field is missing or not a name.
@@ -707,10 +731,28 @@ impl FactBase {
     }
 
     fn index_kind(&mut self, fact: &Fact, index: FactIndex) {
-        self.by_kind
-            .entry(fact.kind.clone())
-            .or_default()
-            .push(index);
+        // Facts of one kind come in runs (a relation's rows above all): the list of the last
+        // kind is found again without hashing the kind.
+        let at = match self.last_kind {
+            Some(at)
+                if self
+                    .by_kind
+                    .get_index(at)
+                    .is_some_and(|(kind, _)| *kind == fact.kind) =>
+            {
+                at
+            }
+            _ => {
+                let entry = self.by_kind.entry(fact.kind.clone());
+                let at = entry.index();
+                entry.or_default();
+                at
+            }
+        };
+        self.last_kind = Some(at);
+        if let Some((_, list)) = self.by_kind.get_index_mut(at) {
+            list.push(index);
+        }
         let name = fact
             .fields
             .get(crate::syntax::discriminator(&fact.kind))

@@ -185,25 +185,30 @@ fn derive_round(
             .collect();
         rows.push((id, values, sources));
     }
+    // The column names, in one list shared by every row that has all its columns.
+    let columns: Arc<[Name]> = rel.columns.iter().map(|(c, _)| c.name.clone()).collect();
     for (id, values, sources) in rows {
         if seen.contains(id.as_str()) {
             continue;
         }
         let id = Name::from(id.as_str());
         seen.insert(id.clone());
-        let mut fields = crate::facts::FieldMap::with_capacity(rel.columns.len());
-        for ((col, _), v) in rel.columns.iter().zip(values) {
-            if let Some(value) = v {
-                fields.insert(
-                    col.name.clone(),
-                    FactField {
-                        value,
-                        span: d.span,
-                        name_span: d.span,
-                    },
-                );
+        let field = |value| FactField {
+            value,
+            span: d.span,
+            name_span: d.span,
+        };
+        let fields = if values.len() == columns.len() && values.iter().all(Option::is_some) {
+            crate::facts::FieldMap::with_names(&columns, values.into_iter().flatten().map(field))
+        } else {
+            let mut fields = crate::facts::FieldMap::with_capacity(rel.columns.len());
+            for ((col, _), v) in rel.columns.iter().zip(values) {
+                if let Some(value) = v {
+                    fields.insert(col.name.clone(), field(value));
+                }
             }
-        }
+            fields
+        };
         let fact = Fact {
             id,
             kind: FactKind::Row(d.relation.clone()),
