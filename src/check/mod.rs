@@ -773,6 +773,7 @@ impl Checker<'_> {
             build: Vec::new(),
             probe: Vec::new(),
             residual: Vec::new(),
+            key_residuals: Vec::new(),
         };
         for c in conjuncts {
             vars |= c.vars();
@@ -786,12 +787,14 @@ impl Checker<'_> {
                 if only_local(a, self) && self.refs_local(a, local) && outer(b, self) {
                     sub.build.push((**a).clone());
                     sub.probe.push((**b).clone());
+                    sub.key_residuals.push(sub.residual.len());
                     sub.residual.push(c);
                     continue;
                 }
                 if only_local(b, self) && self.refs_local(b, local) && outer(a, self) {
                     sub.build.push((**b).clone());
                     sub.probe.push((**a).clone());
+                    sub.key_residuals.push(sub.residual.len());
                     sub.residual.push(c);
                     continue;
                 }

@@ -800,7 +800,7 @@ impl<'a> Evaluator<'a> {
         limit: usize,
         e: &'e CExpr,
     ) -> Result<(Truth, Vec<FactIndex>), Failure<'e>> {
-        self.with_sub_candidates(sub, bound, e, |cands| {
+        self.with_sub_candidates(sub, bound, e, |cands, keys_hold| {
             let Some(cands) = cands else {
                 return Ok((Truth::Unknown, Vec::new()));
             };
@@ -809,7 +809,7 @@ impl<'a> Evaluator<'a> {
             let mut inner = self.with_local(bound, local, 0);
             for &f in cands {
                 self.set_local(&mut inner, local, f);
-                if self.sub_holds(sub, &inner, e)? {
+                if self.sub_holds(sub, &inner, e, keys_hold)? {
                     found.push(f);
                     if found.len() >= limit {
                         break;
@@ -827,12 +827,15 @@ impl<'a> Evaluator<'a> {
 
     /// Calls `then` with the candidates of sub-query `sub` for the outer values in `bound`
     /// (borrowed from its index), or with `None` when an outer value it is joined on is missing.
+    /// The flag given with them tells whether the equalities of the join key are known to hold
+    /// for every candidate: they are exactly the group of a key made of names (symbols compare
+    /// equal exactly when their numbers do), so [`Evaluator::sub_holds`] need not check them.
     fn with_sub_candidates<'e, T>(
         &self,
         sub: usize,
         bound: &Bound,
         e: &'e CExpr,
-        then: impl FnOnce(Option<&[FactIndex]>) -> Result<T, Failure<'e>>,
+        then: impl FnOnce(Option<&[FactIndex]>, bool) -> Result<T, Failure<'e>>,
     ) -> Result<T, Failure<'e>> {
         self.with_sub_candidates_keyed(sub, bound, e, None, then)
     }
@@ -845,18 +848,25 @@ impl<'a> Evaluator<'a> {
         bound: &Bound,
         e: &'e CExpr,
         known: Option<&plan::Parts>,
-        then: impl FnOnce(Option<&[FactIndex]>) -> Result<T, Failure<'e>>,
+        then: impl FnOnce(Option<&[FactIndex]>, bool) -> Result<T, Failure<'e>>,
     ) -> Result<T, Failure<'e>> {
         let idx = self.sub_index(sub, e)?;
         let Some(q) = self.rule.subqueries.get(sub) else {
-            return then(Some(&[]));
+            return then(Some(&[]), false);
         };
         if q.probe.is_empty() {
-            return then(Some(&idx.candidates));
+            return then(Some(&idx.candidates), false);
         }
+        // The candidates of a key, and whether its equalities hold for each of them.
+        let probe = |key: &plan::JoinKey| {
+            let found = idx.index.probe(key, &idx.candidates);
+            let exact = matches!(found, Cow::Borrowed(_))
+                && matches!(key, plan::JoinKey::Keyed(plan::Parts::Names(_)));
+            (found, exact)
+        };
         if let Some(parts) = known {
-            let key = plan::JoinKey::Keyed(parts.clone());
-            return then(Some(&idx.index.probe(&key, &idx.candidates)));
+            let (found, exact) = probe(&plan::JoinKey::Keyed(parts.clone()));
+            return then(Some(&found), exact);
         }
         // What the outer values lack, apart from what was noted before.
         let before = std::mem::take(&mut *self.missing.borrow_mut());
@@ -864,13 +874,16 @@ impl<'a> Evaluator<'a> {
         let probed = std::mem::replace(&mut *self.missing.borrow_mut(), before);
         self.missing.borrow_mut().extend(probed.iter().cloned());
         match key {
-            Ok(Some(k)) => then(Some(&idx.index.probe(&k, &idx.candidates))),
+            Ok(Some(k)) => {
+                let (found, exact) = probe(&k);
+                then(Some(&found), exact)
+            }
             Ok(None) => {
                 // Kept past `without_gaps`: they make the sub-query unknown.
                 if self.gapless.get() > 0 {
                     self.outer_missing.borrow_mut().extend(probed);
                 }
-                then(None)
+                then(None, false)
             }
             Err(failure) => Err(Failure {
                 expr: e,
@@ -880,15 +893,25 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Whether candidate `f` satisfies every other conjunct of sub-query `sub`; unknown counts
-    /// as not (a fact matches only when its conditions are true).
+    /// as not (a fact matches only when its conditions are true). With `keys_hold`, the
+    /// equalities of the join key are known to hold and are not checked again.
     ///
     /// `inner` is `bound` with the sub-query's local binding set to `f` (see
     /// [`Evaluator::with_local`]); it is reused across candidates to save allocations.
-    fn sub_holds<'e>(&self, sub: usize, inner: &Bound, e: &'e CExpr) -> Result<bool, Failure<'e>> {
+    fn sub_holds<'e>(
+        &self,
+        sub: usize,
+        inner: &Bound,
+        e: &'e CExpr,
+        keys_hold: bool,
+    ) -> Result<bool, Failure<'e>> {
         let Some(q) = self.rule.subqueries.get(sub) else {
             return Ok(false);
         };
-        for c in &q.residual {
+        for (i, c) in q.residual.iter().enumerate() {
+            if keys_hold && q.key_residuals.contains(&i) {
+                continue;
+            }
             match self.truth(c, inner) {
                 Ok(Truth::True) => {}
                 Ok(_) => return Ok(false),
@@ -960,38 +983,39 @@ impl<'a> Evaluator<'a> {
             return Ok((Ev::Missing, empty()));
         };
         // The facts counted (with their values, except for `count`) and those skipped.
-        let gathered = self.with_sub_candidates_keyed(sub, bound, e, known, |cands| {
-            let Some(cands) = cands else {
-                return Ok(None);
-            };
-            let mut counted: Vec<(FactIndex, Option<Cow<'a, Value>>)> = Vec::new();
-            let mut skipped = Vec::new();
-            let mut inner = self.with_local(bound, q.local, 0);
-            for &f in cands {
-                self.set_local(&mut inner, q.local, f);
-                if !self.sub_holds(sub, &inner, e)? {
-                    continue;
-                }
-                let value = match &q.value {
-                    Some(v) if func != AggFunc::Count => {
-                        let value = self.value(v, &inner).map_err(|failure| Failure {
-                            expr: e,
-                            message: failure.message,
-                        })?;
-                        match value {
-                            Some(v) => Some(v),
-                            None => {
-                                skipped.push(f);
-                                continue;
+        let gathered =
+            self.with_sub_candidates_keyed(sub, bound, e, known, |cands, keys_hold| {
+                let Some(cands) = cands else {
+                    return Ok(None);
+                };
+                let mut counted: Vec<(FactIndex, Option<Cow<'a, Value>>)> = Vec::new();
+                let mut skipped = Vec::new();
+                let mut inner = self.with_local(bound, q.local, 0);
+                for &f in cands {
+                    self.set_local(&mut inner, q.local, f);
+                    if !self.sub_holds(sub, &inner, e, keys_hold)? {
+                        continue;
+                    }
+                    let value = match &q.value {
+                        Some(v) if func != AggFunc::Count => {
+                            let value = self.value(v, &inner).map_err(|failure| Failure {
+                                expr: e,
+                                message: failure.message,
+                            })?;
+                            match value {
+                                Some(v) => Some(v),
+                                None => {
+                                    skipped.push(f);
+                                    continue;
+                                }
                             }
                         }
-                    }
-                    _ => None,
-                };
-                counted.push((f, value));
-            }
-            Ok(Some((counted, skipped)))
-        })?;
+                        _ => None,
+                    };
+                    counted.push((f, value));
+                }
+                Ok(Some((counted, skipped)))
+            })?;
         let Some((counted, skipped)) = gathered else {
             return Ok((Ev::Missing, empty()));
         };

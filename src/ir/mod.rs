@@ -63,8 +63,11 @@ pub struct SubQuery {
     pub build: Vec<CExpr>,
     /// The outer sides of `build`, in the same order.
     pub probe: Vec<CExpr>,
-    /// Every other conjunct, checked per candidate.
+    /// Every other conjunct, checked per candidate. The equalities of `build` and `probe` are
+    /// kept here too (checked for candidates that an index cannot vouch for).
     pub residual: Vec<CExpr>,
+    /// The positions in `residual` of the equalities of `build` and `probe`.
+    pub key_residuals: Vec<usize>,
 }
 
 /// A binding: a name that ranges over facts of one kind.
