@@ -159,6 +159,25 @@ pub const MAX_PATH: usize = 32;
 
 /// Refuses files nested deeper than [`MAX_NESTING`] before parsing them, so that no input can
 /// exhaust the stack of the parser or of later recursive passes.
+/// The bytes [`check_nesting`] looks at: a quote, the start of a comment, a bracket. A table,
+/// so that the scan passes over every other byte with one load and one branch.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "every index is a byte value below 256, in a table of 256"
+)]
+const NESTING_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(
+            b as u8,
+            b'"' | b'/' | b'(' | b'[' | b'{' | b')' | b']' | b'}'
+        );
+        b += 1;
+    }
+    table
+};
+
 fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     // Bytes, not characters: every byte that matters here is ASCII, and no byte of a multi-byte
     // character is.
@@ -166,6 +185,10 @@ fn check_nesting(file: FileId, text: &str) -> Option<Diagnostic> {
     let mut depth = 0usize;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
+        if NESTING_BYTES.get(usize::from(b)) == Some(&false) {
+            i += 1;
+            continue;
+        }
         match b {
             b'"' => {
                 // Messages hold `{expression}` placeholders: their nesting counts too.
