@@ -834,7 +834,12 @@ impl Engine {
     /// Checks the rules at positions `early` (which read no derived relation) against the
     /// loaded facts, and evaluates them over those facts when none has an error, on `threads`
     /// threads.
-    fn evaluate_early(&self, early: &[usize], threads: usize) -> Vec<EarlyCheck> {
+    fn evaluate_early(
+        &self,
+        early: &[usize],
+        threads: usize,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Vec<EarlyCheck> {
         let mut checks: Vec<EarlyCheck> = early
             .iter()
             .filter_map(|&at| {
@@ -863,7 +868,14 @@ impl Engine {
         }
         let rules: Vec<&check::CheckedRule> =
             checks.iter().filter_map(|c| c.rule.as_ref()).collect();
-        let results = eval::run_rules(&rules, &self.facts, self.budgets, threads, &mut |_, _| {});
+        let results = eval::run_rules_until(
+            &rules,
+            &self.facts,
+            self.budgets,
+            threads,
+            &mut |_, _| {},
+            stop,
+        );
         let mut results = results.into_iter();
         for c in checks.iter_mut().filter(|c| c.rule.is_some()) {
             c.results = results.next();
@@ -954,14 +966,21 @@ impl Engine {
             .collect();
         let overlap = threads > 1 && !early.is_empty() && early.len() < self.rules.len();
         let checked = if overlap {
+            // Set when the program turns out not to check: the early rules not yet started are
+            // skipped, since nothing will be evaluated.
+            let stop = std::sync::atomic::AtomicBool::new(false);
             std::thread::scope(|scope| {
-                let early = scope.spawn(|| self.evaluate_early(&early, threads));
+                let early = scope.spawn(|| self.evaluate_early(&early, threads, &stop));
                 // A panic of the early rules is the engine's panic, as on one thread.
-                self.checked_with(|| {
+                let checked = self.checked_with(|| {
                     early
                         .join()
                         .unwrap_or_else(|p| std::panic::resume_unwind(p))
-                })
+                });
+                if checked.is_err() {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                checked
             })
         } else {
             self.checked_with(Vec::new)

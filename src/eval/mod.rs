@@ -1472,8 +1472,25 @@ pub fn run_rules<R: std::borrow::Borrow<CheckedRule> + Sync>(
     threads: usize,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Vec<RuleResults> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    run_rules_until(rules, facts, budgets, threads, progress, &never)
+}
+
+/// [`run_rules`], skipping the rules not yet started once `stop` is set (their results are
+/// empty: the caller throws them away).
+pub(crate) fn run_rules_until<R: std::borrow::Borrow<CheckedRule> + Sync>(
+    rules: &[R],
+    facts: &FactBase,
+    budgets: Budgets,
+    threads: usize,
+    progress: &mut dyn FnMut(usize, usize),
+    stop: &std::sync::atomic::AtomicBool,
+) -> Vec<RuleResults> {
     let total = rules.len();
     let one = |rule: &R| {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return RuleResults::default();
+        }
         let rule: &CheckedRule = rule.borrow();
         let mut r = RuleResults::default();
         run_rule(
