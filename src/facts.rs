@@ -73,26 +73,34 @@ impl FieldMap {
         }
     }
 
-    /// A map of the fields `fields` named, in order, by `names` (a list shared with other
-    /// maps). Names beyond the fields, or fields beyond the names, are left out.
-    pub(crate) fn with_names(
+    /// The fields of a row of columns `names` (a list shared with other rows), `None` where a
+    /// column has no value: a row with every column shares `names`; any other keeps the names
+    /// of the columns it has.
+    pub(crate) fn from_columns(
         names: &Arc<[Name]>,
-        fields: impl IntoIterator<Item = FactField>,
+        values: impl IntoIterator<Item = Option<FactField>>,
     ) -> Self {
-        let mut fields: Vec<FactField> = fields.into_iter().take(names.len()).collect();
-        if fields.len() == names.len() {
-            FieldMap {
-                names: Names::Shared(names.clone()),
-                fields,
-            }
-        } else {
-            let names = names.get(..fields.len()).map(<[Name]>::to_vec);
-            fields.truncate(names.as_ref().map_or(0, Vec::len));
-            FieldMap {
-                names: Names::Own(names.unwrap_or_default()),
-                fields,
+        // The names of the columns present, made only once one is missing.
+        let mut own: Option<Vec<Name>> = None;
+        let mut fields = Vec::with_capacity(names.len());
+        for (at, (name, value)) in names.iter().zip(values).enumerate() {
+            match value {
+                Some(field) => {
+                    if let Some(own) = &mut own {
+                        own.push(name.clone());
+                    }
+                    fields.push(field);
+                }
+                None if own.is_none() => own = Some(names.iter().take(at).cloned().collect()),
+                None => {}
             }
         }
+        let names = match own {
+            Some(own) => Names::Own(own),
+            None if fields.len() == names.len() => Names::Shared(names.clone()),
+            None => Names::Own(names.iter().take(fields.len()).cloned().collect()),
+        };
+        FieldMap { names, fields }
     }
 
     /// How many fields there are.
@@ -429,11 +437,7 @@ fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>)
 /// looked up again.
 fn intern_symbol(symbols: &mut FastSet<Name>, value: &mut Value, learn: bool) {
     if let Value::Symbol(s, sid) = value {
-        if let Some(i) = sid.get()
-            && symbols
-                .get_index(i as usize)
-                .is_some_and(|known| Arc::ptr_eq(known, s))
-        {
+        if sid.get().is_some_and(|i| numbers(symbols, i, s)) {
             return;
         }
         let found = match symbols.get_full(&**s) {
@@ -448,6 +452,13 @@ fn intern_symbol(symbols: &mut FastSet<Name>, value: &mut Value, learn: bool) {
             .and_then(|i| u32::try_from(i).ok())
             .map_or(SymbolId::NONE, SymbolId::new);
     }
+}
+
+/// Whether `i` is the number of `name` in `symbols`: the very same shared text is there.
+fn numbers(symbols: &FastSet<Name>, i: u32, name: &Name) -> bool {
+    symbols
+        .get_index(i as usize)
+        .is_some_and(|known| Arc::ptr_eq(known, name))
 }
 
 fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
@@ -953,16 +964,9 @@ impl FactBase {
     /// this fact base's number of that very name (no lookup), otherwise by its text.
     pub fn symbol_number(&self, name: &Name, id: SymbolId) -> Option<u32> {
         match id.get() {
-            Some(i) if self.is_number_of(i, name) => Some(i),
+            Some(i) if numbers(&self.symbols, i, name) => Some(i),
             _ => self.symbol_id(name),
         }
-    }
-
-    /// Whether `i` is this fact base's number of `name` (the very same shared text).
-    fn is_number_of(&self, i: u32, name: &Name) -> bool {
-        self.symbols
-            .get_index(i as usize)
-            .is_some_and(|known| Arc::ptr_eq(known, name))
     }
 
     /// The id of fact `index` as a symbol value, with its number ([`SymbolId::NONE`] for a
@@ -980,7 +984,7 @@ impl FactBase {
     /// fact base's (no lookup), otherwise by the text.
     pub fn find_symbol(&self, name: &Name, id: SymbolId) -> Option<FactIndex> {
         match id.get() {
-            Some(i) if self.is_number_of(i, name) => self.fact_at_symbol(i as usize),
+            Some(i) if numbers(&self.symbols, i, name) => self.fact_at_symbol(i as usize),
             _ => self.find(name),
         }
     }
@@ -1044,6 +1048,32 @@ mod tests {
             facts.find_symbol(&Name::from("Oracle"), SymbolId::NONE),
             None
         );
+    }
+
+    /// A derived row with every column shares the relation's names; one with a column missing
+    /// keeps the names of the columns it has, in order.
+    #[test]
+    fn a_row_shares_its_columns_names_only_when_it_has_them_all() {
+        let columns: Arc<[Name]> = ["from", "to", "amount"].map(Name::from).into();
+        let field = |v: &str| {
+            Some(FactField {
+                value: Value::symbol(v),
+                span: Span::none(),
+                name_span: Span::none(),
+            })
+        };
+        let full = FieldMap::from_columns(&columns, [field("a"), field("b"), field("c")]);
+        assert!(matches!(&full.names, Names::Shared(n) if Arc::ptr_eq(n, &columns)));
+        assert_eq!(full.get("to").map(|f| &f.value), Some(&Value::symbol("b")));
+        for (values, present) in [
+            ([field("a"), None, field("c")], vec!["from", "amount"]),
+            ([None, field("b"), field("c")], vec!["to", "amount"]),
+            ([field("a"), field("b"), None], vec!["from", "to"]),
+        ] {
+            let row = FieldMap::from_columns(&columns, values);
+            assert_eq!(row.keys().map(|n| &**n).collect::<Vec<_>>(), present);
+            assert_eq!(row.len(), 2);
+        }
     }
 
     /// Facts of one shape share one list of names once added.

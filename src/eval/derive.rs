@@ -193,22 +193,16 @@ fn derive_round(
         }
         let id = Name::from(id.as_str());
         seen.insert(id.clone());
-        let field = |value| FactField {
-            value,
-            span: d.span,
-            name_span: d.span,
-        };
-        let fields = if values.len() == columns.len() && values.iter().all(Option::is_some) {
-            crate::facts::FieldMap::with_names(&columns, values.into_iter().flatten().map(field))
-        } else {
-            let mut fields = crate::facts::FieldMap::with_capacity(rel.columns.len());
-            for ((col, _), v) in rel.columns.iter().zip(values) {
-                if let Some(value) = v {
-                    fields.insert(col.name.clone(), field(value));
-                }
-            }
-            fields
-        };
+        let fields = crate::facts::FieldMap::from_columns(
+            &columns,
+            values.into_iter().map(|v| {
+                v.map(|value| FactField {
+                    value,
+                    span: d.span,
+                    name_span: d.span,
+                })
+            }),
+        );
         let fact = Fact {
             id,
             kind: FactKind::Row(d.relation.clone()),
