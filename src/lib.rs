@@ -956,13 +956,12 @@ impl Engine {
         // With several threads, the rules that read no derived relation are checked and
         // evaluated over the loaded facts while relations are derived (the loaded facts keep
         // their positions among the derived ones, so their findings are the same).
-        let early: Vec<usize> = (0..self.rules.len())
-            .filter(|&i| {
-                self.rules
-                    .rules
-                    .get(i)
-                    .is_some_and(|r| !r.reads_relations())
-            })
+        let early: Vec<usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| !r.reads_relations())
+            .map(|(i, _)| i)
             .collect();
         let overlap = threads > 1 && !early.is_empty() && early.len() < self.rules.len();
         let checked = if overlap {

@@ -1074,6 +1074,22 @@ mod tests {
         assert_eq!(std::mem::size_of::<Value>(), 24);
     }
 
+    /// A name is first compared with the one last read at the same position, and is the
+    /// same shared text as any earlier occurrence, whatever its position.
+    #[test]
+    fn names_read_at_a_position_are_shared() {
+        let mut names = Interner::default();
+        let kind = names.intern_at("kind", 0);
+        let buyer = names.intern_at("buyer", 1);
+        assert!(Arc::ptr_eq(&names.intern_at("kind", 0), &kind));
+        assert!(Arc::ptr_eq(&names.intern_at("kind", 1), &kind));
+        assert!(Arc::ptr_eq(&names.intern_at("buyer", 1), &buyer));
+        assert!(Arc::ptr_eq(&names.intern("buyer"), &buyer));
+        assert_eq!(&*names.intern_at("seller", 1), "seller");
+        assert_eq!(names.len(), 3);
+        assert_eq!(&*names.intern_at("x", MAX_RECENT + 5), "x");
+    }
+
     /// A symbol's number is a cache: it never makes two symbols equal or different, and a
     /// symbol made outside a fact base has none.
     #[test]
