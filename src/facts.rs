@@ -29,8 +29,10 @@ pub struct FieldMap {
 enum Names {
     /// While the map is built (or changed): its own list.
     Own(Vec<Name>),
-    /// Shared with the other facts of the same shape.
-    Shared(Arc<[Name]>),
+    /// Shared with the other facts of the same shape, with the number of their layout in the
+    /// fact base that shared them ([`BY_NAME`] for none): a field read finds the layout in the
+    /// fact itself, not in a table beside it.
+    Shared(Arc<[Name]>, u32),
 }
 
 impl Default for Names {
@@ -43,18 +45,18 @@ impl Names {
     fn as_slice(&self) -> &[Name] {
         match self {
             Names::Own(v) => v,
-            Names::Shared(a) => a,
+            Names::Shared(a, _) => a,
         }
     }
 
     /// The list to change: a shared list is copied first.
     fn to_mut(&mut self) -> &mut Vec<Name> {
-        if let Names::Shared(a) = self {
+        if let Names::Shared(a, _) = self {
             *self = Names::Own(a.to_vec());
         }
         match self {
             Names::Own(v) => v,
-            Names::Shared(_) => unreachable!("made own above"),
+            Names::Shared(..) => unreachable!("made own above"),
         }
     }
 }
@@ -97,7 +99,7 @@ impl FieldMap {
         }
         let names = match own {
             Some(own) => Names::Own(own),
-            None if fields.len() == names.len() => Names::Shared(names.clone()),
+            None if fields.len() == names.len() => Names::Shared(names.clone(), BY_NAME),
             None => Names::Own(names.iter().take(fields.len()).cloned().collect()),
         };
         FieldMap { names, fields }
@@ -179,10 +181,19 @@ impl FieldMap {
     }
 
     /// Replaces the names by `shared`, the same names in the same order stored once for every
-    /// fact of this shape.
-    fn share_names(&mut self, shared: &Arc<[Name]>) {
+    /// fact of this shape, and records `layout`, the number of that shape in the fact base.
+    fn share_names(&mut self, shared: &Arc<[Name]>, layout: u32) {
         debug_assert_eq!(self.names.as_slice(), &shared[..]);
-        self.names = Names::Shared(shared.clone());
+        self.names = Names::Shared(shared.clone(), layout);
+    }
+
+    /// The number of this map's layout in the fact base it was added to ([`BY_NAME`] for a map
+    /// not added to one, changed since, or with too many fields for a layout).
+    fn layout(&self) -> u32 {
+        match self.names {
+            Names::Shared(_, layout) => layout,
+            Names::Own(_) => BY_NAME,
+        }
     }
 }
 
@@ -392,12 +403,13 @@ pub struct FactBase {
     field_names: IndexMap<FactKind, IndexSet<Name, crate::hash::FastHasher>>,
     /// Field layouts: how a fact's field map is laid out, by field id.
     layouts: Layouts,
-    /// The layout of each fact, by fact index.
-    layout_of: Vec<u32>,
-    symbols: FastSet<Name>,
+    /// Every symbol value and id, numbered in first-seen order; shared with the copy made to
+    /// derive rows (which learn no symbols), so that copy neither copies nor frees it.
+    symbols: Arc<FastSet<Name>>,
     /// For each symbol (by its number in `symbols`), the loaded fact it is the id of
-    /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id).
-    fact_of_symbol: Vec<u32>,
+    /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id);
+    /// shared as `symbols` is.
+    fact_of_symbol: Arc<Vec<u32>>,
     /// For each fact (by index), the number of its id in `symbols` (`u32::MAX` for derived
     /// rows, whose ids are not symbols).
     id_symbol: Vec<u32>,
@@ -435,7 +447,7 @@ fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>)
 /// `symbols`, when `learn`), and gives it the number of its text there ([`SymbolId`]). A symbol
 /// that already holds its number here (a value copied from a fact into a derived row) is not
 /// looked up again.
-fn intern_symbol(symbols: &mut FastSet<Name>, value: &mut Value, learn: bool) {
+fn intern_symbol(symbols: &mut Arc<FastSet<Name>>, value: &mut Value, learn: bool) {
     if let Value::Symbol(s, sid) = value {
         if sid.get().is_some_and(|i| numbers(symbols, i, s)) {
             return;
@@ -445,7 +457,7 @@ fn intern_symbol(symbols: &mut FastSet<Name>, value: &mut Value, learn: bool) {
                 *s = known.clone();
                 Some(i)
             }
-            None if learn => Some(symbols.insert_full(s.clone()).0),
+            None if learn => Some(Arc::make_mut(symbols).insert_full(s.clone()).0),
             None => None,
         };
         *sid = found
@@ -594,7 +606,7 @@ impl FactBase {
         let mut fact = fact;
         // The id is a symbol: one lookup finds (or makes) its number and tells whether a fact
         // already has it.
-        let (symbol, new) = self.symbols.insert_full(fact.id.clone());
+        let (symbol, new) = Arc::make_mut(&mut self.symbols).insert_full(fact.id.clone());
         if !new {
             if let Some(first) = self.fact_at_symbol(symbol) {
                 let first_span = self.get(first).map(|f| f.span).unwrap_or_default();
@@ -619,15 +631,16 @@ impl FactBase {
             // A symbol at the top of a field was learned by `intern`: only lists and records
             // are left to walk.
             if matches!(field.value, Value::List(_) | Value::Record(_)) {
-                collect_symbols(&field.value, &mut self.symbols);
+                collect_symbols(&field.value, Arc::make_mut(&mut self.symbols));
             }
             collect_currencies(&field.value, field.span, &mut self.currencies);
         }
         let index = self.len();
-        if self.fact_of_symbol.len() <= symbol {
-            self.fact_of_symbol.resize(symbol + 1, NO_FACT);
+        let fact_of_symbol = Arc::make_mut(&mut self.fact_of_symbol);
+        if fact_of_symbol.len() <= symbol {
+            fact_of_symbol.resize(symbol + 1, NO_FACT);
         }
-        if let Some(slot) = self.fact_of_symbol.get_mut(symbol) {
+        if let Some(slot) = fact_of_symbol.get_mut(symbol) {
             *slot = u32::try_from(index).unwrap_or(NO_FACT);
         }
         self.id_symbol
@@ -667,12 +680,10 @@ impl FactBase {
                     .all(|(a, b)| Arc::ptr_eq(a, b))
         });
         if let Some(last) = same {
-            let layout = last.layout;
-            fact.fields.share_names(&last.shared);
+            fact.fields.share_names(&last.shared, last.layout);
             for field in fact.fields.values_mut() {
                 intern_symbol(&mut self.symbols, &mut field.value, learn);
             }
-            self.layout_of.push(layout);
             return;
         }
         if learn {
@@ -689,11 +700,10 @@ impl FactBase {
                 .get(shape.as_slice())
                 .filter(|h| h.kind == fact.kind);
             if let Some(hit) = hit {
-                fact.fields.share_names(&hit.shared);
+                fact.fields.share_names(&hit.shared, hit.layout);
                 for field in fact.fields.values_mut() {
                     intern_symbol(&mut self.symbols, &mut field.value, learn);
                 }
-                self.layout_of.push(hit.layout);
                 return;
             }
         }
@@ -717,12 +727,11 @@ impl FactBase {
                 .map(|k| names.get(k).unwrap_or(k).clone())
                 .collect(),
         };
-        fact.fields.share_names(&shared);
+        let layout = layout.unwrap_or(BY_NAME);
+        fact.fields.share_names(&shared, layout);
         for field in fact.fields.values_mut() {
             intern_symbol(&mut self.symbols, &mut field.value, learn);
         }
-        let layout = layout.unwrap_or(BY_NAME);
-        self.layout_of.push(layout);
         let last = LastNames {
             kind: fact.kind.clone(),
             brought,
@@ -834,21 +843,21 @@ impl FactBase {
             .and_then(|i| FieldId::try_from(i).ok())
     }
 
-    /// Field `id` (named `name`) of `fact`, the fact at `index`: two array reads through the
-    /// fact's layout, no hash lookup (a fact with too many fields for a layout is read by name).
+    /// Field `id` (named `name`) of `fact`, a fact of this fact base: two array reads through
+    /// the layout the fact holds, no hash lookup (a fact with too many fields for a layout is
+    /// read by name).
     pub(crate) fn field_by_id<'f>(
         &self,
         fact: &'f Fact,
-        index: FactIndex,
         id: FieldId,
         name: &str,
     ) -> Option<&'f FactField> {
-        match self.layout_of.get(index) {
-            Some(&layout) if layout != BY_NAME => {
+        match fact.fields.layout() {
+            BY_NAME => fact.fields.get(name),
+            layout => {
                 let pos = self.layouts.position(layout, id)?;
-                fact.fields.get_index(pos).map(|(_, f)| f)
+                fact.fields.fields.get(pos)
             }
-            _ => fact.fields.get(name),
         }
     }
 
@@ -1063,7 +1072,7 @@ mod tests {
             })
         };
         let full = FieldMap::from_columns(&columns, [field("a"), field("b"), field("c")]);
-        assert!(matches!(&full.names, Names::Shared(n) if Arc::ptr_eq(n, &columns)));
+        assert!(matches!(&full.names, Names::Shared(n, _) if Arc::ptr_eq(n, &columns)));
         assert_eq!(full.get("to").map(|f| &f.value), Some(&Value::symbol("b")));
         for (values, present) in [
             ([field("a"), None, field("c")], vec!["from", "amount"]),
@@ -1092,7 +1101,7 @@ mod tests {
             .fields
             .names
         {
-            Names::Shared(a) => Some(a.clone()),
+            Names::Shared(a, _) => Some(a.clone()),
             Names::Own(_) => None,
         };
         let (a, b) = (names("a").expect("shared"), names("b").expect("shared"));
@@ -1121,9 +1130,7 @@ mod tests {
         let index = facts.find(id)?;
         let field = facts.field_id(name)?;
         let fact = facts.get(index)?;
-        let got = facts
-            .field_by_id(fact, index, field, name)
-            .map(|f| &f.value);
+        let got = facts.field_by_id(fact, field, name).map(|f| &f.value);
         // The same as reading by name.
         assert_eq!(got, fact.get(name));
         got
@@ -1197,7 +1204,7 @@ mod tests {
         let c = facts.add_row(row("Oracle", "AMD", [&to, &from]), provenance());
         let read = |at: FactIndex, name: &str| {
             let fact = facts.get(at)?;
-            let got = facts.field_by_id(fact, at, facts.field_id(name)?, name);
+            let got = facts.field_by_id(fact, facts.field_id(name)?, name);
             assert_eq!(got.map(|f| &f.value), fact.get(name));
             got.map(|f| f.value.clone())
         };
@@ -1206,8 +1213,9 @@ mod tests {
         assert_eq!(read(a, "to"), Some(Value::symbol("OpenAI")));
         assert_eq!(read(c, "from"), Some(Value::symbol("AMD")));
         assert_eq!(read(c, "to"), Some(Value::symbol("Oracle")));
-        assert_eq!(facts.layout_of.get(a), facts.layout_of.get(b));
-        assert_ne!(facts.layout_of.get(a), facts.layout_of.get(c));
+        let layout = |at: FactIndex| facts.get(at).map(|f| f.fields.layout());
+        assert_eq!(layout(a), layout(b));
+        assert_ne!(layout(a), layout(c));
     }
 
     #[test]
@@ -1228,7 +1236,7 @@ mod tests {
         let fact = facts.get(at);
         let got = id
             .zip(fact)
-            .and_then(|(id, fact)| facts.field_by_id(fact, at, id, "from"));
+            .and_then(|(id, fact)| facts.field_by_id(fact, id, "from"));
         assert_eq!(got.map(|f| &f.value), Some(&Value::symbol("Nvidia")));
     }
 }

@@ -221,20 +221,14 @@ impl<'a> Evaluator<'a> {
         self.missing.borrow_mut().insert(m);
     }
 
-    /// Field `name` of fact `i`, read through the fact base's layout of the fact when `slot`
-    /// is the rule's slot of that name (by name otherwise).
-    fn field_of(
-        &self,
-        fact: &'a Fact,
-        i: FactIndex,
-        name: &str,
-        slot: usize,
-    ) -> Option<&'a FactField> {
+    /// Field `name` of `fact`, read through the fact's layout when `slot` is the rule's slot of
+    /// that name (by name otherwise).
+    fn field_of(&self, fact: &'a Fact, name: &str, slot: usize) -> Option<&'a FactField> {
         let same = self.rule.fields.get(slot).is_some_and(|n| {
             (std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len()) || &**n == name
         });
         match self.field_ids.get(slot) {
-            Some(Some(id)) if same => self.facts.field_by_id(fact, i, *id, name),
+            Some(Some(id)) if same => self.facts.field_by_id(fact, *id, name),
             _ => fact.fields.get(name),
         }
     }
@@ -255,14 +249,14 @@ impl<'a> Evaluator<'a> {
         };
         let i = bound.get(binding).copied().flatten()?;
         let fact = self.fact(i)?;
-        self.field_of(fact, i, name, *slot).map(|f| &f.value)
+        self.field_of(fact, name, *slot).map(|f| &f.value)
     }
 
     fn fact_field(&self, i: FactIndex, name: &str, slot: usize) -> Ev<'a> {
         let Some(fact) = self.fact(i) else {
             return Ev::Missing;
         };
-        match self.field_of(fact, i, name, slot) {
+        match self.field_of(fact, name, slot) {
             Some(f) => Ev::Val(Cow::Borrowed(&f.value)),
             None if name == "id" => self
                 .facts
