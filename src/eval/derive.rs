@@ -147,77 +147,94 @@ fn derive_round(
         return;
     };
     let (seen, new_rows) = (&mut *rows.seen, &mut *rows.new);
-    let mut rows = Vec::new();
-    let head = Placeholders::new(&d.rule, facts);
-    for bound in bindings {
-        let values = match head.values(&bound) {
-            Ok(v) => v,
-            Err(e) => {
-                if !errors.contains(&e) {
-                    errors.push(e);
-                }
-                continue;
-            }
-        };
-        // `flow(Nvidia, OpenAI, d1, 100B USD, missing)`, written into one buffer.
-        let mut id = String::with_capacity(64);
-        id.push_str(&d.relation);
-        id.push('(');
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                id.push_str(", ");
-            }
-            match v {
-                // A name or a text displays as itself.
-                Some(Value::Symbol(s, _) | Value::Text(s)) => id.push_str(s),
-                Some(v) => {
-                    let _ = write!(id, "{v}");
-                }
-                None => id.push_str("missing"),
-            }
-        }
-        id.push(')');
-        let sources: Vec<FactIndex> = bound
-            .iter()
-            .take(d.rule.vars.len())
-            .flatten()
-            .copied()
-            .collect();
-        rows.push((id, values, sources));
-    }
     // The column names, in one list shared by every row that has all its columns.
     let columns: Arc<[Name]> = rel.columns.iter().map(|(c, _)| c.name.clone()).collect();
-    for (id, values, sources) in rows {
-        if seen.contains(id.as_str()) {
-            continue;
+    // The rows are made a chunk at a time (reading the facts), then added (changing them): the
+    // rows waiting to be added never take more than one chunk's memory.
+    let mut made = Vec::with_capacity(bindings.len().min(ROWS_AT_ONCE));
+    for chunk in bindings.chunks(ROWS_AT_ONCE) {
+        let head = Placeholders::new(&d.rule, facts);
+        for bound in chunk {
+            let values = match head.values(bound) {
+                Ok(v) => v,
+                Err(e) => {
+                    if !errors.contains(&e) {
+                        errors.push(e);
+                    }
+                    continue;
+                }
+            };
+            let id = row_id(&d.relation, &values);
+            if seen.contains(id.as_str()) {
+                continue;
+            }
+            let sources: Vec<FactIndex> = bound
+                .iter()
+                .take(d.rule.vars.len())
+                .flatten()
+                .copied()
+                .collect();
+            made.push((id, values, sources));
         }
-        let id = Name::from(id.as_str());
-        seen.insert(id.clone());
-        let fields = crate::facts::FieldMap::from_columns(
-            &columns,
-            values.into_iter().map(|v| {
-                v.map(|value| FactField {
-                    value,
-                    span: d.span,
-                    name_span: d.span,
-                })
-            }),
-        );
-        let fact = Fact {
-            id,
-            kind: FactKind::Row(d.relation.clone()),
-            title: None,
-            fields,
-            span: d.span,
-        };
-        let provenance = Provenance {
-            by: d.rule.id.clone(),
-            span: d.span,
-            sources,
-        };
-        let index = facts.add_row(fact, provenance);
-        new_rows.entry(d.relation.clone()).or_default().push(index);
+        for (id, values, sources) in made.drain(..) {
+            // Two bindings of one chunk can make the same row.
+            if seen.contains(id.as_str()) {
+                continue;
+            }
+            let id = Name::from(id.as_str());
+            seen.insert(id.clone());
+            let fields = crate::facts::FieldMap::from_columns(
+                &columns,
+                values.into_iter().map(|v| {
+                    v.map(|value| FactField {
+                        value,
+                        span: d.span,
+                        name_span: d.span,
+                    })
+                }),
+            );
+            let fact = Fact {
+                id,
+                kind: FactKind::Row(d.relation.clone()),
+                title: None,
+                fields,
+                span: d.span,
+            };
+            let provenance = Provenance {
+                by: d.rule.id.clone(),
+                span: d.span,
+                sources,
+            };
+            let index = facts.add_row(fact, provenance);
+            new_rows.entry(d.relation.clone()).or_default().push(index);
+        }
     }
+}
+
+/// How many rows of one derive are made before they are added to the fact base.
+const ROWS_AT_ONCE: usize = 4096;
+
+/// The id of a row of `relation` with these column values: `flow(Nvidia, OpenAI, d1, 100B USD,
+/// missing)`, written into one buffer.
+fn row_id(relation: &str, values: &[Option<Value>]) -> String {
+    let mut id = String::with_capacity(64);
+    id.push_str(relation);
+    id.push('(');
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            id.push_str(", ");
+        }
+        match v {
+            // A name or a text displays as itself.
+            Some(Value::Symbol(s, _) | Value::Text(s)) => id.push_str(s),
+            Some(v) => {
+                let _ = write!(id, "{v}");
+            }
+            None => id.push_str("missing"),
+        }
+    }
+    id.push(')');
+    id
 }
 
 /// The relation name under which the cycles of one `cycle` pattern are stored.
