@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Budgets, Conditions, Placeholders, matching_bindings};
+use super::{Budgets, Conditions, Placeholders, collect_bindings};
 use crate::check::PackDefaults;
 use crate::check::derive::{check_cycle_hops, check_derives, stratify};
 use crate::diag::{Diagnostic, Level, SourceMap, Span};
@@ -142,7 +142,7 @@ fn derive_round(
         max_results: budgets.max_derived_rows,
         ..budgets
     };
-    let bindings = matching_bindings(&d.rule, facts, budgets, restrict, errors);
+    let bindings = collect_bindings(&d.rule, facts, budgets, restrict, errors);
     let Some(rel) = relations.get(&d.relation) else {
         return;
     };
@@ -152,9 +152,9 @@ fn derive_round(
     // The rows are made a chunk at a time (reading the facts), then added (changing them): the
     // rows waiting to be added never take more than one chunk's memory.
     let mut made = Vec::with_capacity(bindings.len().min(ROWS_AT_ONCE));
-    for chunk in bindings.chunks(ROWS_AT_ONCE) {
+    for start in (0..bindings.len()).step_by(ROWS_AT_ONCE) {
         let head = Placeholders::new(&d.rule, facts);
-        for bound in chunk {
+        for bound in bindings.range(start..bindings.len().min(start + ROWS_AT_ONCE)) {
             let values = match head.values(bound) {
                 Ok(v) => v,
                 Err(e) => {

@@ -1783,13 +1783,70 @@ pub fn matching_bindings(
     restrict: Vec<Option<Vec<FactIndex>>>,
     errors: &mut Vec<EvalError>,
 ) -> Vec<Vec<Option<FactIndex>>> {
+    collect_bindings(rule, facts, budgets, restrict, errors)
+        .iter()
+        .map(<[_]>::to_vec)
+        .collect()
+}
+
+/// [`matching_bindings`], kept in one flat list.
+pub(crate) fn collect_bindings(
+    rule: &CheckedRule,
+    facts: &FactBase,
+    budgets: Budgets,
+    restrict: Vec<Option<Vec<FactIndex>>>,
+    errors: &mut Vec<EvalError>,
+) -> Bindings {
     let ev = Evaluator::new(facts, rule);
     let mut run = plan::Run::restricted(rule, &ev, errors, budgets, restrict);
-    run.collected = Some(Vec::new());
+    run.collected = Some(Bindings::default());
     let mut findings = Vec::new();
     let mut gaps = Vec::new();
     run.execute(&mut findings, &mut gaps);
     run.collected.take().unwrap_or_default()
+}
+
+/// Binding vectors of one rule, all of one length, kept end to end in one list (not one
+/// allocation each: a derive over a million deals collects a million of them).
+#[derive(Debug, Default)]
+pub(crate) struct Bindings {
+    /// The length of each binding vector.
+    width: usize,
+    /// How many there are.
+    count: usize,
+    /// The binding vectors, one after the other.
+    slots: Vec<Option<FactIndex>>,
+}
+
+impl Bindings {
+    /// Appends a binding vector (every one has the length of the first).
+    fn push(&mut self, bound: &[Option<FactIndex>]) {
+        if self.count == 0 {
+            self.width = bound.len();
+        }
+        debug_assert_eq!(bound.len(), self.width);
+        self.slots.extend_from_slice(bound);
+        self.count += 1;
+    }
+
+    /// How many binding vectors there are.
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Binding vectors `range`, in the order they were found.
+    pub(crate) fn range(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = &[Option<FactIndex>]> {
+        let width = self.width;
+        range.map(move |i| self.slots.get(i * width..(i + 1) * width).unwrap_or(&[]))
+    }
+
+    /// Every binding vector, in the order they were found.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[Option<FactIndex>]> {
+        self.range(0..self.count)
+    }
 }
 
 /// The values of the message placeholders of `rule` for a binding (a derive rule keeps its head

@@ -291,7 +291,7 @@ pub(super) struct Run<'r, 'a, 'x> {
     restrict: Vec<Option<Vec<FactIndex>>>,
     /// When set, complete bindings whose conditions all hold are collected here instead of
     /// becoming findings.
-    pub(super) collected: Option<Vec<Vec<Option<FactIndex>>>>,
+    pub(super) collected: Option<super::Bindings>,
 }
 
 /// A condition that was unknown because of missing fields.
@@ -599,7 +599,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             return;
         }
         if let Some(collected) = &mut self.collected {
-            collected.push(bound.to_vec());
+            collected.push(bound);
             return;
         }
         let (finding, errors) = self.ev.finding(self.rule, bound);
