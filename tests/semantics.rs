@@ -70,6 +70,39 @@ fn has_tests_presence_without_a_gap() {
     assert!(r.data_gaps.is_empty());
 }
 
+/// The JSON report writes a conversion with its rate and date as texts, where it was declared.
+#[test]
+fn the_json_report_shows_each_conversion_of_a_step() {
+    let mut engine = dealrules::Engine::new();
+    engine
+        .load(
+            "t.deals",
+            "fx USD/CNY 7.10 on 2025-10-01\ndeal a { amount: 50B USD  other: 355B CNY }",
+        )
+        .unwrap();
+    engine
+        .load(
+            "t.rules",
+            "rule r { severity: low  match d: deal  when d.amount == d.other  flag \"x\" }",
+        )
+        .unwrap();
+    let report = engine.evaluate().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&dealrules::report::json(&report, engine.sources())).unwrap();
+    let step = &json["findings"][0]["trace"][0];
+    assert_eq!(step["condition"], "d.amount == d.other");
+    assert_eq!(
+        step["conversions"],
+        serde_json::json!([{
+            "from": "USD",
+            "to": "CNY",
+            "rate": "7.1",
+            "date": "2025-10-01",
+            "location": { "file": "t.deals", "line": 1, "column": 1 },
+        }])
+    );
+}
+
 #[test]
 fn declared_exchange_rates_convert_exactly_and_show_in_the_trace() {
     let r = run(
