@@ -1,7 +1,10 @@
 //! The fact base: entities and deals, from deal files or built in code, indexed by id.
 
+mod symbols;
+use symbols::SymbolTable;
+
 use crate::diag::{Code, Diagnostic, Span};
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastMap;
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, SymbolId, Value};
@@ -405,7 +408,7 @@ pub struct FactBase {
     layouts: Layouts,
     /// Every symbol value and id, numbered in first-seen order; shared with the copy made to
     /// derive rows (which learn no symbols), so that copy neither copies nor frees it.
-    symbols: Arc<FastSet<Name>>,
+    symbols: Arc<SymbolTable>,
     /// For each symbol (by its number in `symbols`), the loaded fact it is the id of
     /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id);
     /// shared as `symbols` is.
@@ -447,12 +450,12 @@ fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>)
 /// `symbols`, when `learn`), and gives it the number of its text there ([`SymbolId`]). A symbol
 /// that already holds its number here (a value copied from a fact into a derived row) is not
 /// looked up again.
-fn intern_symbol(symbols: &mut Arc<FastSet<Name>>, value: &mut Value, learn: bool) {
+fn intern_symbol(symbols: &mut Arc<SymbolTable>, value: &mut Value, learn: bool) {
     if let Value::Symbol(s, sid) = value {
         if sid.get().is_some_and(|i| numbers(symbols, i, s)) {
             return;
         }
-        let found = match symbols.get_full(&**s) {
+        let found = match symbols.get_full(s) {
             Some((i, known)) => {
                 *s = known.clone();
                 Some(i)
@@ -467,16 +470,16 @@ fn intern_symbol(symbols: &mut Arc<FastSet<Name>>, value: &mut Value, learn: boo
 }
 
 /// Whether `i` is the number of `name` in `symbols`: the very same shared text is there.
-fn numbers(symbols: &FastSet<Name>, i: u32, name: &Name) -> bool {
+fn numbers(symbols: &SymbolTable, i: u32, name: &Name) -> bool {
     symbols
         .get_index(i as usize)
         .is_some_and(|known| Arc::ptr_eq(known, name))
 }
 
-fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
+fn collect_symbols(v: &Value, out: &mut SymbolTable) {
     match v {
         Value::Symbol(s, _) => {
-            out.insert(s.clone());
+            out.insert_full(s.clone());
         }
         Value::List(items) => items.iter().for_each(|i| collect_symbols(i, out)),
         Value::Record(fields) => fields.values().for_each(|i| collect_symbols(i, out)),
