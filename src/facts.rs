@@ -446,15 +446,33 @@ fn collect_currencies(v: &Value, span: Span, out: &mut IndexMap<Currency, Span>)
     }
 }
 
+/// How the symbol values of a fact get their numbers ([`SymbolId`]) when it is added.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Numbering {
+    /// A loaded fact: each symbol is looked up, and learned when new.
+    Learn,
+    /// A row built anywhere: each symbol is looked up (a number it holds is checked first),
+    /// none is learned.
+    Look,
+    /// A row the engine derived from this fact base's own facts: a number a symbol holds was
+    /// given by this fact base (or a copy sharing its symbol table) and is kept without a check;
+    /// a symbol without one is looked up.
+    Trust,
+}
+
 /// Shares the text of a symbol value with the facts already added (and learns it into
-/// `symbols`, when `learn`), and gives it the number of its text there ([`SymbolId`]). A symbol
-/// that already holds its number here (a value copied from a fact into a derived row) is not
-/// looked up again.
-fn intern_symbol(symbols: &mut Arc<SymbolTable>, value: &mut Value, learn: bool) {
+/// `symbols`, with [`Numbering::Learn`]), and gives it the number of its text there
+/// ([`SymbolId`]). A symbol that already holds its number here (a value copied from a fact into
+/// a derived row) is not looked up again.
+fn intern_symbol(symbols: &mut Arc<SymbolTable>, value: &mut Value, numbering: Numbering) {
     if let Value::Symbol(s, sid) = value {
-        if sid.get().is_some_and(|i| numbers(symbols, i, s)) {
+        if sid
+            .get()
+            .is_some_and(|i| numbering == Numbering::Trust || numbers(symbols, i, s))
+        {
             return;
         }
+        let learn = numbering == Numbering::Learn;
         let found = match symbols.get_full(s) {
             Some((i, known)) => {
                 *s = known.clone();
@@ -629,7 +647,7 @@ impl FactBase {
                 fact.id = known.clone();
             }
         }
-        self.intern(&mut fact, true);
+        self.intern(&mut fact, Numbering::Learn);
         for field in fact.fields.values() {
             // A symbol at the top of a field was learned by `intern`: only lists and records
             // are left to walk.
@@ -668,8 +686,9 @@ impl FactBase {
 
     /// Shares the text of the fact's field names (and of its symbol values) with the facts
     /// already added, and records the field names of its kind. Symbols new to the fact base are
-    /// learned only from loaded facts (`learn`), never from derived rows.
-    fn intern(&mut self, fact: &mut Fact, learn: bool) {
+    /// learned only from loaded facts ([`Numbering::Learn`]), never from derived rows.
+    fn intern(&mut self, fact: &mut Fact, numbering: Numbering) {
+        let learn = numbering == Numbering::Learn;
         // The same names as the last row's, in the same `Arc`s: share them without a lookup.
         // (Loaded facts bring names of their own, so only rows are remembered.)
         let same = self.layouts.last.as_ref().filter(|last| {
@@ -685,7 +704,7 @@ impl FactBase {
         if let Some(last) = same {
             fact.fields.share_names(&last.shared, last.layout);
             for field in fact.fields.values_mut() {
-                intern_symbol(&mut self.symbols, &mut field.value, learn);
+                intern_symbol(&mut self.symbols, &mut field.value, numbering);
             }
             return;
         }
@@ -705,7 +724,7 @@ impl FactBase {
             if let Some(hit) = hit {
                 fact.fields.share_names(&hit.shared, hit.layout);
                 for field in fact.fields.values_mut() {
-                    intern_symbol(&mut self.symbols, &mut field.value, learn);
+                    intern_symbol(&mut self.symbols, &mut field.value, numbering);
                 }
                 return;
             }
@@ -733,7 +752,7 @@ impl FactBase {
         let layout = layout.unwrap_or(BY_NAME);
         fact.fields.share_names(&shared, layout);
         for field in fact.fields.values_mut() {
-            intern_symbol(&mut self.symbols, &mut field.value, learn);
+            intern_symbol(&mut self.symbols, &mut field.value, numbering);
         }
         let last = LastNames {
             kind: fact.kind.clone(),
@@ -892,8 +911,23 @@ impl FactBase {
     /// Adds a derived row (or a cycle): ids of rows need not be unique and are not looked up by
     /// [`FactBase::find`].
     pub fn add_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
+        self.add_row_numbered(fact, provenance, Numbering::Look)
+    }
+
+    /// [`FactBase::add_row`] of a row derived from this fact base's facts: the numbers its
+    /// symbols hold are this fact base's (see [`Numbering::Trust`]).
+    pub(crate) fn add_derived_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
+        self.add_row_numbered(fact, provenance, Numbering::Trust)
+    }
+
+    fn add_row_numbered(
+        &mut self,
+        fact: Fact,
+        provenance: Provenance,
+        numbering: Numbering,
+    ) -> FactIndex {
         let mut fact = fact;
-        self.intern(&mut fact, false);
+        self.intern(&mut fact, numbering);
         for field in fact.fields.values() {
             collect_currencies(&field.value, field.span, &mut self.currencies);
         }

@@ -152,6 +152,7 @@ fn derive_round(
     // The rows are made a chunk at a time (reading the facts), then added (changing them): the
     // rows waiting to be added never take more than one chunk's memory.
     let mut made = Vec::with_capacity(bindings.len().min(ROWS_AT_ONCE));
+    let added = new_rows.entry(d.relation.clone()).or_default();
     for start in (0..bindings.len()).step_by(ROWS_AT_ONCE) {
         let head = Placeholders::new(&d.rule, facts);
         for bound in bindings.range(start..bindings.len().min(start + ROWS_AT_ONCE)) {
@@ -165,9 +166,6 @@ fn derive_round(
                 }
             };
             let id = row_id(&d.relation, &values);
-            if seen.contains(id.as_str()) {
-                continue;
-            }
             let sources: Vec<FactIndex> = bound
                 .iter()
                 .take(d.rule.vars.len())
@@ -205,8 +203,7 @@ fn derive_round(
                 span: d.span,
                 sources,
             };
-            let index = facts.add_row(fact, provenance);
-            new_rows.entry(d.relation.clone()).or_default().push(index);
+            added.push(facts.add_derived_row(fact, provenance));
         }
     }
 }

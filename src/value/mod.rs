@@ -967,6 +967,77 @@ pub fn scaled(amount: Decimal) -> String {
 /// power of ten moves the decimal point (exact), and divides only where the scale would pass
 /// the 28 places a decimal holds.
 fn scale_word(amount: Decimal) -> (Decimal, &'static str) {
+    scale_word_by_digits(amount).unwrap_or_else(|| scale_word_by_division(amount))
+}
+
+/// [`scale_word`] on the decimal's integer mantissa: comparing with a power of ten and moving
+/// the decimal point are integer operations (formatting a million amounts, in reports and in the
+/// ids of derived rows, spent most of its time in decimal comparisons and `normalize`). `None`
+/// where the scaled amount would need more than 28 places (then [`scale_word_by_division`]).
+fn scale_word_by_digits(amount: Decimal) -> Option<(Decimal, &'static str)> {
+    const SCALES: [(u32, &str); 4] = [(12, "T"), (9, "B"), (6, "M"), (3, "K")];
+    let scale = amount.scale();
+    let abs = amount.mantissa().unsigned_abs();
+    for (digits, word) in SCALES {
+        // |amount| >= 10^digits, that is |mantissa| >= 10^(digits + scale); past 10^38 the
+        // power is beyond any 96-bit mantissa.
+        let size = POWERS_OF_TEN.get((digits + scale) as usize);
+        if size.is_none_or(|&size| abs < size) {
+            continue;
+        }
+        let mut places = scale + digits;
+        if places > 28 {
+            return None;
+        }
+        // Normalized: no trailing zero after the point (on 64 bits when the digits fit, where
+        // dividing by ten is a multiplication).
+        let digits = match u64::try_from(abs) {
+            Ok(mut m) => {
+                while places > 0 && m.is_multiple_of(10) {
+                    m /= 10;
+                    places -= 1;
+                }
+                u128::from(m)
+            }
+            Err(_) => {
+                let mut m = abs;
+                while places > 0 && m.is_multiple_of(10) {
+                    m /= 10;
+                    places -= 1;
+                }
+                m
+            }
+        };
+        let signed = i128::try_from(digits).ok()?;
+        let signed = if amount.is_sign_negative() {
+            -signed
+        } else {
+            signed
+        };
+        return Decimal::try_from_i128_with_scale(signed, places)
+            .ok()
+            .map(|q| (q, word));
+    }
+    Some((amount.normalize(), ""))
+}
+
+/// 10^0 to 10^38, every power of ten a `u128` holds.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "a constant table built at compile time, every index below its length"
+)]
+const POWERS_OF_TEN: [u128; 39] = {
+    let mut table = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// [`scale_word`] by decimal comparison and division, for any amount.
+fn scale_word_by_division(amount: Decimal) -> (Decimal, &'static str) {
     const SCALES: [(i64, u32, &str); 4] = [
         (1_000_000_000_000, 12, "T"),
         (1_000_000_000, 9, "B"),
@@ -1061,6 +1132,72 @@ impl fmt::Display for Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The scale word found on the mantissa is the one found by decimal division, with the same
+    /// digits and the same scale, for any amount.
+    fn same_scale_word(amount: Decimal) -> Result<(), proptest::test_runner::TestCaseError> {
+        let slow = scale_word_by_division(amount);
+        if let Some(fast) = scale_word_by_digits(amount) {
+            proptest::prop_assert_eq!(fast.1, slow.1, "{}", amount);
+            proptest::prop_assert_eq!(fast.0.to_string(), slow.0.to_string(), "{}", amount);
+            proptest::prop_assert_eq!(fast.0.scale(), slow.0.scale(), "{}", amount);
+        }
+        proptest::prop_assert_eq!(scale_word(amount), slow);
+        Ok(())
+    }
+
+    #[test]
+    fn scale_words_of_edge_amounts() {
+        for text in [
+            "0",
+            "-0",
+            "0.000",
+            "999.999",
+            "1000",
+            "-1000",
+            "1000.000",
+            "1150000",
+            "1.15E+6",
+            "999999999999.9",
+            "1000000000000",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "0.0000000000000000000000000001",
+            "12345.6789",
+        ] {
+            let amount: Decimal = text
+                .parse()
+                .or_else(|_| Decimal::from_scientific(text))
+                .unwrap_or_default();
+            assert!(same_scale_word(amount).is_ok(), "{text}");
+        }
+        assert_eq!(
+            scale_word_by_digits(Decimal::new(1_150_000, 0)),
+            Some((Decimal::new(115, 2), "M"))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn scale_word_on_the_mantissa_is_exact(
+            mantissa in -(1i128 << 96) + 1..(1i128 << 96),
+            scale in 0u32..=28,
+        ) {
+            let amount = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
+            same_scale_word(amount)?;
+        }
+
+        #[test]
+        fn scale_word_of_round_amounts_is_exact(
+            units in -1_000_000i64..1_000_000,
+            power in 0u32..20,
+            scale in 0u32..=8,
+        ) {
+            let mantissa = i128::from(units) * 10i128.pow(power);
+            let amount = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
+            same_scale_word(amount)?;
+        }
+    }
     use std::str::FromStr;
 
     fn dec(s: &str) -> Decimal {
