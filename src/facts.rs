@@ -399,6 +399,8 @@ pub struct FactBase {
     by_kind: FastMap<FactKind, Vec<FactIndex>>,
     /// The position in `by_kind` of the kind of the last fact added.
     last_kind: Option<usize>,
+    /// The position in `unnamed_kind` of the kind of the last fact added there.
+    last_unnamed: Option<usize>,
     /// The facts of each kind by the name in their `kind` (or `type`) field, in load order.
     by_kind_name: FastMap<(FactKind, Name), Vec<FactIndex>>,
     /// The facts of each kind whose `kind` (or `type`) field is missing or not a name.
@@ -808,11 +810,30 @@ impl FactBase {
                 .entry((fact.kind.clone(), n))
                 .or_default()
                 .push(index),
-            None => self
-                .unnamed_kind
-                .entry(fact.kind.clone())
-                .or_default()
-                .push(index),
+            None => {
+                // The rows of a relation have no `kind` field: found again without hashing, as
+                // above.
+                let at = match self.last_unnamed {
+                    Some(at)
+                        if self
+                            .unnamed_kind
+                            .get_index(at)
+                            .is_some_and(|(kind, _)| *kind == fact.kind) =>
+                    {
+                        at
+                    }
+                    _ => {
+                        let entry = self.unnamed_kind.entry(fact.kind.clone());
+                        let at = entry.index();
+                        entry.or_default();
+                        at
+                    }
+                };
+                self.last_unnamed = Some(at);
+                if let Some((_, list)) = self.unnamed_kind.get_index_mut(at) {
+                    list.push(index);
+                }
+            }
         }
     }
 
