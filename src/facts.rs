@@ -507,6 +507,30 @@ fn collect_symbols(v: &Value, out: &mut SymbolTable) {
     }
 }
 
+/// Appends `index` to the list of `kind` in `lists`. Facts of one kind come in runs (a
+/// relation's rows above all): the list of the last kind used (at `last`) is found again
+/// without hashing the kind.
+fn push_by_kind(
+    lists: &mut FastMap<FactKind, Vec<FactIndex>>,
+    last: &mut Option<usize>,
+    kind: &FactKind,
+    index: FactIndex,
+) {
+    let at = match *last {
+        Some(at) if lists.get_index(at).is_some_and(|(k, _)| k == kind) => at,
+        _ => {
+            let entry = lists.entry(kind.clone());
+            let at = entry.index();
+            entry.or_default();
+            at
+        }
+    };
+    *last = Some(at);
+    if let Some((_, list)) = lists.get_index_mut(at) {
+        list.push(index);
+    }
+}
+
 /// No fact: see [`FactBase::fact_of_symbol`].
 const NO_FACT: u32 = u32::MAX;
 
@@ -775,28 +799,7 @@ impl FactBase {
     }
 
     fn index_kind(&mut self, fact: &Fact, index: FactIndex) {
-        // Facts of one kind come in runs (a relation's rows above all): the list of the last
-        // kind is found again without hashing the kind.
-        let at = match self.last_kind {
-            Some(at)
-                if self
-                    .by_kind
-                    .get_index(at)
-                    .is_some_and(|(kind, _)| *kind == fact.kind) =>
-            {
-                at
-            }
-            _ => {
-                let entry = self.by_kind.entry(fact.kind.clone());
-                let at = entry.index();
-                entry.or_default();
-                at
-            }
-        };
-        self.last_kind = Some(at);
-        if let Some((_, list)) = self.by_kind.get_index_mut(at) {
-            list.push(index);
-        }
+        push_by_kind(&mut self.by_kind, &mut self.last_kind, &fact.kind, index);
         let name = fact
             .fields
             .get(crate::syntax::discriminator(&fact.kind))
@@ -810,30 +813,13 @@ impl FactBase {
                 .entry((fact.kind.clone(), n))
                 .or_default()
                 .push(index),
-            None => {
-                // The rows of a relation have no `kind` field: found again without hashing, as
-                // above.
-                let at = match self.last_unnamed {
-                    Some(at)
-                        if self
-                            .unnamed_kind
-                            .get_index(at)
-                            .is_some_and(|(kind, _)| *kind == fact.kind) =>
-                    {
-                        at
-                    }
-                    _ => {
-                        let entry = self.unnamed_kind.entry(fact.kind.clone());
-                        let at = entry.index();
-                        entry.or_default();
-                        at
-                    }
-                };
-                self.last_unnamed = Some(at);
-                if let Some((_, list)) = self.unnamed_kind.get_index_mut(at) {
-                    list.push(index);
-                }
-            }
+            // The rows of a relation have no `kind` field.
+            None => push_by_kind(
+                &mut self.unnamed_kind,
+                &mut self.last_unnamed,
+                &fact.kind,
+                index,
+            ),
         }
     }
 
