@@ -458,7 +458,9 @@ enum Numbering {
     Look,
     /// A row the engine derived from this fact base's own facts: a number a symbol holds was
     /// given by this fact base (or a copy sharing its symbol table) and is kept without a check;
-    /// a symbol without one is looked up.
+    /// a symbol without one is looked up. The derive keeps numbers only for columns read
+    /// straight from a field of a bound fact (whose top-level symbols this fact base numbered
+    /// when it added the fact) and clears any other, such as a symbol read inside a record.
     Trust,
 }
 

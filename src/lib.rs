@@ -991,8 +991,7 @@ impl Engine {
             errors,
             early: mut results,
         } = checked?;
-        let facts_at = facts;
-        let facts: &FactBase = &facts_at;
+        let facts: &FactBase = &facts;
         let mut report = Report {
             warnings: diags,
             rules: checked.len(),
@@ -1022,11 +1021,6 @@ impl Engine {
             },
         );
         results.extend(late_at.into_iter().zip(late_results));
-        // The copy of the facts with the derived rows (millions of small allocations over a
-        // large file) is freed on another thread while the results are merged and sorted.
-        if let std::borrow::Cow::Owned(derived) = facts_at {
-            rayon::spawn(move || drop(derived));
-        }
         // Merged in rule order, as one run over all the rules would give them.
         results.sort_by_key(|(at, _)| *at);
         for (_, r) in results {

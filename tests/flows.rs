@@ -327,3 +327,40 @@ rule deals_only {{ severity: low  match d: deal  when not exists e: deal where e
     ];
     assert_eq!(read, expected.map(|(n, b)| (n.to_string(), b)).to_vec());
 }
+
+/// A row's column taken from inside a record holds the number the symbol had where the record
+/// was made, maybe another engine's: the row is numbered by its text, so a join on it still
+/// finds the entity.
+#[test]
+fn a_row_column_read_inside_a_record_from_another_engine_still_joins() {
+    let mut a = Engine::new();
+    a.load(
+        "a.deals",
+        "entity X { type: company }\nentity Y { type: company }",
+    )
+    .unwrap();
+    let x_from_a = a.facts().id_value(a.facts().find("X").unwrap()).unwrap();
+    let mut b = Engine::new();
+    // The same names in the other order: `X` has another number here.
+    b.load(
+        "b.deals",
+        "entity Y { type: company }\nentity X { type: company }",
+    )
+    .unwrap();
+    let mut record = indexmap::IndexMap::new();
+    record.insert(std::sync::Arc::<str>::from("party"), x_from_a);
+    let deal = dealrules::Fact::deal("d1")
+        .with("kind", dealrules::Value::symbol("investment"))
+        .with("rec", dealrules::Value::Record(std::sync::Arc::new(record)));
+    b.add_fact(deal).unwrap();
+    b.load(
+        "r.rules",
+        r#"relation r(who: entity)
+derive r(d.rec.party) from d: deal
+rule j { severity: low  match x: r  e: entity  when x.who == e.id  flag "row {x.who} joined entity {e.id}" }"#,
+    )
+    .unwrap();
+    let report = b.evaluate().unwrap();
+    let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(messages, ["row X joined entity X"]);
+}

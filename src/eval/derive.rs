@@ -11,10 +11,10 @@ use crate::diag::{Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
 use crate::facts::{Fact, FactBase, FactField, FactIndex, Provenance};
 use crate::hash::{FastMap, FastSet};
-use crate::ir::{CheckedDerive, CheckedRule};
+use crate::ir::{CKind, CheckedDerive, CheckedRule, MessagePart};
 use crate::schema::Schema;
 use crate::syntax::{DeriveDecl, FactKind, RelationDecl, RuleDecl};
-use crate::value::{Name, Value};
+use crate::value::{Name, SymbolId, Value};
 use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 
@@ -153,11 +153,32 @@ fn derive_round(
     // rows waiting to be added never take more than one chunk's memory.
     let mut made = Vec::with_capacity(bindings.len().min(ROWS_AT_ONCE));
     let added = new_rows.entry(d.relation.clone()).or_default();
+    // A column read straight from a field of a bound fact (`d.buyer`) holds this fact base's
+    // symbol number, which the row keeps unchecked; any other column (a field inside a record,
+    // a computed value) may hold a number from elsewhere, and is looked up by its text.
+    let direct: Vec<bool> = d
+        .rule
+        .message
+        .iter()
+        .filter_map(|part| match part {
+            MessagePart::Expr(e) => Some(
+                matches!(&e.kind, CKind::Field(base, ..) if matches!(base.kind, CKind::Var(_))),
+            ),
+            MessagePart::Text(_) => None,
+        })
+        .collect();
     for start in (0..bindings.len()).step_by(ROWS_AT_ONCE) {
         let head = Placeholders::new(&d.rule, facts);
         for bound in bindings.range(start..bindings.len().min(start + ROWS_AT_ONCE)) {
             let values = match head.values(bound) {
-                Ok(v) => v,
+                Ok(mut v) => {
+                    for (value, &direct) in v.iter_mut().zip(&direct) {
+                        if let (Some(Value::Symbol(_, number)), false) = (value, direct) {
+                            *number = SymbolId::NONE;
+                        }
+                    }
+                    v
+                }
                 Err(e) => {
                     if !errors.contains(&e) {
                         errors.push(e);
