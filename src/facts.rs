@@ -1,10 +1,7 @@
 //! The fact base: entities and deals, from deal files or built in code, indexed by id.
 
-mod symbols;
-use symbols::SymbolTable;
-
 use crate::diag::{Code, Diagnostic, Span};
-use crate::hash::FastMap;
+use crate::hash::{FastMap, FastSet};
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, SymbolId, Value};
@@ -410,7 +407,7 @@ pub struct FactBase {
     layouts: Layouts,
     /// Every symbol value and id, numbered in first-seen order; shared with the copy made to
     /// derive rows (which learn no symbols), so that copy neither copies nor frees it.
-    symbols: Arc<SymbolTable>,
+    symbols: Arc<FastSet<Name>>,
     /// For each symbol (by its number in `symbols`), the loaded fact it is the id of
     /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id);
     /// shared as `symbols` is.
@@ -468,7 +465,7 @@ enum Numbering {
 /// `symbols`, with [`Numbering::Learn`]), and gives it the number of its text there
 /// ([`SymbolId`]). A symbol that already holds its number here (a value copied from a fact into
 /// a derived row) is not looked up again.
-fn intern_symbol(symbols: &mut Arc<SymbolTable>, value: &mut Value, numbering: Numbering) {
+fn intern_symbol(symbols: &mut Arc<FastSet<Name>>, value: &mut Value, numbering: Numbering) {
     if let Value::Symbol(s, sid) = value {
         if sid
             .get()
@@ -492,16 +489,16 @@ fn intern_symbol(symbols: &mut Arc<SymbolTable>, value: &mut Value, numbering: N
 }
 
 /// Whether `i` is the number of `name` in `symbols`: the very same shared text is there.
-fn numbers(symbols: &SymbolTable, i: u32, name: &Name) -> bool {
+fn numbers(symbols: &FastSet<Name>, i: u32, name: &Name) -> bool {
     symbols
         .get_index(i as usize)
         .is_some_and(|known| Arc::ptr_eq(known, name))
 }
 
-fn collect_symbols(v: &Value, out: &mut SymbolTable) {
+fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
     match v {
         Value::Symbol(s, _) => {
-            out.insert_full(s.clone());
+            out.insert(s.clone());
         }
         Value::List(items) => items.iter().for_each(|i| collect_symbols(i, out)),
         Value::Record(fields) => fields.values().for_each(|i| collect_symbols(i, out)),
