@@ -152,6 +152,7 @@ fn derive_round(
     // The rows are made a chunk at a time (reading the facts), then added (changing them): the
     // rows waiting to be added never take more than one chunk's memory.
     let mut made = Vec::with_capacity(bindings.len().min(ROWS_AT_ONCE));
+    let mut id = String::with_capacity(64);
     let added = new_rows.entry(d.relation.clone()).or_default();
     // A column read straight from a field of a bound fact (`d.buyer`) holds this fact base's
     // symbol number, which the row keeps unchecked; any other column (a field inside a record,
@@ -186,17 +187,18 @@ fn derive_round(
                     continue;
                 }
             };
-            let id = row_id(&d.relation, &values);
             let sources: Vec<FactIndex> = bound
                 .iter()
                 .take(d.rule.vars.len())
                 .flatten()
                 .copied()
                 .collect();
-            made.push((id, values, sources));
+            made.push((values, sources));
         }
-        for (id, values, sources) in made.drain(..) {
-            // Two bindings of one chunk can make the same row.
+        for (values, sources) in made.drain(..) {
+            // The id is written into one buffer, reused from row to row.
+            id.clear();
+            write_row_id(&mut id, &d.relation, &values);
             if seen.contains(id.as_str()) {
                 continue;
             }
@@ -232,10 +234,9 @@ fn derive_round(
 /// How many rows of one derive are made before they are added to the fact base.
 const ROWS_AT_ONCE: usize = 4096;
 
-/// The id of a row of `relation` with these column values: `flow(Nvidia, OpenAI, d1, 100B USD,
-/// missing)`, written into one buffer.
-fn row_id(relation: &str, values: &[Option<Value>]) -> String {
-    let mut id = String::with_capacity(64);
+/// Writes the id of a row of `relation` with these column values: `flow(Nvidia, OpenAI, d1,
+/// 100B USD, missing)`.
+fn write_row_id(id: &mut String, relation: &str, values: &[Option<Value>]) {
     id.push_str(relation);
     id.push('(');
     for (i, v) in values.iter().enumerate() {
@@ -252,7 +253,6 @@ fn row_id(relation: &str, values: &[Option<Value>]) -> String {
         }
     }
     id.push(')');
-    id
 }
 
 /// The relation name under which the cycles of one `cycle` pattern are stored.

@@ -1066,8 +1066,47 @@ impl fmt::Display for Money {
             f.write_str("up to ")?;
         }
         let (q, word) = scale_word(self.amount);
-        write!(f, "{q}{word} {}", self.currency)
+        write_decimal(f, q)?;
+        f.write_str(word)?;
+        f.write_str(" ")?;
+        f.write_str(self.currency.code())
     }
+}
+
+/// Writes `d` as `rust_decimal` displays it (`-12.50`: every place of its scale, a sign only
+/// when negative), from its integer mantissa: the amounts of reports and of the ids of derived
+/// rows are written without going through a general formatter. Zero goes through
+/// `rust_decimal` (its sign is kept as it keeps it).
+fn write_decimal(f: &mut impl fmt::Write, d: Decimal) -> fmt::Result {
+    let mantissa = d.mantissa();
+    if mantissa == 0 {
+        return write!(f, "{d}");
+    }
+    // 96 bits are at most 29 digits; with a leading `0.` for 28 places, 30 characters.
+    let mut digits = [b'0'; 40];
+    let mut at = digits.len();
+    let mut rest = mantissa.unsigned_abs();
+    while rest > 0 && at > 0 {
+        at -= 1;
+        if let Some(slot) = digits.get_mut(at) {
+            *slot = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+    }
+    let scale = d.scale() as usize;
+    // At least one digit before the point.
+    let start = at.min(digits.len().saturating_sub(scale + 1));
+    let text = digits.get(start..).unwrap_or_default();
+    let (whole, places) = text.split_at(text.len().saturating_sub(scale));
+    if mantissa < 0 {
+        f.write_str("-")?;
+    }
+    f.write_str(std::str::from_utf8(whole).map_err(|_| fmt::Error)?)?;
+    if !places.is_empty() {
+        f.write_str(".")?;
+        f.write_str(std::str::from_utf8(places).map_err(|_| fmt::Error)?)?;
+    }
+    Ok(())
 }
 
 impl fmt::Display for Quantity {
@@ -1201,6 +1240,30 @@ mod tests {
                 .checked_add(jiff::Span::new().days(days))
                 .unwrap_or_default();
             proptest::prop_assert_eq!(Value::Date(date).to_string(), date.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_are_written_as_rust_decimal_displays_them(
+            mantissa in -(1i128 << 96) + 1..(1i128 << 96),
+            scale in 0u32..=28,
+        ) {
+            let d = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
+            let mut out = String::new();
+            proptest::prop_assert!(write_decimal(&mut out, d).is_ok());
+            proptest::prop_assert_eq!(out, d.to_string());
+        }
+
+        #[test]
+        fn small_decimals_are_written_as_rust_decimal_displays_them(
+            mantissa in -100_000i128..100_000,
+            scale in 0u32..=28,
+        ) {
+            let d = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
+            let mut out = String::new();
+            proptest::prop_assert!(write_decimal(&mut out, d).is_ok());
+            proptest::prop_assert_eq!(out, d.to_string());
         }
     }
 
