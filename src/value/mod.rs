@@ -1243,16 +1243,25 @@ mod tests {
         }
     }
 
+    /// `write_decimal` writes the decimal of this mantissa and scale as `rust_decimal` does.
+    fn written_as_rust_decimal(
+        mantissa: i128,
+        scale: u32,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let d = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
+        let mut out = String::new();
+        proptest::prop_assert!(write_decimal(&mut out, d).is_ok());
+        proptest::prop_assert_eq!(out, d.to_string());
+        Ok(())
+    }
+
     proptest::proptest! {
         #[test]
         fn decimals_are_written_as_rust_decimal_displays_them(
             mantissa in -(1i128 << 96) + 1..(1i128 << 96),
             scale in 0u32..=28,
         ) {
-            let d = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
-            let mut out = String::new();
-            proptest::prop_assert!(write_decimal(&mut out, d).is_ok());
-            proptest::prop_assert_eq!(out, d.to_string());
+            written_as_rust_decimal(mantissa, scale)?;
         }
 
         #[test]
@@ -1260,10 +1269,7 @@ mod tests {
             mantissa in -100_000i128..100_000,
             scale in 0u32..=28,
         ) {
-            let d = Decimal::try_from_i128_with_scale(mantissa, scale).unwrap_or_default();
-            let mut out = String::new();
-            proptest::prop_assert!(write_decimal(&mut out, d).is_ok());
-            proptest::prop_assert_eq!(out, d.to_string());
+            written_as_rust_decimal(mantissa, scale)?;
         }
     }
 
