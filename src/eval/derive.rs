@@ -478,25 +478,19 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
 /// entities are on a cycle, this leaves little to search. The whole graph is numbered and its
 /// components found over integers; only the edges kept are given names.
 fn cyclic_edges(facts: &FactBase, row_kind: &FactKind) -> FastMap<Name, Vec<(Name, FactIndex)>> {
-    let name = |v: Option<&Value>| -> Option<Name> {
-        match v? {
-            Value::Symbol(s, _) | Value::Text(s) => Some(s.clone()),
-            other => other.as_name().map(Name::from),
-        }
-    };
-    let mut number: FastMap<Name, usize> = FastMap::default();
+    let mut nodes = Nodes::default();
     let mut edges: Vec<(usize, usize, FactIndex)> = Vec::new();
     for &i in facts.of_kind(row_kind) {
         let Some(f) = facts.get(i) else { continue };
-        let (Some(from), Some(to)) = (name(f.get("from")), name(f.get("to"))) else {
+        let (Some(a), Some(b)) = (
+            nodes.node(facts, f.get("from")),
+            nodes.node(facts, f.get("to")),
+        ) else {
             continue;
         };
-        let next = number.len();
-        let a = *number.entry(from).or_insert(next);
-        let next = number.len();
-        let b = *number.entry(to).or_insert(next);
         edges.push((a, b, i));
     }
+    let number = &nodes.names;
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); number.len()];
     for &(a, b, _) in &edges {
         if let Some(out) = succ.get_mut(a) {
@@ -509,7 +503,7 @@ fn cyclic_edges(facts: &FactBase, row_kind: &FactKind) -> FastMap<Name, Vec<(Nam
         if a != b && component.get(a) != component.get(b) {
             continue;
         }
-        let (Some((from, _)), Some((to, _))) = (number.get_index(a), number.get_index(b)) else {
+        let (Some(from), Some(to)) = (number.get(a), number.get(b)) else {
             continue;
         };
         adjacency
@@ -518,6 +512,41 @@ fn cyclic_edges(facts: &FactBase, row_kind: &FactKind) -> FastMap<Name, Vec<(Nam
             .push((to.clone(), i));
     }
     adjacency
+}
+
+/// The entities of a relation's edges numbered as graph nodes, in first-seen order: through
+/// the symbol's number in the fact base (an integer hashed, not a text), or by the text for a
+/// name the fact base does not know.
+#[derive(Default)]
+struct Nodes {
+    by_symbol: FastMap<u32, usize>,
+    by_text: FastMap<Name, usize>,
+    /// The name of each node.
+    names: Vec<Name>,
+}
+
+impl Nodes {
+    /// The node of the entity `v` names (a symbol or a text), made on first sight.
+    fn node(&mut self, facts: &FactBase, v: Option<&Value>) -> Option<usize> {
+        let (name, number) = match v? {
+            Value::Symbol(s, id) => (s.clone(), facts.symbol_number(s, *id)),
+            Value::Text(s) => (s.clone(), facts.symbol_id(s)),
+            other => {
+                let name = Name::from(other.as_name()?);
+                let number = facts.symbol_id(&name);
+                (name, number)
+            }
+        };
+        let next = self.names.len();
+        let node = match number {
+            Some(n) => *self.by_symbol.entry(n).or_insert(next),
+            None => *self.by_text.entry(name.clone()).or_insert(next),
+        };
+        if node == next {
+            self.names.push(name);
+        }
+        Some(node)
+    }
 }
 
 /// The strongly connected component of each node of a graph given by its successor lists
