@@ -364,3 +364,25 @@ rule j { severity: low  match x: r  e: entity  when x.who == e.id  flag "row {x.
     let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
     assert_eq!(messages, ["row X joined entity X"]);
 }
+
+/// A derive over more bindings than it makes rows at once (4,096): a row made again, in the
+/// same batch or a later one, is kept once.
+#[test]
+fn rows_made_again_across_batches_are_kept_once() {
+    let mut deals = String::from(
+        "entity A { type: company }\nentity B { type: company }\nentity C { type: company }\n",
+    );
+    for i in 0..9000 {
+        let investee = if i % 3 == 2 { "C" } else { "B" };
+        deals.push_str(&format!(
+            "deal d{i:05} {{ kind: investment  investor: A  investee: {investee} }}\n"
+        ));
+    }
+    let rules = r#"relation pair(from: entity, to: entity)
+derive pair(d.investor, d.investee) from d: deal
+rule p { severity: low  match x: pair  flag "{x.from}>{x.to}" }"#;
+    let report = run(&deals, rules);
+    let messages: Vec<&str> = report.findings.iter().map(|f| f.message.as_str()).collect();
+    // Findings come in the report's order, not the rows'.
+    assert_eq!(messages, ["A>C", "A>B"]);
+}
