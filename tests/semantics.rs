@@ -32,6 +32,31 @@ fn evaluation_reports_progress_rule_by_rule() {
     assert_eq!(report.findings.len(), 2);
 }
 
+/// Sub-queries over the same facts with the same join key share one index; those that differ
+/// in a constant of their own conditions (`lease`, not `purchase`), or in the field of their
+/// key, must not.
+#[test]
+fn sub_queries_alike_but_for_a_constant_or_a_key_field_keep_their_own_facts() {
+    let r = run(
+        "entity A { }\nentity B { }\n\
+         deal p1 { kind: purchase  buyer: A  seller: B  amount: 10 USD }\n\
+         deal p2 { kind: purchase  buyer: A  seller: B  amount: 5 USD }\n\
+         deal l1 { kind: lease  buyer: A  seller: B  amount: 7 USD }\n\
+         deal l2 { kind: lease  buyer: B  seller: A  amount: 3 USD }",
+        "rule r { severity: low\n\
+           match c: deal where c.kind == purchase\n\
+           let bought = sum(x.amount for x: deal where x.kind == purchase and x.buyer == c.buyer and x.seller == c.seller)\n\
+           let leased = sum(y.amount for y: deal where y.kind == lease and y.buyer == c.buyer and y.seller == c.seller)\n\
+           let back = sum(w.amount for w: deal where w.kind == lease and w.seller == c.buyer and w.buyer == c.seller)\n\
+           when not exists z: deal where z.kind == purchase and z.buyer == c.buyer and z.seller == c.seller and z.id < c.id\n\
+           flag \"{c.id}: {bought} bought, {leased} leased, {back} back\" }",
+    );
+    assert_eq!(
+        messages(&r),
+        ["p1: 15 USD bought, 7 USD leased, 3 USD back"]
+    );
+}
+
 #[test]
 fn not_equal_on_a_missing_field_does_not_fire() {
     let r = run(

@@ -74,8 +74,11 @@ struct Evaluator<'a> {
     elements: RefCell<Vec<Option<Value>>>,
     /// Where each quantifier element comes from, when its list is a field of a fact.
     element_sources: RefCell<Vec<Option<ElementSource>>>,
-    /// Sub-query indexes, built on first use.
+    /// Sub-query indexes, built on first use, by the first sub-query with the same index
+    /// ([`shared_indexes`]).
     subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
+    /// For each sub-query, the sub-query whose index it uses ([`shared_indexes`]).
+    index_of: Vec<usize>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
     missing: RefCell<crate::hash::FastSet<MissingField>>,
     /// Outer values a sub-query is joined on, found missing inside [`Evaluator::without_gaps`]:
@@ -96,11 +99,11 @@ struct Evaluator<'a> {
     /// condition but the key's equalities, and a value that reads only the local binding. Its result is then
     /// computed once per key ([`Evaluator::aggregates`]).
     keyed_aggregate: Vec<bool>,
-    /// The aggregates computed so far, by sub-query and join key, for those of
-    /// `keyed_aggregate`: the outer facts of one key (the deals of one buyer and seller) share
-    /// one sum.
-    aggregates:
-        RefCell<hashbrown::HashMap<(usize, plan::Parts), Option<Value>, crate::hash::FastHasher>>,
+    /// The aggregates computed so far for those of `keyed_aggregate`, by sub-query and then by
+    /// group of its index (the group number its join key probes to): the outer facts of one
+    /// key (the deals of one buyer and seller) share one sum, found without hashing the key a
+    /// second time. `None` for a group not computed yet; `Some(None)` for a missing result.
+    aggregates: RefCell<Vec<Vec<Option<Option<Value>>>>>,
 }
 
 /// Whether `e` reads nothing but constants and local binding `local` (and the facts its fields
@@ -124,6 +127,59 @@ fn reads_only_local(e: &CExpr, local: usize) -> bool {
     }
 }
 
+/// Whether `a`, over local binding `la`, and `b`, over local binding `lb`, are the same
+/// expression but for the name of that binding (`x.kind in [purchase]` and `y.kind in
+/// [purchase]`): constants written alike, the same fields, operators and functions. Only the
+/// shapes of a sub-query's own conditions are compared; any other (a rule's binding, an element,
+/// a nested sub-query) is not the same.
+fn same_over_local(a: &CExpr, la: usize, b: &CExpr, lb: usize) -> bool {
+    let all = |x: &[CExpr], y: &[CExpr]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_over_local(x, la, y, lb))
+    };
+    match (&a.kind, &b.kind) {
+        (CKind::Literal(x), CKind::Literal(y)) => a.text == b.text && x == y,
+        (CKind::Local(x), CKind::Local(y)) => *x == la && *y == lb,
+        (CKind::Field(x, nx, _), CKind::Field(y, ny, _)) => {
+            nx == ny && same_over_local(x, la, y, lb)
+        }
+        (CKind::Not(x), CKind::Not(y)) | (CKind::Neg(x), CKind::Neg(y)) => {
+            same_over_local(x, la, y, lb)
+        }
+        (CKind::List(x), CKind::List(y)) => all(x, y),
+        (CKind::Call(fx, x), CKind::Call(fy, y)) => fx == fy && all(x, y),
+        (CKind::Binary(ox, x1, x2), CKind::Binary(oy, y1, y2)) => {
+            ox == oy && same_over_local(x1, la, y1, lb) && same_over_local(x2, la, y2, lb)
+        }
+        _ => false,
+    }
+}
+
+/// For each sub-query of `rule`, the first sub-query (itself or an earlier one) whose index is
+/// the same: the same kind of fact, the same conditions on the local binding alone and the same
+/// local sides of its join key. The `sum` and the `not exists` of one rule over the deals of
+/// one buyer and seller then share one index, built once.
+fn shared_indexes(rule: &CheckedRule) -> Vec<usize> {
+    let subs = &rule.subqueries;
+    let same = |a: &crate::ir::SubQuery, b: &crate::ir::SubQuery| {
+        let all = |x: &[CExpr], y: &[CExpr]| {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(x, y)| same_over_local(x, a.local, y, b.local))
+        };
+        a.kind == b.kind && all(&a.prefilter, &b.prefilter) && all(&a.build, &b.build)
+    };
+    subs.iter()
+        .enumerate()
+        .map(|(i, q)| {
+            subs.iter()
+                .take(i)
+                .position(|earlier| same(earlier, q))
+                .unwrap_or(i)
+        })
+        .collect()
+}
+
 impl<'a> Evaluator<'a> {
     fn fact(&self, i: FactIndex) -> Option<&'a Fact> {
         self.facts.get(i)
@@ -136,6 +192,7 @@ impl<'a> Evaluator<'a> {
             elements: RefCell::new(vec![None; rule.elements]),
             element_sources: RefCell::new(vec![None; rule.elements]),
             subs: RefCell::new(indexmap::IndexMap::new()),
+            index_of: shared_indexes(rule),
             missing: RefCell::new(crate::hash::FastSet::default()),
             outer_missing: RefCell::new(Vec::new()),
             gapless: std::cell::Cell::new(0),
@@ -718,6 +775,7 @@ impl<'a> Evaluator<'a> {
     /// The sub-query's index, built on first use: candidates passing the conjuncts that read
     /// only the local binding, hashed on the local side of its equalities.
     fn sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Rc<SubIndex>, Failure<'e>> {
+        let sub = self.index_of.get(sub).copied().unwrap_or(sub);
         if let Some(idx) = self.subs.borrow().get(&sub) {
             return Ok(idx.clone());
         }
@@ -834,16 +892,20 @@ impl<'a> Evaluator<'a> {
         self.with_sub_candidates_keyed(sub, bound, e, None, then)
     }
 
-    /// [`Evaluator::with_sub_candidates`], with the outer join key when the caller has it
-    /// already (`known`, computed from `bound`).
+    /// [`Evaluator::with_sub_candidates`], with the candidates of the outer join key when the
+    /// caller has them already (`known`: exactly those whose key equals the outer one, computed
+    /// from `bound`, so the key's equalities hold for each).
     fn with_sub_candidates_keyed<'e, T>(
         &self,
         sub: usize,
         bound: &Bound,
         e: &'e CExpr,
-        known: Option<&plan::Parts>,
+        known: Option<&[FactIndex]>,
         then: impl FnOnce(Option<&[FactIndex]>, bool) -> Result<T, Failure<'e>>,
     ) -> Result<T, Failure<'e>> {
+        if let Some(members) = known {
+            return then(Some(members), true);
+        }
         let idx = self.sub_index(sub, e)?;
         let Some(q) = self.rule.subqueries.get(sub) else {
             return then(Some(&[]), false);
@@ -858,10 +920,6 @@ impl<'a> Evaluator<'a> {
                 && matches!(key, plan::JoinKey::Keyed(plan::Parts::Names(_)));
             (found, exact)
         };
-        if let Some(parts) = known {
-            let (found, exact) = probe(&plan::JoinKey::Keyed(parts.clone()));
-            return then(Some(&found), exact);
-        }
         // What the outer values lack, apart from what was noted before.
         let before = std::mem::take(&mut *self.missing.borrow_mut());
         let key = plan::keys(self, q.probe.iter(), bound);
@@ -950,7 +1008,9 @@ impl<'a> Evaluator<'a> {
         self.aggregate_keyed(func, sub, bound, e, detail, None)
     }
 
-    /// [`Evaluator::aggregate`], with the outer join key when the caller has it already.
+    /// [`Evaluator::aggregate`], over the candidates of the outer join key when the caller has
+    /// them already (`known`: exactly those whose key equals the outer one, from
+    /// [`plan::JoinIndex::exact`]).
     fn aggregate_keyed<'e>(
         &self,
         func: crate::syntax::AggFunc,
@@ -958,7 +1018,7 @@ impl<'a> Evaluator<'a> {
         bound: &Bound,
         e: &'e CExpr,
         detail: bool,
-        known: Option<&plan::Parts>,
+        known: Option<&[FactIndex]>,
     ) -> Result<(Ev<'a>, Option<Detail>), Failure<'e>> {
         use crate::syntax::AggFunc;
         let fail = |err: ValueError| Failure {
@@ -1101,20 +1161,40 @@ impl<'a> Evaluator<'a> {
         let Ok(Some(plan::JoinKey::Keyed(parts))) = key else {
             return compute();
         };
-        let memo = (sub, parts);
-        if let Some(v) = self.aggregates.borrow().get(&memo) {
-            return Ok(v.clone().map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))));
+        let index = self.sub_index(sub, e)?;
+        // Keys that the index cannot vouch for are compared by evaluation, each time.
+        let Some((group, members)) = index.index.exact(&parts) else {
+            return compute();
+        };
+        let stored = |g: u32| -> Option<Option<Value>> {
+            self.aggregates.borrow().get(sub)?.get(g as usize)?.clone()
+        };
+        if let Some(v) = group.and_then(stored) {
+            return Ok(v.map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))));
         }
         let steps = (self.conversions.borrow().len(), self.dates.borrow().len());
         let result = self
-            .without_gaps(|| self.aggregate_keyed(func, sub, bound, e, false, Some(&memo.1)))
+            .without_gaps(|| self.aggregate_keyed(func, sub, bound, e, false, Some(members)))
             .map(|(v, _)| v)?;
-        if steps == (self.conversions.borrow().len(), self.dates.borrow().len()) {
+        if let Some(g) = group
+            && steps == (self.conversions.borrow().len(), self.dates.borrow().len())
+        {
             let value = match &result {
                 Ev::Val(v) => Some(v.clone().into_owned()),
                 _ => None,
             };
-            self.aggregates.borrow_mut().insert(memo, value);
+            let mut all = self.aggregates.borrow_mut();
+            if all.len() <= sub {
+                all.resize_with(sub + 1, Vec::new);
+            }
+            if let Some(groups) = all.get_mut(sub) {
+                if groups.is_empty() {
+                    groups.resize(index.index.group_count(), None);
+                }
+                if let Some(slot) = groups.get_mut(g as usize) {
+                    *slot = Some(value);
+                }
+            }
         }
         Ok(result)
     }

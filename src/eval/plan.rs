@@ -234,6 +234,30 @@ impl JoinIndex {
             .unwrap_or(&[])
     }
 
+    /// The candidates with key `parts`, when the index alone can say which they are: `parts`
+    /// are names (equal exactly when their numbers are) and every candidate's key is names of
+    /// the same width. Then they are the members of one group (its number) or none at all, and
+    /// the equalities of the key hold for each of them. `None` when candidates of another class
+    /// of key, or without one, must still be compared by evaluation ([`JoinIndex::probe`]).
+    pub(super) fn exact(&self, parts: &Parts) -> Option<(Option<u32>, &[FactIndex])> {
+        let Parts::Names(_) = parts else {
+            return None;
+        };
+        let classes = parts.classes();
+        if !self.unkeyed.is_empty() || self.classes.keys().any(|c| *c != classes) {
+            return None;
+        }
+        Some(match self.groups.get(parts) {
+            Some(&g) => (Some(g), self.group(g)),
+            None => (None, &[]),
+        })
+    }
+
+    /// How many groups (distinct keys) the index holds.
+    pub(super) fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
     /// The candidates that `key` can match: a slice of the index when every candidate's key is
     /// of the probe's class (the usual case), else a new list with the others added.
     pub(super) fn probe<'i>(&'i self, key: &JoinKey, all: &'i [FactIndex]) -> Cow<'i, [FactIndex]> {
