@@ -290,12 +290,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The value of a field of fact `i`; `id` and `title` are always there. `slot` is the
-    /// field's slot in the rule ([`CheckedRule::fields`]).
-    /// The value of `e` when it is a field of a bound fact (`buy.buyer`) that is present, read
-    /// directly by its slot, without the general evaluator; `None` for any other expression or
-    /// a missing field (which the general evaluator then reads, and records as a gap).
-    fn bound_field(&self, e: &CExpr, bound: &Bound) -> Option<&'a Value> {
+    /// The value of `e` when it is a field of a bound fact (`buy.buyer`), read directly by its
+    /// slot, without the general evaluator: `Some(Some(v))` when present; `Some(None)` when missing, noted as a gap exactly as the
+    /// general evaluator notes it ([`Evaluator::fact_field`]); `None` for any other expression,
+    /// and for `id` and `title`, which a fact has without a field of that name.
+    fn read_bound_field(&self, e: &CExpr, bound: &Bound) -> Option<Option<&'a Value>> {
         let CKind::Field(base, name, slot) = &e.kind else {
             return None;
         };
@@ -306,9 +305,18 @@ impl<'a> Evaluator<'a> {
         };
         let i = bound.get(binding).copied().flatten()?;
         let fact = self.fact(i)?;
-        self.field_of(fact, name, *slot).map(|f| &f.value)
+        match self.field_of(fact, name, *slot) {
+            Some(f) => Some(Some(&f.value)),
+            None if matches!(&**name, "id" | "title") => None,
+            None => {
+                self.note_missing(&fact.id, name, true);
+                Some(None)
+            }
+        }
     }
 
+    /// The value of a field of fact `i`; `id` and `title` are always there. `slot` is the
+    /// field's slot in the rule ([`CheckedRule::fields`]).
     fn fact_field(&self, i: FactIndex, name: &str, slot: usize) -> Ev<'a> {
         let Some(fact) = self.fact(i) else {
             return Ev::Missing;
@@ -567,10 +575,10 @@ impl<'a> Evaluator<'a> {
         e: &'e CExpr,
         bound: &Bound,
     ) -> Result<Option<Cow<'a, Value>>, Failure<'e>> {
-        // The usual operand, a field of a bound fact that is present (`buy.buyer`), is read
-        // directly by its slot.
-        if let Some(v) = self.bound_field(e, bound) {
-            return Ok(Some(Cow::Borrowed(v)));
+        // The usual operand, a field of a bound fact (`buy.buyer`), is read directly by its
+        // slot.
+        if let Some(v) = self.read_bound_field(e, bound) {
+            return Ok(v.map(Cow::Borrowed));
         }
         Ok(match self.eval(e, bound)? {
             Ev::Fact(i) => self.facts.id_value(i).map(Cow::Owned),
@@ -658,6 +666,14 @@ impl<'a> Evaluator<'a> {
                     }
                 }
                 Ok(Truth::False)
+            }
+            // The usual filter, a symbol field compared with a symbol (`d.status ==
+            // definitive`): two symbols are equal when their names are (`Value::equals`).
+            CKind::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b)
+                if let CKind::Literal(Value::Symbol(want, _)) = &b.kind
+                    && let Some(Some(Value::Symbol(have, _))) = self.read_bound_field(a, bound) =>
+            {
+                Ok(Truth::from_bool((have == want) == (*op == BinaryOp::Eq)))
             }
             CKind::Binary(op, a, b) if op.is_comparison() => {
                 let (Some(x), Some(y)) = (self.value(a, bound)?, self.value(b, bound)?) else {

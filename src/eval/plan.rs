@@ -720,12 +720,17 @@ pub(super) fn keys<'e>(
     for e in exprs {
         // The usual part, a field of a bound fact (`buy.buyer`): a symbol there holds the
         // fact base's own number.
-        if let Some(v) = ev.bound_field(e, bound) {
-            match KeyPart::of_own(v, ev.facts) {
-                Some(k) if !unkeyed => parts.push(k),
-                _ => unkeyed = true,
+        match ev.read_bound_field(e, bound) {
+            Some(Some(v)) => {
+                match KeyPart::of_own(v, ev.facts) {
+                    Some(k) if !unkeyed => parts.push(k),
+                    _ => unkeyed = true,
+                }
+                continue;
             }
-            continue;
+            // A part the fact lacks (noted as a gap): no key.
+            Some(None) => return Ok(None),
+            None => {}
         }
         let Some(v) = ev.value(e, bound)? else {
             return Ok(None);
