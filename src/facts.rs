@@ -1023,6 +1023,15 @@ impl FactBase {
         }
     }
 
+    /// The number of fact `index`'s id among this fact base's symbols (the number a join key
+    /// of that id holds), if it has one.
+    pub(crate) fn id_number(&self, index: FactIndex) -> Option<u32> {
+        self.id_symbol
+            .get(index)
+            .copied()
+            .filter(|&n| n != u32::MAX)
+    }
+
     /// The id of fact `index` as a symbol value, with its number ([`SymbolId::NONE`] for a
     /// derived row, whose id is no symbol).
     pub fn id_value(&self, index: FactIndex) -> Option<Value> {

@@ -290,11 +290,13 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    /// The value of `e` when it is a field of a bound fact (`buy.buyer`), read directly by its
-    /// slot, without the general evaluator: `Some(Some(v))` when present; `Some(None)` when missing, noted as a gap exactly as the
-    /// general evaluator notes it ([`Evaluator::fact_field`]); `None` for any other expression,
-    /// and for `id` and `title`, which a fact has without a field of that name.
-    fn read_bound_field(&self, e: &CExpr, bound: &Bound) -> Option<Option<&'a Value>> {
+    /// When `e` is a field of a bound fact (`buy.buyer`, `x.amount` of a local binding): the
+    /// fact's index, the fact, the field's name and its slot in the rule.
+    fn bound_field_of<'e>(
+        &self,
+        e: &'e CExpr,
+        bound: &Bound,
+    ) -> Option<(FactIndex, &'a Fact, &'e crate::value::Name, usize)> {
         let CKind::Field(base, name, slot) = &e.kind else {
             return None;
         };
@@ -304,8 +306,17 @@ impl<'a> Evaluator<'a> {
             _ => return None,
         };
         let i = bound.get(binding).copied().flatten()?;
-        let fact = self.fact(i)?;
-        match self.field_of(fact, name, *slot) {
+        Some((i, self.fact(i)?, name, *slot))
+    }
+
+    /// The value of `e` when it is a field of a bound fact (`buy.buyer`), read directly by its
+    /// slot, without the general evaluator: `Some(Some(v))` when present; `Some(None)` when
+    /// missing, noted as a gap exactly as the general evaluator notes it
+    /// ([`Evaluator::fact_field`]); `None` for any other expression, and for `id` and `title`,
+    /// which a fact has without a field of that name.
+    fn read_bound_field(&self, e: &CExpr, bound: &Bound) -> Option<Option<&'a Value>> {
+        let (_, fact, name, slot) = self.bound_field_of(e, bound)?;
+        match self.field_of(fact, name, slot) {
             Some(f) => Some(Some(&f.value)),
             None if matches!(&**name, "id" | "title") => None,
             None => {
@@ -313,6 +324,17 @@ impl<'a> Evaluator<'a> {
                 Some(None)
             }
         }
+    }
+
+    /// The number of the id of the fact bound in `e` when `e` is its `id` (`b.id`) and the fact
+    /// has no field of that name: the part of a join key that the id is, without making the
+    /// id's value. `None` otherwise.
+    fn bound_id_number(&self, e: &CExpr, bound: &Bound) -> Option<u32> {
+        let (i, fact, name, slot) = self.bound_field_of(e, bound)?;
+        if &**name != "id" || self.field_of(fact, name, slot).is_some() {
+            return None;
+        }
+        self.facts.id_number(i)
     }
 
     /// The value of a field of fact `i`; `id` and `title` are always there. `slot` is the
@@ -1052,6 +1074,20 @@ impl<'a> Evaluator<'a> {
         let Some(q) = self.rule.subqueries.get(sub) else {
             return Ok((Ev::Missing, empty()));
         };
+        // Without the explanation, a count or an aggregate of a field of the local binding
+        // (`x.amount`, whose reading records nothing and cannot fail) is folded as it is read.
+        let plain = func == AggFunc::Count
+            || q.value.as_ref().is_some_and(|v| {
+                matches!(&v.kind, CKind::Field(base, ..) if matches!(base.kind, CKind::Local(l) if l == q.local))
+            });
+        if !detail && plain {
+            let folded = self.with_sub_candidates_keyed(sub, bound, e, known, |cands, holds| {
+                cands.map_or(Ok(Ev::Missing), |c| {
+                    self.fold(func, sub, c, holds, bound, e)
+                })
+            })?;
+            return Ok((folded, None));
+        }
         // The facts counted (with their values, except for `count`) and those skipped.
         let gathered =
             self.with_sub_candidates_keyed(sub, bound, e, known, |cands, keys_hold| {
@@ -1109,18 +1145,8 @@ impl<'a> Evaluator<'a> {
             }
             AggFunc::Min | AggFunc::Max => {
                 for (i, v) in values.iter().enumerate() {
-                    let better = match chosen.and_then(|c| values.get(c)) {
-                        None => true,
-                        Some(best) => {
-                            let o = self.with_fx(v, best, Value::compare).map_err(fail)?;
-                            if func == AggFunc::Min {
-                                o.is_lt()
-                            } else {
-                                o.is_gt()
-                            }
-                        }
-                    };
-                    if better {
+                    let best = chosen.and_then(|c| values.get(c)).copied();
+                    if self.better(func, v, best).map_err(fail)? {
                         chosen = Some(i);
                     }
                 }
@@ -1150,6 +1176,98 @@ impl<'a> Evaluator<'a> {
             result.map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))),
             detail,
         ))
+    }
+
+    /// Whether `v` is to replace `best` (none yet: it is) as the result of `min` (smaller) or
+    /// `max` (larger).
+    fn better(
+        &self,
+        func: crate::syntax::AggFunc,
+        v: &Value,
+        best: Option<&Value>,
+    ) -> Result<bool, ValueError> {
+        let Some(best) = best else {
+            return Ok(true);
+        };
+        let o = self.with_fx(v, best, Value::compare)?;
+        Ok(if func == crate::syntax::AggFunc::Min {
+            o.is_lt()
+        } else {
+            o.is_gt()
+        })
+    }
+
+    /// The aggregate `func` of sub-query `sub` over candidates `cands` (`keys_hold` as for
+    /// [`Evaluator::sub_holds`]), for a count or a value that is a field of the local binding:
+    /// each value is added (or compared) as it is read, in candidate order, as
+    /// [`Evaluator::aggregate_keyed`] does after gathering them. A candidate whose value is
+    /// missing is not counted; `sum` of nothing is 0, `min`/`max`/`avg` of nothing missing.
+    fn fold<'e>(
+        &self,
+        func: crate::syntax::AggFunc,
+        sub: usize,
+        cands: &[FactIndex],
+        keys_hold: bool,
+        bound: &Bound,
+        e: &'e CExpr,
+    ) -> Result<Ev<'a>, Failure<'e>> {
+        use crate::syntax::AggFunc;
+        let fail = |err: ValueError| Failure {
+            expr: e,
+            message: err.to_string(),
+        };
+        let Some(q) = self.rule.subqueries.get(sub) else {
+            return Ok(Ev::Missing);
+        };
+        let mut inner = self.with_local(bound, q.local, 0);
+        let mut counted = 0usize;
+        let mut total = Value::Number(rust_decimal::Decimal::ZERO);
+        let mut best: Option<Cow<'a, Value>> = None;
+        for &f in cands {
+            self.set_local(&mut inner, q.local, f);
+            if !self.sub_holds(sub, &inner, e, keys_hold)? {
+                continue;
+            }
+            let value = match &q.value {
+                Some(v) if func != AggFunc::Count => match self.value(v, &inner) {
+                    Ok(Some(value)) => value,
+                    Ok(None) => continue,
+                    Err(failure) => {
+                        return Err(Failure {
+                            expr: e,
+                            message: failure.message,
+                        });
+                    }
+                },
+                _ => {
+                    counted += 1;
+                    continue;
+                }
+            };
+            counted += 1;
+            match func {
+                AggFunc::Count => {}
+                AggFunc::Sum | AggFunc::Avg => {
+                    total = self.with_fx(&total, &value, Value::add).map_err(fail)?;
+                }
+                AggFunc::Min | AggFunc::Max => {
+                    if self.better(func, &value, best.as_deref()).map_err(fail)? {
+                        best = Some(value);
+                    }
+                }
+            }
+        }
+        let result = match func {
+            AggFunc::Count => Some(Value::Number(rust_decimal::Decimal::from(counted))),
+            AggFunc::Sum => Some(total),
+            AggFunc::Avg if counted == 0 => None,
+            AggFunc::Avg => {
+                let n = Value::Number(rust_decimal::Decimal::from(counted));
+                Some(total.div(&n).map_err(fail)?)
+            }
+            AggFunc::Min | AggFunc::Max => best.map(Cow::into_owned),
+        };
+        Ok(result.map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))))
     }
 
     /// The value of an aggregate (no explanation), computed once per join key where it is a

@@ -732,6 +732,13 @@ pub(super) fn keys<'e>(
             Some(None) => return Ok(None),
             None => {}
         }
+        // A bound fact's id (`b.id`): its number.
+        if let Some(n) = ev.bound_id_number(e, bound) {
+            if !unkeyed {
+                parts.push(KeyPart::Name(n));
+            }
+            continue;
+        }
         let Some(v) = ev.value(e, bound)? else {
             return Ok(None);
         };
