@@ -195,6 +195,13 @@ impl FieldMap {
             Names::Own(_) => BY_NAME,
         }
     }
+
+    /// The number of this map's layout in the fact base it was added to: every map of that
+    /// fact base with this number has the same field names in the same order. `None` for a
+    /// map not added to one, changed since, or with too many fields for a layout.
+    pub(crate) fn layout_number(&self) -> Option<u32> {
+        Some(self.layout()).filter(|&l| l != BY_NAME)
+    }
 }
 
 impl PartialEq for FieldMap {

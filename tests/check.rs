@@ -228,6 +228,75 @@ fn a_schema_extension_adds_fields_to_a_shipped_kind() {
     );
 }
 
+/// Facts written with the same fields in the same order share what the schema says of their
+/// fields, worked out once: each still gets every diagnostic of its own values, an unknown field
+/// or a missing required one, and a fact of another kind with the same fields is checked
+/// against its own kind.
+#[test]
+fn facts_of_one_layout_each_get_their_own_diagnostics() {
+    let mut engine = common::engine_with_schema();
+    engine
+        .load(
+            "t.deals",
+            "entity A { type: company }\nentity B { type: company }\n\
+             deal p1 { kind: purchase  buyer: A  seller: B  amount: 1 USD  source: [\"s\"]  confidence: filed }\n\
+             deal p2 { kind: purchase  buyer: A  seller: B  amount: 2 GW  source: [\"s\"]  confidence: filed }\n\
+             deal p3 { kind: purchase  buyer: A  seller: C  amount: 3 USD  source: [\"s\"]  confidence: filed }\n\
+             deal p4 { kind: purchase  buyer: A  seller: B  amount: 4 GW  source: [\"s\"]  confidence: filed }\n\
+             deal x1 { kind: purchase  buyer: A  seller: B  amont: 5 USD  source: [\"s\"]  confidence: filed }\n\
+             deal x2 { kind: purchase  buyer: A  seller: B  amont: 6 USD  source: [\"s\"]  confidence: filed }\n\
+             deal l1 { kind: lease  buyer: A  seller: B  amount: 7 USD  source: [\"s\"]  confidence: filed }\n",
+        )
+        .unwrap();
+    let errors: Vec<(Code, String)> = engine
+        .check()
+        .into_iter()
+        .filter(|d| d.level == Level::Error)
+        .map(|d| (d.code, d.message))
+        .collect();
+    let expected: Vec<(Code, &str)> = vec![
+        (
+            Code::WrongType,
+            "field `amount` of deal `p2` should be money, not power (GW)",
+        ),
+        (
+            Code::UnknownReference,
+            "`C` in field `seller` of `p3` is not a declared entity",
+        ),
+        (
+            Code::WrongType,
+            "field `amount` of deal `p4` should be money, not power (GW)",
+        ),
+        (
+            Code::UnknownField,
+            "deal `x1` (purchase) has no field `amont` in the schema",
+        ),
+        (
+            Code::UnknownField,
+            "deal `x2` (purchase) has no field `amont` in the schema",
+        ),
+        // Sorted by place: the missing fields are reported on the fact, before its fields.
+        (
+            Code::MissingField,
+            "deal `l1` (lease) has no `lessor`, which is required",
+        ),
+        (
+            Code::MissingField,
+            "deal `l1` (lease) has no `lessee`, which is required",
+        ),
+        (
+            Code::UnknownField,
+            "deal `l1` (lease) has no field `buyer` in the schema",
+        ),
+        (
+            Code::UnknownField,
+            "deal `l1` (lease) has no field `seller` in the schema",
+        ),
+    ];
+    let errors: Vec<(Code, &str)> = errors.iter().map(|(c, m)| (*c, m.as_str())).collect();
+    assert_eq!(errors, expected);
+}
+
 #[test]
 fn without_a_schema_fields_are_not_validated() {
     let mut engine = Engine::new();

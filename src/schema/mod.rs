@@ -463,9 +463,10 @@ impl Schema {
     /// Validates every fact against the schema: unknown kinds and fields, wrong types, missing
     /// required fields, references to undeclared entities or deals.
     pub fn validate(&self, facts: &FactBase, diags: &mut Vec<Diagnostic>) {
+        let mut plans = Plans::default();
         for (_, fact) in facts.iter() {
             if let Some(t) = self.target(&fact.kind).filter(|t| t.declared) {
-                Validator { facts, diags }.fact(fact, t);
+                Validator { facts, diags }.fact(fact, t, &mut plans);
             }
         }
     }
@@ -474,6 +475,45 @@ impl Schema {
 struct Validator<'a> {
     facts: &'a FactBase,
     diags: &'a mut Vec<Diagnostic>,
+}
+
+/// What the schema says of every fact with one layout of field names (the same names in the
+/// same order, [`FieldMap::layout_number`](crate::facts::FieldMap)) and one kind, worked out
+/// once for the first such fact: by (entity or deal, layout, the kind's position in the schema).
+type Plans<'s> = crate::hash::FastMap<(bool, u32, Option<usize>), Plan<'s>>;
+
+/// See [`Plans`].
+struct Plan<'s> {
+    /// The definition of each field, in the fact's order; `None` for the kind's own field.
+    defs: Vec<Option<&'s FieldDef>>,
+    /// Whether every field is declared and every required field is there: then only the
+    /// values remain to be checked against their types.
+    clean: bool,
+}
+
+impl<'s> Plan<'s> {
+    fn new(fact: &Fact, t: &'s TargetSchema, kind: Option<&'s KindSchema>, disc: &str) -> Self {
+        let mut defs = Vec::with_capacity(fact.fields.len());
+        let mut clean = true;
+        for (name, _) in &fact.fields {
+            if **name == *disc && kind.is_some() {
+                defs.push(None);
+                continue;
+            }
+            let def = kind
+                .and_then(|k| k.fields.get(name))
+                .or_else(|| t.common.get(name));
+            clean &= def.is_some();
+            defs.push(def);
+        }
+        clean &= kind
+            .into_iter()
+            .flat_map(|k| k.fields.fields.values())
+            .chain(t.common.fields.values())
+            .filter(|d| d.required && *d.name != *disc)
+            .all(|d| fact.fields.contains_key(&d.name));
+        Plan { defs, clean }
+    }
 }
 
 /// Why a value does not fit a type.
@@ -496,7 +536,7 @@ enum Misfit {
 }
 
 impl Validator<'_> {
-    fn fact(&mut self, fact: &Fact, t: &TargetSchema) {
+    fn fact<'s>(&mut self, fact: &Fact, t: &'s TargetSchema, plans: &mut Plans<'s>) {
         let what = fact.kind.keyword();
         let disc = discriminator(&fact.kind);
         // The fact's kind (`investment`) and its schema, when the schema declares kinds.
@@ -563,7 +603,26 @@ impl Validator<'_> {
         }
         // ` (investment)`, after a deal's id in a message.
         let kind_name = || kind.map_or(String::new(), |(name, _)| format!(" ({name})"));
+        let kind_number = kind.and_then(|(name, _)| t.kinds.get_index_of(name));
         let kind = kind.map(|(_, k)| k);
+        // A fact laid out like one seen before, whose fields are all declared and whose required
+        // fields are all there: only its values are checked.
+        if let Some(layout) = fact.fields.layout_number() {
+            let key = (fact.kind == FactKind::Entity, layout, kind_number);
+            let plan = plans
+                .entry(key)
+                .or_insert_with(|| Plan::new(fact, t, kind, disc));
+            if plan.clean {
+                for ((name, field), def) in fact.fields.iter().zip(&plan.defs) {
+                    if let Some(def) = def
+                        && let Err(m) = self.fits(&def.ty, &field.value)
+                    {
+                        self.misfit(m, fact, name, field.span, &def.ty);
+                    }
+                }
+                return;
+            }
+        }
         for (name, field) in &fact.fields {
             if **name == *disc && kind.is_some() {
                 continue;
