@@ -205,12 +205,11 @@ pub fn timestamp(text: &str) -> Result<Value, LiteralError> {
 /// Resolves the escapes of a string literal's inner text.
 pub fn unescape(raw: &str) -> Result<String, String> {
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
+    let mut rest = raw;
+    // The text up to each backslash is copied as it is.
+    while let Some(at) = rest.find('\\') {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let mut chars = rest.get(at + 1..).unwrap_or_default().chars();
         match chars.next() {
             Some('"') => out.push('"'),
             Some('\\') => out.push('\\'),
@@ -226,7 +225,9 @@ pub fn unescape(raw: &str) -> Result<String, String> {
             Some(other) => return Err(format!("unknown escape `\\{other}`")),
             None => return Err("a string cannot end with `\\`".into()),
         }
+        rest = chars.as_str();
     }
+    out.push_str(rest);
     Ok(out)
 }
 
@@ -352,5 +353,47 @@ mod tests {
     fn escapes() {
         assert_eq!(unescape(r#"a\"b\\c\u{4e2d}"#), Ok("a\"b\\c中".to_string()));
         assert!(unescape(r"\q").is_err());
+        assert_eq!(unescape("plain"), Ok("plain".to_string()));
+        assert_eq!(unescape(r"\n\t"), Ok("\n\t".to_string()));
+        assert!(unescape("ends\\").is_err());
+    }
+
+    /// The escapes resolved one character at a time: what [`unescape`] must give.
+    fn unescape_by_char(raw: &str) -> Result<String, String> {
+        let mut out = String::new();
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('"') => out.push('"'),
+                Some('\\') => out.push('\\'),
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some('u') => {
+                    let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                    let hex = rest.strip_prefix('{').ok_or("expected `\\u{...}`")?;
+                    let code = u32::from_str_radix(hex, 16)
+                        .map_err(|_| format!("`\\u{{{hex}}}` is not hexadecimal"))?;
+                    out.push(
+                        char::from_u32(code).ok_or(format!("`\\u{{{hex}}}` is not a character"))?,
+                    );
+                }
+                Some(other) => return Err(format!("unknown escape `\\{other}`")),
+                None => return Err("a string cannot end with `\\`".into()),
+            }
+        }
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unescape_copies_runs_as_characters_would(
+            raw in r#"([a-z中 ]|\\["\\ntq]|\\u\{[0-9a-fx]{0,7}\}?|\\)*"#
+        ) {
+            proptest::prop_assert_eq!(unescape(&raw), unescape_by_char(&raw));
+        }
     }
 }
