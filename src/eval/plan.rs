@@ -163,6 +163,9 @@ pub(super) struct JoinIndexBuilder {
     index: JoinIndex,
     /// (group, candidate), in insertion order.
     pairs: Vec<(u32, FactIndex)>,
+    /// The classes of the last new group and their position in `index.classes`: the keys of
+    /// one index are nearly always of one class, which is then not hashed again.
+    last_classes: Option<(Classes, usize)>,
 }
 
 impl JoinIndexBuilder {
@@ -179,9 +182,22 @@ impl JoinIndexBuilder {
         match key {
             JoinKey::Keyed(parts) => {
                 let next = u32::try_from(index.groups.len()).unwrap_or(u32::MAX);
+                let last = &mut self.last_classes;
                 let classes = parts.classes();
                 let group = *index.groups.entry(parts).or_insert_with(|| {
-                    index.classes.entry(classes).or_default().push(next);
+                    let at = match last.as_ref() {
+                        Some((c, at)) if *c == classes => *at,
+                        _ => {
+                            let entry = index.classes.entry(classes.clone());
+                            let at = entry.index();
+                            entry.or_default();
+                            *last = Some((classes, at));
+                            at
+                        }
+                    };
+                    if let Some((_, groups)) = index.classes.get_index_mut(at) {
+                        groups.push(next);
+                    }
                     next
                 });
                 self.pairs.push((group, f));
@@ -192,7 +208,9 @@ impl JoinIndexBuilder {
 
     /// The index: the members sorted by group (stable, so each group keeps candidate order).
     pub(super) fn finish(self) -> JoinIndex {
-        let JoinIndexBuilder { mut index, pairs } = self;
+        let JoinIndexBuilder {
+            mut index, pairs, ..
+        } = self;
         let groups = index.groups.len();
         let mut starts = vec![0u32; groups + 1];
         for &(g, _) in &pairs {
