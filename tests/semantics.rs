@@ -57,6 +57,48 @@ fn sub_queries_alike_but_for_a_constant_or_a_key_field_keep_their_own_facts() {
     );
 }
 
+/// Two alike sub-queries whose own conditions convert a currency: the rate taken while the
+/// second one's candidates are found is shown in the explanation of the condition holding it,
+/// as it is when the sub-query stands alone (their index is not shared).
+#[test]
+fn alike_sub_queries_that_convert_currencies_keep_the_rate_in_the_explanation() {
+    let r = run(
+        "fx EUR/USD 1.10\nentity A { type: company }\n\
+         deal d1 { kind: purchase  buyer: A  amount: 100 EUR }\n\
+         deal d2 { kind: purchase  buyer: A  amount: 200 USD }",
+        "rule r { severity: low  match b: entity\n\
+           when (exists x: deal where x.amount > 50 USD and x.buyer == b.id)\n\
+             or count(y: deal where y.amount > 50 USD and y.buyer == b.id) > 5\n\
+           flag \"{b.id}\" }",
+    );
+    assert_eq!(messages(&r), ["A"]);
+    let step = &r.findings[0].trace[0];
+    assert_eq!(step.op, Some("or"));
+    let rates: Vec<String> = step
+        .conversions
+        .iter()
+        .map(|c| format!("{}/{} {}", c.base, c.quote, c.rate))
+        .collect();
+    assert_eq!(rates, ["EUR/USD 1.10"]);
+}
+
+/// An aggregate whose candidates have conditions of their own reports the error of those
+/// conditions before an error in adding the values: every candidate is checked first.
+#[test]
+fn an_error_in_a_candidates_condition_comes_before_an_error_in_adding() {
+    let r = run(
+        "entity A { type: company  limit: 5 }\n\
+         deal d1 { kind: purchase  buyer: A  amount: 100 USD  score: 1 }\n\
+         deal d2 { kind: purchase  buyer: A  amount: 200 EUR  score: 2 }\n\
+         deal d3 { kind: purchase  buyer: A  amount: 300 USD  score: 3 USD }",
+        "rule s { severity: low  match b: entity\n\
+           when sum(x.amount for x: deal where x.buyer == b.id and x.score < b.limit) > 0 USD\n\
+           flag \"{b.id}\" }",
+    );
+    let errors: Vec<&str> = r.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(errors, ["cannot compare money (USD) and a number"]);
+}
+
 #[test]
 fn not_equal_on_a_missing_field_does_not_fire() {
     let r = run(

@@ -77,8 +77,11 @@ struct Evaluator<'a> {
     /// Sub-query indexes, built on first use, by the first sub-query with the same index
     /// ([`shared_indexes`]).
     subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
-    /// For each sub-query, the sub-query whose index it uses ([`shared_indexes`]).
+    /// For each sub-query, the first sub-query alike to it ([`shared_indexes`]).
     index_of: Vec<usize>,
+    /// The indexes that alike sub-queries share, by the first of them: those whose building
+    /// took no exchange rate and no date of a timestamp.
+    shared: RefCell<crate::hash::FastMap<usize, Rc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
     missing: RefCell<crate::hash::FastSet<MissingField>>,
     /// Outer values a sub-query is joined on, found missing inside [`Evaluator::without_gaps`]:
@@ -193,6 +196,7 @@ impl<'a> Evaluator<'a> {
             element_sources: RefCell::new(vec![None; rule.elements]),
             subs: RefCell::new(indexmap::IndexMap::new()),
             index_of: shared_indexes(rule),
+            shared: RefCell::default(),
             missing: RefCell::new(crate::hash::FastSet::default()),
             outer_missing: RefCell::new(Vec::new()),
             gapless: std::cell::Cell::new(0),
@@ -812,18 +816,36 @@ impl<'a> Evaluator<'a> {
 
     /// The sub-query's index, built on first use: candidates passing the conjuncts that read
     /// only the local binding, hashed on the local side of its equalities.
+    ///
+    /// A sub-query alike to one whose index is built ([`shared_indexes`]) uses that index,
+    /// unless building it took exchange rates or dates of timestamps: those steps belong in the
+    /// explanation of the condition that builds the index, so each such sub-query builds (and
+    /// explains) its own, as it would alone.
     fn sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Rc<SubIndex>, Failure<'e>> {
-        let sub = self.index_of.get(sub).copied().unwrap_or(sub);
         if let Some(idx) = self.subs.borrow().get(&sub) {
             return Ok(idx.clone());
         }
+        let alike = self.index_of.get(sub).copied().unwrap_or(sub);
+        let shared = self.shared.borrow().get(&alike).cloned();
+        if let Some(idx) = shared {
+            self.subs.borrow_mut().insert(sub, idx.clone());
+            return Ok(idx);
+        }
+        let steps = (self.conversions.borrow().len(), self.dates.borrow().len());
         // The fields found missing while the index is built (a candidate without a key part
         // never joins, and records no data gap) are not about the binding being evaluated:
         // they are not noted at all.
         self.unnoted.set(self.unnoted.get() + 1);
         let built = self.build_sub_index(sub, e);
         self.unnoted.set(self.unnoted.get() - 1);
-        built
+        let built = built?;
+        if steps == (self.conversions.borrow().len(), self.dates.borrow().len()) {
+            self.shared
+                .borrow_mut()
+                .entry(alike)
+                .or_insert_with(|| built.clone());
+        }
+        Ok(built)
     }
 
     /// Builds the index of sub-query `sub` (see [`Evaluator::sub_index`]).
@@ -1075,18 +1097,25 @@ impl<'a> Evaluator<'a> {
             return Ok((Ev::Missing, empty()));
         };
         // Without the explanation, a count or an aggregate of a field of the local binding
-        // (`x.amount`, whose reading records nothing and cannot fail) is folded as it is read.
+        // (`x.amount`, whose reading records nothing and cannot fail) over candidates that need
+        // no condition checked (the equalities of an exact key hold for each) is folded as it
+        // is read: nothing else is evaluated between two values, so the errors and the
+        // exchange rates met are those of gathering the values first.
         let plain = func == AggFunc::Count
             || q.value.as_ref().is_some_and(|v| {
                 matches!(&v.kind, CKind::Field(base, ..) if matches!(base.kind, CKind::Local(l) if l == q.local))
             });
-        if !detail && plain {
-            let folded = self.with_sub_candidates_keyed(sub, bound, e, known, |cands, holds| {
-                cands.map_or(Ok(Ev::Missing), |c| {
-                    self.fold(func, sub, c, holds, bound, e)
-                })
-            })?;
-            return Ok((folded, None));
+        let only_keys = (0..q.residual.len()).all(|i| q.key_residuals.contains(&i));
+        if !detail && plain && only_keys {
+            let folded =
+                self.with_sub_candidates_keyed(sub, bound, e, known, |cands, holds| match cands {
+                    None => Ok(Some(Ev::Missing)),
+                    Some(c) if holds => self.fold(func, sub, c, bound, e).map(Some),
+                    Some(_) => Ok(None),
+                })?;
+            if let Some(folded) = folded {
+                return Ok((folded, None));
+            }
         }
         // The facts counted (with their values, except for `count`) and those skipped.
         let gathered =
@@ -1197,9 +1226,9 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// The aggregate `func` of sub-query `sub` over candidates `cands` (`keys_hold` as for
-    /// [`Evaluator::sub_holds`]), for a count or a value that is a field of the local binding:
-    /// each value is added (or compared) as it is read, in candidate order, as
+    /// The aggregate `func` of sub-query `sub` over candidates `cands`, each of which matches
+    /// (no condition is left to check), for a count or a value that is a field of the local
+    /// binding: each value is added (or compared) as it is read, in candidate order, as
     /// [`Evaluator::aggregate_keyed`] does after gathering them. A candidate whose value is
     /// missing is not counted; `sum` of nothing is 0, `min`/`max`/`avg` of nothing missing.
     fn fold<'e>(
@@ -1207,7 +1236,6 @@ impl<'a> Evaluator<'a> {
         func: crate::syntax::AggFunc,
         sub: usize,
         cands: &[FactIndex],
-        keys_hold: bool,
         bound: &Bound,
         e: &'e CExpr,
     ) -> Result<Ev<'a>, Failure<'e>> {
@@ -1225,9 +1253,6 @@ impl<'a> Evaluator<'a> {
         let mut best: Option<Cow<'a, Value>> = None;
         for &f in cands {
             self.set_local(&mut inner, q.local, f);
-            if !self.sub_holds(sub, &inner, e, keys_hold)? {
-                continue;
-            }
             let value = match &q.value {
                 Some(v) if func != AggFunc::Count => match self.value(v, &inner) {
                     Ok(Some(value)) => value,
