@@ -500,20 +500,36 @@ impl<'s> Plan<'s> {
                 defs.push(None);
                 continue;
             }
-            let def = kind
-                .and_then(|k| k.fields.get(name))
-                .or_else(|| t.common.get(name));
+            let def = definition(t, kind, name);
             clean &= def.is_some();
             defs.push(def);
         }
-        clean &= kind
-            .into_iter()
-            .flat_map(|k| k.fields.fields.values())
-            .chain(t.common.fields.values())
-            .filter(|d| d.required && *d.name != *disc)
-            .all(|d| fact.fields.contains_key(&d.name));
+        clean &= required(t, kind, disc).all(|d| fact.fields.contains_key(&d.name));
         Plan { defs, clean }
     }
+}
+
+/// The definition of field `name` of a fact of kind `kind` (its kind's own, else the common
+/// one), if the schema declares it.
+fn definition<'s>(
+    t: &'s TargetSchema,
+    kind: Option<&'s KindSchema>,
+    name: &str,
+) -> Option<&'s FieldDef> {
+    kind.and_then(|k| k.fields.get(name))
+        .or_else(|| t.common.get(name))
+}
+
+/// The fields every fact of kind `kind` must have, but for the kind's own field `disc`.
+fn required<'s>(
+    t: &'s TargetSchema,
+    kind: Option<&'s KindSchema>,
+    disc: &'s str,
+) -> impl Iterator<Item = &'s FieldDef> {
+    kind.into_iter()
+        .flat_map(|k| k.fields.fields.values())
+        .chain(t.common.fields.values())
+        .filter(move |d| d.required && *d.name != *disc)
 }
 
 /// Why a value does not fit a type.
@@ -627,10 +643,7 @@ impl Validator<'_> {
             if **name == *disc && kind.is_some() {
                 continue;
             }
-            let def = kind
-                .and_then(|k| k.fields.get(name))
-                .or_else(|| t.common.get(name));
-            let Some(def) = def else {
+            let Some(def) = definition(t, kind, name) else {
                 let mut known: Vec<&str> = t.common.names().collect();
                 if let Some(k) = kind {
                     known.extend(k.fields.names());
@@ -664,12 +677,7 @@ impl Validator<'_> {
                 self.misfit(m, fact, name, field.span, &def.ty);
             }
         }
-        let required = kind
-            .into_iter()
-            .flat_map(|k| k.fields.fields.values())
-            .chain(t.common.fields.values())
-            .filter(|d| d.required && *d.name != *disc);
-        for def in required {
+        for def in required(t, kind, disc) {
             if !fact.fields.contains_key(&def.name) {
                 let mut d = Diagnostic::error(
                     Code::MissingField,
