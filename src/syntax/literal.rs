@@ -210,25 +210,31 @@ pub fn unescape(raw: &str) -> Result<String, String> {
     while let Some(at) = rest.find('\\') {
         out.push_str(rest.get(..at).unwrap_or_default());
         let mut chars = rest.get(at + 1..).unwrap_or_default().chars();
-        match chars.next() {
-            Some('"') => out.push('"'),
-            Some('\\') => out.push('\\'),
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('u') => {
-                let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                let hex = rest.strip_prefix('{').ok_or("expected `\\u{...}`")?;
-                let code = u32::from_str_radix(hex, 16)
-                    .map_err(|_| format!("`\\u{{{hex}}}` is not hexadecimal"))?;
-                out.push(char::from_u32(code).ok_or(format!("`\\u{{{hex}}}` is not a character"))?);
-            }
-            Some(other) => return Err(format!("unknown escape `\\{other}`")),
-            None => return Err("a string cannot end with `\\`".into()),
-        }
+        out.push(escaped(&mut chars)?);
         rest = chars.as_str();
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The character of the escape whose backslash was just read, from `chars` (which it
+/// consumes): `\"`, `\\`, `\n`, `\t` or `\u{HEX}`.
+fn escaped(chars: &mut std::str::Chars<'_>) -> Result<char, String> {
+    match chars.next() {
+        Some('"') => Ok('"'),
+        Some('\\') => Ok('\\'),
+        Some('n') => Ok('\n'),
+        Some('t') => Ok('\t'),
+        Some('u') => {
+            let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
+            let hex = rest.strip_prefix('{').ok_or("expected `\\u{...}`")?;
+            let code = u32::from_str_radix(hex, 16)
+                .map_err(|_| format!("`\\u{{{hex}}}` is not hexadecimal"))?;
+            char::from_u32(code).ok_or(format!("`\\u{{{hex}}}` is not a character"))
+        }
+        Some(other) => Err(format!("unknown escape `\\{other}`")),
+        None => Err("a string cannot end with `\\`".into()),
+    }
 }
 
 #[cfg(test)]
@@ -358,32 +364,13 @@ mod tests {
         assert!(unescape("ends\\").is_err());
     }
 
-    /// The escapes resolved one character at a time: what [`unescape`] must give.
+    /// The escapes resolved one character at a time: what [`unescape`], which copies the
+    /// text between escapes whole, must give.
     fn unescape_by_char(raw: &str) -> Result<String, String> {
         let mut out = String::new();
         let mut chars = raw.chars();
         while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
-            }
-            match chars.next() {
-                Some('"') => out.push('"'),
-                Some('\\') => out.push('\\'),
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('u') => {
-                    let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                    let hex = rest.strip_prefix('{').ok_or("expected `\\u{...}`")?;
-                    let code = u32::from_str_radix(hex, 16)
-                        .map_err(|_| format!("`\\u{{{hex}}}` is not hexadecimal"))?;
-                    out.push(
-                        char::from_u32(code).ok_or(format!("`\\u{{{hex}}}` is not a character"))?,
-                    );
-                }
-                Some(other) => return Err(format!("unknown escape `\\{other}`")),
-                None => return Err("a string cannot end with `\\`".into()),
-            }
+            out.push(if c == '\\' { escaped(&mut chars)? } else { c });
         }
         Ok(out)
     }
