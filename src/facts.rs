@@ -180,6 +180,66 @@ impl FieldMap {
         self.fields.iter_mut()
     }
 
+    /// Stores the names once per shape among the facts read by one thread (`shapes`): the
+    /// facts of one shape share a list, so that [`FieldMap::intern_names`] shares them again
+    /// once per shape, on another thread, without freeing a list per fact there.
+    pub(crate) fn share_shape(&mut self, shapes: &mut Shapes) {
+        let Names::Own(own) = &self.names else { return };
+        let same = |list: &Arc<[Name]>| {
+            list.len() == own.len() && list.iter().zip(own).all(|(a, b)| Arc::ptr_eq(a, b))
+        };
+        let shared = match shapes.known.iter().position(same) {
+            Some(at) => {
+                // The shapes in use move to the front.
+                shapes.known.swap(0, at);
+                shapes.known.first().cloned()
+            }
+            None => None,
+        };
+        let shared = shared.unwrap_or_else(|| {
+            let list: Arc<[Name]> = own.as_slice().into();
+            if shapes.known.len() < MAX_THREAD_SHAPES {
+                shapes.known.push(list.clone());
+            }
+            list
+        });
+        self.names = Names::Shared(shared, BY_NAME);
+    }
+
+    /// Replaces each name by the one of `names` with the same text (names read on another
+    /// thread are another interner's): the fact base places fields by the identity of their
+    /// names. A list shared by [`FieldMap::share_shape`] is replaced once, through `lists`.
+    pub(crate) fn intern_names(
+        &mut self,
+        names: &mut crate::value::Interner,
+        lists: &mut SharedLists,
+    ) {
+        match &mut self.names {
+            Names::Own(own) => {
+                for (position, name) in own.iter_mut().enumerate() {
+                    let shared = names.intern_at(name, position);
+                    *name = shared;
+                }
+            }
+            Names::Shared(list, layout) => {
+                // The list read is kept beside its replacement, so that its address, the key,
+                // is not reused while `lists` lives.
+                let key = Arc::as_ptr(list).cast::<u8>() as usize;
+                let known = lists.by_address.entry(key).or_insert_with(|| Reinterned {
+                    read: list.clone(),
+                    interned: list
+                        .iter()
+                        .enumerate()
+                        .map(|(position, name)| names.intern_at(name, position))
+                        .collect(),
+                });
+                debug_assert!(Arc::ptr_eq(&known.read, list));
+                *list = known.interned.clone();
+                *layout = BY_NAME;
+            }
+        }
+    }
+
     /// Replaces the names by `shared`, the same names in the same order stored once for every
     /// fact of this shape, and records `layout`, the number of that shape in the fact base.
     fn share_names(&mut self, shared: &Arc<[Name]>, layout: u32) {
@@ -428,6 +488,30 @@ pub struct FactBase {
     /// How each of `rows` came about, in the same order (`None` for a fact added after the rows,
     /// not derived).
     provenance: Vec<Option<Provenance>>,
+}
+
+/// The lists of field names one thread has read, for [`FieldMap::share_shape`].
+#[derive(Debug, Default)]
+pub(crate) struct Shapes {
+    known: Vec<Arc<[Name]>>,
+}
+
+/// Most lists of field names a thread keeps in [`Shapes`]; the facts of any other shape keep a
+/// list of their own.
+const MAX_THREAD_SHAPES: usize = 64;
+
+/// The lists of field names shared by [`FieldMap::share_shape`] on other threads, by address,
+/// with the same names as the calling thread's interner has them.
+#[derive(Default)]
+pub(crate) struct SharedLists {
+    by_address: FastMap<usize, Reinterned>,
+}
+
+/// A list of field names read on another thread (kept, so that its address is not reused),
+/// and the same names as the calling thread's interner has them.
+struct Reinterned {
+    read: Arc<[Name]>,
+    interned: Arc<[Name]>,
 }
 
 /// Records the currencies of `v` (amounts, and prices per unit) not seen before, at `span`.

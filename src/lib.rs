@@ -499,7 +499,9 @@ impl Engine {
     /// Parses `text` (a deal file, a rule file, or both kinds of declaration) under the file
     /// name `name` (used in locations) and adds its entities, deals and rules.
     ///
-    /// Every declaration that is valid is kept, even when others in the same file are not.
+    /// Every declaration that is valid is kept, even when others in the same file are not. A
+    /// text of 4 MiB or more is read on the threads set by [`Engine::set_threads`], with the
+    /// same result as on one.
     ///
     /// # Errors
     /// [`LoadError`] with every syntax error, bad literal, duplicate id or duplicate field.
@@ -511,8 +513,8 @@ impl Engine {
         self.load_with(name, text, Self::add_item)
     }
 
-    /// Parses `text` under the file name `name` and hands each declaration to `add`; every
-    /// diagnostic is collected.
+    /// Parses `text` under the file name `name` and hands each declaration to `add`, but for
+    /// entities and deals, which are always added as facts; every diagnostic is collected.
     fn load_with(
         &mut self,
         name: impl Into<String>,
@@ -522,11 +524,47 @@ impl Engine {
         let text: Arc<str> = text.into();
         let file = self.sources.add(name, text.clone());
         let mut diags = Vec::new();
-        let mut names = std::mem::take(&mut self.names);
-        syntax::parse_each(file, &text, &mut names, &mut diags, &mut |item, diags| {
-            add(self, item, diags)
-        });
-        self.names = names;
+        let threads = self.threads.unwrap_or_else(cores);
+        if threads > 1 && text.len() >= syntax::chunked::CHUNKED_MIN_BYTES {
+            // Entities and deals are read and converted on every core; they are added here, in
+            // file order, after their names are shared with those read before.
+            let chunks = syntax::chunked::Chunks::new(threads);
+            let convert = |decl: syntax::FactDecl, shapes: &mut facts::Shapes| {
+                let mut diags = Vec::new();
+                let mut fact = Fact::from_owned_decl(decl, &mut diags);
+                fact.fields.share_shape(shapes);
+                (fact, diags)
+            };
+            let mut lists = facts::SharedLists::default();
+            syntax::chunked::parse_each_chunked(
+                file,
+                &text,
+                chunks,
+                &mut diags,
+                &convert,
+                &mut |parsed, diags| {
+                    let (mut fact, fact_diags) = match parsed {
+                        syntax::chunked::Parsed::Converted(converted) => converted,
+                        syntax::chunked::Parsed::Item(syntax::Item::Fact(decl)) => {
+                            let mut fact_diags = Vec::new();
+                            (Fact::from_owned_decl(decl, &mut fact_diags), fact_diags)
+                        }
+                        syntax::chunked::Parsed::Item(item) => return add(self, item, diags),
+                    };
+                    diags.extend(fact_diags);
+                    fact.fields.intern_names(&mut self.names, &mut lists);
+                    if let Err(d) = self.facts.add(fact) {
+                        diags.push(*d);
+                    }
+                },
+            );
+        } else {
+            let mut names = std::mem::take(&mut self.names);
+            syntax::parse_each(file, &text, &mut names, &mut diags, &mut |item, diags| {
+                add(self, item, diags)
+            });
+            self.names = names;
+        }
         if diags.iter().any(|d| d.level == Level::Error) {
             Err(LoadError { diagnostics: diags })
         } else {
@@ -703,11 +741,13 @@ impl Engine {
         })
     }
 
-    /// Sets how many threads evaluate rules: independent rules run in parallel, one rule per
-    /// thread at a time. `None` (the default) uses one thread per core
-    /// (`std::thread::available_parallelism`); `Some(1)` evaluates on the calling thread. The
-    /// report is the same, byte for byte, whatever the number of threads: each rule's results
-    /// are merged in rule order before sorting.
+    /// Sets how many threads load deal files and evaluate rules. A file of
+    /// 4 MiB or more is read in chunks of 1 MiB on every thread (the calling one included), and
+    /// its facts are added on the calling thread in file order; independent rules run in
+    /// parallel, one rule per thread at a time. `None` (the default) uses one thread per core
+    /// (`std::thread::available_parallelism`); `Some(1)` loads and evaluates on the calling
+    /// thread. The facts, diagnostics and report are the same, byte for byte, whatever the
+    /// number of threads: each rule's results are merged in rule order before sorting.
     pub fn set_threads(&mut self, threads: Option<usize>) {
         self.threads = threads.map(|n| n.max(1));
     }

@@ -250,3 +250,47 @@ fn errors_found_while_relations_are_derived_are_the_same_on_any_number_of_thread
         }
     }
 }
+
+#[test]
+fn a_large_deal_file_loads_the_same_on_any_number_of_threads() {
+    // Over 4 MiB, a file is read in chunks on every thread the engine may use. A duplicate id,
+    // a field written twice and a broken deal at the end check that errors come out the same.
+    let data = generate::generate(&generate::Config::new(17_000, 5));
+    let clean = data.to_deals();
+    assert!(clean.len() > 4 << 20, "{} bytes", clean.len());
+    let mut text = clean.clone();
+    text.push_str(
+        "deal d0000000 {\n  kind: loan\n}\ndeal twice {\n  kind: loan\n  kind: lease\n}\n",
+    );
+    text.push_str("deal broken {\n  kind: \n}\n");
+    let load = |threads: usize| {
+        let mut engine = rules(&["vendor_financing.rules", "commitments.rules"]);
+        engine.set_threads(Some(threads));
+        let errors = engine.load("synthetic.deals", text.clone()).unwrap_err();
+        let facts: Vec<dealrules::Fact> = engine.facts().iter().map(|(_, f)| f.clone()).collect();
+        let mut engine = rules(&["vendor_financing.rules", "commitments.rules"]);
+        engine.set_threads(Some(threads));
+        engine.load("synthetic.deals", clean.clone()).unwrap();
+        engine.set_threads(Some(1));
+        let report = engine.evaluate().unwrap();
+        let json = dealrules::report::json(&report, engine.sources());
+        (format!("{:?}", errors.diagnostics), facts, json)
+    };
+    let one = load(1);
+    assert_eq!(one.0.matches("DuplicateId").count(), 1, "{}", one.0);
+    assert_eq!(one.0.matches("DuplicateField").count(), 1, "{}", one.0);
+    assert!(one.1.len() > 17_000);
+    assert_eq!(
+        fired_count(&one.2, "vendor_financing"),
+        data.vendor_pairs.len()
+    );
+    for threads in [2, 3] {
+        let many = load(threads);
+        assert!(many.0 == one.0, "{threads} threads: the errors differ");
+        assert!(many.1 == one.1, "{threads} threads: the facts differ");
+        assert!(
+            many.2 == one.2,
+            "{threads} threads: the JSON report differs"
+        );
+    }
+}

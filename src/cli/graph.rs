@@ -37,7 +37,7 @@ pub struct GraphArgs {
 /// Runs the command: 0 written, 2 invalid input.
 pub fn graph(args: &GraphArgs) -> Exit {
     let colour = args.color.resolve(std::io::stderr().is_terminal());
-    let (engine, _) = match inputs::engine(&args.paths, &[], &[], colour) {
+    let (engine, _) = match inputs::engine(&args.paths, &[], &[], colour, None) {
         Ok(e) => e,
         Err(exit) => return exit,
     };

@@ -85,15 +85,18 @@ pub fn write_stdout(text: &str) -> Result<(), super::Exit> {
 }
 
 /// The common start of the commands that evaluate: finds the files, applies parameter
-/// overrides, loads everything, and prints every problem. `Err` carries the exit code.
+/// overrides, loads everything on `threads` threads (`None`: one per core), and prints every
+/// problem. `Err` carries the exit code.
 pub fn engine(
     paths: &[PathBuf],
     params: &[PathBuf],
     sets: &[String],
     colour: Colour,
+    threads: Option<usize>,
 ) -> Result<(Engine, Vec<PathBuf>), super::Exit> {
     let files = files(paths)?;
     let mut engine = Engine::new();
+    engine.set_threads(threads);
     if let Err(errors) = super::params::apply(&mut engine, params, sets) {
         for e in errors {
             eprintln!("error: {e}");

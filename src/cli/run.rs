@@ -75,7 +75,8 @@ pub struct RunArgs {
     #[arg(long = "params", value_name = "FILE")]
     pub params: Vec<PathBuf>,
 
-    /// Evaluate rules on N threads [default: one per core]; the report is the same for any N
+    /// Read large deal files and evaluate rules on N threads [default: one per core]; the report
+    /// is the same for any N
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
 }
@@ -84,12 +85,12 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> Exit {
     let err_colour = args.color.resolve(std::io::stderr().is_terminal());
     let out_colour = args.color.resolve(std::io::stdout().is_terminal());
-    let (mut engine, files) = match inputs::engine(&args.paths, &args.params, &args.set, err_colour)
-    {
-        Ok(e) => e,
-        Err(exit) => return exit,
-    };
-    engine.set_threads(args.jobs.map(usize::from));
+    let threads = args.jobs.map(usize::from);
+    let (engine, files) =
+        match inputs::engine(&args.paths, &args.params, &args.set, err_colour, threads) {
+            Ok(e) => e,
+            Err(exit) => return exit,
+        };
     let bar = super::progress::bar(&files, "rules");
     let evaluated = engine.evaluate_with_progress(&mut |done, total| {
         bar.set_length(total as u64);

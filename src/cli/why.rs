@@ -53,7 +53,7 @@ pub struct WhyArgs {
 /// Runs the command: exit 0 when the rule fires on the facts, 1 when it does not, 2 on bad input.
 pub fn why(args: &WhyArgs) -> Exit {
     let colour = args.color.resolve(std::io::stderr().is_terminal());
-    let (engine, _) = match inputs::engine(&args.paths, &args.params, &args.set, colour) {
+    let (engine, _) = match inputs::engine(&args.paths, &args.params, &args.set, colour, None) {
         Ok(e) => e,
         Err(exit) => return exit,
     };

@@ -86,6 +86,22 @@ pub(super) fn fact_decl(
     ))
 }
 
+/// Where the next declaration after byte `offset` of `text` starts for this reader: past white
+/// space, byte order marks and line comments, as [`fact_decl`] skips them first.
+pub(super) fn skip_from(text: &str, offset: usize) -> usize {
+    let mut names = Interner::default();
+    let mut r = Reader {
+        file: FileId::new(u32::MAX),
+        bytes: text.as_bytes(),
+        text,
+        at: offset,
+        names: &mut names,
+        position: 0,
+    };
+    r.skip();
+    r.at
+}
+
 /// The value that is the whole of `text` (white space and comments around it allowed), as a
 /// cell of a CSV or JSON input holds it; `None` when the general parser must read it.
 pub(super) fn value_only(text: &str) -> Option<Value> {

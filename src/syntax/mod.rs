@@ -5,6 +5,7 @@
 //! does, with one lowering function per grammar rule, named after it.
 
 pub mod ast;
+pub(crate) mod chunked;
 mod fast;
 mod literal;
 pub(crate) mod tree;
@@ -86,49 +87,66 @@ fn parse_each_with(
     let mut tree = tree::Builder::new(text);
     let mut offset = 0;
     while offset <= text.len() {
-        if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset, names) {
-            each(Item::Fact(decl), diags);
-            offset = end;
-            continue;
+        match step(file, text, offset, fast, &mut tree, names, diags, each) {
+            Some(next) => offset = next,
+            None => break,
         }
-        let rest = text.get(offset..).unwrap_or("");
-        match Grammar::parse(Rule::chunk, rest) {
-            Ok(mut pairs) => {
-                let Some(item) = pairs.next().and_then(|chunk| chunk.into_inner().next()) else {
-                    break;
-                };
-                if item.as_rule() == Rule::EOI {
-                    break;
-                }
-                let end = item.as_span().end();
-                // The declaration's tree, with spans in the file: the lowering reads it.
-                let node = tree.item(item, offset);
-                let mut lower = Lower {
-                    file,
-                    base: 0,
-                    diags,
-                };
-                if let Some(item) = Cursor::new(text, &node).and_then(|c| lower.item(c)) {
-                    each(item, diags);
-                }
-                offset += end.max(1);
+    }
+}
+
+/// Reads the one declaration at byte `offset` of `text` (after white space and comments), hands
+/// it to `each` or reports what is wrong with it, and returns where reading goes on; `None`
+/// at the end of the file.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the state of one reading of a file, shared by the sequential and chunked readers"
+)]
+fn step(
+    file: FileId,
+    text: &str,
+    offset: usize,
+    fast: bool,
+    tree: &mut tree::Builder<'_>,
+    names: &mut crate::value::Interner,
+    diags: &mut Vec<Diagnostic>,
+    each: &mut dyn FnMut(Item, &mut Vec<Diagnostic>),
+) -> Option<usize> {
+    if fast && let Some((decl, end)) = fast::fact_decl(file, text, offset, names) {
+        each(Item::Fact(decl), diags);
+        return Some(end);
+    }
+    let rest = text.get(offset..).unwrap_or("");
+    match Grammar::parse(Rule::chunk, rest) {
+        Ok(mut pairs) => {
+            let item = pairs.next().and_then(|chunk| chunk.into_inner().next())?;
+            if item.as_rule() == Rule::EOI {
+                return None;
             }
-            Err(quick) => {
-                // Parse the failing declaration again, tracking what was expected where.
-                pest::set_error_detail(true);
-                let err = Grammar::parse(Rule::chunk, rest).err().unwrap_or(quick);
-                pest::set_error_detail(false);
-                let next = resync(text, offset);
-                let pos = offset + error_offset(&err);
-                match next.filter(|&n| pos >= n) {
-                    Some(n) => diags.push(unclosed(file, text, offset, n)),
-                    None => diags.push(syntax_error(file, text, offset, &err)),
-                }
-                match next {
-                    Some(next) => offset = next,
-                    None => break,
-                }
+            let end = item.as_span().end();
+            // The declaration's tree, with spans in the file: the lowering reads it.
+            let node = tree.item(item, offset);
+            let mut lower = Lower {
+                file,
+                base: 0,
+                diags,
+            };
+            if let Some(item) = Cursor::new(text, &node).and_then(|c| lower.item(c)) {
+                each(item, diags);
             }
+            Some(offset + end.max(1))
+        }
+        Err(quick) => {
+            // Parse the failing declaration again, tracking what was expected where.
+            pest::set_error_detail(true);
+            let err = Grammar::parse(Rule::chunk, rest).err().unwrap_or(quick);
+            pest::set_error_detail(false);
+            let next = resync(text, offset);
+            let pos = offset + error_offset(&err);
+            match next.filter(|&n| pos >= n) {
+                Some(n) => diags.push(unclosed(file, text, offset, n)),
+                None => diags.push(syntax_error(file, text, offset, &err)),
+            }
+            next
         }
     }
 }
