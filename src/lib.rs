@@ -252,6 +252,7 @@ impl Engine {
             &self.sources,
             &self.defaults,
             self.budgets,
+            self.threads.unwrap_or_else(cores),
             diags,
             errors,
         );

@@ -16,10 +16,13 @@ use crate::schema::Schema;
 use crate::syntax::{DeriveDecl, FactKind, RelationDecl, RuleDecl};
 use crate::value::{Name, SymbolId, Value};
 use indexmap::{IndexMap, IndexSet};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Derives every relation into a copy of `base`; derives take the pack's `defaults`. Check errors go to `diags` (and nothing is
-/// derived); evaluation errors (a value of the wrong type, a budget) go to `errors`.
+/// derived); evaluation errors (a value of the wrong type, a budget) go to `errors`. The rows
+/// of a round are made on up to `threads` threads and added in binding order: the result is
+/// the same for any number.
 #[allow(clippy::too_many_arguments)] // the inputs of one evaluation, each used once
 pub fn derive_all(
     base: &FactBase,
@@ -29,6 +32,7 @@ pub fn derive_all(
     sources: &SourceMap,
     defaults: &PackDefaults,
     budgets: Budgets,
+    threads: usize,
     diags: &mut Vec<Diagnostic>,
     errors: &mut Vec<EvalError>,
 ) -> FactBase {
@@ -54,6 +58,7 @@ pub fn derive_all(
             let mut rows = Rows {
                 seen: &mut seen,
                 new: &mut new_rows,
+                threads,
             };
             derive_round(
                 &mut facts,
@@ -107,6 +112,7 @@ pub fn derive_all(
                     let mut rows = Rows {
                         seen: &mut seen,
                         new: &mut new_rows,
+                        threads,
                     };
                     derive_round(
                         &mut facts, d, relations, budgets, restrict, &mut rows, errors,
@@ -123,6 +129,8 @@ pub fn derive_all(
 struct Rows<'r> {
     seen: &'r mut FastSet<Name>,
     new: &'r mut IndexMap<Name, Vec<FactIndex>>,
+    /// How many threads make rows.
+    threads: usize,
 }
 
 /// Evaluates one derive (binding `v` restricted to `restrict[v]` where given) and adds the
@@ -151,8 +159,6 @@ fn derive_round(
     let columns: Arc<[Name]> = rel.columns.iter().map(|(c, _)| c.name.clone()).collect();
     // The rows are made a chunk at a time (reading the facts), then added (changing them): the
     // rows waiting to be added never take more than one chunk's memory.
-    let mut made = Vec::with_capacity(bindings.len().min(ROWS_AT_ONCE));
-    let mut id = String::with_capacity(64);
     let added = new_rows.entry(d.relation.clone()).or_default();
     // A column read straight from a field of a bound fact (`d.buyer`) holds this fact base's
     // symbol number, which the row keeps unchecked; any other column (a field inside a record,
@@ -168,42 +174,27 @@ fn derive_round(
             MessagePart::Text(_) => None,
         })
         .collect();
-    for start in (0..bindings.len()).step_by(ROWS_AT_ONCE) {
+    // Makes the rows of the bindings in `range`, in order, reading the facts only.
+    let make = |facts: &FactBase, range: std::ops::Range<usize>| -> Vec<Result<Made, EvalError>> {
         let head = Placeholders::new(&d.rule, facts);
-        for bound in bindings.range(start..bindings.len().min(start + ROWS_AT_ONCE)) {
-            let values = match head.values(bound) {
-                Ok(mut v) => {
-                    for (value, &direct) in v.iter_mut().zip(&direct) {
-                        if let (Some(Value::Symbol(_, number)), false) = (value, direct) {
-                            *number = SymbolId::NONE;
-                        }
-                    }
-                    v
-                }
+        // The id is written into one buffer, reused from row to row.
+        let mut id = String::with_capacity(64);
+        let mut out = Vec::with_capacity(range.len());
+        for bound in bindings.range(range) {
+            let mut values = match head.values(bound) {
+                Ok(v) => v,
                 Err(e) => {
-                    if !errors.contains(&e) {
-                        errors.push(e);
-                    }
+                    out.push(Err(e));
                     continue;
                 }
             };
-            let sources: Vec<FactIndex> = bound
-                .iter()
-                .take(d.rule.vars.len())
-                .flatten()
-                .copied()
-                .collect();
-            made.push((values, sources));
-        }
-        for (values, sources) in made.drain(..) {
-            // The id is written into one buffer, reused from row to row.
+            for (value, &direct) in values.iter_mut().zip(&direct) {
+                if let (Some(Value::Symbol(_, number)), false) = (value, direct) {
+                    *number = SymbolId::NONE;
+                }
+            }
             id.clear();
             write_row_id(&mut id, &d.relation, &values);
-            if seen.contains(id.as_str()) {
-                continue;
-            }
-            let id = Name::from(id.as_str());
-            seen.insert(id.clone());
             let fields = crate::facts::FieldMap::from_columns(
                 &columns,
                 values.into_iter().map(|v| {
@@ -214,22 +205,79 @@ fn derive_round(
                     })
                 }),
             );
+            let sources: Vec<FactIndex> = bound
+                .iter()
+                .take(d.rule.vars.len())
+                .flatten()
+                .copied()
+                .collect();
+            out.push(Ok(Made {
+                id: Name::from(id.as_str()),
+                fields,
+                sources,
+            }));
+        }
+        out
+    };
+    for start in (0..bindings.len()).step_by(ROWS_AT_ONCE) {
+        let end = bindings.len().min(start + ROWS_AT_ONCE);
+        // On several threads, each makes the rows of a part of the chunk; they are added here
+        // in binding order, so the rows, their numbers and the errors do not depend on it.
+        let read: &FactBase = facts;
+        let parts: Vec<Vec<Result<Made, EvalError>>> =
+            if rows.threads > 1 && end - start >= PARALLEL_ROWS {
+                let part = (end - start).div_ceil(rows.threads);
+                (start..end)
+                    .step_by(part)
+                    .map(|from| from..end.min(from + part))
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(|range| make(read, range))
+                    .collect()
+            } else {
+                vec![make(read, start..end)]
+            };
+        for made in parts.into_iter().flatten() {
+            let made = match made {
+                Ok(made) => made,
+                Err(e) => {
+                    if !errors.contains(&e) {
+                        errors.push(e);
+                    }
+                    continue;
+                }
+            };
+            if seen.contains(&made.id) {
+                continue;
+            }
+            seen.insert(made.id.clone());
             let fact = Fact {
-                id,
+                id: made.id,
                 kind: FactKind::Row(d.relation.clone()),
                 title: None,
-                fields,
+                fields: made.fields,
                 span: d.span,
             };
             let provenance = Provenance {
                 by: d.rule.id.clone(),
                 span: d.span,
-                sources,
+                sources: made.sources,
             };
             added.push(facts.add_derived_row(fact, provenance));
         }
     }
 }
+
+/// A row made from one binding, before it is added: its id, its fields and the facts it was
+/// derived from.
+struct Made {
+    id: Name,
+    fields: crate::facts::FieldMap,
+    sources: Vec<FactIndex>,
+}
+
+/// The fewest bindings of a chunk whose rows are made on several threads.
+const PARALLEL_ROWS: usize = 256;
 
 /// How many rows of one derive are made before they are added to the fact base.
 const ROWS_AT_ONCE: usize = 4096;
