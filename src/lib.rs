@@ -1050,17 +1050,11 @@ impl Engine {
         for done in 0..=ran {
             progress(done, total);
         }
-        let late_results = eval::run_rules(
-            &late,
-            facts,
-            self.budgets,
-            threads.min(late.len()),
-            &mut |done, _| {
-                if done > 0 {
-                    progress(ran + done, total);
-                }
-            },
-        );
+        let late_results = eval::run_rules(&late, facts, self.budgets, threads, &mut |done, _| {
+            if done > 0 {
+                progress(ran + done, total);
+            }
+        });
         results.extend(late_at.into_iter().zip(late_results));
         // Merged in rule order, as one run over all the rules would give them.
         results.sort_by_key(|(at, _)| *at);

@@ -294,3 +294,48 @@ fn a_large_deal_file_loads_the_same_on_any_number_of_threads() {
         );
     }
 }
+
+#[test]
+fn candidates_checked_on_several_threads_give_the_same_report() {
+    // Over 2,048 purchases, the candidates of a rule whose conditions hold a sub-query (a sum,
+    // a `not exists`) are checked in parts on several threads. The deals added at the end fall
+    // in the last part: amounts in two currencies (an error in the sum), a buyer without
+    // revenue and a purchase without amount (data gaps), an `up to` ceiling.
+    let data = generate::generate(&generate::Config::new(8_000, 9));
+    let mut text = data.to_deals();
+    text.push_str(concat!(
+        "entity zbuyer {\n  type: company\n  revenue_2025: 1M USD\n}\n",
+        "entity zseller {\n  type: company\n  revenue_2025: 5B USD\n}\n",
+        "entity zpoor {\n  type: company\n}\n",
+        "deal zp1 {\n  kind: purchase\n  buyer: zbuyer\n  seller: zseller\n  amount: 30M USD\n  announced: 2025-09-01\n  status: signed\n}\n",
+        "deal zp2 {\n  kind: purchase\n  buyer: zbuyer\n  seller: zseller\n  amount: 20M EUR\n  announced: 2025-09-02\n  status: signed\n}\n",
+        "deal zp3 {\n  kind: purchase\n  buyer: zpoor\n  seller: zseller\n  amount: 40M USD\n  announced: 2025-09-03\n  status: signed\n}\n",
+        "deal zp4 {\n  kind: purchase\n  buyer: zbuyer\n  seller: zpoor\n  announced: 2025-09-04\n  status: signed\n}\n",
+        "deal zp5 {\n  kind: cloud_contract\n  buyer: zpoor\n  seller: zbuyer\n  amount: up to 90M USD\n  annual_amount: 9M USD\n  announced: 2025-09-05\n  status: signed\n}\n",
+    ));
+    let mut engine = rules(&["commitments.rules", "commitment_quality.rules"]);
+    engine.load("synthetic.deals", text).unwrap();
+    let report = |threads: usize| {
+        let mut engine = engine.clone();
+        engine.set_threads(Some(threads));
+        let report = engine.evaluate().unwrap();
+        let json = dealrules::report::json(&report, engine.sources());
+        let errors: Vec<String> = report.errors.iter().map(|e| format!("{e:?}")).collect();
+        (json, errors, report.data_gaps.len())
+    };
+    let one = report(1);
+    assert!(
+        one.1.iter().any(|e| e.contains("zp2")),
+        "the sum over zbuyer's purchases adds USD and EUR: {:?}",
+        one.1
+    );
+    assert!(one.0.contains("zpoor") && one.2 > 0, "{} data gaps", one.2);
+    for threads in [2, 3] {
+        let many = report(threads);
+        assert_eq!(many.1, one.1, "{threads} threads: the errors differ");
+        assert!(
+            many.0 == one.0,
+            "{threads} threads: the JSON report differs"
+        );
+    }
+}

@@ -19,7 +19,6 @@ use crate::syntax::BinaryOp;
 use crate::value::{Value, ValueError};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// The result of evaluating an expression.
@@ -63,6 +62,13 @@ struct SubIndex {
     index: plan::JoinIndex,
 }
 
+/// The sub-query indexes an evaluator has built, by sub-query ([`Evaluator::built`]).
+#[derive(Clone, Default)]
+struct Built {
+    subs: Vec<(usize, Arc<SubIndex>)>,
+    shared: Vec<(usize, Arc<SubIndex>)>,
+}
+
 /// A quantifier element's fact, list field and position (`inv`, `tranches`, 2).
 type ElementSource = (Arc<str>, crate::value::Name, usize);
 
@@ -76,12 +82,12 @@ struct Evaluator<'a> {
     element_sources: RefCell<Vec<Option<ElementSource>>>,
     /// Sub-query indexes, built on first use, by the first sub-query with the same index
     /// ([`shared_indexes`]).
-    subs: RefCell<indexmap::IndexMap<usize, Rc<SubIndex>>>,
+    subs: RefCell<indexmap::IndexMap<usize, Arc<SubIndex>>>,
     /// For each sub-query, the first sub-query alike to it ([`shared_indexes`]).
     index_of: Vec<usize>,
     /// The indexes that alike sub-queries share, by the first of them: those whose building
     /// took no exchange rate and no date of a timestamp.
-    shared: RefCell<crate::hash::FastMap<usize, Rc<SubIndex>>>,
+    shared: RefCell<crate::hash::FastMap<usize, Arc<SubIndex>>>,
     /// Fields found missing since the last [`Evaluator::take_missing`].
     missing: RefCell<crate::hash::FastSet<MissingField>>,
     /// Outer values a sub-query is joined on, found missing inside [`Evaluator::without_gaps`]:
@@ -220,6 +226,52 @@ impl<'a> Evaluator<'a> {
                 .collect(),
             aggregates: RefCell::default(),
         }
+    }
+
+    /// The sub-query indexes built so far, to start another evaluator of the same rule with
+    /// ([`Evaluator::with_built`]) or to give back to this one ([`Evaluator::adopt`]).
+    fn built(&self) -> Built {
+        Built {
+            subs: self
+                .subs
+                .borrow()
+                .iter()
+                .map(|(&s, i)| (s, i.clone()))
+                .collect(),
+            shared: self
+                .shared
+                .borrow()
+                .iter()
+                .map(|(&s, i)| (s, i.clone()))
+                .collect(),
+        }
+    }
+
+    /// An evaluator of `rule` (on another thread) that starts with the indexes `built`.
+    fn with_built(facts: &'a FactBase, rule: &'a CheckedRule, built: &Built) -> Self {
+        let ev = Evaluator::new(facts, rule);
+        ev.adopt(built.clone());
+        ev
+    }
+
+    /// Takes the indexes of `built` this evaluator has not built: the same as it would have
+    /// built itself (an index depends only on its sub-query and the facts), so that it neither
+    /// builds them again nor lists, in an explanation, a rate taken while building them.
+    fn adopt(&self, built: Built) {
+        let mut subs = self.subs.borrow_mut();
+        for (s, index) in built.subs {
+            subs.entry(s).or_insert(index);
+        }
+        let mut shared = self.shared.borrow_mut();
+        for (s, index) in built.shared {
+            shared.entry(s).or_insert(index);
+        }
+    }
+
+    /// Whether the index of sub-query `sub` is built (its own or an alike one's).
+    fn holds_index(&self, sub: usize) -> bool {
+        let alike = self.index_of.get(sub).copied().unwrap_or(sub);
+        self.subs.borrow().contains_key(&sub) || self.shared.borrow().contains_key(&alike)
     }
 
     fn take_missing(&self) -> Vec<MissingField> {
@@ -821,7 +873,7 @@ impl<'a> Evaluator<'a> {
     /// unless building it took exchange rates or dates of timestamps: those steps belong in the
     /// explanation of the condition that builds the index, so each such sub-query builds (and
     /// explains) its own, as it would alone.
-    fn sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Rc<SubIndex>, Failure<'e>> {
+    fn sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Arc<SubIndex>, Failure<'e>> {
         if let Some(idx) = self.subs.borrow().get(&sub) {
             return Ok(idx.clone());
         }
@@ -849,9 +901,9 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Builds the index of sub-query `sub` (see [`Evaluator::sub_index`]).
-    fn build_sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Rc<SubIndex>, Failure<'e>> {
+    fn build_sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Arc<SubIndex>, Failure<'e>> {
         let Some(q) = self.rule.subqueries.get(sub) else {
-            return Ok(Rc::new(SubIndex::default()));
+            return Ok(Arc::new(SubIndex::default()));
         };
         let slot = self.rule.vars.len() + q.local;
         let mut bound = vec![None; self.rule.slots()];
@@ -895,7 +947,7 @@ impl<'a> Evaluator<'a> {
                 index.insert(k, f);
             }
         }
-        let built = Rc::new(SubIndex {
+        let built = Arc::new(SubIndex {
             candidates,
             index: index.finish(),
         });
@@ -1674,8 +1726,22 @@ pub fn run_rule(
     gaps: &mut Vec<DataGap>,
     errors: &mut Vec<EvalError>,
 ) {
+    run_rule_on(rule, facts, budgets, 1, findings, gaps, errors);
+}
+
+/// [`run_rule`], checking the candidates of a binding against conditions with a sub-query
+/// (`exists`, `sum`...) on up to `threads` threads, with the same results.
+fn run_rule_on(
+    rule: &CheckedRule,
+    facts: &FactBase,
+    budgets: Budgets,
+    threads: usize,
+    findings: &mut Vec<Finding>,
+    gaps: &mut Vec<DataGap>,
+    errors: &mut Vec<EvalError>,
+) {
     let ev = Evaluator::new(facts, rule);
-    let mut run = plan::Run::new(rule, &ev, errors, budgets);
+    let mut run = plan::Run::new(rule, &ev, errors, budgets, threads);
     run.execute(findings, gaps);
 }
 
@@ -1696,8 +1762,10 @@ pub struct RuleResults {
 /// counting finished rules, from `(0, total)` to `(total, total)`.
 ///
 /// With one thread (or one rule) the rules run on the calling thread. Otherwise a thread pool
-/// of `threads` workers takes one rule at a time; if the pool cannot be built, the rules run on
-/// the calling thread.
+/// of `threads` workers (no more than there are rules) takes one rule at a time; if the pool
+/// cannot be built, the rules run on the calling thread. Within a rule, the candidates of a
+/// binding whose conditions hold a sub-query (`exists`, `sum`...) are checked on up to
+/// `threads` threads, with the same results.
 pub fn run_rules<R: std::borrow::Borrow<CheckedRule> + Sync>(
     rules: &[R],
     facts: &FactBase,
@@ -1726,10 +1794,11 @@ pub(crate) fn run_rules_until<R: std::borrow::Borrow<CheckedRule> + Sync>(
         }
         let rule: &CheckedRule = rule.borrow();
         let mut r = RuleResults::default();
-        run_rule(
+        run_rule_on(
             rule,
             facts,
             budgets,
+            threads,
             &mut r.findings,
             &mut r.data_gaps,
             &mut r.errors,
@@ -1740,7 +1809,7 @@ pub(crate) fn run_rules_until<R: std::borrow::Borrow<CheckedRule> + Sync>(
     let pool = (threads > 1 && total > 1)
         .then(|| {
             rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
+                .num_threads(threads.min(total))
                 .build()
                 .ok()
         })
@@ -2037,7 +2106,7 @@ pub(crate) fn collect_bindings(
     errors: &mut Vec<EvalError>,
 ) -> Bindings {
     let ev = Evaluator::new(facts, rule);
-    let mut run = plan::Run::restricted(rule, &ev, errors, budgets, restrict);
+    let mut run = plan::Run::restricted(rule, &ev, errors, budgets, restrict, 1);
     run.collected = Some(Bindings::default());
     let mut findings = Vec::new();
     let mut gaps = Vec::new();

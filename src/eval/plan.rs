@@ -17,6 +17,7 @@ use crate::ir::{CExpr, CKind, CheckedRule, bit};
 use crate::syntax::{BinaryOp, FactKind};
 use crate::value::{Key, KeyClass, Value};
 use arrayvec::ArrayVec;
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::rc::Rc;
 
@@ -334,6 +335,8 @@ pub(super) struct Run<'r, 'a, 'x> {
     /// When set, complete bindings whose conditions all hold are collected here instead of
     /// becoming findings.
     pub(super) collected: Option<super::Bindings>,
+    /// How many threads may check the candidates of one binding.
+    threads: usize,
 }
 
 /// A condition that was unknown because of missing fields.
@@ -344,13 +347,15 @@ struct Gap {
 }
 
 impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
+    /// A run of `rule` that checks the candidates of a binding on up to `threads` threads.
     pub(super) fn new(
         rule: &'r CheckedRule,
         ev: &'x Evaluator<'a>,
         errors: &'x mut Vec<EvalError>,
         budgets: Budgets,
+        threads: usize,
     ) -> Self {
-        Self::restricted(rule, ev, errors, budgets, Vec::new())
+        Self::restricted(rule, ev, errors, budgets, Vec::new(), threads)
     }
 
     /// A run whose binding `v` ranges only over `restrict[v]` where that is given (used by the
@@ -361,6 +366,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         errors: &'x mut Vec<EvalError>,
         budgets: Budgets,
         restrict: Vec<Option<Vec<FactIndex>>>,
+        threads: usize,
     ) -> Self {
         let mut run = Run {
             rule,
@@ -378,6 +384,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             stopped: false,
             restrict,
             collected: None,
+            threads,
         };
         run.filter_candidates();
         run.plan();
@@ -385,10 +392,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     }
 
     fn record(&mut self, failure: Failure<'_>, bound: &[Option<FactIndex>]) {
-        let error = self.ev.error(self.rule, bound, failure);
-        if !self.errors.contains(&error) {
-            self.errors.push(error);
-        }
+        record(self.ev, self.rule, self.errors, failure, bound);
     }
 
     /// Stops the rule with an error naming it.
@@ -409,30 +413,12 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     /// Evaluates condition `cond`; an error is recorded and counts as false. An unknown result
     /// comes with the missing fields behind it.
     fn check(&mut self, cond: usize, bound: &[Option<FactIndex>]) -> (Truth, Option<Gap>) {
-        let Some(c) = self.rule.conditions.get(cond) else {
-            return (Truth::False, None);
-        };
-        self.ev.take_missing();
-        self.ev.forget_steps();
-        match self.ev.truth(&c.expr, bound) {
-            Ok(Truth::Unknown) => {
-                let gap = Gap {
-                    condition: cond,
-                    missing: self.ev.take_missing(),
-                };
-                (Truth::Unknown, Some(gap))
-            }
-            Ok(t) => (t, None),
-            Err(f) => {
-                self.record(f, bound);
-                (Truth::False, None)
-            }
-        }
+        check(self.ev, self.rule, self.errors, cond, bound)
     }
 
     fn filter_candidates(&mut self) {
         let n = self.rule.vars.len();
-        let mut bound = vec![None; self.rule.slots()];
+        let bound = vec![None; self.rule.slots()];
         let mut candidates = Vec::with_capacity(n);
         for i in 0..self.rule.conditions.len() {
             let constant = self.rule.conditions.get(i).is_some_and(|c| c.vars == 0);
@@ -469,42 +455,93 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                     )
                 }
             };
-            for f in all {
-                if let Some(slot) = bound.get_mut(v) {
-                    *slot = Some(f);
+            let own = Own {
+                v,
+                conditions: &own,
+                scan,
+                kind: &kind,
+            };
+            let kept = if self.parallel(&own, all.len()) {
+                self.filter_in_parts(&own, &all)
+            } else {
+                filter(self.ev, self.rule, self.errors, &own, &all)
+            };
+            for (f, gap) in kept {
+                keep.push(f);
+                if let Some(gap) = gap {
+                    self.unknown_filters.insert((v, f), gap);
                 }
-                let mut first_gap = None;
-                let mut passed = true;
-                for (at, &c) in own.iter().enumerate() {
-                    if scan.proves(self.ev.facts, &kind, at, f) {
-                        continue;
-                    }
-                    match self.check(c, &bound) {
-                        (Truth::True, _) => {}
-                        (Truth::Unknown, gap) => {
-                            if first_gap.is_none() {
-                                first_gap = gap;
-                            }
-                        }
-                        (Truth::False, _) => {
-                            passed = false;
-                            break;
-                        }
-                    }
-                }
-                if passed {
-                    keep.push(f);
-                    if let Some(gap) = first_gap {
-                        self.unknown_filters.insert((v, f), gap);
-                    }
-                }
-            }
-            if let Some(slot) = bound.get_mut(v) {
-                *slot = None;
             }
             candidates.push(keep);
         }
         self.candidates = Rc::new(candidates);
+    }
+
+    /// Whether the candidates of a binding are checked on several threads: only when there
+    /// are many and a condition has a sub-query (`exists`, `sum`...), which costs more than
+    /// starting an evaluator per thread.
+    fn parallel(&self, own: &Own<'_>, candidates: usize) -> bool {
+        self.threads > 1
+            && candidates >= PARALLEL_CANDIDATES
+            && own
+                .conditions
+                .iter()
+                .filter_map(|&c| self.rule.conditions.get(c))
+                .any(|c| has_subquery(&c.expr))
+    }
+
+    /// [`filter`] on several threads, with the same result: the first candidates are checked
+    /// here until this evaluator holds the index of every sub-query of the conditions (or for
+    /// [`FIRST_HERE`] candidates); the others in one part per thread, each with an evaluator
+    /// of its own that starts with those indexes. The parts' results and errors are taken in
+    /// candidate order, and the indexes they built are given to this evaluator, which would have
+    /// built them itself while checking them in order.
+    fn filter_in_parts(
+        &mut self,
+        own: &Own<'_>,
+        all: &[FactIndex],
+    ) -> Vec<(FactIndex, Option<Gap>)> {
+        let mut subs = Vec::new();
+        for c in own
+            .conditions
+            .iter()
+            .filter_map(|&c| self.rule.conditions.get(c))
+        {
+            subqueries(&c.expr, &mut subs);
+        }
+        let mut kept = Vec::new();
+        let mut at = 0;
+        while at < all.len().min(FIRST_HERE) && !subs.iter().all(|&s| self.ev.holds_index(s)) {
+            let one = all.get(at..=at).unwrap_or_default();
+            kept.extend(filter(self.ev, self.rule, self.errors, own, one));
+            at += 1;
+        }
+        let rest = all.get(at..).unwrap_or_default();
+        if rest.is_empty() {
+            return kept;
+        }
+        let built = self.ev.built();
+        let (facts, rule) = (self.ev.facts, self.rule);
+        let part = rest.len().div_ceil(self.threads);
+        let parts: Vec<_> = rest
+            .par_chunks(part)
+            .map(|chunk| {
+                let ev = Evaluator::with_built(facts, rule, &built);
+                let mut errors = Vec::new();
+                let kept = filter(&ev, rule, &mut errors, own, chunk);
+                (kept, errors, ev.built())
+            })
+            .collect();
+        for (part_kept, errors, built) in parts {
+            kept.extend(part_kept);
+            for e in errors {
+                if !self.errors.contains(&e) {
+                    self.errors.push(e);
+                }
+            }
+            self.ev.adopt(built);
+        }
+        kept
     }
 
     /// Equality conditions linking `v` to the bindings in `bound_mask`: (build side over `v`,
@@ -722,6 +759,137 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         }
         if let Some(slot) = bound.get_mut(var) {
             *slot = None;
+        }
+    }
+}
+
+/// The fewest candidates of a binding checked on several threads ([`Run::parallel`]).
+const PARALLEL_CANDIDATES: usize = 2048;
+
+/// Most candidates checked on the calling thread before the others are parted out
+/// ([`Run::filter_in_parts`]).
+const FIRST_HERE: usize = 256;
+
+/// The conditions of one binding alone, and how its candidates were found.
+struct Own<'o> {
+    /// The binding.
+    v: usize,
+    /// Its conditions, by number.
+    conditions: &'o [usize],
+    /// How its candidates were found (a first condition the kind index proves).
+    scan: KindScan,
+    /// Its kind.
+    kind: &'o FactKind,
+}
+
+/// The candidates among `all` that no condition of `own` rules out, in order, each with the
+/// gap of its first unknown condition; errors go to `errors`.
+fn filter(
+    ev: &Evaluator<'_>,
+    rule: &CheckedRule,
+    errors: &mut Vec<EvalError>,
+    own: &Own<'_>,
+    all: &[FactIndex],
+) -> Vec<(FactIndex, Option<Gap>)> {
+    let mut bound = vec![None; rule.slots()];
+    let mut kept = Vec::new();
+    for &f in all {
+        if let Some(slot) = bound.get_mut(own.v) {
+            *slot = Some(f);
+        }
+        let mut first_gap = None;
+        let mut passed = true;
+        for (at, &c) in own.conditions.iter().enumerate() {
+            if own.scan.proves(ev.facts, own.kind, at, f) {
+                continue;
+            }
+            match check(ev, rule, errors, c, &bound) {
+                (Truth::True, _) => {}
+                (Truth::Unknown, gap) => {
+                    if first_gap.is_none() {
+                        first_gap = gap;
+                    }
+                }
+                (Truth::False, _) => {
+                    passed = false;
+                    break;
+                }
+            }
+        }
+        if passed {
+            kept.push((f, first_gap));
+        }
+    }
+    kept
+}
+
+/// Evaluates condition `cond` of `rule`; an error is recorded in `errors` and counts as false.
+/// An unknown result comes with the missing fields behind it.
+fn check(
+    ev: &Evaluator<'_>,
+    rule: &CheckedRule,
+    errors: &mut Vec<EvalError>,
+    cond: usize,
+    bound: &[Option<FactIndex>],
+) -> (Truth, Option<Gap>) {
+    let Some(c) = rule.conditions.get(cond) else {
+        return (Truth::False, None);
+    };
+    ev.take_missing();
+    ev.forget_steps();
+    match ev.truth(&c.expr, bound) {
+        Ok(Truth::Unknown) => {
+            let gap = Gap {
+                condition: cond,
+                missing: ev.take_missing(),
+            };
+            (Truth::Unknown, Some(gap))
+        }
+        Ok(t) => (t, None),
+        Err(f) => {
+            record(ev, rule, errors, f, bound);
+            (Truth::False, None)
+        }
+    }
+}
+
+/// Records the error of `failure` under `bound` in `errors`, once.
+fn record(
+    ev: &Evaluator<'_>,
+    rule: &CheckedRule,
+    errors: &mut Vec<EvalError>,
+    failure: Failure<'_>,
+    bound: &[Option<FactIndex>],
+) {
+    let error = ev.error(rule, bound, failure);
+    if !errors.contains(&error) {
+        errors.push(error);
+    }
+}
+
+/// Whether `e` holds a sub-query (`exists`, or an aggregate).
+fn has_subquery(e: &CExpr) -> bool {
+    let mut subs = Vec::new();
+    subqueries(e, &mut subs);
+    !subs.is_empty()
+}
+
+/// The sub-queries `e` holds, by number, outermost first.
+fn subqueries(e: &CExpr, out: &mut Vec<usize>) {
+    match &e.kind {
+        CKind::Exists(sub, _) | CKind::Aggregate(_, sub, _) => out.push(*sub),
+        CKind::Literal(_) | CKind::Var(_) | CKind::Local(_) | CKind::Element(_) => {}
+        CKind::Field(inner, ..) | CKind::Not(inner) | CKind::Neg(inner) => subqueries(inner, out),
+        CKind::List(items) | CKind::Call(_, items) => {
+            items.iter().for_each(|i| subqueries(i, out));
+        }
+        CKind::Binary(_, a, b) => {
+            subqueries(a, out);
+            subqueries(b, out);
+        }
+        CKind::Quantifier { list, cond, .. } => {
+            subqueries(list, out);
+            subqueries(cond, out);
         }
     }
 }
