@@ -226,7 +226,7 @@ fn derive_round(
         let read: &FactBase = facts;
         let parts: Vec<Vec<Result<Made, EvalError>>> =
             if rows.threads > 1 && end - start >= PARALLEL_ROWS {
-                let part = (end - start).div_ceil(rows.threads);
+                let part = (end - start).div_ceil(rows.threads).max(PARALLEL_ROWS / 2);
                 (start..end)
                     .step_by(part)
                     .map(|from| from..end.min(from + part))

@@ -522,7 +522,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         }
         let built = self.ev.built();
         let (facts, rule) = (self.ev.facts, self.rule);
-        let part = rest.len().div_ceil(self.threads);
+        // Parts of a few hundred candidates at least, however many threads there are.
+        let part = rest.len().div_ceil(self.threads).max(FIRST_HERE);
         let parts: Vec<_> = rest
             .par_chunks(part)
             .map(|chunk| {

@@ -160,7 +160,9 @@ pub(crate) fn parse_each_chunked<T: Send, S: Default>(
         return;
     }
     let starts = starts(text, chunks.bytes);
-    let ahead = chunks.ahead.max(1) * chunks.threads.max(1);
+    // No more threads than chunks: a large `-j` on a small file starts a few.
+    let threads = chunks.threads.clamp(1, starts.len().max(1));
+    let ahead = chunks.ahead.max(1) * threads;
     let shared = Shared {
         state: Mutex::new(State {
             claimed: 0,
@@ -188,7 +190,7 @@ pub(crate) fn parse_each_chunked<T: Send, S: Default>(
         Read { items, stop: at }
     };
     std::thread::scope(|scope| {
-        for _ in 1..chunks.threads {
+        for _ in 1..threads {
             scope.spawn(|| {
                 let _worker = Worker(&shared);
                 let mut thread = (Interner::default(), S::default());
@@ -426,7 +428,7 @@ mod tests {
         let text = text_of(&[3, 0, 2, 1, 0, 5, 0, 6, 0, 7, 0, 8, 1, 9, 0, 4, 0, 11]);
         let expected = sequential(&text);
         assert!(expected.0.len() > 8 && !expected.1.is_empty());
-        for threads in [2, 3] {
+        for threads in [2, 3, 64] {
             let chunks = Chunks {
                 bytes: 1,
                 threads,
