@@ -530,9 +530,12 @@ impl Engine {
             // Entities and deals are read and converted on every core; they are added here, in
             // file order, after their names are shared with those read before.
             let chunks = syntax::chunked::Chunks::new(threads);
-            let convert = |decl: syntax::FactDecl, shapes: &mut facts::Shapes| {
+            let fact_of = |decl: syntax::FactDecl| {
                 let mut diags = Vec::new();
-                let mut fact = Fact::from_owned_decl(decl, &mut diags);
+                (Fact::from_owned_decl(decl, &mut diags), diags)
+            };
+            let convert = |decl: syntax::FactDecl, shapes: &mut facts::Shapes| {
+                let (mut fact, diags) = fact_of(decl);
                 fact.fields.share_shape(shapes);
                 (fact, diags)
             };
@@ -546,10 +549,7 @@ impl Engine {
                 &mut |parsed, diags| {
                     let (mut fact, fact_diags) = match parsed {
                         syntax::chunked::Parsed::Converted(converted) => converted,
-                        syntax::chunked::Parsed::Item(syntax::Item::Fact(decl)) => {
-                            let mut fact_diags = Vec::new();
-                            (Fact::from_owned_decl(decl, &mut fact_diags), fact_diags)
-                        }
+                        syntax::chunked::Parsed::Item(syntax::Item::Fact(decl)) => fact_of(decl),
                         syntax::chunked::Parsed::Item(item) => return add(self, item, diags),
                     };
                     diags.extend(fact_diags);

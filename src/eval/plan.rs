@@ -461,8 +461,19 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                 scan,
                 kind: &kind,
             };
-            let kept = if self.parallel(&own, all.len()) {
-                self.filter_in_parts(&own, &all)
+            // Checked on several threads only when there are many candidates and a condition
+            // has a sub-query (`exists`, `sum`...), which costs more than an evaluator per
+            // thread.
+            let mut subs = Vec::new();
+            for c in own
+                .conditions
+                .iter()
+                .filter_map(|&c| self.rule.conditions.get(c))
+            {
+                subqueries(&c.expr, &mut subs);
+            }
+            let kept = if self.threads > 1 && all.len() >= PARALLEL_CANDIDATES && !subs.is_empty() {
+                self.filter_in_parts(&own, &subs, &all)
             } else {
                 filter(self.ev, self.rule, self.errors, &own, &all)
             };
@@ -477,21 +488,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         self.candidates = Rc::new(candidates);
     }
 
-    /// Whether the candidates of a binding are checked on several threads: only when there
-    /// are many and a condition has a sub-query (`exists`, `sum`...), which costs more than
-    /// starting an evaluator per thread.
-    fn parallel(&self, own: &Own<'_>, candidates: usize) -> bool {
-        self.threads > 1
-            && candidates >= PARALLEL_CANDIDATES
-            && own
-                .conditions
-                .iter()
-                .filter_map(|&c| self.rule.conditions.get(c))
-                .any(|c| has_subquery(&c.expr))
-    }
-
     /// [`filter`] on several threads, with the same result: the first candidates are checked
-    /// here until this evaluator holds the index of every sub-query of the conditions (or for
+    /// here until this evaluator holds the index of every sub-query `subs` of the conditions (or for
     /// [`FIRST_HERE`] candidates); the others in one part per thread, each with an evaluator
     /// of its own that starts with those indexes. The parts' results and errors are taken in
     /// candidate order, and the indexes they built are given to this evaluator, which would have
@@ -499,16 +497,9 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     fn filter_in_parts(
         &mut self,
         own: &Own<'_>,
+        subs: &[usize],
         all: &[FactIndex],
     ) -> Vec<(FactIndex, Option<Gap>)> {
-        let mut subs = Vec::new();
-        for c in own
-            .conditions
-            .iter()
-            .filter_map(|&c| self.rule.conditions.get(c))
-        {
-            subqueries(&c.expr, &mut subs);
-        }
         let mut kept = Vec::new();
         let mut at = 0;
         while at < all.len().min(FIRST_HERE) && !subs.iter().all(|&s| self.ev.holds_index(s)) {
@@ -764,7 +755,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     }
 }
 
-/// The fewest candidates of a binding checked on several threads ([`Run::parallel`]).
+/// The fewest candidates of a binding checked on several threads ([`Run::filter_in_parts`]).
 const PARALLEL_CANDIDATES: usize = 2048;
 
 /// Most candidates checked on the calling thread before the others are parted out
@@ -866,13 +857,6 @@ fn record(
     if !errors.contains(&error) {
         errors.push(error);
     }
-}
-
-/// Whether `e` holds a sub-query (`exists`, or an aggregate).
-fn has_subquery(e: &CExpr) -> bool {
-    let mut subs = Vec::new();
-    subqueries(e, &mut subs);
-    !subs.is_empty()
 }
 
 /// The sub-queries `e` holds, by number, outermost first.
