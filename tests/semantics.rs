@@ -57,6 +57,39 @@ fn sub_queries_alike_but_for_a_constant_or_a_key_field_keep_their_own_facts() {
     );
 }
 
+/// A sub-query keyed on the same fields of the outer deal (`x.buyer == c.buyer and x.seller ==
+/// c.seller`) finds an outer deal's group directly when that deal is itself one of the
+/// sub-query's facts; an outer deal that is not (a lease, a purchase without a seller) is
+/// probed with its key as before, and a missing key part stays a data gap.
+#[test]
+fn an_outer_deal_among_the_sub_querys_facts_finds_its_own_group() {
+    let r = run(
+        "entity A { }\nentity B { }\n\
+         deal p1 { kind: purchase  buyer: A  seller: B  amount: 10 USD }\n\
+         deal p2 { kind: purchase  buyer: A  seller: B  amount: 5 USD }\n\
+         deal l1 { kind: lease  buyer: A  seller: B  amount: 7 USD }\n\
+         deal p3 { kind: purchase  buyer: A  amount: 4 USD }\n\
+         deal p4 { kind: purchase  buyer: B  seller: A  amount: 2 USD }\n\
+         deal p5 { kind: purchase  buyer: \"B\"  seller: A  amount: 1 USD }",
+        "rule r { severity: low\n\
+           match c: deal\n\
+           let bought = sum(x.amount for x: deal where x.kind == purchase and x.buyer == c.buyer and x.seller == c.seller)\n\
+           when bought > 0 USD\n\
+             and not exists z: deal where z.kind == purchase and z.buyer == c.buyer and z.seller == c.seller and z.id < c.id\n\
+           flag \"{c.id}: {bought}\" }",
+    );
+    let mut found = messages(&r);
+    found.sort();
+    assert_eq!(found, ["l1: 15 USD", "p1: 15 USD", "p4: 3 USD"]);
+    let gaps: Vec<_> = r
+        .data_gaps
+        .iter()
+        .flat_map(|g| &g.missing)
+        .map(|m| format!("{}.{}", m.fact, m.field))
+        .collect();
+    assert_eq!(gaps, ["p3.seller"]);
+}
+
 /// Two alike sub-queries whose own conditions convert a currency: the rate taken while the
 /// second one's candidates are found is shown in the explanation of the condition holding it,
 /// as it is when the sub-query stands alone (their index is not shared).

@@ -113,6 +113,43 @@ struct Evaluator<'a> {
     /// key (the deals of one buyer and seller) share one sum, found without hashing the key a
     /// second time. `None` for a group not computed yet; `Some(None)` for a missing result.
     aggregates: RefCell<Vec<Vec<Option<Option<Value>>>>>,
+    /// For each sub-query, the binding whose fact probes its index with the fact's own key,
+    /// if there is one ([`self_key`]).
+    self_key: Vec<Option<usize>>,
+    /// For each sub-query, whether its index keeps the group of each member: some sub-query
+    /// sharing it probes with a member's own key.
+    by_member: Vec<bool>,
+}
+
+/// The binding (by slot) whose fact probes sub-query `q`'s index with the fact's own key: each
+/// outer side of the key is a field of that one binding, and each local side is the same field
+/// of the local binding (`x.buyer == c.buyer and x.seller == c.seller`). When that fact is a
+/// member of the index, its group is the one its key probes to ([`plan::JoinIndex::member_group`]).
+fn self_key(rule: &CheckedRule, q: &crate::ir::SubQuery) -> Option<usize> {
+    let slot_of = |e: &CExpr| match &e.kind {
+        CKind::Var(v) => Some(*v),
+        CKind::Local(l) => Some(rule.vars.len() + l),
+        _ => None,
+    };
+    let mut outer = None;
+    for (build, probe) in q.build.iter().zip(&q.probe) {
+        let (CKind::Field(local, name, _), CKind::Field(base, probe_name, _)) =
+            (&build.kind, &probe.kind)
+        else {
+            return None;
+        };
+        let slot = slot_of(base)?;
+        let same_field = name == probe_name && !matches!(&**name, "id" | "title");
+        if !matches!(local.kind, CKind::Local(l) if l == q.local)
+            || !same_field
+            || slot == rule.vars.len() + q.local
+            || outer.is_some_and(|o| o != slot)
+        {
+            return None;
+        }
+        outer = Some(slot);
+    }
+    outer
 }
 
 /// Whether `e` reads nothing but constants and local binding `local` (and the facts its fields
@@ -225,7 +262,39 @@ impl<'a> Evaluator<'a> {
                 })
                 .collect(),
             aggregates: RefCell::default(),
+            self_key: Vec::new(),
+            by_member: Vec::new(),
         }
+        .with_self_keys()
+    }
+
+    /// Sets [`Evaluator::self_key`] and [`Evaluator::by_member`].
+    fn with_self_keys(mut self) -> Self {
+        let rule = self.rule;
+        self.self_key = rule.subqueries.iter().map(|q| self_key(rule, q)).collect();
+        self.by_member = (0..rule.subqueries.len())
+            .map(|sub| {
+                let alike = self.index_of.get(sub).copied().unwrap_or(sub);
+                self.index_of
+                    .iter()
+                    .zip(&self.self_key)
+                    .any(|(&other, key)| other == alike && key.is_some())
+            })
+            .collect();
+        self
+    }
+
+    /// The group that the fact bound in sub-query `sub`'s [`self_key`] binding probes to in
+    /// `idx`, with its members, when the index can tell it without making the key.
+    fn member_group<'i>(
+        &self,
+        sub: usize,
+        idx: &'i SubIndex,
+        bound: &Bound,
+    ) -> Option<(u32, &'i [FactIndex])> {
+        let slot = (*self.self_key.get(sub)?)?;
+        let f = (*bound.get(slot)?)?;
+        idx.index.member_group(f)
     }
 
     /// The sub-query indexes built so far, to start another evaluator of the same rule with
@@ -920,6 +989,9 @@ impl<'a> Evaluator<'a> {
             &|x| matches!(x.kind, CKind::Local(l) if l == local),
         );
         let mut index = plan::JoinIndexBuilder::with_capacity(of_kind.len());
+        if self.by_member.get(sub).copied().unwrap_or(false) {
+            index = index.by_member();
+        }
         for f in of_kind {
             if let Some(s) = bound.get_mut(slot) {
                 *s = Some(f);
@@ -1024,6 +1096,11 @@ impl<'a> Evaluator<'a> {
         };
         if q.probe.is_empty() {
             return then(Some(&idx.candidates), false);
+        }
+        // An outer fact that is itself a member: its group, without making its key (it has
+        // every part, so nothing is missing).
+        if let Some((_, members)) = self.member_group(sub, &idx, bound) {
+            return then(Some(members), true);
         }
         // The candidates of a key, and whether its equalities hold for each of them.
         let probe = |key: &plan::JoinKey| {
@@ -1366,16 +1443,24 @@ impl<'a> Evaluator<'a> {
         let Some(q) = self.rule.subqueries.get(sub).filter(|_| keyed) else {
             return compute();
         };
-        // A key with a missing part, or with a list or record, is left to the general path
-        // (which records the gap).
-        let key = self.without_gaps(|| plan::keys(self, q.probe.iter(), bound));
-        let Ok(Some(plan::JoinKey::Keyed(parts))) = key else {
-            return compute();
-        };
+        // The index is built first: the general path builds it too, before it makes a key.
         let index = self.sub_index(sub, e)?;
-        // Keys that the index cannot vouch for are compared by evaluation, each time.
-        let Some((group, members)) = index.index.exact(&parts) else {
-            return compute();
+        // An outer fact that is a member of the index: its group, without making its key.
+        let (group, members) = match self.member_group(sub, &index, bound) {
+            Some((g, members)) => (Some(g), members),
+            None => {
+                // A key with a missing part, or with a list or record, is left to the general
+                // path (which records the gap).
+                let key = self.without_gaps(|| plan::keys(self, q.probe.iter(), bound));
+                let Ok(Some(plan::JoinKey::Keyed(parts))) = key else {
+                    return compute();
+                };
+                // Keys that the index cannot vouch for are compared by evaluation, each time.
+                let Some(found) = index.index.exact(&parts) else {
+                    return compute();
+                };
+                found
+            }
         };
         let stored = |g: u32| -> Option<Option<Value>> {
             self.aggregates.borrow().get(sub)?.get(g as usize)?.clone()

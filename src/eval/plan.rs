@@ -156,7 +156,22 @@ pub(super) struct JoinIndex {
     /// The groups of each class of key, classes in first-seen order.
     classes: FastMap<Classes, Vec<u32>>,
     unkeyed: Vec<FactIndex>,
+    /// The group of each member, when asked for ([`JoinIndexBuilder::by_member`]).
+    member_groups: Option<MemberGroups>,
+    /// Whether every key inserted was made of names the fact base knows ([`Parts::Names`]).
+    all_names: bool,
 }
+
+/// The group of each member of a [`JoinIndex`], by fact index: `groups[f - first]`, or
+/// [`NO_GROUP`] for a fact that is no member. Members come from one kind of fact, mostly in
+/// load order, so the range is about the facts of that kind.
+struct MemberGroups {
+    first: FactIndex,
+    groups: Vec<u32>,
+}
+
+/// The group of a fact that is no member of a [`JoinIndex`].
+const NO_GROUP: u32 = u32::MAX;
 
 /// Builds a [`JoinIndex`]: candidates are inserted in order with their keys.
 #[derive(Default)]
@@ -167,6 +182,8 @@ pub(super) struct JoinIndexBuilder {
     /// The classes of the last new group and their position in `index.classes`: the keys of
     /// one index are nearly always of one class, which is then not hashed again.
     last_classes: Option<(Classes, usize)>,
+    /// Whether to keep the group of each member ([`JoinIndexBuilder::by_member`]).
+    by_member: bool,
 }
 
 impl JoinIndexBuilder {
@@ -174,14 +191,23 @@ impl JoinIndexBuilder {
     pub(super) fn with_capacity(n: usize) -> Self {
         let mut b = JoinIndexBuilder::default();
         b.index.groups.reserve(n);
+        b.index.all_names = true;
         b.pairs.reserve(n);
         b
+    }
+
+    /// Keeps the group of each member, so that a probe with a member's own key finds its group
+    /// without hashing the key ([`JoinIndex::member_group`]).
+    pub(super) fn by_member(mut self) -> Self {
+        self.by_member = true;
+        self
     }
 
     pub(super) fn insert(&mut self, key: JoinKey, f: FactIndex) {
         let index = &mut self.index;
         match key {
             JoinKey::Keyed(parts) => {
+                index.all_names &= matches!(parts, Parts::Names(_));
                 let next = u32::try_from(index.groups.len()).unwrap_or(u32::MAX);
                 let last = &mut self.last_classes;
                 let classes = parts.classes();
@@ -210,8 +236,14 @@ impl JoinIndexBuilder {
     /// The index: the members sorted by group (stable, so each group keeps candidate order).
     pub(super) fn finish(self) -> JoinIndex {
         let JoinIndexBuilder {
-            mut index, pairs, ..
+            mut index,
+            pairs,
+            by_member,
+            ..
         } = self;
+        if by_member {
+            index.member_groups = MemberGroups::of(&pairs);
+        }
         let groups = index.groups.len();
         let mut starts = vec![0u32; groups + 1];
         for &(g, _) in &pairs {
@@ -241,7 +273,36 @@ impl JoinIndexBuilder {
     }
 }
 
+impl MemberGroups {
+    /// The group of each fact of `pairs` ((group, fact) pairs); `None` for no pair.
+    fn of(pairs: &[(u32, FactIndex)]) -> Option<MemberGroups> {
+        let first = pairs.iter().map(|&(_, f)| f).min()?;
+        let last = pairs.iter().map(|&(_, f)| f).max()?;
+        let mut groups = vec![NO_GROUP; last - first + 1];
+        for &(g, f) in pairs {
+            if let Some(slot) = groups.get_mut(f - first) {
+                *slot = g;
+            }
+        }
+        Some(MemberGroups { first, groups })
+    }
+}
+
 impl JoinIndex {
+    /// The group of member `f` and its members, when the index can vouch for them as
+    /// [`JoinIndex::exact`] does: every key is made of names the fact base knows, all of one
+    /// width, and no candidate is without a key. A probe with `f`'s own key (the same fields of
+    /// the same fact) finds exactly this group; `None` when `f` is no member, when the index
+    /// does not keep the group of each member, or when it cannot vouch.
+    pub(super) fn member_group(&self, f: FactIndex) -> Option<(u32, &[FactIndex])> {
+        let by = self.member_groups.as_ref()?;
+        if !self.all_names || !self.unkeyed.is_empty() || self.classes.len() > 1 {
+            return None;
+        }
+        let g = *by.groups.get(f.checked_sub(by.first)?)?;
+        (g != NO_GROUP).then(|| (g, self.group(g)))
+    }
+
     /// The members of group `g`.
     fn group(&self, g: u32) -> &[FactIndex] {
         let g = g as usize;
