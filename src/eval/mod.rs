@@ -55,6 +55,34 @@ struct Failure<'e> {
 
 type Bound = [Option<FactIndex>];
 
+/// Most bindings a [`Slots`] holds on the stack.
+const INLINE_SLOTS: usize = 12;
+
+/// The bindings of a rule with a sub-query's local binding set ([`Evaluator::with_local`]).
+enum Slots {
+    Inline(arrayvec::ArrayVec<Option<FactIndex>, INLINE_SLOTS>),
+    Heap(Vec<Option<FactIndex>>),
+}
+
+impl std::ops::Deref for Slots {
+    type Target = Bound;
+    fn deref(&self) -> &Bound {
+        match self {
+            Slots::Inline(s) => s,
+            Slots::Heap(s) => s,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Slots {
+    fn deref_mut(&mut self) -> &mut Bound {
+        match self {
+            Slots::Inline(s) => s,
+            Slots::Heap(s) => s,
+        }
+    }
+}
+
 /// The candidates of a sub-query (`exists`, aggregate), filtered once, with its hash index.
 #[derive(Default)]
 struct SubIndex {
@@ -1167,10 +1195,22 @@ impl<'a> Evaluator<'a> {
         Ok(true)
     }
 
-    /// A copy of `bound` with local binding `local` set to fact `f`.
-    fn with_local(&self, bound: &Bound, local: usize, f: FactIndex) -> Vec<Option<FactIndex>> {
-        let mut inner = bound.to_vec();
-        inner.resize(self.rule.slots().max(inner.len()), None);
+    /// A copy of `bound` with local binding `local` set to fact `f`: on the stack when the rule
+    /// has few bindings (an aggregate makes one per outer binding).
+    fn with_local(&self, bound: &Bound, local: usize, f: FactIndex) -> Slots {
+        let len = self.rule.slots().max(bound.len());
+        let mut inner = if len <= INLINE_SLOTS {
+            let mut inline = arrayvec::ArrayVec::new();
+            inline.extend(bound.iter().copied());
+            while inline.len() < len {
+                inline.push(None);
+            }
+            Slots::Inline(inline)
+        } else {
+            let mut heap = bound.to_vec();
+            heap.resize(len, None);
+            Slots::Heap(heap)
+        };
         self.set_local(&mut inner, local, f);
         inner
     }
@@ -1383,6 +1423,17 @@ impl<'a> Evaluator<'a> {
         for &f in cands {
             self.set_local(&mut inner, q.local, f);
             let value = match &q.value {
+                // A field of the local binding, read by its slot (a missing one is noted as the
+                // general evaluator notes it).
+                Some(v)
+                    if func != AggFunc::Count
+                        && let Some(read) = self.read_bound_field(v, &inner) =>
+                {
+                    match read {
+                        Some(value) => Cow::Borrowed(value),
+                        None => continue,
+                    }
+                }
                 Some(v) if func != AggFunc::Count => match self.value(v, &inner) {
                     Ok(Some(value)) => value,
                     Ok(None) => continue,
