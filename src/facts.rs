@@ -16,12 +16,80 @@ use std::sync::Arc;
 /// when they hold the same fields, whatever their order.
 ///
 /// The names are kept apart from the fields: once a fact is in a [`FactBase`], its list of
-/// names is the one shared by every fact written with the same fields in the same order, so a
-/// field costs its value and two spans (48 bytes), not also a name.
+/// names is the one shared by every fact written with the same fields in the same order. Where
+/// a field was written is kept as offsets: a field costs its value and 8 bytes (32 in all), not
+/// also a name and two 12-byte spans. A field is read as a [`FieldRef`].
 #[derive(Clone, Default)]
 pub struct FieldMap {
     names: Names,
-    fields: Vec<FactField>,
+    cells: Vec<Cell>,
+    spans: Spans,
+}
+
+/// One field of a [`FieldMap`]: its value, and where its value and its name were written, as
+/// offsets from the map's base ([`Spans::Compact`]; unused for [`Spans::Wide`]).
+#[derive(Clone)]
+struct Cell {
+    value: Value,
+    value_at: u16,
+    value_len: u16,
+    name_at: u16,
+    name_len: u16,
+}
+
+/// Where the fields of a [`FieldMap`] were written.
+#[derive(Clone)]
+enum Spans {
+    /// Every span is in one file (or in none), from `base` to less than 64 KiB after it, and
+    /// less than 64 KiB long: the cells hold them as offsets. A declaration of a deal file
+    /// always fits.
+    Compact {
+        file: Option<crate::diag::FileId>,
+        base: u32,
+    },
+    /// Any other spans, (value, name) for each field in order.
+    Wide(Vec<(Span, Span)>),
+}
+
+impl Default for Spans {
+    fn default() -> Self {
+        Spans::Compact {
+            file: None,
+            base: 0,
+        }
+    }
+}
+
+/// The offsets of `span` from `base` in `file`, if they fit a [`Cell`].
+fn offsets(span: Span, file: Option<crate::diag::FileId>, base: u32) -> Option<(u16, u16)> {
+    if span.file != file {
+        return None;
+    }
+    let at = u16::try_from(span.start.checked_sub(base)?).ok()?;
+    let len = u16::try_from(span.end.checked_sub(span.start)?).ok()?;
+    Some((at, len))
+}
+
+/// A field of a fact as read from its [`FieldMap`]: its value and where it was written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldRef<'m> {
+    /// The value.
+    pub value: &'m Value,
+    /// Where the value was written ([`Span::none`] for facts built in code).
+    pub span: Span,
+    /// Where the field's name was written (the value's span for CSV and JSON cells).
+    pub name_span: Span,
+}
+
+impl FieldRef<'_> {
+    /// The field as an owned [`FactField`].
+    pub fn to_field(&self) -> FactField {
+        FactField {
+            value: self.value.clone(),
+            span: self.span,
+            name_span: self.name_span,
+        }
+    }
 }
 
 /// The names of a [`FieldMap`], in the order of its fields.
@@ -71,7 +139,8 @@ impl FieldMap {
     pub fn with_capacity(n: usize) -> Self {
         FieldMap {
             names: Names::Own(Vec::with_capacity(n)),
-            fields: Vec::with_capacity(n),
+            cells: Vec::with_capacity(n),
+            spans: Spans::default(),
         }
     }
 
@@ -84,35 +153,39 @@ impl FieldMap {
     ) -> Self {
         // The names of the columns present, made only once one is missing.
         let mut own: Option<Vec<Name>> = None;
-        let mut fields = Vec::with_capacity(names.len());
+        let mut map = FieldMap {
+            names: Names::Own(Vec::new()),
+            cells: Vec::with_capacity(names.len()),
+            spans: Spans::default(),
+        };
         for (at, (name, value)) in names.iter().zip(values).enumerate() {
             match value {
                 Some(field) => {
                     if let Some(own) = &mut own {
                         own.push(name.clone());
                     }
-                    fields.push(field);
+                    map.push_cell(field);
                 }
                 None if own.is_none() => own = Some(names.iter().take(at).cloned().collect()),
                 None => {}
             }
         }
-        let names = match own {
+        map.names = match own {
             Some(own) => Names::Own(own),
-            None if fields.len() == names.len() => Names::Shared(names.clone(), BY_NAME),
-            None => Names::Own(names.iter().take(fields.len()).cloned().collect()),
+            None if map.cells.len() == names.len() => Names::Shared(names.clone(), BY_NAME),
+            None => Names::Own(names.iter().take(map.cells.len()).cloned().collect()),
         };
-        FieldMap { names, fields }
+        map
     }
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.fields.len()
+        self.cells.len()
     }
 
     /// Whether there is no field.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.cells.is_empty()
     }
 
     /// The position of field `name`.
@@ -121,13 +194,45 @@ impl FieldMap {
     }
 
     /// Field `name`.
-    pub fn get(&self, name: &str) -> Option<&FactField> {
-        self.get_index_of(name).and_then(|i| self.fields.get(i))
+    pub fn get(&self, name: &str) -> Option<FieldRef<'_>> {
+        self.get_index_of(name).and_then(|i| self.field(i))
     }
 
-    /// Field `name`, to change it.
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut FactField> {
-        self.get_index_of(name).and_then(|i| self.fields.get_mut(i))
+    /// The value of field `name`.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.get_index_of(name).and_then(|i| self.value_at(i))
+    }
+
+    /// The value of the field at position `index`.
+    pub(crate) fn value_at(&self, index: usize) -> Option<&Value> {
+        self.cells.get(index).map(|c| &c.value)
+    }
+
+    /// The field at position `index`.
+    fn field(&self, index: usize) -> Option<FieldRef<'_>> {
+        let cell = self.cells.get(index)?;
+        let (span, name_span) = match &self.spans {
+            Spans::Compact { file, base } => {
+                let span = |at: u16, len: u16| {
+                    let start = base.saturating_add(u32::from(at));
+                    Span {
+                        file: *file,
+                        start,
+                        end: start.saturating_add(u32::from(len)),
+                    }
+                };
+                (
+                    span(cell.value_at, cell.value_len),
+                    span(cell.name_at, cell.name_len),
+                )
+            }
+            Spans::Wide(spans) => spans.get(index).copied().unwrap_or_default(),
+        };
+        Some(FieldRef {
+            value: &cell.value,
+            span,
+            name_span,
+        })
     }
 
     /// Whether field `name` is present.
@@ -135,11 +240,23 @@ impl FieldMap {
         self.get_index_of(name).is_some()
     }
 
-    /// Sets field `name`: a field already present keeps its place and gets the new value (the
-    /// old one is returned); a new field goes last.
+    /// Sets field `name`: a field already present keeps its place and gets the new value and
+    /// spans (the old field is returned); a new field goes last.
     pub fn insert(&mut self, name: Name, field: FactField) -> Option<FactField> {
-        match self.get_mut(&name) {
-            Some(old) => Some(std::mem::replace(old, field)),
+        match self.get_index_of(&name) {
+            Some(i) => {
+                let old = self.field(i).map(|f| f.to_field());
+                // The spans of every field are kept apart, then this one's replaced.
+                let mut spans = self.wide_spans();
+                if let Some(slot) = spans.get_mut(i) {
+                    *slot = (field.span, field.name_span);
+                }
+                if let Some(cell) = self.cells.get_mut(i) {
+                    cell.value = field.value;
+                }
+                self.spans = Spans::Wide(spans);
+                old
+            }
             None => {
                 self.push(name, field);
                 None
@@ -147,20 +264,80 @@ impl FieldMap {
         }
     }
 
+    /// The (value, name) spans of every field, in order.
+    fn wide_spans(&self) -> Vec<(Span, Span)> {
+        (0..self.len())
+            .filter_map(|i| self.field(i).map(|f| (f.span, f.name_span)))
+            .collect()
+    }
+
     /// Appends field `name`, known not to be present.
     fn push(&mut self, name: Name, field: FactField) {
         self.names.to_mut().push(name);
-        self.fields.push(field);
+        self.push_cell(field);
+    }
+
+    /// Appends a field's value and spans (its name is added apart).
+    fn push_cell(&mut self, field: FactField) {
+        let FactField {
+            value,
+            span,
+            name_span,
+        } = field;
+        if self.cells.is_empty() {
+            // The first field sets the file and the base; a name in another file than its
+            // value is kept whole.
+            self.spans = if name_span.file == span.file {
+                Spans::Compact {
+                    file: span.file,
+                    base: span.start.min(name_span.start),
+                }
+            } else {
+                Spans::Wide(Vec::new())
+            };
+        }
+        let compact = match &self.spans {
+            Spans::Compact { file, base } => {
+                offsets(span, *file, *base).zip(offsets(name_span, *file, *base))
+            }
+            Spans::Wide(_) => None,
+        };
+        let cell = |(value_at, value_len), (name_at, name_len)| Cell {
+            value,
+            value_at,
+            value_len,
+            name_at,
+            name_len,
+        };
+        match compact {
+            Some((at, name)) => self.cells.push(cell(at, name)),
+            None => {
+                let mut spans = match &self.spans {
+                    Spans::Wide(_) => match std::mem::take(&mut self.spans) {
+                        Spans::Wide(spans) => spans,
+                        Spans::Compact { .. } => Vec::new(),
+                    },
+                    Spans::Compact { .. } => self.wide_spans(),
+                };
+                spans.push((span, name_span));
+                self.spans = Spans::Wide(spans);
+                self.cells.push(cell((0, 0), (0, 0)));
+            }
+        }
     }
 
     /// The field at position `index`, with its name.
-    pub fn get_index(&self, index: usize) -> Option<(&Name, &FactField)> {
-        self.names.as_slice().get(index).zip(self.fields.get(index))
+    pub fn get_index(&self, index: usize) -> Option<(&Name, FieldRef<'_>)> {
+        self.names.as_slice().get(index).zip(self.field(index))
     }
 
     /// The fields with their names, in written order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &FactField)> + ExactSizeIterator {
-        self.names.as_slice().iter().zip(&self.fields)
+    pub fn iter(&self) -> Fields<'_> {
+        Fields {
+            map: self,
+            front: 0,
+            back: self.len(),
+        }
     }
 
     /// The names, in written order.
@@ -169,15 +346,13 @@ impl FieldMap {
     }
 
     /// The fields, in written order.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &FactField> + ExactSizeIterator {
-        self.fields.iter()
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = FieldRef<'_>> + ExactSizeIterator {
+        self.iter().map(|(_, f)| f)
     }
 
-    /// The fields, in written order, to change them.
-    pub fn values_mut(
-        &mut self,
-    ) -> impl DoubleEndedIterator<Item = &mut FactField> + ExactSizeIterator {
-        self.fields.iter_mut()
+    /// The values, in written order, to change them (their spans stay).
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.cells.iter_mut().map(|c| &mut c.value)
     }
 
     /// Stores the names once per shape among the facts read by one thread (`shapes`): the
@@ -279,11 +454,46 @@ impl std::fmt::Debug for FieldMap {
     }
 }
 
+/// The fields of a [`FieldMap`] with their names, in written order ([`FieldMap::iter`]).
+pub struct Fields<'m> {
+    map: &'m FieldMap,
+    front: usize,
+    back: usize,
+}
+
+impl<'m> Iterator for Fields<'m> {
+    type Item = (&'m Name, FieldRef<'m>);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        let item = self.map.get_index(self.front);
+        self.front += 1;
+        item
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back.saturating_sub(self.front);
+        (n, Some(n))
+    }
+}
+
+impl DoubleEndedIterator for Fields<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front >= self.back {
+            return None;
+        }
+        self.back -= 1;
+        self.map.get_index(self.back)
+    }
+}
+
+impl ExactSizeIterator for Fields<'_> {}
+
 impl<'m> IntoIterator for &'m FieldMap {
-    type Item = (&'m Name, &'m FactField);
-    type IntoIter = std::iter::Zip<std::slice::Iter<'m, Name>, std::slice::Iter<'m, FactField>>;
+    type Item = (&'m Name, FieldRef<'m>);
+    type IntoIter = Fields<'m>;
     fn into_iter(self) -> Self::IntoIter {
-        self.names.as_slice().iter().zip(&self.fields)
+        self.iter()
     }
 }
 
@@ -373,7 +583,7 @@ impl Fact {
 
     /// The value of a field, if the fact has it.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.fields.get(name).map(|f| &f.value)
+        self.fields.value(name)
     }
 
     /// Builds a fact from its declaration. A field written twice is an error (never
@@ -768,9 +978,9 @@ impl FactBase {
             // A symbol at the top of a field was learned by `intern`: only lists and records
             // are left to walk.
             if matches!(field.value, Value::List(_) | Value::Record(_)) {
-                collect_symbols(&field.value, Arc::make_mut(&mut self.symbols));
+                collect_symbols(field.value, Arc::make_mut(&mut self.symbols));
             }
-            collect_currencies(&field.value, field.span, &mut self.currencies);
+            collect_currencies(field.value, field.span, &mut self.currencies);
         }
         let index = self.len();
         let fact_of_symbol = Arc::make_mut(&mut self.fact_of_symbol);
@@ -820,7 +1030,7 @@ impl FactBase {
         if let Some(last) = same {
             fact.fields.share_names(&last.shared, last.layout);
             for field in fact.fields.values_mut() {
-                intern_symbol(&mut self.symbols, &mut field.value, numbering);
+                intern_symbol(&mut self.symbols, field, numbering);
             }
             return;
         }
@@ -840,7 +1050,7 @@ impl FactBase {
             if let Some(hit) = hit {
                 fact.fields.share_names(&hit.shared, hit.layout);
                 for field in fact.fields.values_mut() {
-                    intern_symbol(&mut self.symbols, &mut field.value, numbering);
+                    intern_symbol(&mut self.symbols, field, numbering);
                 }
                 return;
             }
@@ -868,7 +1078,7 @@ impl FactBase {
         let layout = layout.unwrap_or(BY_NAME);
         fact.fields.share_names(&shared, layout);
         for field in fact.fields.values_mut() {
-            intern_symbol(&mut self.symbols, &mut field.value, numbering);
+            intern_symbol(&mut self.symbols, field, numbering);
         }
         let last = LastNames {
             kind: fact.kind.clone(),
@@ -972,12 +1182,12 @@ impl FactBase {
         fact: &'f Fact,
         id: FieldId,
         name: &str,
-    ) -> Option<&'f FactField> {
+    ) -> Option<&'f Value> {
         match fact.fields.layout() {
-            BY_NAME => fact.fields.get(name),
+            BY_NAME => fact.fields.value(name),
             layout => {
                 let pos = self.layouts.position(layout, id)?;
-                fact.fields.fields.get(pos)
+                fact.fields.value_at(pos)
             }
         }
     }
@@ -1028,7 +1238,7 @@ impl FactBase {
         let mut fact = fact;
         self.intern(&mut fact, numbering);
         for field in fact.fields.values() {
-            collect_currencies(&field.value, field.span, &mut self.currencies);
+            collect_currencies(field.value, field.span, &mut self.currencies);
         }
         let index = self.len();
         self.index_kind(&fact, index);
@@ -1167,10 +1377,124 @@ impl FactBase {
 mod tests {
     use super::*;
 
-    /// A field is a value and two spans; its name is kept once per shape, in the fact base.
+    /// A field is a value and the offsets of its spans; its name is kept once per shape, in
+    /// the fact base.
     #[test]
-    fn a_field_takes_48_bytes() {
-        assert_eq!(std::mem::size_of::<FactField>(), 48);
+    fn a_field_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<Cell>(), 32);
+    }
+
+    /// Spans are kept as offsets from the first field while they fit, and whole once one does
+    /// not (64 KiB or more away, a name in another file, a field replaced); either way each
+    /// field reads back the spans it was given.
+    #[test]
+    fn field_spans_read_back_as_given_compact_or_wide() {
+        let (file, other) = (crate::diag::FileId::new(0), crate::diag::FileId::new(1));
+        let at = |f, start, end| Span {
+            file: Some(f),
+            start,
+            end,
+        };
+        let field = |v: &str, span, name_span| FactField {
+            value: Value::symbol(v),
+            span,
+            name_span,
+        };
+        let spans = |m: &FieldMap| {
+            m.iter()
+                .map(|(n, f)| {
+                    (
+                        n.to_string(),
+                        f.span.file,
+                        f.span.range(),
+                        f.name_span.file,
+                        f.name_span.range(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut map = FieldMap::new();
+        map.insert(
+            "a".into(),
+            field("x", at(file, 105, 106), at(file, 100, 101)),
+        );
+        map.insert(
+            "b".into(),
+            field("y", at(file, 65_634, 65_640), at(file, 65_630, 65_631)),
+        );
+        assert!(matches!(map.spans, Spans::Compact { base: 100, .. }));
+        let compact = spans(&map);
+        assert_eq!(
+            compact,
+            [
+                ("a".to_string(), Some(file), 105..106, Some(file), 100..101),
+                (
+                    "b".to_string(),
+                    Some(file),
+                    65_634..65_640,
+                    Some(file),
+                    65_630..65_631
+                ),
+            ]
+        );
+        // 64 KiB past the base: every span is kept whole from then on.
+        map.insert(
+            "c".into(),
+            field("z", at(file, 65_636, 65_637), at(file, 65_620, 65_621)),
+        );
+        assert!(matches!(map.spans, Spans::Wide(_)));
+        let mut wide = compact.clone();
+        wide.push((
+            "c".to_string(),
+            Some(file),
+            65_636..65_637,
+            Some(file),
+            65_620..65_621,
+        ));
+        assert_eq!(spans(&map), wide);
+        assert_eq!(map.value("c"), Some(&Value::symbol("z")));
+
+        // A name in another file than its value, first or later.
+        let mut first = FieldMap::new();
+        first.insert("a".into(), field("x", at(file, 5, 6), at(other, 1, 2)));
+        assert!(matches!(first.spans, Spans::Wide(_)));
+        assert_eq!(
+            spans(&first),
+            [("a".to_string(), Some(file), 5..6, Some(other), 1..2)]
+        );
+        let mut later = FieldMap::new();
+        later.insert("a".into(), field("x", at(file, 5, 6), at(file, 1, 2)));
+        later.insert("b".into(), field("y", at(other, 9, 12), at(other, 7, 8)));
+        assert_eq!(
+            spans(&later),
+            [
+                ("a".to_string(), Some(file), 5..6, Some(file), 1..2),
+                ("b".to_string(), Some(other), 9..12, Some(other), 7..8),
+            ]
+        );
+
+        // Replacing a field gives back the old one and keeps the others' spans.
+        let mut replaced = FieldMap::new();
+        replaced.insert("a".into(), field("x", at(file, 5, 6), at(file, 1, 2)));
+        replaced.insert("b".into(), field("y", at(file, 9, 12), at(file, 7, 8)));
+        let old = replaced.insert("a".into(), field("w", at(file, 30, 31), at(file, 28, 29)));
+        assert_eq!(
+            old.map(|f| (f.value, f.span.range())),
+            Some((Value::symbol("x"), 5..6))
+        );
+        assert_eq!(
+            spans(&replaced),
+            [
+                ("a".to_string(), Some(file), 30..31, Some(file), 28..29),
+                ("b".to_string(), Some(file), 9..12, Some(file), 7..8),
+            ]
+        );
+        assert_eq!(replaced.value("a"), Some(&Value::symbol("w")));
+
+        // Facts built in code have no spans.
+        let built = Fact::deal("d").with("a", Value::symbol("x"));
+        let (_, f) = built.fields.get_index(0).expect("a field");
+        assert_eq!((f.span.file, f.name_span.file), (None, None));
     }
 
     /// A symbol value added to a fact base holds its number there; a number from another fact
@@ -1218,7 +1542,7 @@ mod tests {
         };
         let full = FieldMap::from_columns(&columns, [field("a"), field("b"), field("c")]);
         assert!(matches!(&full.names, Names::Shared(n, _) if Arc::ptr_eq(n, &columns)));
-        assert_eq!(full.get("to").map(|f| &f.value), Some(&Value::symbol("b")));
+        assert_eq!(full.value("to"), Some(&Value::symbol("b")));
         for (values, present) in [
             ([field("a"), None, field("c")], vec!["from", "amount"]),
             ([None, field("b"), field("c")], vec!["to", "amount"]),
@@ -1275,7 +1599,7 @@ mod tests {
         let index = facts.find(id)?;
         let field = facts.field_id(name)?;
         let fact = facts.get(index)?;
-        let got = facts.field_by_id(fact, field, name).map(|f| &f.value);
+        let got = facts.field_by_id(fact, field, name);
         // The same as reading by name.
         assert_eq!(got, fact.get(name));
         got
@@ -1350,8 +1674,8 @@ mod tests {
         let read = |at: FactIndex, name: &str| {
             let fact = facts.get(at)?;
             let got = facts.field_by_id(fact, facts.field_id(name)?, name);
-            assert_eq!(got.map(|f| &f.value), fact.get(name));
-            got.map(|f| f.value.clone())
+            assert_eq!(got, fact.get(name));
+            got.cloned()
         };
         assert_eq!(read(b, "from"), Some(Value::symbol("OpenAI")));
         assert_eq!(read(b, "to"), Some(Value::symbol("Oracle")));
@@ -1382,6 +1706,6 @@ mod tests {
         let got = id
             .zip(fact)
             .and_then(|(id, fact)| facts.field_by_id(fact, id, "from"));
-        assert_eq!(got.map(|f| &f.value), Some(&Value::symbol("Nvidia")));
+        assert_eq!(got, Some(&Value::symbol("Nvidia")));
     }
 }

@@ -130,7 +130,7 @@ fn convert_writes_a_deal_file_that_runs_the_same() {
             .unwrap();
         assert_eq!(other.title, fact.title);
         for (name, field) in &fact.fields {
-            assert_eq!(other.get(name), Some(&field.value), "{}.{name}", fact.id);
+            assert_eq!(other.get(name), Some(field.value), "{}.{name}", fact.id);
         }
     }
 

@@ -12,7 +12,7 @@ use crate::explain::{
     Binding, Conversion, DataGap, Detail, EvalError, FactRef, Finding, MissingField, Operand,
     TraceStep, fingerprint,
 };
-use crate::facts::{Fact, FactBase, FactField, FactIndex};
+use crate::facts::{Fact, FactBase, FactIndex};
 pub use crate::ir::ROUNDING_MODES;
 use crate::ir::{CExpr, CKind, CheckedRule, Function, MessagePart};
 use crate::syntax::BinaryOp;
@@ -433,13 +433,13 @@ impl<'a> Evaluator<'a> {
 
     /// Field `name` of `fact`, read through the fact's layout when `slot` is the rule's slot of
     /// that name (by name otherwise).
-    fn field_of(&self, fact: &'a Fact, name: &str, slot: usize) -> Option<&'a FactField> {
+    fn field_of(&self, fact: &'a Fact, name: &str, slot: usize) -> Option<&'a Value> {
         let same = self.rule.fields.get(slot).is_some_and(|n| {
             (std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len()) || &**n == name
         });
         match self.field_ids.get(slot) {
             Some(Some(id)) if same => self.facts.field_by_id(fact, *id, name),
-            _ => fact.fields.get(name),
+            _ => fact.fields.value(name),
         }
     }
 
@@ -470,7 +470,7 @@ impl<'a> Evaluator<'a> {
     fn read_bound_field(&self, e: &CExpr, bound: &Bound) -> Option<Option<&'a Value>> {
         let (_, fact, name, slot) = self.bound_field_of(e, bound)?;
         match self.field_of(fact, name, slot) {
-            Some(f) => Some(Some(&f.value)),
+            Some(v) => Some(Some(v)),
             None if matches!(&**name, "id" | "title") => None,
             None => {
                 self.note_missing(&fact.id, name, true);
@@ -497,7 +497,7 @@ impl<'a> Evaluator<'a> {
             return Ev::Missing;
         };
         match self.field_of(fact, name, slot) {
-            Some(f) => Ev::Val(Cow::Borrowed(&f.value)),
+            Some(v) => Ev::Val(Cow::Borrowed(v)),
             None if name == "id" => self
                 .facts
                 .id_value(i)

@@ -189,7 +189,7 @@ fn check(facts: &[&Fact], back: &Engine) -> Result<(), WriteError> {
             return Err(differs(fact, "the set of fields".into()));
         }
         for (field, f) in &fact.fields {
-            if read.get(field) != Some(&f.value) {
+            if read.get(field) != Some(f.value) {
                 return Err(differs(fact, format!("field `{field}`")));
             }
         }
@@ -244,7 +244,7 @@ pub fn to_deals<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String,
                 out,
                 "  {}: {}",
                 name(field),
-                field_value(fact, field, &f.value)?
+                field_value(fact, field, f.value)?
             );
         }
         out.push_str("}\n");
@@ -297,7 +297,7 @@ pub fn to_csv<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, W
         ];
         for column in &columns {
             row.push(match fact.fields.get(column) {
-                Some(f) => field_value(fact, column, &f.value)?,
+                Some(f) => field_value(fact, column, f.value)?,
                 None => String::new(),
             });
         }
@@ -386,7 +386,7 @@ pub fn to_json<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, 
         }
         let mut fields = Vec::new();
         for (field, f) in &fact.fields {
-            let value = json_value(&f.value).map_err(|message| WriteError {
+            let value = json_value(f.value).map_err(|message| WriteError {
                 fact: fact.id.clone(),
                 message: format!("field `{field}`: {message}"),
             })?;

@@ -631,7 +631,7 @@ impl Validator<'_> {
             if plan.clean {
                 for ((name, field), def) in fact.fields.iter().zip(&plan.defs) {
                     if let Some(def) = def
-                        && let Err(m) = self.fits(&def.ty, &field.value)
+                        && let Err(m) = self.fits(&def.ty, field.value)
                     {
                         self.misfit(m, fact, name, field.span, &def.ty);
                     }
@@ -673,7 +673,7 @@ impl Validator<'_> {
                 self.diags.push(d);
                 continue;
             };
-            if let Err(m) = self.fits(&def.ty, &field.value) {
+            if let Err(m) = self.fits(&def.ty, field.value) {
                 self.misfit(m, fact, name, field.span, &def.ty);
             }
         }
