@@ -295,6 +295,17 @@ fn a_large_deal_file_loads_the_same_on_any_number_of_threads() {
     }
 }
 
+/// The JSON report and the errors of evaluating a copy of `engine` on `threads` threads, with
+/// the report.
+fn evaluate_on(engine: &Engine, threads: usize) -> (String, Vec<String>, Report) {
+    let mut engine = engine.clone();
+    engine.set_threads(Some(threads));
+    let report = engine.evaluate().unwrap();
+    let json = dealrules::report::json(&report, engine.sources());
+    let errors = report.errors.iter().map(|e| format!("{e:?}")).collect();
+    (json, errors, report)
+}
+
 #[test]
 fn candidates_checked_on_several_threads_give_the_same_report() {
     // Over 2,048 purchases, the candidates of a rule whose conditions hold a sub-query (a sum,
@@ -316,11 +327,7 @@ fn candidates_checked_on_several_threads_give_the_same_report() {
     let mut engine = rules(&["commitments.rules", "commitment_quality.rules"]);
     engine.load("synthetic.deals", text).unwrap();
     let report = |threads: usize| {
-        let mut engine = engine.clone();
-        engine.set_threads(Some(threads));
-        let report = engine.evaluate().unwrap();
-        let json = dealrules::report::json(&report, engine.sources());
-        let errors: Vec<String> = report.errors.iter().map(|e| format!("{e:?}")).collect();
+        let (json, errors, report) = evaluate_on(&engine, threads);
         (json, errors, report.data_gaps.len())
     };
     let one = report(1);
@@ -338,4 +345,84 @@ fn candidates_checked_on_several_threads_give_the_same_report() {
             "{threads} threads: the JSON report differs"
         );
     }
+}
+
+#[test]
+fn a_sub_querys_index_built_on_several_threads_gives_the_same_report() {
+    // Over 16,384 deals, the facts of a sub-query without a kind are filtered and keyed a part
+    // per thread. Its own condition converts the EUR amounts (rates taken in every part); one
+    // index is probed by its own members (grouped by sorting), one by an entity's id (hashed).
+    // In the second file, two deals in currencies without a rate make that condition fail:
+    // the GBP one, nearer the start, is the error on any number of threads.
+    let data = generate::generate(&generate::Config::new(17_000, 11));
+    let base = data.to_deals();
+    let ours = concat!(
+        "fx EUR/USD 1.10 on 2025-01-01\n",
+        "entity zbuyer {\n  type: company\n}\n",
+        "entity zseller {\n  type: zspecial\n}\n",
+        "deal zp1 {\n  kind: purchase\n  buyer: zbuyer\n  seller: zseller\n  amount: 30M EUR\n}\n",
+        "deal zp2 {\n  kind: purchase\n  buyer: zbuyer\n  seller: zseller\n  amount: 40M USD\n}\n",
+        "deal zp3 {\n  kind: lease\n  buyer: zbuyer\n  seller: zseller\n}\n",
+        "deal zodd {\n  kind: odd\n  buyer: zbuyer\n}\n",
+    );
+    let rules = "rule spread { severity: low\n\
+           match c: deal where c.buyer == zbuyer\n\
+           let total = sum(x.amount for x: deal where x.amount > 1 USD and x.buyer == c.buyer and x.seller == c.seller)\n\
+           when total > 1 USD\n\
+           flag \"{c.id}: {total}\" }\n\
+         rule backed { severity: low\n\
+           match s: entity where s.type == zspecial\n\
+           when exists x: deal where x.amount > 1 USD and x.seller == s.id\n\
+           flag \"{s.id}\" }\n";
+    // One outer deal: the index is built (and fails) once.
+    let odd = "rule odd { severity: low\n\
+           match c: deal where c.kind == odd\n\
+           when exists x: deal where x.amount > 1 USD and x.buyer == c.buyer\n\
+           flag \"{c.id}\" }\n";
+    let middle = base.find("deal d0008000 ").expect("a deal in the middle");
+    let failing = format!(
+        "{}deal zq1 {{\n  kind: purchase\n  buyer: zbuyer\n  amount: 5M GBP\n}}\n{}deal zq2 {{\n  kind: purchase\n  buyer: zbuyer\n  amount: 6M JPY\n}}\n",
+        &base[..middle],
+        &base[middle..]
+    );
+    for (deals, rules, fails) in [(base.clone(), rules, false), (failing, odd, true)] {
+        let mut engine = Engine::new();
+        engine.load("r.rules", rules).unwrap();
+        engine.load("synthetic.deals", deals).unwrap();
+        engine.load("ours.deals", ours).unwrap();
+        let report = |threads: usize| {
+            let (json, errors, report) = evaluate_on(&engine, threads);
+            (json, errors, messages(&report))
+        };
+        let one = report(1);
+        if fails {
+            assert!(
+                one.1.iter().any(|e| e.contains("GBP")) && !one.1.iter().any(|e| e.contains("JPY")),
+                "{:?}",
+                one.1
+            );
+        } else {
+            assert!(one.1.is_empty(), "{:?}", one.1);
+            assert!(
+                one.2.contains(&"zp1: 73M USD".to_string())
+                    && one.2.contains(&"zseller".to_string()),
+                "{:?}",
+                one.2
+            );
+        }
+        for threads in [2, 3] {
+            let many = report(threads);
+            assert_eq!(many.1, one.1, "{threads} threads: the errors differ");
+            assert_eq!(many.2, one.2, "{threads} threads: the findings differ");
+            assert!(
+                many.0 == one.0,
+                "{threads} threads: the JSON report differs"
+            );
+        }
+    }
+}
+
+/// The messages of a report's findings, in report order.
+fn messages(report: &Report) -> Vec<String> {
+    report.findings.iter().map(|f| f.message.clone()).collect()
 }

@@ -17,6 +17,7 @@ pub use crate::ir::ROUNDING_MODES;
 use crate::ir::{CExpr, CKind, CheckedRule, Function, MessagePart};
 use crate::syntax::BinaryOp;
 use crate::value::{Value, ValueError};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -83,6 +84,19 @@ impl std::ops::DerefMut for Slots {
     }
 }
 
+/// Fewest facts of a sub-query's kind whose filtering and keys are split across threads
+/// ([`Evaluator::build_sub_index`]).
+const PARALLEL_SUB_INDEX: usize = 16_384;
+
+/// The facts of a sub-query that pass its own conditions, and their keys, in fact order
+/// ([`Evaluator::sub_keys`]).
+#[derive(Default)]
+struct SubKeys {
+    candidates: Vec<FactIndex>,
+    keyed: Vec<(plan::JoinKey, FactIndex)>,
+    unkeyed: Vec<FactIndex>,
+}
+
 /// The candidates of a sub-query (`exists`, aggregate), filtered once, with its hash index.
 #[derive(Default)]
 struct SubIndex {
@@ -147,6 +161,8 @@ struct Evaluator<'a> {
     /// For each sub-query, whether its index keeps the group of each member: some sub-query
     /// sharing it probes with a member's own key.
     by_member: Vec<bool>,
+    /// The threads a sub-query's index may be built on (1 unless set).
+    threads: usize,
 }
 
 /// The binding (by slot) whose fact probes sub-query `q`'s index with the fact's own key: each
@@ -292,6 +308,7 @@ impl<'a> Evaluator<'a> {
             aggregates: RefCell::default(),
             self_key: Vec::new(),
             by_member: Vec::new(),
+            threads: 1,
         }
         .with_self_keys()
     }
@@ -998,17 +1015,16 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Builds the index of sub-query `sub` (see [`Evaluator::sub_index`]).
+    ///
+    /// With more than one thread and [`PARALLEL_SUB_INDEX`] facts or more, the facts are
+    /// filtered and their keys made a part per thread, each part with an evaluator of its own;
+    /// the parts are joined in fact order, with the exchange rates and dates each took, up to
+    /// the first part that failed (whose error is the one a single thread meets first).
     fn build_sub_index<'e>(&self, sub: usize, e: &'e CExpr) -> Result<Arc<SubIndex>, Failure<'e>> {
         let Some(q) = self.rule.subqueries.get(sub) else {
             return Ok(Arc::new(SubIndex::default()));
         };
-        let slot = self.rule.vars.len() + q.local;
-        let mut bound = vec![None; self.rule.slots()];
-        let mut candidates = Vec::new();
-        let relocate = |failure: Failure<'_>| Failure {
-            expr: e,
-            message: failure.message,
-        };
+        let relocate = |message: String| Failure { expr: e, message };
         let local = q.local;
         let (of_kind, scan) = plan::kind_scan(
             self.facts,
@@ -1016,11 +1032,78 @@ impl<'a> Evaluator<'a> {
             &q.kind,
             &|x| matches!(x.kind, CKind::Local(l) if l == local),
         );
-        let mut index = plan::JoinIndexBuilder::with_capacity(of_kind.len());
-        if self.by_member.get(sub).copied().unwrap_or(false) {
-            index = index.by_member();
-        }
-        for f in of_kind {
+        let keys = if self.threads > 1 && of_kind.len() >= PARALLEL_SUB_INDEX {
+            let (facts, rule) = (self.facts, self.rule);
+            let part = of_kind
+                .len()
+                .div_ceil(self.threads)
+                .max(PARALLEL_SUB_INDEX / 4);
+            let parts: Vec<_> = of_kind
+                .par_chunks(part)
+                .map(|chunk| {
+                    let ev = Evaluator::new(facts, rule);
+                    ev.unnoted.set(1);
+                    let keys = ev.sub_keys(q, scan, chunk);
+                    (keys, ev.take_conversions(), ev.take_dates())
+                })
+                .collect();
+            let mut all = SubKeys::default();
+            for (keys, conversions, dates) in parts {
+                self.conversions.borrow_mut().extend(conversions);
+                self.dates.borrow_mut().extend(dates);
+                let keys = keys.map_err(relocate)?;
+                all.candidates.extend(keys.candidates);
+                all.keyed.extend(keys.keyed);
+                all.unkeyed.extend(keys.unkeyed);
+            }
+            all
+        } else {
+            self.sub_keys(q, scan, &of_kind).map_err(relocate)?
+        };
+        let SubKeys {
+            candidates,
+            keyed,
+            unkeyed,
+        } = keys;
+        // An index probed by its own members is grouped by sorting its keys (when they are all
+        // names of one width); any other is hashed in candidate order.
+        let by_member = self.by_member.get(sub).copied().unwrap_or(false);
+        let sorted = by_member
+            .then(|| plan::JoinIndex::by_sorting(&keyed, &unkeyed))
+            .flatten();
+        let index = match sorted {
+            Some(sorted) => sorted,
+            None => {
+                let mut hashed = plan::JoinIndexBuilder::with_capacity(keyed.len());
+                if by_member {
+                    hashed = hashed.by_member();
+                }
+                for (k, f) in keyed {
+                    hashed.insert(k, f);
+                }
+                for f in unkeyed {
+                    hashed.insert(plan::JoinKey::Unkeyed, f);
+                }
+                hashed.finish()
+            }
+        };
+        let built = Arc::new(SubIndex { candidates, index });
+        self.subs.borrow_mut().insert(sub, built.clone());
+        Ok(built)
+    }
+
+    /// The facts of `of_kind` that pass sub-query `q`'s own conditions (those `scan` proves
+    /// are not evaluated), with their keys, in order; the message of the first error.
+    fn sub_keys(
+        &self,
+        q: &crate::ir::SubQuery,
+        scan: plan::KindScan,
+        of_kind: &[FactIndex],
+    ) -> Result<SubKeys, String> {
+        let slot = self.rule.vars.len() + q.local;
+        let mut bound = vec![None; self.rule.slots()];
+        let mut out = SubKeys::default();
+        for &f in of_kind {
             if let Some(s) = bound.get_mut(slot) {
                 *s = Some(f);
             }
@@ -1029,7 +1112,7 @@ impl<'a> Evaluator<'a> {
                 if scan.proves(self.facts, &q.kind, at, f) {
                     continue;
                 }
-                if self.truth(c, &bound).map_err(relocate)? != Truth::True {
+                if self.truth(c, &bound).map_err(|x| x.message)? != Truth::True {
                     keep = false;
                     break;
                 }
@@ -1037,22 +1120,19 @@ impl<'a> Evaluator<'a> {
             if !keep {
                 continue;
             }
-            candidates.push(f);
+            out.candidates.push(f);
             let key = if q.build.is_empty() {
                 None
             } else {
-                plan::keys(self, q.build.iter(), &bound).map_err(relocate)?
+                plan::keys(self, q.build.iter(), &bound).map_err(|x| x.message)?
             };
-            if let Some(k) = key {
-                index.insert(k, f);
+            match key {
+                Some(plan::JoinKey::Unkeyed) => out.unkeyed.push(f),
+                Some(k) => out.keyed.push((k, f)),
+                None => {}
             }
         }
-        let built = Arc::new(SubIndex {
-            candidates,
-            index: index.finish(),
-        });
-        self.subs.borrow_mut().insert(sub, built.clone());
-        Ok(built)
+        Ok(out)
     }
 
     /// The facts of sub-query `sub` that match under `bound` (every conjunct true), at most
@@ -1876,7 +1956,8 @@ fn run_rule_on(
     gaps: &mut Vec<DataGap>,
     errors: &mut Vec<EvalError>,
 ) {
-    let ev = Evaluator::new(facts, rule);
+    let mut ev = Evaluator::new(facts, rule);
+    ev.threads = threads;
     let mut run = plan::Run::new(rule, &ev, errors, budgets, threads);
     run.execute(findings, gaps);
 }

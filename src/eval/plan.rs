@@ -130,6 +130,7 @@ enum Classes {
 }
 
 /// The value of the key expressions of a join for one fact or binding.
+#[derive(Clone)]
 pub(super) enum JoinKey {
     /// Every value has a key.
     Keyed(Parts),
@@ -149,7 +150,11 @@ pub(super) enum JoinKey {
 #[derive(Default)]
 pub(super) struct JoinIndex {
     /// The group number of each key. Only looked up, never walked, so its order is no concern.
-    groups: hashbrown::HashMap<Parts, u32, crate::hash::FastHasher>,
+    /// An index grouped by sorting ([`JoinIndex::by_sorting`]) makes it from `group_keys` when
+    /// it is first probed by key: probes by its own members need none.
+    groups: std::sync::OnceLock<GroupMap>,
+    /// The key of each group, for an index grouped by sorting (empty otherwise).
+    group_keys: Vec<Parts>,
     /// Group `g`'s members are `members[starts[g]..starts[g + 1]]`.
     starts: Vec<u32>,
     members: Vec<FactIndex>,
@@ -158,8 +163,8 @@ pub(super) struct JoinIndex {
     unkeyed: Vec<FactIndex>,
     /// The group of each member, when asked for ([`JoinIndexBuilder::by_member`]).
     member_groups: Option<MemberGroups>,
-    /// Whether every key inserted was made of names the fact base knows ([`Parts::Names`]).
-    all_names: bool,
+    /// Whether some key inserted was not made of names the fact base knows ([`Parts::Names`]).
+    mixed: bool,
 }
 
 /// The group of each member of a [`JoinIndex`], by fact index: `groups[f - first]`, or
@@ -173,10 +178,15 @@ struct MemberGroups {
 /// The group of a fact that is no member of a [`JoinIndex`].
 const NO_GROUP: u32 = u32::MAX;
 
+/// The group number of each key of a [`JoinIndex`].
+type GroupMap = hashbrown::HashMap<Parts, u32, crate::hash::FastHasher>;
+
 /// Builds a [`JoinIndex`]: candidates are inserted in order with their keys.
 #[derive(Default)]
 pub(super) struct JoinIndexBuilder {
     index: JoinIndex,
+    /// The group number of each key inserted so far.
+    groups: GroupMap,
     /// (group, candidate), in insertion order.
     pairs: Vec<(u32, FactIndex)>,
     /// The classes of the last new group and their position in `index.classes`: the keys of
@@ -190,8 +200,7 @@ impl JoinIndexBuilder {
     /// A builder for about `n` candidates.
     pub(super) fn with_capacity(n: usize) -> Self {
         let mut b = JoinIndexBuilder::default();
-        b.index.groups.reserve(n);
-        b.index.all_names = true;
+        b.groups.reserve(n);
         b.pairs.reserve(n);
         b
     }
@@ -207,11 +216,11 @@ impl JoinIndexBuilder {
         let index = &mut self.index;
         match key {
             JoinKey::Keyed(parts) => {
-                index.all_names &= matches!(parts, Parts::Names(_));
-                let next = u32::try_from(index.groups.len()).unwrap_or(u32::MAX);
+                index.mixed |= !matches!(parts, Parts::Names(_));
+                let next = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
                 let last = &mut self.last_classes;
                 let classes = parts.classes();
-                let group = *index.groups.entry(parts).or_insert_with(|| {
+                let group = *self.groups.entry(parts).or_insert_with(|| {
                     let at = match last.as_ref() {
                         Some((c, at)) if *c == classes => *at,
                         _ => {
@@ -237,6 +246,7 @@ impl JoinIndexBuilder {
     pub(super) fn finish(self) -> JoinIndex {
         let JoinIndexBuilder {
             mut index,
+            groups: map,
             pairs,
             by_member,
             ..
@@ -244,7 +254,8 @@ impl JoinIndexBuilder {
         if by_member {
             index.member_groups = MemberGroups::of(&pairs);
         }
-        let groups = index.groups.len();
+        let groups = map.len();
+        index.groups = std::sync::OnceLock::from(map);
         let mut starts = vec![0u32; groups + 1];
         for &(g, _) in &pairs {
             if let Some(s) = starts.get_mut(g as usize + 1) {
@@ -296,7 +307,7 @@ impl JoinIndex {
     /// does not keep the group of each member, or when it cannot vouch.
     pub(super) fn member_group(&self, f: FactIndex) -> Option<(u32, &[FactIndex])> {
         let by = self.member_groups.as_ref()?;
-        if !self.all_names || !self.unkeyed.is_empty() || self.classes.len() > 1 {
+        if self.mixed || !self.unkeyed.is_empty() || self.classes.len() > 1 {
             return None;
         }
         let g = *by.groups.get(f.checked_sub(by.first)?)?;
@@ -327,7 +338,7 @@ impl JoinIndex {
         if !self.unkeyed.is_empty() || self.classes.keys().any(|c| *c != classes) {
             return None;
         }
-        Some(match self.groups.get(parts) {
+        Some(match self.groups().get(parts) {
             Some(&g) => (Some(g), self.group(g)),
             None => (None, &[]),
         })
@@ -335,7 +346,76 @@ impl JoinIndex {
 
     /// How many groups (distinct keys) the index holds.
     pub(super) fn group_count(&self) -> usize {
-        self.groups.len()
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// The group number of each key, made on first use for an index grouped by sorting.
+    fn groups(&self) -> &GroupMap {
+        self.groups.get_or_init(|| {
+            let mut map = GroupMap::default();
+            map.reserve(self.group_keys.len());
+            for (g, key) in self.group_keys.iter().enumerate() {
+                map.insert(key.clone(), u32::try_from(g).unwrap_or(u32::MAX));
+            }
+            map
+        })
+    }
+
+    /// An index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
+    /// candidates whose key holds a list or record), grouped by sorting the keys rather than
+    /// hashing them, keeping the group of each member ([`JoinIndexBuilder::by_member`]): for an
+    /// index probed by its own members ([`JoinIndex::member_group`]), which need no map from
+    /// key to group. Groups are numbered in the order of their keys, not of first sight; each
+    /// keeps candidate order. `None` unless every key is names the fact base knows, all of one
+    /// width (the index is then built by [`JoinIndexBuilder`]).
+    pub(super) fn by_sorting(
+        keyed: &[(JoinKey, FactIndex)],
+        unkeyed: &[FactIndex],
+    ) -> Option<JoinIndex> {
+        let width = match keyed.first() {
+            Some((JoinKey::Keyed(Parts::Names(ids)), _)) => ids.len(),
+            _ => return None,
+        };
+        let mut order = Vec::with_capacity(keyed.len());
+        for (at, (key, _)) in keyed.iter().enumerate() {
+            let JoinKey::Keyed(Parts::Names(ids)) = key else {
+                return None;
+            };
+            if ids.len() != width {
+                return None;
+            }
+            let packed = ids
+                .iter()
+                .fold(0u128, |acc, &id| (acc << 32) | u128::from(id));
+            order.push((packed, u32::try_from(at).ok()?));
+        }
+        order.sort_unstable();
+        let mut index = JoinIndex {
+            unkeyed: unkeyed.to_vec(),
+            ..JoinIndex::default()
+        };
+        let mut pairs = Vec::with_capacity(keyed.len());
+        let mut last = None;
+        for &(packed, at) in &order {
+            let (key, f) = keyed.get(at as usize)?;
+            if last != Some(packed) {
+                last = Some(packed);
+                index.starts.push(u32::try_from(pairs.len()).ok()?);
+                if let JoinKey::Keyed(parts) = key {
+                    index.group_keys.push(parts.clone());
+                }
+            }
+            let g = u32::try_from(index.group_keys.len().saturating_sub(1)).ok()?;
+            index.members.push(*f);
+            pairs.push((g, *f));
+        }
+        index.starts.push(u32::try_from(pairs.len()).ok()?);
+        let groups = u32::try_from(index.group_keys.len()).ok()?;
+        index
+            .classes
+            .insert(Classes::Names(width), (0..groups).collect());
+        index.member_groups = MemberGroups::of(&pairs);
+        Some(index)
     }
 
     /// The candidates that `key` can match: a slice of the index when every candidate's key is
@@ -344,7 +424,7 @@ impl JoinIndex {
         let JoinKey::Keyed(parts) = key else {
             return Cow::Borrowed(all);
         };
-        let own = self.groups.get(parts).map_or(&[][..], |&g| self.group(g));
+        let own = self.groups().get(parts).map_or(&[][..], |&g| self.group(g));
         let classes = parts.classes();
         let others = self.classes.keys().any(|c| *c != classes);
         if !others && self.unkeyed.is_empty() {
@@ -1121,5 +1201,84 @@ mod tests {
         assert_eq!(got.into_owned(), vec![1, 4, 2, 3]);
         let got = index.probe(&key(&facts, &[Value::Number(Decimal::new(70, 1))]), &[]);
         assert_eq!(got.into_owned(), vec![2, 1, 4, 3]);
+    }
+
+    /// An index grouped by sorting its keys finds, for every key, the candidates that one
+    /// grouped by hashing finds, in the same order, and gives each member its group; keys that
+    /// are not all names of one width are left to hashing.
+    #[test]
+    fn an_index_grouped_by_sorting_probes_as_one_grouped_by_hashing() {
+        let mut facts = FactBase::default();
+        for id in ["A", "B", "C", "D"] {
+            assert!(facts.add(Fact::entity(id)).is_ok());
+        }
+        let name = |id: &str| Value::symbol(id);
+        let pairs = [
+            ("A", "B"),
+            ("C", "D"),
+            ("A", "B"),
+            ("B", "A"),
+            ("C", "D"),
+            ("A", "A"),
+        ];
+        let keyed: Vec<(JoinKey, FactIndex)> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| (key(&facts, &[name(a), name(b)]), 10 + i))
+            .collect();
+        let hashed = |keyed: &[(JoinKey, FactIndex)], unkeyed: &[FactIndex]| {
+            let mut b = JoinIndexBuilder::with_capacity(keyed.len()).by_member();
+            for (k, f) in keyed {
+                b.insert(k.clone(), *f);
+            }
+            for &f in unkeyed {
+                b.insert(JoinKey::Unkeyed, f);
+            }
+            b.finish()
+        };
+        for unkeyed in [&[][..], &[16][..]] {
+            let sorted = JoinIndex::by_sorting(&keyed, unkeyed).expect("names of one width");
+            let hashed = hashed(&keyed, unkeyed);
+            assert_eq!(sorted.group_count(), 4);
+            assert_eq!(hashed.group_count(), 4);
+            let all: Vec<FactIndex> = (10..=16).collect();
+            for (a, b) in pairs.iter().chain(&[("D", "D")]) {
+                let k = key(&facts, &[name(a), name(b)]);
+                assert_eq!(
+                    sorted.probe(&k, &all).into_owned(),
+                    hashed.probe(&k, &all).into_owned(),
+                    "{a}, {b}"
+                );
+                if let JoinKey::Keyed(parts) = &k {
+                    let members = |i: &JoinIndex| i.exact(parts).map(|(_, m)| m.to_vec());
+                    assert_eq!(members(&sorted), members(&hashed), "{a}, {b}");
+                }
+            }
+            for f in 9..=17 {
+                let group = |i: &JoinIndex| i.member_group(f).map(|(_, m)| m.to_vec());
+                assert_eq!(group(&sorted), group(&hashed), "member {f}");
+                if unkeyed.is_empty() && (10..16).contains(&f) {
+                    assert!(group(&sorted).is_some_and(|m| m.contains(&f)), "member {f}");
+                }
+            }
+        }
+        assert_eq!(
+            JoinIndex::by_sorting(&keyed, &[])
+                .expect("names")
+                .member_group(12)
+                .map(|(_, m)| m.to_vec()),
+            Some(vec![10, 12])
+        );
+        // Another width, another class, or nothing at all: left to hashing.
+        let mut widths = keyed.clone();
+        widths.push((key(&facts, &[name("A")]), 20));
+        assert!(JoinIndex::by_sorting(&widths, &[]).is_none());
+        let mut classes = keyed.clone();
+        classes.push((
+            key(&facts, &[Value::Number(Decimal::from(7)), name("A")]),
+            20,
+        ));
+        assert!(JoinIndex::by_sorting(&classes, &[]).is_none());
+        assert!(JoinIndex::by_sorting(&[], &[16]).is_none());
     }
 }
