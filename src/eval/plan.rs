@@ -371,43 +371,75 @@ impl JoinIndex {
     pub(super) fn by_sorting(
         keyed: &[(JoinKey, FactIndex)],
         unkeyed: &[FactIndex],
+        parallel: bool,
     ) -> Option<JoinIndex> {
         let width = match keyed.first() {
             Some((JoinKey::Keyed(Parts::Names(ids)), _)) => ids.len(),
             _ => return None,
         };
-        let mut order = Vec::with_capacity(keyed.len());
-        for (at, (key, _)) in keyed.iter().enumerate() {
+        // Each key packed into one integer (two names into 64 bits, up to four into 128), beside
+        // its candidate's position and fact: sorted, the groups come in runs, each in candidate
+        // order, and are read without going back to `keyed`.
+        let mut packed = Vec::with_capacity(keyed.len());
+        for (at, (key, f)) in keyed.iter().enumerate() {
             let JoinKey::Keyed(Parts::Names(ids)) = key else {
                 return None;
             };
             if ids.len() != width {
                 return None;
             }
-            let packed = ids
+            let key = ids
                 .iter()
                 .fold(0u128, |acc, &id| (acc << 32) | u128::from(id));
-            order.push((packed, u32::try_from(at).ok()?));
+            let at = u64::try_from(at).ok()?;
+            let f = u64::from(u32::try_from(*f).ok()?);
+            packed.push((key, (at << 32) | f));
         }
-        order.sort_unstable();
+        let unpack = move |key: u128| {
+            let mut ids = ArrayVec::new();
+            for i in (0..width).rev() {
+                ids.push((key >> (32 * i)) as u32);
+            }
+            Parts::Names(ids)
+        };
+        if width <= 2 {
+            let narrow = packed.into_iter().map(|(k, v)| (k as u64, v)).collect();
+            JoinIndex::grouped(narrow, width, |k| unpack(u128::from(k)), unkeyed, parallel)
+        } else {
+            JoinIndex::grouped(packed, width, unpack, unkeyed, parallel)
+        }
+    }
+
+    /// [`JoinIndex::by_sorting`] over `keys`: (packed key, position << 32 | fact) pairs.
+    fn grouped<K: Ord + Copy + Send>(
+        mut keys: Vec<(K, u64)>,
+        width: usize,
+        unpack: impl Fn(K) -> Parts,
+        unkeyed: &[FactIndex],
+        parallel: bool,
+    ) -> Option<JoinIndex> {
+        if parallel {
+            keys.par_sort_unstable();
+        } else {
+            keys.sort_unstable();
+        }
         let mut index = JoinIndex {
             unkeyed: unkeyed.to_vec(),
             ..JoinIndex::default()
         };
-        let mut pairs = Vec::with_capacity(keyed.len());
+        index.members.reserve(keys.len());
+        let mut pairs = Vec::with_capacity(keys.len());
         let mut last = None;
-        for &(packed, at) in &order {
-            let (key, f) = keyed.get(at as usize)?;
-            if last != Some(packed) {
-                last = Some(packed);
+        for &(key, at_f) in &keys {
+            let f = (at_f & u64::from(u32::MAX)) as FactIndex;
+            if last != Some(key) {
+                last = Some(key);
                 index.starts.push(u32::try_from(pairs.len()).ok()?);
-                if let JoinKey::Keyed(parts) = key {
-                    index.group_keys.push(parts.clone());
-                }
+                index.group_keys.push(unpack(key));
             }
             let g = u32::try_from(index.group_keys.len().saturating_sub(1)).ok()?;
-            index.members.push(*f);
-            pairs.push((g, *f));
+            index.members.push(f);
+            pairs.push((g, f));
         }
         index.starts.push(u32::try_from(pairs.len()).ok()?);
         let groups = u32::try_from(index.group_keys.len()).ok()?;
@@ -1237,7 +1269,7 @@ mod tests {
             b.finish()
         };
         for unkeyed in [&[][..], &[16][..]] {
-            let sorted = JoinIndex::by_sorting(&keyed, unkeyed).expect("names of one width");
+            let sorted = JoinIndex::by_sorting(&keyed, unkeyed, false).expect("names of one width");
             let hashed = hashed(&keyed, unkeyed);
             assert_eq!(sorted.group_count(), 4);
             assert_eq!(hashed.group_count(), 4);
@@ -1263,22 +1295,39 @@ mod tests {
             }
         }
         assert_eq!(
-            JoinIndex::by_sorting(&keyed, &[])
+            JoinIndex::by_sorting(&keyed, &[], true)
                 .expect("names")
                 .member_group(12)
                 .map(|(_, m)| m.to_vec()),
             Some(vec![10, 12])
         );
+        // Three names to a key are packed into 128 bits: the same groups.
+        let triples: Vec<(JoinKey, FactIndex)> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (a, b))| (key(&facts, &[name(b), name(a), name("D")]), 10 + i))
+            .collect();
+        let (sorted, hashed) = (
+            JoinIndex::by_sorting(&triples, &[], false).expect("names of one width"),
+            hashed(&triples, &[]),
+        );
+        for (k, _) in &triples {
+            let all: Vec<FactIndex> = (10..16).collect();
+            assert_eq!(
+                sorted.probe(k, &all).into_owned(),
+                hashed.probe(k, &all).into_owned()
+            );
+        }
         // Another width, another class, or nothing at all: left to hashing.
         let mut widths = keyed.clone();
         widths.push((key(&facts, &[name("A")]), 20));
-        assert!(JoinIndex::by_sorting(&widths, &[]).is_none());
+        assert!(JoinIndex::by_sorting(&widths, &[], false).is_none());
         let mut classes = keyed.clone();
         classes.push((
             key(&facts, &[Value::Number(Decimal::from(7)), name("A")]),
             20,
         ));
-        assert!(JoinIndex::by_sorting(&classes, &[]).is_none());
-        assert!(JoinIndex::by_sorting(&[], &[16]).is_none());
+        assert!(JoinIndex::by_sorting(&classes, &[], false).is_none());
+        assert!(JoinIndex::by_sorting(&[], &[16], false).is_none());
     }
 }
