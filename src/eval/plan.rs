@@ -365,8 +365,8 @@ impl JoinIndex {
     /// candidates whose key holds a list or record), grouped by sorting the keys rather than
     /// hashing them, keeping the group of each member ([`JoinIndexBuilder::by_member`]): for an
     /// index probed by its own members ([`JoinIndex::member_group`]), which need no map from
-    /// key to group. Groups are numbered in the order of their keys, not of first sight; each
-    /// keeps candidate order. `None` unless every key is names the fact base knows, all of one
+    /// key to group. Groups are numbered in the order of their first candidate, as when hashed;
+    /// each keeps candidate order. `None` unless every key is names the fact base knows, all of one
     /// width (the index is then built by [`JoinIndexBuilder`]).
     pub(super) fn by_sorting(
         keyed: &[(JoinKey, FactIndex)],
@@ -423,23 +423,44 @@ impl JoinIndex {
         } else {
             keys.sort_unstable();
         }
+        // The runs of equal keys, each from its first (earliest) candidate; `first_run[at]` is
+        // the run that candidate `at` starts.
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut first_run = vec![u32::MAX; keys.len()];
+        let mut last = None;
+        for (i, &(key, at_f)) in keys.iter().enumerate() {
+            if last != Some(key) {
+                last = Some(key);
+                if let Some(run) = runs.last_mut() {
+                    run.1 = i;
+                }
+                let at = usize::try_from(at_f >> 32).ok()?;
+                *first_run.get_mut(at)? = u32::try_from(runs.len()).ok()?;
+                runs.push((i, keys.len()));
+            }
+        }
+        // Groups numbered in the order of their first candidate, as hashing them in candidate
+        // order numbers them: the members of the candidates checked one after the other sit
+        // near each other.
         let mut index = JoinIndex {
             unkeyed: unkeyed.to_vec(),
             ..JoinIndex::default()
         };
         index.members.reserve(keys.len());
+        index.group_keys.reserve(runs.len());
+        index.starts.reserve(runs.len() + 1);
         let mut pairs = Vec::with_capacity(keys.len());
-        let mut last = None;
-        for &(key, at_f) in &keys {
-            let f = (at_f & u64::from(u32::MAX)) as FactIndex;
-            if last != Some(key) {
-                last = Some(key);
-                index.starts.push(u32::try_from(pairs.len()).ok()?);
-                index.group_keys.push(unpack(key));
+        for run in first_run.into_iter().filter(|&r| r != u32::MAX) {
+            let &(from, to) = runs.get(run as usize)?;
+            let g = u32::try_from(index.group_keys.len()).ok()?;
+            index.starts.push(u32::try_from(pairs.len()).ok()?);
+            let members = keys.get(from..to)?;
+            index.group_keys.push(unpack(members.first()?.0));
+            for &(_, at_f) in members {
+                let f = (at_f & u64::from(u32::MAX)) as FactIndex;
+                index.members.push(f);
+                pairs.push((g, f));
             }
-            let g = u32::try_from(index.group_keys.len().saturating_sub(1)).ok()?;
-            index.members.push(f);
-            pairs.push((g, f));
         }
         index.starts.push(u32::try_from(pairs.len()).ok()?);
         let groups = u32::try_from(index.group_keys.len()).ok()?;
@@ -1282,15 +1303,19 @@ mod tests {
                     "{a}, {b}"
                 );
                 if let JoinKey::Keyed(parts) = &k {
-                    let members = |i: &JoinIndex| i.exact(parts).map(|(_, m)| m.to_vec());
+                    let members = |i: &JoinIndex| i.exact(parts).map(|(g, m)| (g, m.to_vec()));
                     assert_eq!(members(&sorted), members(&hashed), "{a}, {b}");
                 }
             }
             for f in 9..=17 {
-                let group = |i: &JoinIndex| i.member_group(f).map(|(_, m)| m.to_vec());
+                // Numbered in the order of first candidates, the groups are the same.
+                let group = |i: &JoinIndex| i.member_group(f).map(|(g, m)| (g, m.to_vec()));
                 assert_eq!(group(&sorted), group(&hashed), "member {f}");
                 if unkeyed.is_empty() && (10..16).contains(&f) {
-                    assert!(group(&sorted).is_some_and(|m| m.contains(&f)), "member {f}");
+                    assert!(
+                        group(&sorted).is_some_and(|(_, m)| m.contains(&f)),
+                        "member {f}"
+                    );
                 }
             }
         }
