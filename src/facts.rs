@@ -511,7 +511,8 @@ impl FromIterator<(Name, FactField)> for FieldMap {
 /// Most fields a declaration is checked for duplicates by scanning; past it, with a set.
 const SCAN_FIELDS: usize = 16;
 
-/// One field of a fact: its value and where it was written.
+/// One field of a fact, owned: its value and where it was written. Fields are given to a
+/// [`FieldMap`] in this form ([`FieldMap::insert`]) and read back as [`FieldRef`] views.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FactField {
     /// The value.
