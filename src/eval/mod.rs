@@ -1069,7 +1069,13 @@ impl<'a> Evaluator<'a> {
         // names of one width); any other is hashed in candidate order.
         let by_member = self.by_member.get(sub).copied().unwrap_or(false);
         let sorted = by_member
-            .then(|| plan::JoinIndex::by_sorting(&keyed, &unkeyed, self.threads > 1))
+            .then(|| {
+                plan::JoinIndex::by_sorting(
+                    &keyed,
+                    &unkeyed,
+                    self.threads > 1 && keyed.len() >= PARALLEL_SUB_INDEX,
+                )
+            })
             .flatten();
         let index = match sorted {
             Some(sorted) => sorted,
