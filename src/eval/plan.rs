@@ -1355,4 +1355,62 @@ mod tests {
         assert!(JoinIndex::by_sorting(&classes, &[], false).is_none());
         assert!(JoinIndex::by_sorting(&[], &[16], false).is_none());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// On any keys (names of one width, drawn from a few, some candidates without a key),
+        /// an index grouped by sorting gives every probe, every exact group and every member's
+        /// group (its number included) that the index grouped by hashing gives.
+        #[test]
+        fn sorting_and_hashing_group_alike(
+            width in 1usize..=4,
+            rows in proptest::collection::vec((proptest::collection::vec(0usize..4, 4), proptest::bool::weighted(0.1)), 1..60),
+        ) {
+            let mut facts = FactBase::default();
+            let names = ["A", "B", "C", "D"];
+            for id in names {
+                proptest::prop_assert!(facts.add(Fact::entity(id)).is_ok());
+            }
+            let key_of = |picks: &[usize]| {
+                let values: Vec<Value> = picks.iter().take(width).map(|&p| Value::symbol(names[p])).collect();
+                key(&facts, &values)
+            };
+            let mut keyed = Vec::new();
+            let mut unkeyed = Vec::new();
+            for (i, (picks, without)) in rows.iter().enumerate() {
+                if *without {
+                    unkeyed.push(100 + i);
+                } else {
+                    keyed.push((key_of(picks), 100 + i));
+                }
+            }
+            let Some(sorted) = JoinIndex::by_sorting(&keyed, &unkeyed, false) else {
+                proptest::prop_assert!(keyed.is_empty());
+                return Ok(());
+            };
+            let mut b = JoinIndexBuilder::with_capacity(keyed.len()).by_member();
+            for (k, f) in &keyed {
+                b.insert(k.clone(), *f);
+            }
+            for &f in &unkeyed {
+                b.insert(JoinKey::Unkeyed, f);
+            }
+            let hashed = b.finish();
+            let all: Vec<FactIndex> = (100..100 + rows.len()).collect();
+            proptest::prop_assert_eq!(sorted.group_count(), hashed.group_count());
+            for (picks, _) in &rows {
+                let k = key_of(picks);
+                proptest::prop_assert_eq!(sorted.probe(&k, &all).into_owned(), hashed.probe(&k, &all).into_owned());
+                if let JoinKey::Keyed(parts) = &k {
+                    let exact = |i: &JoinIndex| i.exact(parts).map(|(g, m)| (g, m.to_vec()));
+                    proptest::prop_assert_eq!(exact(&sorted), exact(&hashed));
+                }
+            }
+            for f in 99..=100 + rows.len() {
+                let group = |i: &JoinIndex| i.member_group(f).map(|(g, m)| (g, m.to_vec()));
+                proptest::prop_assert_eq!(group(&sorted), group(&hashed));
+            }
+        }
+    }
 }
