@@ -1065,34 +1065,9 @@ impl<'a> Evaluator<'a> {
             keyed,
             unkeyed,
         } = keys;
-        // An index probed by its own members is grouped by sorting its keys (when they are all
-        // names of one width); any other is hashed in candidate order.
         let by_member = self.by_member.get(sub).copied().unwrap_or(false);
-        let sorted = by_member
-            .then(|| {
-                plan::JoinIndex::by_sorting(
-                    &keyed,
-                    &unkeyed,
-                    self.threads > 1 && keyed.len() >= PARALLEL_SUB_INDEX,
-                )
-            })
-            .flatten();
-        let index = match sorted {
-            Some(sorted) => sorted,
-            None => {
-                let mut hashed = plan::JoinIndexBuilder::with_capacity(keyed.len());
-                if by_member {
-                    hashed = hashed.by_member();
-                }
-                for (k, f) in keyed {
-                    hashed.insert(k, f);
-                }
-                for f in unkeyed {
-                    hashed.insert(plan::JoinKey::Unkeyed, f);
-                }
-                hashed.finish()
-            }
-        };
+        let parallel = self.threads > 1 && keyed.len() >= PARALLEL_SUB_INDEX;
+        let index = plan::JoinIndex::of_keys(keyed, &unkeyed, by_member, parallel);
         let built = Arc::new(SubIndex { candidates, index });
         self.subs.borrow_mut().insert(sub, built.clone());
         Ok(built)

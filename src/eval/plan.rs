@@ -361,13 +361,51 @@ impl JoinIndex {
         })
     }
 
+    /// The index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
+    /// candidates whose key holds a list or record). One probed by its own members
+    /// (`by_member`) is grouped by sorting ([`JoinIndex::by_sorting`], on several threads when
+    /// `parallel`) when its keys allow, and keeps each member's group; any other is hashed in
+    /// candidate order ([`JoinIndex::hashed`]).
+    pub(super) fn of_keys(
+        keyed: Vec<(JoinKey, FactIndex)>,
+        unkeyed: &[FactIndex],
+        by_member: bool,
+        parallel: bool,
+    ) -> JoinIndex {
+        let sorted = by_member
+            .then(|| JoinIndex::by_sorting(&keyed, unkeyed, parallel))
+            .flatten();
+        sorted.unwrap_or_else(|| JoinIndex::hashed(keyed, unkeyed, by_member))
+    }
+
+    /// The index of `keyed` and `unkeyed` (as for [`JoinIndex::of_keys`]), grouped by hashing
+    /// the keys in candidate order ([`JoinIndexBuilder`]), keeping each member's group when
+    /// `by_member`.
+    pub(super) fn hashed(
+        keyed: Vec<(JoinKey, FactIndex)>,
+        unkeyed: &[FactIndex],
+        by_member: bool,
+    ) -> JoinIndex {
+        let mut b = JoinIndexBuilder::with_capacity(keyed.len());
+        if by_member {
+            b = b.by_member();
+        }
+        for (k, f) in keyed {
+            b.insert(k, f);
+        }
+        for &f in unkeyed {
+            b.insert(JoinKey::Unkeyed, f);
+        }
+        b.finish()
+    }
+
     /// An index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
     /// candidates whose key holds a list or record), grouped by sorting the keys rather than
     /// hashing them, keeping the group of each member ([`JoinIndexBuilder::by_member`]): for an
     /// index probed by its own members ([`JoinIndex::member_group`]), which need no map from
     /// key to group. Groups are numbered in the order of their first candidate, as when hashed;
     /// each keeps candidate order. `None` unless every key is names the fact base knows, all of one
-    /// width (the index is then built by [`JoinIndexBuilder`]).
+    /// width (the index is then hashed, [`JoinIndex::hashed`]).
     pub(super) fn by_sorting(
         keyed: &[(JoinKey, FactIndex)],
         unkeyed: &[FactIndex],
@@ -1280,14 +1318,7 @@ mod tests {
             .map(|(i, (a, b))| (key(&facts, &[name(a), name(b)]), 10 + i))
             .collect();
         let hashed = |keyed: &[(JoinKey, FactIndex)], unkeyed: &[FactIndex]| {
-            let mut b = JoinIndexBuilder::with_capacity(keyed.len()).by_member();
-            for (k, f) in keyed {
-                b.insert(k.clone(), *f);
-            }
-            for &f in unkeyed {
-                b.insert(JoinKey::Unkeyed, f);
-            }
-            b.finish()
+            JoinIndex::hashed(keyed.to_vec(), unkeyed, true)
         };
         for unkeyed in [&[][..], &[16][..]] {
             let sorted = JoinIndex::by_sorting(&keyed, unkeyed, false).expect("names of one width");
@@ -1389,14 +1420,7 @@ mod tests {
                 proptest::prop_assert!(keyed.is_empty());
                 return Ok(());
             };
-            let mut b = JoinIndexBuilder::with_capacity(keyed.len()).by_member();
-            for (k, f) in &keyed {
-                b.insert(k.clone(), *f);
-            }
-            for &f in &unkeyed {
-                b.insert(JoinKey::Unkeyed, f);
-            }
-            let hashed = b.finish();
+            let hashed = JoinIndex::hashed(keyed.clone(), &unkeyed, true);
             let all: Vec<FactIndex> = (100..100 + rows.len()).collect();
             proptest::prop_assert_eq!(sorted.group_count(), hashed.group_count());
             for (picks, _) in &rows {
