@@ -23,11 +23,21 @@ use std::sync::Arc;
 pub struct FieldMap {
     names: Names,
     cells: Vec<Cell>,
-    spans: Spans,
+    /// The file of every span, unless `wide` holds them.
+    file: Option<crate::diag::FileId>,
+    /// The offset every cell's offsets are from, unless `wide` holds the spans.
+    base: u32,
+    /// Spans that do not fit a [`Cell`]'s offsets, (value, name) for each field in order: a
+    /// span 64 KiB or more past `base` or as long, in another file, or a field replaced. Once
+    /// one does not fit, every field's spans are kept here, for this map only; a declaration of
+    /// a deal file always fits. Boxed twice so that the pointer is thin: 8 bytes in every map
+    /// for spans that nearly none has.
+    #[allow(clippy::box_collection)]
+    wide: Option<Box<Vec<(Span, Span)>>>,
 }
 
 /// One field of a [`FieldMap`]: its value, and where its value and its name were written, as
-/// offsets from the map's base ([`Spans::Compact`]; unused for [`Spans::Wide`]).
+/// offsets from the map's base (unused when the map keeps its spans whole).
 #[derive(Clone)]
 struct Cell {
     value: Value,
@@ -35,29 +45,6 @@ struct Cell {
     value_len: u16,
     name_at: u16,
     name_len: u16,
-}
-
-/// Where the fields of a [`FieldMap`] were written.
-#[derive(Clone)]
-enum Spans {
-    /// Every span is in one file (or in none), from `base` to less than 64 KiB after it, and
-    /// less than 64 KiB long: the cells hold them as offsets. A declaration of a deal file
-    /// always fits.
-    Compact {
-        file: Option<crate::diag::FileId>,
-        base: u32,
-    },
-    /// Any other spans, (value, name) for each field in order.
-    Wide(Vec<(Span, Span)>),
-}
-
-impl Default for Spans {
-    fn default() -> Self {
-        Spans::Compact {
-            file: None,
-            base: 0,
-        }
-    }
 }
 
 /// The offsets of `span` from `base` in `file`, if they fit a [`Cell`].
@@ -92,40 +79,68 @@ impl FieldRef<'_> {
     }
 }
 
-/// The names of a [`FieldMap`], in the order of its fields.
-#[derive(Clone)]
-enum Names {
-    /// While the map is built (or changed): its own list.
-    Own(Vec<Name>),
-    /// Shared with the other facts of the same shape, with the number of their layout in the
-    /// fact base that shared them ([`BY_NAME`] for none): a field read finds the layout in the
-    /// fact itself, not in a table beside it.
-    Shared(Arc<[Name]>, u32),
+/// A list of field names, in the order of a map's fields, with the number of its layout in the
+/// fact base that shared it ([`BY_NAME`] for none). The maps of one shape share one list (a
+/// field read finds the layout in the fact itself, not in a table beside it); a map being built
+/// or changed has a list of its own.
+#[derive(Clone, Debug)]
+pub(crate) struct NameList {
+    names: Vec<Name>,
+    layout: u32,
 }
 
-impl Default for Names {
-    fn default() -> Self {
-        Names::Own(Vec::new())
+impl NameList {
+    /// A list of `names` in no layout, to be shared by maps ([`FieldMap::from_columns`]).
+    pub(crate) fn shared(names: impl IntoIterator<Item = Name>) -> Arc<NameList> {
+        Arc::new(NameList {
+            names: names.into_iter().collect(),
+            layout: BY_NAME,
+        })
+    }
+
+    /// The names, in order.
+    pub(crate) fn as_slice(&self) -> &[Name] {
+        &self.names
     }
 }
+
+/// The names of a [`FieldMap`], in the order of its fields: a pointer, so that a map of
+/// shared names costs 8 bytes for them (none for an empty map).
+#[derive(Clone, Default)]
+struct Names(Option<Arc<NameList>>);
 
 impl Names {
-    fn as_slice(&self) -> &[Name] {
-        match self {
-            Names::Own(v) => v,
-            Names::Shared(a, _) => a,
-        }
+    /// An own list with room for `n` names.
+    fn with_capacity(n: usize) -> Names {
+        Names(Some(Arc::new(NameList {
+            names: Vec::with_capacity(n),
+            layout: BY_NAME,
+        })))
     }
 
-    /// The list to change: a shared list is copied first.
+    fn as_slice(&self) -> &[Name] {
+        self.0.as_deref().map_or(&[], NameList::as_slice)
+    }
+
+    /// The list to change, in no layout: a shared list is copied first.
     fn to_mut(&mut self) -> &mut Vec<Name> {
-        if let Names::Shared(a, _) = self {
-            *self = Names::Own(a.to_vec());
+        let list = self.0.get_or_insert_with(|| NameList::shared([]));
+        if Arc::get_mut(list).is_none() {
+            *list = NameList::shared(list.names.iter().cloned());
         }
-        match self {
-            Names::Own(v) => v,
-            Names::Shared(..) => unreachable!("made own above"),
-        }
+        let own = Arc::make_mut(list);
+        own.layout = BY_NAME;
+        &mut own.names
+    }
+
+    /// The list, when no other map shares it.
+    fn own(&mut self) -> Option<&mut NameList> {
+        self.0.as_mut().and_then(Arc::get_mut)
+    }
+
+    /// The layout number the list was shared with.
+    fn layout(&self) -> u32 {
+        self.0.as_ref().map_or(BY_NAME, |l| l.layout)
     }
 }
 
@@ -138,9 +153,9 @@ impl FieldMap {
     /// An empty map with room for `n` fields.
     pub fn with_capacity(n: usize) -> Self {
         FieldMap {
-            names: Names::Own(Vec::with_capacity(n)),
+            names: Names::with_capacity(n),
             cells: Vec::with_capacity(n),
-            spans: Spans::default(),
+            ..FieldMap::default()
         }
     }
 
@@ -148,15 +163,15 @@ impl FieldMap {
     /// column has no value: a row with every column shares `names`; any other keeps the names
     /// of the columns it has.
     pub(crate) fn from_columns(
-        names: &Arc<[Name]>,
+        columns: &Arc<NameList>,
         values: impl IntoIterator<Item = Option<FactField>>,
     ) -> Self {
+        let names = columns.as_slice();
         // The names of the columns present, made only once one is missing.
         let mut own: Option<Vec<Name>> = None;
         let mut map = FieldMap {
-            names: Names::Own(Vec::new()),
             cells: Vec::with_capacity(names.len()),
-            spans: Spans::default(),
+            ..FieldMap::default()
         };
         for (at, (name, value)) in names.iter().zip(values).enumerate() {
             match value {
@@ -170,11 +185,11 @@ impl FieldMap {
                 None => {}
             }
         }
-        map.names = match own {
-            Some(own) => Names::Own(own),
-            None if map.cells.len() == names.len() => Names::Shared(names.clone(), BY_NAME),
-            None => Names::Own(names.iter().take(map.cells.len()).cloned().collect()),
-        };
+        map.names = Names(Some(match own {
+            Some(own) => NameList::shared(own),
+            None if map.cells.len() == names.len() => columns.clone(),
+            None => NameList::shared(names.iter().take(map.cells.len()).cloned()),
+        }));
         map
     }
 
@@ -211,12 +226,12 @@ impl FieldMap {
     /// The field at position `index`.
     fn field(&self, index: usize) -> Option<FieldRef<'_>> {
         let cell = self.cells.get(index)?;
-        let (span, name_span) = match &self.spans {
-            Spans::Compact { file, base } => {
+        let (span, name_span) = match &self.wide {
+            None => {
                 let span = |at: u16, len: u16| {
-                    let start = base.saturating_add(u32::from(at));
+                    let start = self.base.saturating_add(u32::from(at));
                     Span {
-                        file: *file,
+                        file: self.file,
                         start,
                         end: start.saturating_add(u32::from(len)),
                     }
@@ -226,7 +241,7 @@ impl FieldMap {
                     span(cell.name_at, cell.name_len),
                 )
             }
-            Spans::Wide(spans) => spans.get(index).copied().unwrap_or_default(),
+            Some(spans) => spans.get(index).copied().unwrap_or_default(),
         };
         Some(FieldRef {
             value: &cell.value,
@@ -254,7 +269,7 @@ impl FieldMap {
                 if let Some(cell) = self.cells.get_mut(i) {
                     cell.value = field.value;
                 }
-                self.spans = Spans::Wide(spans);
+                self.wide = Some(Box::new(spans));
                 old
             }
             None => {
@@ -287,20 +302,14 @@ impl FieldMap {
         if self.cells.is_empty() {
             // The first field sets the file and the base; a name in another file than its
             // value is kept whole.
-            self.spans = if name_span.file == span.file {
-                Spans::Compact {
-                    file: span.file,
-                    base: span.start.min(name_span.start),
-                }
-            } else {
-                Spans::Wide(Vec::new())
-            };
+            (self.file, self.base) = (span.file, span.start.min(name_span.start));
+            self.wide = (name_span.file != span.file).then(Box::default);
         }
-        let compact = match &self.spans {
-            Spans::Compact { file, base } => {
-                offsets(span, *file, *base).zip(offsets(name_span, *file, *base))
+        let compact = match &self.wide {
+            None => {
+                offsets(span, self.file, self.base).zip(offsets(name_span, self.file, self.base))
             }
-            Spans::Wide(_) => None,
+            Some(_) => None,
         };
         let cell = |(value_at, value_len), (name_at, name_len)| Cell {
             value,
@@ -312,15 +321,12 @@ impl FieldMap {
         match compact {
             Some((at, name)) => self.cells.push(cell(at, name)),
             None => {
-                let mut spans = match &self.spans {
-                    Spans::Wide(_) => match std::mem::take(&mut self.spans) {
-                        Spans::Wide(spans) => spans,
-                        Spans::Compact { .. } => Vec::new(),
-                    },
-                    Spans::Compact { .. } => self.wide_spans(),
+                let mut spans = match self.wide.take() {
+                    Some(spans) => spans,
+                    None => Box::new(self.wide_spans()),
                 };
                 spans.push((span, name_span));
-                self.spans = Spans::Wide(spans);
+                self.wide = Some(spans);
                 self.cells.push(cell((0, 0), (0, 0)));
             }
         }
@@ -359,9 +365,11 @@ impl FieldMap {
     /// facts of one shape share a list, so that [`FieldMap::intern_names`] shares them again
     /// once per shape, on another thread, without freeing a list per fact there.
     pub(crate) fn share_shape(&mut self, shapes: &mut Shapes) {
-        let Names::Own(own) = &self.names else { return };
-        let same = |list: &Arc<[Name]>| {
-            list.len() == own.len() && list.iter().zip(own).all(|(a, b)| Arc::ptr_eq(a, b))
+        let Some(own) = self.names.own() else { return };
+        let own = own.as_slice();
+        let same = |list: &Arc<NameList>| {
+            list.names.len() == own.len()
+                && list.names.iter().zip(own).all(|(a, b)| Arc::ptr_eq(a, b))
         };
         let shared = match shapes.known.iter().position(same) {
             Some(at) => {
@@ -372,13 +380,13 @@ impl FieldMap {
             None => None,
         };
         let shared = shared.unwrap_or_else(|| {
-            let list: Arc<[Name]> = own.as_slice().into();
+            let list = NameList::shared(own.iter().cloned());
             if shapes.known.len() < MAX_THREAD_SHAPES {
                 shapes.known.push(list.clone());
             }
             list
         });
-        self.names = Names::Shared(shared, BY_NAME);
+        self.names = Names(Some(shared));
     }
 
     /// Replaces each name by the one of `names` with the same text (names read on another
@@ -389,46 +397,45 @@ impl FieldMap {
         names: &mut crate::value::Interner,
         lists: &mut SharedLists,
     ) {
-        match &mut self.names {
-            Names::Own(own) => {
-                for (position, name) in own.iter_mut().enumerate() {
-                    let shared = names.intern_at(name, position);
-                    *name = shared;
-                }
+        if let Some(own) = self.names.own() {
+            for (position, name) in own.names.iter_mut().enumerate() {
+                let shared = names.intern_at(name, position);
+                *name = shared;
             }
-            Names::Shared(list, layout) => {
-                // The list read is kept beside its replacement, so that its address, the key,
-                // is not reused while `lists` lives.
-                let key = Arc::as_ptr(list).cast::<u8>() as usize;
-                let known = lists.by_address.entry(key).or_insert_with(|| Reinterned {
-                    read: list.clone(),
-                    interned: list
-                        .iter()
-                        .enumerate()
-                        .map(|(position, name)| names.intern_at(name, position))
-                        .collect(),
-                });
-                debug_assert!(Arc::ptr_eq(&known.read, list));
-                *list = known.interned.clone();
-                *layout = BY_NAME;
-            }
+            own.layout = BY_NAME;
+            return;
         }
+        let Some(list) = &mut self.names.0 else {
+            return;
+        };
+        // A list shared by other maps. The list read is kept beside its replacement, so that
+        // its address, the key, is not reused while `lists` lives (and no map holding it is
+        // ever the only one to).
+        let key = Arc::as_ptr(list).cast::<u8>() as usize;
+        let known = lists.by_address.entry(key).or_insert_with(|| Reinterned {
+            read: list.clone(),
+            interned: NameList::shared(
+                list.names
+                    .iter()
+                    .enumerate()
+                    .map(|(position, name)| names.intern_at(name, position)),
+            ),
+        });
+        debug_assert!(Arc::ptr_eq(&known.read, list));
+        *list = known.interned.clone();
     }
 
     /// Replaces the names by `shared`, the same names in the same order stored once for every
-    /// fact of this shape, and records `layout`, the number of that shape in the fact base.
-    fn share_names(&mut self, shared: &Arc<[Name]>, layout: u32) {
-        debug_assert_eq!(self.names.as_slice(), &shared[..]);
-        self.names = Names::Shared(shared.clone(), layout);
+    /// fact of this shape, with the number of that shape in the fact base.
+    fn share_names(&mut self, shared: &Arc<NameList>) {
+        debug_assert_eq!(self.names.as_slice(), shared.as_slice());
+        self.names = Names(Some(shared.clone()));
     }
 
     /// The number of this map's layout in the fact base it was added to ([`BY_NAME`] for a map
     /// not added to one, changed since, or with too many fields for a layout).
     fn layout(&self) -> u32 {
-        match self.names {
-            Names::Shared(_, layout) => layout,
-            Names::Own(_) => BY_NAME,
-        }
+        self.names.layout()
     }
 
     /// The number of this map's layout in the fact base it was added to: every map of that
@@ -704,7 +711,7 @@ pub struct FactBase {
 /// The lists of field names one thread has read, for [`FieldMap::share_shape`].
 #[derive(Debug, Default)]
 pub(crate) struct Shapes {
-    known: Vec<Arc<[Name]>>,
+    known: Vec<Arc<NameList>>,
 }
 
 /// Most lists of field names a thread keeps in [`Shapes`]; the facts of any other shape keep a
@@ -721,8 +728,8 @@ pub(crate) struct SharedLists {
 /// A list of field names read on another thread (kept, so that its address is not reused),
 /// and the same names as the calling thread's interner has them.
 struct Reinterned {
-    read: Arc<[Name]>,
-    interned: Arc<[Name]>,
+    read: Arc<NameList>,
+    interned: Arc<NameList>,
 }
 
 /// Records the currencies of `v` (amounts, and prices per unit) not seen before, at `span`.
@@ -860,7 +867,7 @@ struct Layouts {
     /// `field_ids` when later ids are missing.
     positions: Vec<Box<[u16]>>,
     /// For each layout, its field names in order: the names every fact of that layout shares.
-    names: Vec<Arc<[Name]>>,
+    names: Vec<Arc<NameList>>,
     /// The field order of the fact being added (reused from fact to fact).
     order: Vec<FieldId>,
     /// The field names of the last derived row added, as it brought them (the rows of one
@@ -885,8 +892,7 @@ const MAX_SHAPES: usize = 1024;
 struct LastNames {
     kind: FactKind,
     brought: Vec<Name>,
-    shared: Arc<[Name]>,
-    layout: u32,
+    shared: Arc<NameList>,
 }
 
 impl Layouts {
@@ -918,18 +924,19 @@ impl Layouts {
                 *p = pos;
             }
         }
-        let names: Arc<[Name]> = order
+        let names = order
             .iter()
             .filter_map(|&id| self.field_ids.get_index(id as usize).cloned())
             .collect();
         let (i, _) = self.orders.insert_full(order.into());
+        let layout = u32::try_from(i).ok()?;
         self.positions.push(positions.into_boxed_slice());
-        self.names.push(names);
-        u32::try_from(i).ok()
+        self.names.push(Arc::new(NameList { names, layout }));
+        Some(layout)
     }
 
     /// The field names of layout `layout`, in order, stored once for all its facts.
-    fn names(&self, layout: u32) -> Option<&Arc<[Name]>> {
+    fn names(&self, layout: u32) -> Option<&Arc<NameList>> {
         self.names.get(layout as usize)
     }
 
@@ -1029,7 +1036,7 @@ impl FactBase {
                     .all(|(a, b)| Arc::ptr_eq(a, b))
         });
         if let Some(last) = same {
-            fact.fields.share_names(&last.shared, last.layout);
+            fact.fields.share_names(&last.shared);
             for field in fact.fields.values_mut() {
                 intern_symbol(&mut self.symbols, field, numbering);
             }
@@ -1049,7 +1056,7 @@ impl FactBase {
                 .get(shape.as_slice())
                 .filter(|h| h.kind == fact.kind);
             if let Some(hit) = hit {
-                fact.fields.share_names(&hit.shared, hit.layout);
+                fact.fields.share_names(&hit.shared);
                 for field in fact.fields.values_mut() {
                     intern_symbol(&mut self.symbols, field, numbering);
                 }
@@ -1070,14 +1077,13 @@ impl FactBase {
         let shared = match layout.and_then(|l| layouts.names(l)) {
             Some(shared) => shared.clone(),
             // Too many fields for a layout: the names of the kind, stored once.
-            None => fact
-                .fields
-                .keys()
-                .map(|k| names.get(k).unwrap_or(k).clone())
-                .collect(),
+            None => NameList::shared(
+                fact.fields
+                    .keys()
+                    .map(|k| names.get(k).unwrap_or(k).clone()),
+            ),
         };
-        let layout = layout.unwrap_or(BY_NAME);
-        fact.fields.share_names(&shared, layout);
+        fact.fields.share_names(&shared);
         for field in fact.fields.values_mut() {
             intern_symbol(&mut self.symbols, field, numbering);
         }
@@ -1085,7 +1091,6 @@ impl FactBase {
             kind: fact.kind.clone(),
             brought,
             shared,
-            layout,
         };
         if !learn {
             self.layouts.last = Some(last);
@@ -1385,6 +1390,13 @@ mod tests {
         assert_eq!(std::mem::size_of::<Cell>(), 32);
     }
 
+    /// A map is its names (one pointer to a list shared by the facts of its shape), its cells,
+    /// and the file and base of their offsets: 48 bytes, whatever its fields.
+    #[test]
+    fn a_field_map_takes_48_bytes() {
+        assert_eq!(std::mem::size_of::<FieldMap>(), 48);
+    }
+
     /// Spans are kept as offsets from the first field while they fit, and whole once one does
     /// not (64 KiB or more away, a name in another file, a field replaced); either way each
     /// field reads back the spans it was given.
@@ -1423,7 +1435,7 @@ mod tests {
             "b".into(),
             field("y", at(file, 65_634, 65_640), at(file, 65_630, 65_631)),
         );
-        assert!(matches!(map.spans, Spans::Compact { base: 100, .. }));
+        assert!(map.wide.is_none() && map.base == 100);
         let compact = spans(&map);
         assert_eq!(
             compact,
@@ -1443,7 +1455,7 @@ mod tests {
             "c".into(),
             field("z", at(file, 65_636, 65_637), at(file, 65_620, 65_621)),
         );
-        assert!(matches!(map.spans, Spans::Wide(_)));
+        assert!(map.wide.is_some());
         let mut wide = compact.clone();
         wide.push((
             "c".to_string(),
@@ -1458,7 +1470,7 @@ mod tests {
         // A name in another file than its value, first or later.
         let mut first = FieldMap::new();
         first.insert("a".into(), field("x", at(file, 5, 6), at(other, 1, 2)));
-        assert!(matches!(first.spans, Spans::Wide(_)));
+        assert!(first.wide.is_some());
         assert_eq!(
             spans(&first),
             [("a".to_string(), Some(file), 5..6, Some(other), 1..2)]
@@ -1533,7 +1545,7 @@ mod tests {
     /// keeps the names of the columns it has, in order.
     #[test]
     fn a_row_shares_its_columns_names_only_when_it_has_them_all() {
-        let columns: Arc<[Name]> = ["from", "to", "amount"].map(Name::from).into();
+        let columns = NameList::shared(["from", "to", "amount"].map(Name::from));
         let field = |v: &str| {
             Some(FactField {
                 value: Value::symbol(v),
@@ -1542,7 +1554,7 @@ mod tests {
             })
         };
         let full = FieldMap::from_columns(&columns, [field("a"), field("b"), field("c")]);
-        assert!(matches!(&full.names, Names::Shared(n, _) if Arc::ptr_eq(n, &columns)));
+        assert!(matches!(&full.names.0, Some(n) if Arc::ptr_eq(n, &columns)));
         assert_eq!(full.value("to"), Some(&Value::symbol("b")));
         for (values, present) in [
             ([field("a"), None, field("c")], vec!["from", "amount"]),
@@ -1565,19 +1577,17 @@ mod tests {
                 .with("buyer", Value::symbol("OpenAI"));
             facts.add(fact).expect("unique ids");
         }
-        let names = |id: &str| match &facts
-            .get(facts.find(id).expect("added"))
-            .expect("a fact")
-            .fields
-            .names
-        {
-            Names::Shared(a, _) => Some(a.clone()),
-            Names::Own(_) => None,
+        let names = |id: &str| {
+            let fields = &facts
+                .get(facts.find(id).expect("added"))
+                .expect("a fact")
+                .fields;
+            fields.layout_number().and(fields.names.0.clone())
         };
         let (a, b) = (names("a").expect("shared"), names("b").expect("shared"));
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(
-            a.iter().map(|n| &**n).collect::<Vec<_>>(),
+            a.as_slice().iter().map(|n| &**n).collect::<Vec<_>>(),
             ["kind", "buyer"]
         );
         let mut changed = facts.get(0).expect("a fact").clone();
@@ -1593,7 +1603,12 @@ mod tests {
             changed.fields.keys().map(|n| &**n).collect::<Vec<_>>(),
             ["kind", "buyer", "seller"]
         );
-        assert_eq!(a.len(), 2, "the shared list is not changed");
+        assert_eq!(a.as_slice().len(), 2, "the shared list is not changed");
+        assert_eq!(
+            changed.fields.layout_number(),
+            None,
+            "a changed map is in no layout"
+        );
     }
 
     fn read<'f>(facts: &'f FactBase, id: &str, name: &str) -> Option<&'f Value> {

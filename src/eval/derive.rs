@@ -156,7 +156,7 @@ fn derive_round(
     };
     let (seen, new_rows) = (&mut *rows.seen, &mut *rows.new);
     // The column names, in one list shared by every row that has all its columns.
-    let columns: Arc<[Name]> = rel.columns.iter().map(|(c, _)| c.name.clone()).collect();
+    let columns = crate::facts::NameList::shared(rel.columns.iter().map(|(c, _)| c.name.clone()));
     // The rows are made a chunk at a time (reading the facts), then added (changing them): the
     // rows waiting to be added never take more than one chunk's memory.
     let added = new_rows.entry(d.relation.clone()).or_default();
