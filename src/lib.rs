@@ -566,6 +566,8 @@ impl Engine {
             });
             self.names = names;
         }
+        // Read: a large text is kept compressed from now on.
+        self.sources.pack(file, threads > 1);
         if diags.iter().any(|d| d.level == Level::Error) {
             Err(LoadError { diagnostics: diags })
         } else {

@@ -527,7 +527,8 @@ impl Server {
     fn range(&self, span: Span) -> Option<lsp::Range> {
         let analysis = self.analysis.as_ref()?;
         let file = analysis.sources().file(span.file?)?;
-        let index = LineIndex::new(&file.text);
+        let text = file.text();
+        let index = LineIndex::new(&text);
         let at = |offset| {
             let p: Position = index.position(offset);
             lsp::Position::new(p.line, p.character)

@@ -8,9 +8,10 @@ mod code;
 
 pub use code::Code;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Identifies one source file inside a [`SourceMap`]: its position in the map, from 0.
 ///
@@ -103,13 +104,14 @@ impl std::hash::Hash for Span {
     fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
-/// One source text, stored once.
+/// One source text, stored once: whole, or, for a large file once it is loaded
+/// ([`SourceMap::pack`]), compressed.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     /// The name the file was loaded under (usually its path as the user gave it).
     pub name: String,
-    /// The full text.
-    pub text: Arc<str>,
+    /// The text.
+    text: Text,
     /// The byte offset of the start of every [`LINE_STRIDE`]-th line (32-bit, as spans are):
     /// a line's start is found from the one before it by scanning at most that many lines, so
     /// the index of a million-deal file takes a few bytes per deal, not one offset per line.
@@ -120,6 +122,229 @@ pub struct SourceFile {
 
 /// Lines between two entries of a [`SourceFile`]'s line index.
 const LINE_STRIDE: usize = 32;
+
+/// The text of a [`SourceFile`].
+#[derive(Clone, Debug)]
+enum Text {
+    /// The text as it was given.
+    Whole(Arc<str>),
+    /// The text compressed, in blocks of whole lines.
+    Packed(Arc<Packed>),
+}
+
+/// A text compressed with LZ4 in blocks of whole lines of at most [`PACK_BLOCK`] bytes (a line
+/// longer than that is a block of its own), with the place of every line break: a line and a
+/// column are worked out without reading a block back, unless the line has a character past
+/// ASCII (columns count characters). The last block read back is kept.
+struct Packed {
+    /// The length of the text, in bytes.
+    len: usize,
+    /// The blocks, in order.
+    blocks: Vec<Block>,
+    /// The last block read back, by number.
+    last: Mutex<Option<(usize, Arc<str>)>>,
+    /// The whole text, once something asked for all of it (a snippet of a diagnostic).
+    whole: OnceLock<Arc<str>>,
+}
+
+/// One block of a [`Packed`] text.
+struct Block {
+    /// The byte offset of its first byte (the start of a line).
+    start: usize,
+    /// The 0-based index of its first line.
+    first_line: usize,
+    /// The offset of each line break in the block, from its start.
+    breaks: Breaks,
+    /// Whether every byte of the block is ASCII.
+    ascii: bool,
+    /// Its bytes, compressed.
+    data: Box<[u8]>,
+}
+
+/// The line breaks of a [`Block`], from its start: 16 bits each, but in a block of one line
+/// longer than 64 KiB.
+enum Breaks {
+    Short(Box<[u16]>),
+    Long(Box<[u32]>),
+}
+
+impl Breaks {
+    /// How many breaks are before byte `at` of the block.
+    fn before(&self, at: usize) -> usize {
+        match self {
+            Breaks::Short(b) => b.partition_point(|&i| usize::from(i) < at),
+            Breaks::Long(b) => b.partition_point(|&i| (i as usize) < at),
+        }
+    }
+
+    /// The offset of break `n`.
+    fn get(&self, n: usize) -> Option<usize> {
+        match self {
+            Breaks::Short(b) => b.get(n).map(|&i| usize::from(i)),
+            Breaks::Long(b) => b.get(n).map(|&i| i as usize),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Breaks::Short(b) => b.len(),
+            Breaks::Long(b) => b.len(),
+        }
+    }
+}
+
+impl fmt::Debug for Packed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Packed")
+            .field("len", &self.len)
+            .field("blocks", &self.blocks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most bytes in a block of a [`Packed`] text, but for a block of one longer line.
+const PACK_BLOCK: usize = 64 << 10;
+
+/// The smallest text [`SourceMap::pack`] compresses: below it, the text costs little.
+pub const PACK_MIN_BYTES: usize = 1 << 20;
+
+impl Packed {
+    /// Compresses `text` in blocks of at most `block` bytes ([`PACK_BLOCK`], smaller in
+    /// tests), on every thread of the current pool when `parallel`.
+    fn new(text: &str, block: usize, parallel: bool) -> Packed {
+        use rayon::prelude::*;
+        let bytes = text.as_bytes();
+        let block = block.max(1);
+        // Cut after the last line break within `block` bytes, or after the line if it is
+        // longer.
+        let mut cuts = Vec::with_capacity(bytes.len() / block + 1);
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = match bytes.get(start..start + block) {
+                Some(window) if start + block < bytes.len() => {
+                    match memchr::memrchr(b'\n', window) {
+                        Some(i) => start + i + 1,
+                        None => {
+                            memchr::memchr(b'\n', bytes.get(start + block..).unwrap_or_default())
+                                .map_or(bytes.len(), |i| start + block + i + 1)
+                        }
+                    }
+                }
+                _ => bytes.len(),
+            };
+            cuts.push(start..end);
+            start = end;
+        }
+        let pack = |range: &Range<usize>| {
+            let part = bytes.get(range.clone()).unwrap_or_default();
+            let at = memchr::memchr_iter(b'\n', part);
+            let breaks = match part.len() <= usize::from(u16::MAX) {
+                true => Breaks::Short(at.filter_map(|i| u16::try_from(i).ok()).collect()),
+                false => Breaks::Long(at.filter_map(|i| u32::try_from(i).ok()).collect()),
+            };
+            let data = lz4_flex::block::compress(part).into_boxed_slice();
+            (breaks, part.is_ascii(), data)
+        };
+        let packed: Vec<(Breaks, bool, Box<[u8]>)> = if parallel {
+            cuts.par_iter().map(pack).collect()
+        } else {
+            cuts.iter().map(pack).collect()
+        };
+        let mut first_line = 0;
+        let blocks = cuts
+            .iter()
+            .zip(packed)
+            .map(|(range, (breaks, ascii, data))| {
+                let lines = breaks.len();
+                let block = Block {
+                    start: range.start,
+                    first_line,
+                    breaks,
+                    ascii,
+                    data,
+                };
+                first_line += lines;
+                block
+            })
+            .collect();
+        Packed {
+            len: bytes.len(),
+            blocks,
+            last: Mutex::new(None),
+            whole: OnceLock::new(),
+        }
+    }
+
+    /// The length of block `k` read back.
+    fn block_len(&self, k: usize) -> usize {
+        let end = self.blocks.get(k + 1).map_or(self.len, |b| b.start);
+        self.blocks
+            .get(k)
+            .map_or(0, |b| end.saturating_sub(b.start))
+    }
+
+    /// Block `k`, read back (empty for no such block; a block that does not read back, which
+    /// only a fault of memory could cause, reads as spaces of its length, so that every offset
+    /// still finds its line).
+    fn block(&self, k: usize) -> Arc<str> {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((n, text)) = &*last
+            && *n == k
+        {
+            return text.clone();
+        }
+        let len = self.block_len(k);
+        let text: Arc<str> = self
+            .blocks
+            .get(k)
+            .and_then(|b| lz4_flex::block::decompress(&b.data, len).ok())
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .map_or_else(|| " ".repeat(len).into(), Arc::from);
+        *last = Some((k, text.clone()));
+        text
+    }
+
+    /// The number of the block holding byte `offset` (the last block past the end).
+    fn block_of(&self, offset: usize) -> usize {
+        self.blocks
+            .partition_point(|b| b.start <= offset)
+            .saturating_sub(1)
+    }
+
+    /// The whole text, read back once and kept.
+    fn whole(&self) -> Arc<str> {
+        self.whole
+            .get_or_init(|| {
+                let mut text = String::with_capacity(self.len);
+                for k in 0..self.blocks.len() {
+                    text.push_str(&self.block(k));
+                }
+                text.into()
+            })
+            .clone()
+    }
+
+    /// The text of `range`, if it is within the text (and on character boundaries).
+    fn get(&self, range: Range<usize>) -> Option<Cow<'static, str>> {
+        if range.start > range.end || range.end > self.len {
+            return None;
+        }
+        if let Some(whole) = self.whole.get() {
+            return whole.get(range).map(|s| Cow::Owned(s.to_string()));
+        }
+        let first = self.block_of(range.start);
+        let last = self.block_of(range.end.saturating_sub(1).max(range.start));
+        let mut out = String::new();
+        for k in first..=last {
+            let start = self.blocks.get(k)?.start;
+            let text = self.block(k);
+            let from = range.start.saturating_sub(start);
+            let to = (range.end - start).min(text.len());
+            out.push_str(text.get(from..to)?);
+        }
+        Some(Cow::Owned(out))
+    }
+}
 
 impl SourceFile {
     fn new(name: String, text: Arc<str>) -> SourceFile {
@@ -135,22 +360,72 @@ impl SourceFile {
         }
         SourceFile {
             name,
-            text,
+            text: Text::Whole(text),
             checkpoints: checkpoints.into(),
             line_count,
         }
     }
 
+    /// The whole text. A compressed text ([`SourceMap::pack`]) is read back the first time,
+    /// and kept from then on.
+    pub fn text(&self) -> Arc<str> {
+        match &self.text {
+            Text::Whole(text) => text.clone(),
+            Text::Packed(packed) => packed.whole(),
+        }
+    }
+
+    /// Whether the text is kept compressed.
+    pub fn is_packed(&self) -> bool {
+        matches!(self.text, Text::Packed(_))
+    }
+
+    /// The length of the text, in bytes.
+    fn len(&self) -> usize {
+        match &self.text {
+            Text::Whole(text) => text.len(),
+            Text::Packed(packed) => packed.len,
+        }
+    }
+
+    /// Whether the line of byte `offset` is known to be ASCII without reading it (in a
+    /// compressed block of ASCII only), so that its columns are its bytes.
+    fn ascii_at(&self, offset: usize) -> bool {
+        match &self.text {
+            Text::Whole(_) => false,
+            Text::Packed(packed) => packed
+                .blocks
+                .get(packed.block_of(offset))
+                .is_some_and(|b| b.ascii),
+        }
+    }
+
+    /// The text of byte range `range`, if it is within the text and on character boundaries.
+    fn get(&self, range: Range<usize>) -> Option<Cow<'_, str>> {
+        match &self.text {
+            Text::Whole(text) => text.get(range).map(Cow::Borrowed),
+            Text::Packed(packed) => packed.get(range),
+        }
+    }
+
     /// 0-based line index of byte `offset` (the last line for an offset past the end).
     fn line_of(&self, offset: usize) -> usize {
-        let offset = offset.min(self.text.len());
+        let offset = offset.min(self.len());
+        let text = match &self.text {
+            Text::Whole(text) => text,
+            Text::Packed(packed) => {
+                return packed
+                    .blocks
+                    .get(packed.block_of(offset))
+                    .map_or(0, |b| b.first_line + b.breaks.before(offset - b.start));
+            }
+        };
         let k = self
             .checkpoints
             .partition_point(|&s| s as usize <= offset)
             .saturating_sub(1);
         let from = self.checkpoints.get(k).map_or(0, |&s| s as usize);
-        let breaks = self
-            .text
+        let breaks = text
             .as_bytes()
             .get(from..offset)
             .map_or(0, |b| memchr::memchr_iter(b'\n', b).count());
@@ -162,12 +437,32 @@ impl SourceFile {
         if index >= self.line_count {
             return None;
         }
-        let from = *self.checkpoints.get(index / LINE_STRIDE)? as usize;
-        match index % LINE_STRIDE {
+        // The nth line break after a known line start.
+        let after = |text: &str, from: usize, skip: usize| match skip {
             0 => Some(from),
-            skip => memchr::memchr_iter(b'\n', self.text.as_bytes().get(from..)?)
+            skip => memchr::memchr_iter(b'\n', text.as_bytes().get(from..)?)
                 .nth(skip - 1)
                 .map(|i| from + i + 1),
+        };
+        match &self.text {
+            Text::Whole(text) => {
+                let from = *self.checkpoints.get(index / LINE_STRIDE)? as usize;
+                after(text, from, index % LINE_STRIDE)
+            }
+            Text::Packed(packed) => {
+                let k = packed
+                    .blocks
+                    .partition_point(|b| b.first_line <= index)
+                    .saturating_sub(1);
+                let Some(block) = packed.blocks.get(k) else {
+                    // An empty text: one line, at 0.
+                    return Some(0);
+                };
+                match index - block.first_line {
+                    0 => Some(block.start),
+                    n => block.breaks.get(n - 1).map(|at| block.start + at + 1),
+                }
+            }
         }
     }
 
@@ -178,10 +473,10 @@ impl SourceFile {
 
     /// Byte range of line `index`, without its line break.
     fn line_range(&self, index: usize) -> Range<usize> {
-        let start = self.line_start(index).unwrap_or(self.text.len());
+        let start = self.line_start(index).unwrap_or(self.len());
         let end = self
             .line_start(index + 1)
-            .map_or(self.text.len(), |next| next.saturating_sub(1));
+            .map_or(self.len(), |next| next.saturating_sub(1));
         start..end.max(start)
     }
 }
@@ -222,12 +517,28 @@ impl SourceMap {
         self.files.get(id.index() as usize)
     }
 
-    /// The text a span covers, or `""` for a span without a file.
-    pub fn slice(&self, span: Span) -> &str {
+    /// The text a span covers, or `""` for a span without a file. Borrowed from a text kept
+    /// whole, read back from one kept compressed ([`SourceMap::pack`]).
+    pub fn slice(&self, span: Span) -> Cow<'_, str> {
         span.file
             .and_then(|f| self.file(f))
-            .and_then(|f| f.text.get(span.range()))
-            .unwrap_or("")
+            .and_then(|f| f.get(span.range()))
+            .unwrap_or(Cow::Borrowed(""))
+    }
+
+    /// Keeps the text of `file` compressed from now on, if it is [`PACK_MIN_BYTES`] or longer
+    /// (every span, location and snippet reads the same; see [`SourceFile`]), on every
+    /// thread of the current pool when `parallel`. For a file that is loaded: a deal file of a
+    /// million deals keeps about 35 MB instead of 250 MB.
+    pub fn pack(&mut self, file: FileId, parallel: bool) {
+        let Some(source) = self.files.get_mut(file.index() as usize) else {
+            return;
+        };
+        if let Text::Whole(text) = &source.text
+            && text.len() >= PACK_MIN_BYTES
+        {
+            source.text = Text::Packed(Arc::new(Packed::new(text, PACK_BLOCK, parallel)));
+        }
     }
 
     /// Line and column of the start of `span`; `None` for spans without a file.
@@ -236,11 +547,13 @@ impl SourceMap {
         let offset = span.start as usize;
         let line_index = file.line_of(offset);
         let line_start = file.line_start(line_index).unwrap_or(0);
-        let column = file
-            .text
-            .get(line_start..offset)
-            .map(|s| s.trim_start_matches('\u{feff}').chars().count())
-            .unwrap_or(0);
+        let column = match file.ascii_at(offset) && offset <= file.len() {
+            true => offset.saturating_sub(line_start),
+            false => file
+                .get(line_start..offset)
+                .map(|s| s.trim_start_matches('\u{feff}').chars().count())
+                .unwrap_or(0),
+        };
         Some(Location {
             file: file.name.clone(),
             line: line_index + 1,
@@ -429,6 +742,8 @@ struct MietteView {
 #[derive(Debug)]
 struct SourceView {
     file: SourceFile,
+    /// The file's whole text (read back once from a compressed one).
+    text: Arc<str>,
 }
 
 impl miette::SourceCode for SourceView {
@@ -439,7 +754,7 @@ impl miette::SourceCode for SourceView {
         after: usize,
     ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
         let file = &self.file;
-        let text: &'a str = &self.file.text;
+        let text: &'a str = &self.text;
         let start = span.offset();
         if start > text.len() {
             return Err(miette::MietteError::OutOfBounds);
@@ -530,7 +845,10 @@ impl MietteView {
                 Level::Warning => miette::Severity::Warning,
             },
             help,
-            source: file.map(|f| SourceView { file: f.clone() }),
+            source: file.map(|f| SourceView {
+                file: f.clone(),
+                text: f.text(),
+            }),
             labels,
         }
     }
@@ -624,6 +942,106 @@ mod tests {
                 proptest::prop_assert_eq!(file.line_of(offset), expected);
             }
         }
+    }
+
+    /// The same text kept whole, and kept compressed in blocks of at most `block` bytes.
+    fn whole_and_packed(text: &str, block: usize) -> (SourceMap, SourceMap) {
+        let mut whole = SourceMap::default();
+        whole.add("t.deals", Arc::from(text));
+        let mut packed = whole.clone();
+        if let Some(file) = packed.files.first_mut() {
+            file.text = Text::Packed(Arc::new(Packed::new(text, block, block.is_multiple_of(2))));
+        }
+        (whole, packed)
+    }
+
+    /// Every line, location and slice of a compressed text is the one of the text kept whole:
+    /// blocks of 1 to 40 bytes put block ends everywhere (inside a line longer than a block,
+    /// at a line break, inside a multi-byte character), with line feeds, carriage returns and
+    /// a byte order mark.
+    fn a_packed_text_reads_as_the_whole_one(text: &str, block: usize) {
+        let (whole, packed) = whole_and_packed(text, block);
+        let (w, p) = (&whole.files[0], &packed.files[0]);
+        assert!(p.is_packed() && !w.is_packed());
+        assert_eq!(p.line_count(), w.line_count());
+        for line in 0..=w.line_count() {
+            assert_eq!(p.line_start(line), w.line_start(line), "line {line}");
+            assert_eq!(p.line_range(line), w.line_range(line), "line {line}");
+        }
+        let file = Some(FileId::new(0));
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(p.line_of(offset), w.line_of(offset), "offset {offset}");
+            let at = |end: usize| Span {
+                file,
+                start: u32::try_from(offset).unwrap(),
+                end: u32::try_from(end).unwrap(),
+            };
+            assert_eq!(packed.location(at(offset)), whole.location(at(offset)));
+            for len in [0, 1, 2, 3, 7, 30] {
+                let span = at(offset + len);
+                assert_eq!(packed.slice(span), whole.slice(span), "{offset}+{len}");
+            }
+        }
+        assert_eq!(p.text(), w.text());
+        // Once read back whole, it still reads the same.
+        let span = Span::new(FileId::new(0), 0..text.len());
+        assert_eq!(packed.slice(span), whole.slice(span));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_packed_text_reads_as_the_whole_one_in_blocks_of_any_size(
+            lines in proptest::collection::vec("[a-z甲 \r]{0,12}", 0..60),
+            trailing in proptest::bool::ANY,
+            bom in proptest::bool::ANY,
+            block in 1usize..40,
+        ) {
+            let mut text = if bom { "\u{feff}".to_string() } else { String::new() };
+            text.push_str(&lines.join("\n"));
+            if trailing {
+                text.push('\n');
+            }
+            a_packed_text_reads_as_the_whole_one(&text, block);
+        }
+    }
+
+    /// A line longer than 64 KiB is a block of its own, with its break kept in 32 bits; a
+    /// diagnostic's snippet from a compressed text is the one from the whole text.
+    #[test]
+    fn a_packed_text_keeps_long_lines_and_snippets() {
+        let long = "x".repeat(70_000);
+        let text = format!("deal a {{\n  note: \"{long}\"\n}}\ndeal b {{ kind: lé }}\n");
+        let (whole, packed) = whole_and_packed(&text, PACK_BLOCK);
+        let blocks = match &packed.files[0].text {
+            Text::Packed(p) => p
+                .blocks
+                .iter()
+                .map(|b| matches!(b.breaks, Breaks::Long(_)))
+                .collect(),
+            Text::Whole(_) => Vec::new(),
+        };
+        assert_eq!(blocks, [false, true, false]);
+        for offset in [0, 10, 70_005, 70_020, text.len() - 4, text.len()] {
+            let span = Span::new(FileId::new(0), offset..offset);
+            assert_eq!(
+                packed.location(span),
+                whole.location(span),
+                "offset {offset}"
+            );
+        }
+        let at = text.find("lé").unwrap();
+        let d = Diagnostic::error(
+            Code::Syntax,
+            "unknown kind",
+            Span::new(FileId::new(0), at..at + 3),
+            "here",
+        );
+        assert_eq!(
+            render(&d, &packed, Colour::Never),
+            render(&d, &whole, Colour::Never)
+        );
+        assert!(render(&d, &packed, Colour::Never).contains("kind: lé"));
+        a_packed_text_reads_as_the_whole_one(&text[..200], 16);
     }
 
     #[test]

@@ -105,6 +105,9 @@ fn load_with(
             diags.extend(e.diagnostics);
         }
     }
+    // Read: a large text is kept compressed from now on.
+    let parallel = engine.threads.unwrap_or_else(crate::cores) > 1;
+    engine.sources.pack(file, parallel);
     if diags.iter().any(|d| d.level == Level::Error) {
         Err(LoadError { diagnostics: diags })
     } else {
