@@ -90,6 +90,70 @@ fn an_outer_deal_among_the_sub_querys_facts_finds_its_own_group() {
     assert_eq!(gaps, ["p3.seller"]);
 }
 
+/// A join key read from the fact base's column of a field: names found there, and anything
+/// else (quoted text, equal to a name of the same text; a number, an error against either; a
+/// missing field, no match; a derived row's column) read from the fact itself; facts loaded
+/// after an evaluation are in the next.
+#[test]
+fn join_keys_from_a_fields_column_match_as_read_from_the_facts() {
+    let rules = "relation owes(from: name, to: name)\n\
+         derive owes(d.buyer, d.seller) from d: deal where d.kind == purchase\n\
+         rule r { severity: low\n\
+           match inv: deal where inv.kind == investment\n\
+                 buy: deal where buy.kind == purchase\n\
+           when buy.buyer == inv.investee and buy.seller == inv.investor\n\
+           flag \"{inv.id}/{buy.id}\" }\n\
+         rule o { severity: low\n\
+           match inv: deal where inv.kind == investment\n\
+                 o: owes\n\
+           when o.from == inv.investee and o.to == inv.investor\n\
+           flag \"{inv.id} owes\" }";
+    let deals = "entity A { }\nentity B { }\n\
+         deal i1 { kind: investment  investor: B  investee: A }\n\
+         deal i2 { kind: investment  investor: \"B\"  investee: A }\n\
+         deal i3 { kind: investment  investor: 7  investee: A }\n\
+         deal i4 { kind: investment  investee: A }\n\
+         deal p1 { kind: purchase  buyer: A  seller: B }\n\
+         deal p2 { kind: purchase  buyer: A  seller: \"B\" }\n\
+         deal p3 { kind: purchase  buyer: A  seller: 7 }\n\
+         deal p4 { kind: purchase  buyer: A }";
+    let mut engine = Engine::new();
+    engine.load("t.rules", rules).unwrap();
+    engine.load("t.deals", deals).unwrap();
+    let found = |r: &Report| {
+        let mut m = messages(r);
+        m.sort();
+        m
+    };
+    let first = engine.evaluate().unwrap();
+    assert_eq!(
+        found(&first),
+        [
+            "i1 owes", "i1/p1", "i1/p2", "i2 owes", "i2/p1", "i2/p2", "i3 owes", "i3/p3"
+        ]
+    );
+    assert_eq!(first.errors.len(), 7, "{:?}", first.errors);
+    assert!(first.data_gaps.is_empty());
+    // The same again (the columns are kept), then with a deal loaded since.
+    assert_eq!(found(&engine.evaluate().unwrap()), found(&first));
+    engine
+        .load(
+            "more.deals",
+            "deal p5 { kind: purchase  buyer: A  seller: B }",
+        )
+        .unwrap();
+    let after = engine.evaluate().unwrap();
+    assert_eq!(
+        found(&after),
+        [
+            "i1 owes", "i1/p1", "i1/p2", "i1/p5", "i2 owes", "i2/p1", "i2/p2", "i2/p5", "i3 owes",
+            "i3/p3"
+        ]
+    );
+    // And the error of p5's seller against i3's number.
+    assert_eq!(after.errors.len(), 8);
+}
+
 /// Two alike sub-queries whose own conditions convert a currency: the rate taken while the
 /// second one's candidates are found is shown in the explanation of the condition holding it,
 /// as it is when the sub-query stands alone (their index is not shared).

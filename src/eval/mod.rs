@@ -163,6 +163,9 @@ struct Evaluator<'a> {
     by_member: Vec<bool>,
     /// The threads a sub-query's index may be built on (1 unless set).
     threads: usize,
+    /// The fact base's column of symbol numbers of each field the rule reads, by the rule's
+    /// field slot, once a join key reads it ([`Evaluator::bound_symbol`]).
+    columns: Vec<std::cell::OnceCell<Arc<[u32]>>>,
 }
 
 /// The binding (by slot) whose fact probes sub-query `q`'s index with the fact's own key: each
@@ -309,6 +312,11 @@ impl<'a> Evaluator<'a> {
             self_key: Vec::new(),
             by_member: Vec::new(),
             threads: 1,
+            columns: rule
+                .fields
+                .iter()
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
         }
         .with_self_keys()
     }
@@ -467,6 +475,17 @@ impl<'a> Evaluator<'a> {
         e: &'e CExpr,
         bound: &Bound,
     ) -> Option<(FactIndex, &'a Fact, &'e crate::value::Name, usize)> {
+        let (i, name, slot) = self.bound_place(e, bound)?;
+        Some((i, self.fact(i)?, name, slot))
+    }
+
+    /// When `e` is a field of a bound fact: the fact's index, the field's name and its slot in
+    /// the rule, without reading the fact.
+    fn bound_place<'e>(
+        &self,
+        e: &'e CExpr,
+        bound: &Bound,
+    ) -> Option<(FactIndex, &'e crate::value::Name, usize)> {
         let CKind::Field(base, name, slot) = &e.kind else {
             return None;
         };
@@ -476,7 +495,23 @@ impl<'a> Evaluator<'a> {
             _ => return None,
         };
         let i = bound.get(binding).copied().flatten()?;
-        Some((i, self.fact(i)?, name, *slot))
+        Some((i, name, *slot))
+    }
+
+    /// The number of the name in field `e` of a bound loaded fact (`buy.buyer`), read from the
+    /// fact base's column of that field ([`FactBase::symbol_column`]) instead of from the fact.
+    /// `None` for any other expression, for a derived row, and for a field that is missing or
+    /// not a name: those are read by [`Evaluator::read_bound_field`], which notes the gap.
+    fn bound_symbol(&self, e: &CExpr, bound: &Bound) -> Option<u32> {
+        let (i, name, slot) = self.bound_place(e, bound)?;
+        let column = self
+            .columns
+            .get(slot)?
+            .get_or_init(|| self.facts.symbol_column(name, self.threads > 1));
+        column
+            .get(i)
+            .copied()
+            .filter(|&n| n != crate::facts::NOT_A_NAME)
     }
 
     /// The value of `e` when it is a field of a bound fact (`buy.buyer`), read directly by its

@@ -1121,8 +1121,15 @@ pub(super) fn keys<'e>(
     let mut parts = Parts::Names(ArrayVec::new());
     let mut unkeyed = false;
     for e in exprs {
-        // The usual part, a field of a bound fact (`buy.buyer`): a symbol there holds the
-        // fact base's own number.
+        // The usual part, a name in a field of a bound loaded fact (`buy.buyer`): its number,
+        // from the fact base's column of that field.
+        if let Some(n) = ev.bound_symbol(e, bound) {
+            if !unkeyed {
+                parts.push(KeyPart::Name(n));
+            }
+            continue;
+        }
+        // Any other field of a bound fact: a symbol there holds the fact base's own number.
         match ev.read_bound_field(e, bound) {
             Some(Some(v)) => {
                 match KeyPart::of_own(v, ev.facts) {
