@@ -653,7 +653,7 @@ impl Fact {
 }
 
 /// How a derived row or a cycle came about: the derive rule (or cycle pattern) and the facts it
-/// was derived from.
+/// was derived from. Given to [`FactBase::add_row`], read back as a [`ProvenanceRef`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Provenance {
     /// What derived it (`derive flow`, `cycle of flow`): one text shared by all its rows.
@@ -662,6 +662,69 @@ pub struct Provenance {
     pub span: Span,
     /// The facts it was derived from, in binding (or hop) order.
     pub sources: Vec<FactIndex>,
+}
+
+/// The [`Provenance`] of a row, as a fact base keeps it ([`FactBase::provenance`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProvenanceRef<'f> {
+    /// What derived it (`derive flow`, `cycle of flow`).
+    pub by: &'f Name,
+    /// Where that is declared.
+    pub span: Span,
+    /// The facts it was derived from, in binding (or hop) order.
+    pub sources: &'f [FactIndex],
+}
+
+/// The provenance of every row of a fact base, flat: a row costs its origin's number, where
+/// its sources start, and 4 bytes a source, not a [`Provenance`] and a list of its own.
+#[derive(Clone, Debug, Default)]
+struct Provenances {
+    /// Each distinct (what derived it, where that is declared), by number.
+    origins: Vec<(Name, Span)>,
+    /// For each row, in order: its origin's number ([`NO_ORIGIN`] for a fact added after the
+    /// rows, not derived) and where its sources start in `sources`.
+    rows: Vec<(u32, usize)>,
+    /// The sources of every row, in row order.
+    sources: Vec<FactIndex>,
+}
+
+/// The origin of a fact added after the rows, not derived.
+const NO_ORIGIN: u32 = u32::MAX;
+
+impl Provenances {
+    /// Appends the provenance of the next row (`None` for a fact not derived).
+    fn push(&mut self, provenance: Option<Provenance>) {
+        let start = self.sources.len();
+        let Some(p) = provenance else {
+            self.rows.push((NO_ORIGIN, start));
+            return;
+        };
+        let same = |(by, span): &(Name, Span)| *by == p.by && span.same_place(&p.span);
+        // Nearly always the origin of the row before.
+        let origin = match self.rows.last() {
+            Some(&(o, _)) if self.origins.get(o as usize).is_some_and(same) => Some(o as usize),
+            _ => self.origins.iter().position(same),
+        };
+        let origin = origin.unwrap_or_else(|| {
+            self.origins.push((p.by.clone(), p.span));
+            self.origins.len() - 1
+        });
+        self.sources.extend_from_slice(&p.sources);
+        self.rows
+            .push((u32::try_from(origin).unwrap_or(NO_ORIGIN), start));
+    }
+
+    /// The provenance of row `row` (counted from the first row).
+    fn get(&self, row: usize) -> Option<ProvenanceRef<'_>> {
+        let &(origin, start) = self.rows.get(row)?;
+        let (by, span) = self.origins.get(origin as usize)?;
+        let end = self.rows.get(row + 1).map_or(self.sources.len(), |r| r.1);
+        Some(ProvenanceRef {
+            by,
+            span: *span,
+            sources: self.sources.get(start..end)?,
+        })
+    }
 }
 
 /// All facts of one evaluation, with an index by id, an index by kind (deal, entity or relation)
@@ -703,9 +766,9 @@ pub struct FactBase {
     /// Each currency an amount (or a price) of a fact is in, with where it was first written.
     currencies: IndexMap<Currency, Span>,
     fx: Vec<FxDecl>,
-    /// How each of `rows` came about, in the same order (`None` for a fact added after the rows,
+    /// How each of `rows` came about, in the same order (none for a fact added after the rows,
     /// not derived).
-    provenance: Vec<Option<Provenance>>,
+    provenance: Provenances,
     /// Columns of the symbol numbers of a field over the loaded facts, made on first use
     /// ([`FactBase::symbol_column`]).
     symbol_columns: SymbolColumns,
@@ -1207,16 +1270,20 @@ impl FactBase {
     /// 4 bytes instead of a read of the fact's fields, wherever they are in memory.
     pub(crate) fn symbol_column(&self, name: &Name, parallel: bool) -> Arc<[u32]> {
         use rayon::prelude::*;
-        let mut columns = self
-            .symbol_columns
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(column) = columns.get(name)
+        let columns = || {
+            self.symbol_columns
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(column) = columns().get(name)
             && column.len() == self.facts.len()
         {
             return column.clone();
         }
+        // Made without the lock held: on several threads, the thread waiting for its parts
+        // may run another rule's task meanwhile, which may want a column too. Two threads
+        // wanting the same column at once may both make it, alike.
         let id = self.field_id(name);
         let number = |fact: &Fact| {
             match id.and_then(|id| self.field_by_id(fact, id, name)) {
@@ -1231,7 +1298,7 @@ impl FactBase {
         } else {
             self.facts.iter().map(number).collect()
         };
-        columns.insert(name.clone(), column.clone());
+        columns().insert(name.clone(), column.clone());
         column
     }
 
@@ -1328,10 +1395,11 @@ impl FactBase {
         }
     }
 
-    /// How a derived row or cycle came about.
-    pub fn provenance(&self, index: FactIndex) -> Option<&Provenance> {
+    /// How a derived row or cycle came about (`None` for a loaded fact, or one added after the
+    /// rows without a provenance).
+    pub fn provenance(&self, index: FactIndex) -> Option<ProvenanceRef<'_>> {
         let row = index.checked_sub(self.facts.len())?;
-        self.provenance.get(row)?.as_ref()
+        self.provenance.get(row)
     }
 
     /// Adds an exchange rate. A second rate for the same pair and date is refused (both
@@ -1450,6 +1518,130 @@ mod tests {
     #[test]
     fn a_field_takes_32_bytes() {
         assert_eq!(std::mem::size_of::<Cell>(), 32);
+    }
+
+    /// Columns made on several threads at once, each on several threads, by the tasks of one
+    /// scope: none waits for another (a thread waiting for the parts of its column may run
+    /// another task wanting a column), and each column is right.
+    #[test]
+    fn columns_are_made_on_several_threads_without_waiting_on_each_other() {
+        let n = PARALLEL_COLUMN + 1_000;
+        let mut facts = FactBase::default();
+        for i in 0..n {
+            let mut fact = Fact::deal(&format!("d{i}"));
+            for f in 0..12 {
+                if (i + f) % 7 != 0 {
+                    fact = fact.with(
+                        &format!("f{f}"),
+                        Value::symbol(&format!("e{}", (i * f) % 50)),
+                    );
+                }
+            }
+            facts.add(fact).expect("unique ids");
+        }
+        let facts = Arc::new(facts);
+        let names: Vec<Name> = (0..12)
+            .map(|f| Name::from(format!("f{f}").as_str()))
+            .collect();
+        let (send, receive) = std::sync::mpsc::channel();
+        let (shared, asked) = (facts.clone(), names.clone());
+        std::thread::spawn(move || {
+            let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(2).build() else {
+                return;
+            };
+            // Four rounds (a copy of the fact base has no columns yet): whether a thread runs
+            // another task while it waits depends on timing.
+            let mut rounds = Vec::new();
+            for _ in 0..4 {
+                let shared = Arc::new(FactBase::clone(&shared));
+                // Tasks of one scope, as the rules of an evaluation are: a thread waiting for the
+                // parts of its column takes the next task, which wants another column.
+                let made = std::sync::Mutex::new(vec![None; 60]);
+                pool.in_place_scope(|scope| {
+                    for t in 0..60usize {
+                        let (shared, asked, made) = (&shared, &asked, &made);
+                        scope.spawn(move |_| {
+                            // Most tasks only keep a thread busy, as rules that read no column do.
+                            if t % 5 != 0 {
+                                std::hint::black_box((0..400_000u64).sum::<u64>());
+                                return;
+                            }
+                            let column = shared.symbol_column(&asked[(t / 5) % asked.len()], true);
+                            if let Ok(mut made) = made.lock()
+                                && let Some(slot) = made.get_mut(t)
+                            {
+                                *slot = Some(column);
+                            }
+                        });
+                    }
+                });
+                rounds.push(made.into_inner().unwrap_or_default());
+            }
+            let _ = send.send(rounds);
+        });
+        let rounds: Vec<Vec<Option<Arc<[u32]>>>> = receive
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .expect("every column made, none waiting on another");
+        assert_eq!(rounds.len(), 4);
+        let made = &rounds[3];
+        assert!(rounds.iter().all(|r| r == made));
+        assert_eq!(made.iter().flatten().count(), 12);
+        for (t, column) in made.iter().enumerate() {
+            let Some(column) = column else { continue };
+            let name = &names[(t / 5) % names.len()];
+            assert_eq!(column.len(), n);
+            for (i, &number) in column.iter().enumerate().step_by(997) {
+                let fact = facts.get(i).expect("a fact");
+                let expected = match fact.get(name) {
+                    Some(Value::Symbol(_, sid)) => sid.get().unwrap_or(NOT_A_NAME),
+                    _ => NOT_A_NAME,
+                };
+                assert_eq!(number, expected, "{name} of {}", fact.id);
+            }
+        }
+    }
+
+    /// Each row reads back the provenance it was added with: origins shared by their text and
+    /// place (consecutive or not), any number of sources, and none for a fact added after the
+    /// rows.
+    #[test]
+    fn rows_read_back_their_provenance() {
+        let mut facts = FactBase::default();
+        let base = facts.add(Fact::entity("A")).expect("unique");
+        let at = |start| Span::new(crate::diag::FileId::new(0), start..start + 4);
+        let given = [
+            ("derive flow", at(10), vec![base]),
+            ("derive flow", at(10), vec![]),
+            ("cycle of flow", at(20), vec![1, 2, 1]),
+            // The same text in another `Arc`, and the first origin again after another.
+            ("derive flow", at(10), vec![base, base]),
+            ("derive flow", at(30), vec![2]),
+        ];
+        let rows: Vec<FactIndex> = given
+            .iter()
+            .enumerate()
+            .map(|(n, (by, span, sources))| {
+                let row = Fact::deal(&format!("r{n}")).with("kind", Value::symbol("flow"));
+                let provenance = Provenance {
+                    by: Name::from(*by),
+                    span: *span,
+                    sources: sources.clone(),
+                };
+                facts.add_row(row, provenance)
+            })
+            .collect();
+        let later = facts.add(Fact::entity("B")).expect("unique");
+        for (row, (by, span, sources)) in rows.iter().zip(&given) {
+            let p = facts.provenance(*row).expect("a row");
+            assert_eq!(
+                (&**p.by, p.span, p.sources),
+                (*by, *span, sources.as_slice())
+            );
+        }
+        assert_eq!(facts.provenance(base), None);
+        assert_eq!(facts.provenance(later), None);
+        assert_eq!(facts.provenance(later + 1), None);
+        assert_eq!(facts.provenance.origins.len(), 3);
     }
 
     /// A map is its names (one pointer to a list shared by the facts of its shape), its cells,
