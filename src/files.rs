@@ -134,9 +134,9 @@ pub fn read_text(path: &Path) -> Result<String, Diagnostic> {
 pub fn load_text(engine: &mut Engine, path: &Path, text: String) -> Result<(), LoadError> {
     let name = path.display().to_string();
     match path.extension().and_then(|e| e.to_str()) {
-        Some("csv") => crate::input::load_csv(engine, name, text),
-        Some("json") => crate::input::load_json(engine, name, text),
-        _ => engine.load(name, text),
+        Some("csv") => crate::input::load_owned(engine, name, text, false),
+        Some("json") => crate::input::load_owned(engine, name, text, true),
+        _ => engine.load_owned(name, text),
     }
 }
 

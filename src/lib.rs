@@ -195,6 +195,29 @@ struct EarlyCheck {
 }
 
 /// One thread per core, as the system reports it (1 if it cannot tell).
+/// The text of a file being loaded: shared with the caller, or given to the engine.
+enum Given {
+    Shared(Arc<str>),
+    Owned(String),
+}
+
+impl Given {
+    fn as_str(&self) -> &str {
+        match self {
+            Given::Shared(text) => text,
+            Given::Owned(text) => text,
+        }
+    }
+
+    /// Gives the text, read, to `sources` as `file`: a large one is kept compressed.
+    fn keep(self, sources: &mut SourceMap, file: diag::FileId, parallel: bool) {
+        match self {
+            Given::Shared(_) => sources.pack(file, parallel),
+            Given::Owned(text) => sources.set_read(file, text, parallel),
+        }
+    }
+}
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
@@ -511,7 +534,17 @@ impl Engine {
         name: impl Into<String>,
         text: impl Into<Arc<str>>,
     ) -> Result<(), LoadError> {
-        self.load_with(name, text, Self::add_item)
+        self.load_with(name, Given::Shared(text.into()), Self::add_item)
+    }
+
+    /// [`Engine::load`] of a text the engine may own: a large one is compressed once read, its
+    /// memory given back as it goes ([`diag::SourceMap::set_read`]).
+    pub(crate) fn load_owned(
+        &mut self,
+        name: impl Into<String>,
+        text: String,
+    ) -> Result<(), LoadError> {
+        self.load_with(name, Given::Owned(text), Self::add_item)
     }
 
     /// Parses `text` under the file name `name` and hands each declaration to `add`, but for
@@ -519,11 +552,14 @@ impl Engine {
     fn load_with(
         &mut self,
         name: impl Into<String>,
-        text: impl Into<Arc<str>>,
+        given: Given,
         mut add: impl FnMut(&mut Self, syntax::Item, &mut Vec<Diagnostic>),
     ) -> Result<(), LoadError> {
-        let text: Arc<str> = text.into();
-        let file = self.sources.add(name, text.clone());
+        let file = match &given {
+            Given::Shared(text) => self.sources.add(name, text.clone()),
+            Given::Owned(_) => self.sources.add_reading(name),
+        };
+        let text = given.as_str();
         let mut diags = Vec::new();
         let threads = self.threads.unwrap_or_else(cores);
         if threads > 1 && text.len() >= syntax::chunked::CHUNKED_MIN_BYTES {
@@ -542,7 +578,7 @@ impl Engine {
             let mut lists = facts::SharedLists::default();
             syntax::chunked::parse_each_chunked(
                 file,
-                &text,
+                text,
                 chunks,
                 &mut diags,
                 &convert,
@@ -561,13 +597,13 @@ impl Engine {
             );
         } else {
             let mut names = std::mem::take(&mut self.names);
-            syntax::parse_each(file, &text, &mut names, &mut diags, &mut |item, diags| {
+            syntax::parse_each(file, text, &mut names, &mut diags, &mut |item, diags| {
                 add(self, item, diags)
             });
             self.names = names;
         }
         // Read: a large text is kept compressed from now on.
-        self.sources.pack(file, threads > 1);
+        given.keep(&mut self.sources, file, threads > 1);
         if diags.iter().any(|d| d.level == Level::Error) {
             Err(LoadError { diagnostics: diags })
         } else {
@@ -674,21 +710,25 @@ impl Engine {
         name: impl Into<String>,
         text: impl Into<Arc<str>>,
     ) -> Result<(), LoadError> {
-        self.load_with(name, text, |this, item, diags| match item {
-            syntax::Item::Fact(decl) => this.add_fact_decl(decl, diags),
-            syntax::Item::Fx(fx) => this.add_fx_decl(fx, diags),
-            syntax::Item::Schema(s) => this.schema.add(&s, diags),
-            other => diags.push(
-                Diagnostic::error(
-                    diag::Code::BadTest,
-                    "a file given to a test may hold only entities, deals, exchange rates and \
+        self.load_with(
+            name,
+            Given::Shared(text.into()),
+            |this, item, diags| match item {
+                syntax::Item::Fact(decl) => this.add_fact_decl(decl, diags),
+                syntax::Item::Fx(fx) => this.add_fx_decl(fx, diags),
+                syntax::Item::Schema(s) => this.schema.add(&s, diags),
+                other => diags.push(
+                    Diagnostic::error(
+                        diag::Code::BadTest,
+                        "a file given to a test may hold only entities, deals, exchange rates and \
                          schema declarations",
-                    other.span(),
-                    "not a fact",
-                )
-                .with_help("name rule files on the command line of `dealrules test`"),
-            ),
-        })
+                        other.span(),
+                        "not a fact",
+                    )
+                    .with_help("name rule files on the command line of `dealrules test`"),
+                ),
+            },
+        )
     }
 
     /// Adds the facts and exchange rates written in a test's `given { ... }` block (already

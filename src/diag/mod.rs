@@ -205,6 +205,14 @@ impl fmt::Debug for Packed {
 /// The most bytes in a block of a [`Packed`] text, but for a block of one longer line.
 const PACK_BLOCK: usize = 64 << 10;
 
+/// A block of a [`Packed`] text as it is made: its line breaks, whether it is ASCII, its bytes
+/// compressed.
+type PackedBlock = (Breaks, bool, Box<[u8]>);
+
+/// How many blocks [`Packed::from_owned`] compresses before it gives the text's memory back
+/// (4 MiB of text).
+const PACK_GROUP: usize = 64;
+
 /// The smallest text [`SourceMap::pack`] compresses: below it, the text costs little.
 pub const PACK_MIN_BYTES: usize = 1 << 20;
 
@@ -214,9 +222,54 @@ impl Packed {
     fn new(text: &str, block: usize, parallel: bool) -> Packed {
         use rayon::prelude::*;
         let bytes = text.as_bytes();
+        let cuts = Packed::cuts(bytes, block);
+        let packed: Vec<PackedBlock> = if parallel {
+            cuts.par_iter().map(|r| Packed::pack(bytes, r)).collect()
+        } else {
+            cuts.iter().map(|r| Packed::pack(bytes, r)).collect()
+        };
+        Packed::of_blocks(bytes.len(), &cuts, packed)
+    }
+
+    /// Compresses `text` as [`Packed::new`] does, giving its memory back as it goes: the
+    /// blocks are compressed from the end, [`PACK_GROUP`] at a time, and the text is cut short
+    /// after each group, so that the text and its compressed copy are never held whole
+    /// together.
+    fn from_owned(text: String, block: usize, parallel: bool) -> Packed {
+        use rayon::prelude::*;
+        let mut bytes = text.into_bytes();
+        let len = bytes.len();
+        let cuts = Packed::cuts(&bytes, block);
+        let mut packed: Vec<Option<PackedBlock>> = Vec::new();
+        packed.resize_with(cuts.len(), || None);
+        let mut end = cuts.len();
+        while end > 0 {
+            let start = end.saturating_sub(PACK_GROUP);
+            let group = cuts.get(start..end).unwrap_or_default();
+            let made: Vec<PackedBlock> = if parallel {
+                group.par_iter().map(|r| Packed::pack(&bytes, r)).collect()
+            } else {
+                group.iter().map(|r| Packed::pack(&bytes, r)).collect()
+            };
+            for (slot, made) in packed.iter_mut().skip(start).zip(made) {
+                *slot = Some(made);
+            }
+            bytes.truncate(group.first().map_or(0, |r| r.start));
+            bytes.shrink_to_fit();
+            end = start;
+        }
+        // Every block was packed above; one that was not (none) reads as empty.
+        let packed = packed
+            .into_iter()
+            .map(|p| p.unwrap_or_else(|| Packed::pack(&[], &(0..0))))
+            .collect();
+        Packed::of_blocks(len, &cuts, packed)
+    }
+
+    /// Where `bytes` is cut into blocks: after the last line break within `block` bytes, or
+    /// after the line if it is longer.
+    fn cuts(bytes: &[u8], block: usize) -> Vec<Range<usize>> {
         let block = block.max(1);
-        // Cut after the last line break within `block` bytes, or after the line if it is
-        // longer.
         let mut cuts = Vec::with_capacity(bytes.len() / block + 1);
         let mut start = 0;
         while start < bytes.len() {
@@ -235,21 +288,24 @@ impl Packed {
             cuts.push(start..end);
             start = end;
         }
-        let pack = |range: &Range<usize>| {
-            let part = bytes.get(range.clone()).unwrap_or_default();
-            let at = memchr::memchr_iter(b'\n', part);
-            let breaks = match part.len() <= usize::from(u16::MAX) {
-                true => Breaks::Short(at.filter_map(|i| u16::try_from(i).ok()).collect()),
-                false => Breaks::Long(at.filter_map(|i| u32::try_from(i).ok()).collect()),
-            };
-            let data = lz4_flex::block::compress(part).into_boxed_slice();
-            (breaks, part.is_ascii(), data)
+        cuts
+    }
+
+    /// The block of `bytes` at `range`: its line breaks, whether it is ASCII, its bytes
+    /// compressed.
+    fn pack(bytes: &[u8], range: &Range<usize>) -> PackedBlock {
+        let part = bytes.get(range.clone()).unwrap_or_default();
+        let at = memchr::memchr_iter(b'\n', part);
+        let breaks = match part.len() <= usize::from(u16::MAX) {
+            true => Breaks::Short(at.filter_map(|i| u16::try_from(i).ok()).collect()),
+            false => Breaks::Long(at.filter_map(|i| u32::try_from(i).ok()).collect()),
         };
-        let packed: Vec<(Breaks, bool, Box<[u8]>)> = if parallel {
-            cuts.par_iter().map(pack).collect()
-        } else {
-            cuts.iter().map(pack).collect()
-        };
+        let data = lz4_flex::block::compress(part).into_boxed_slice();
+        (breaks, part.is_ascii(), data)
+    }
+
+    /// The text of `len` bytes cut at `cuts`, of the blocks `packed` (in the same order).
+    fn of_blocks(len: usize, cuts: &[Range<usize>], packed: Vec<PackedBlock>) -> Packed {
         let mut first_line = 0;
         let blocks = cuts
             .iter()
@@ -268,11 +324,16 @@ impl Packed {
             })
             .collect();
         Packed {
-            len: bytes.len(),
+            len,
             blocks,
             last: Mutex::new(None),
             whole: OnceLock::new(),
         }
+    }
+
+    /// How many lines the text has (a final line break starts an empty last line).
+    fn line_count(&self) -> usize {
+        self.blocks.iter().map(|b| b.breaks.len()).sum::<usize>() + 1
     }
 
     /// The length of block `k` read back.
@@ -524,6 +585,30 @@ impl SourceMap {
             .and_then(|f| self.file(f))
             .and_then(|f| f.get(span.range()))
             .unwrap_or(Cow::Borrowed(""))
+    }
+
+    /// Adds a file whose text is given once it has been read ([`SourceMap::set_read`]); until
+    /// then its text is empty.
+    pub(crate) fn add_reading(&mut self, name: impl Into<String>) -> FileId {
+        self.add(name, Arc::from(""))
+    }
+
+    /// Gives `file` (added by [`SourceMap::add_reading`]) its text, once read. A text of
+    /// [`PACK_MIN_BYTES`] or more is kept compressed, as [`SourceMap::pack`] keeps it, and its
+    /// memory is given back as it is compressed, so that the text and its compressed copy are
+    /// never held whole together.
+    pub(crate) fn set_read(&mut self, file: FileId, text: String, parallel: bool) {
+        let Some(source) = self.files.get_mut(file.index() as usize) else {
+            return;
+        };
+        if text.len() >= PACK_MIN_BYTES {
+            let packed = Packed::from_owned(text, PACK_BLOCK, parallel);
+            source.line_count = packed.line_count();
+            source.checkpoints = Arc::from([0]);
+            source.text = Text::Packed(Arc::new(packed));
+        } else {
+            *source = SourceFile::new(std::mem::take(&mut source.name), text.into());
+        }
     }
 
     /// Keeps the text of `file` compressed from now on, if it is [`PACK_MIN_BYTES`] or longer
@@ -944,13 +1029,18 @@ mod tests {
         }
     }
 
-    /// The same text kept whole, and kept compressed in blocks of at most `block` bytes.
-    fn whole_and_packed(text: &str, block: usize) -> (SourceMap, SourceMap) {
+    /// The same text kept whole, and kept compressed in blocks of at most `block` bytes (from
+    /// a copy, or from the text itself when `owned`, a group of blocks at a time from the end).
+    fn whole_and_packed(text: &str, block: usize, owned: bool) -> (SourceMap, SourceMap) {
         let mut whole = SourceMap::default();
         whole.add("t.deals", Arc::from(text));
         let mut packed = whole.clone();
+        let parallel = block.is_multiple_of(2);
         if let Some(file) = packed.files.first_mut() {
-            file.text = Text::Packed(Arc::new(Packed::new(text, block, block.is_multiple_of(2))));
+            file.text = Text::Packed(Arc::new(match owned {
+                true => Packed::from_owned(text.to_string(), block, parallel),
+                false => Packed::new(text, block, parallel),
+            }));
         }
         (whole, packed)
     }
@@ -959,11 +1049,14 @@ mod tests {
     /// blocks of 1 to 40 bytes put block ends everywhere (inside a line longer than a block,
     /// at a line break, inside a multi-byte character), with line feeds, carriage returns and
     /// a byte order mark.
-    fn a_packed_text_reads_as_the_whole_one(text: &str, block: usize) {
-        let (whole, packed) = whole_and_packed(text, block);
+    fn a_packed_text_reads_as_the_whole_one(text: &str, block: usize, owned: bool) {
+        let (whole, packed) = whole_and_packed(text, block, owned);
         let (w, p) = (&whole.files[0], &packed.files[0]);
         assert!(p.is_packed() && !w.is_packed());
         assert_eq!(p.line_count(), w.line_count());
+        if let Text::Packed(blocks) = &p.text {
+            assert_eq!(blocks.line_count(), w.line_count());
+        }
         for line in 0..=w.line_count() {
             assert_eq!(p.line_start(line), w.line_start(line), "line {line}");
             assert_eq!(p.line_range(line), w.line_range(line), "line {line}");
@@ -1001,7 +1094,8 @@ mod tests {
             if trailing {
                 text.push('\n');
             }
-            a_packed_text_reads_as_the_whole_one(&text, block);
+            a_packed_text_reads_as_the_whole_one(&text, block, false);
+            a_packed_text_reads_as_the_whole_one(&text, block, true);
         }
     }
 
@@ -1011,7 +1105,7 @@ mod tests {
     fn a_packed_text_keeps_long_lines_and_snippets() {
         let long = "x".repeat(70_000);
         let text = format!("deal a {{\n  note: \"{long}\"\n}}\ndeal b {{ kind: lé }}\n");
-        let (whole, packed) = whole_and_packed(&text, PACK_BLOCK);
+        let (whole, packed) = whole_and_packed(&text, PACK_BLOCK, false);
         let blocks = match &packed.files[0].text {
             Text::Packed(p) => p
                 .blocks
@@ -1041,7 +1135,31 @@ mod tests {
             render(&d, &whole, Colour::Never)
         );
         assert!(render(&d, &packed, Colour::Never).contains("kind: lé"));
-        a_packed_text_reads_as_the_whole_one(&text[..200], 16);
+        a_packed_text_reads_as_the_whole_one(&text[..200], 16, false);
+    }
+
+    /// A text given to the map once read is kept compressed from 1 MiB, and reads as the text
+    /// kept whole; a smaller one is kept whole.
+    #[test]
+    fn a_text_given_once_read_reads_as_given() {
+        let line = |i: usize| format!("deal d{i} \"Société Générale {i}\" {{ kind: purchase }}\n");
+        let big: String = (0..20_000).map(line).collect();
+        assert!(big.len() >= PACK_MIN_BYTES);
+        for text in [big.clone(), big[..300].to_string()] {
+            let mut whole = SourceMap::default();
+            whole.add("t.deals", Arc::from(text.as_str()));
+            let mut read = SourceMap::default();
+            let file = read.add_reading("t.deals");
+            read.set_read(file, text.clone(), true);
+            assert_eq!(read.files[0].is_packed(), text.len() >= PACK_MIN_BYTES);
+            assert_eq!(read.files[0].line_count(), whole.files[0].line_count());
+            for offset in (0..=text.len() + 1).step_by(997) {
+                let span = Span::new(file, offset..(offset + 40).min(text.len()));
+                assert_eq!(read.location(span), whole.location(span), "offset {offset}");
+                assert_eq!(read.slice(span), whole.slice(span), "offset {offset}");
+            }
+            assert_eq!(read.files[0].text(), whole.files[0].text());
+        }
     }
 
     #[test]

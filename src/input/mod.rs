@@ -50,7 +50,12 @@ pub fn load_csv(
     name: impl Into<String>,
     text: impl Into<Arc<str>>,
 ) -> Result<(), LoadError> {
-    load_with(engine, name.into(), text.into(), csv::read)
+    load_with(
+        engine,
+        name.into(),
+        crate::Given::Shared(text.into()),
+        csv::read,
+    )
 }
 
 /// Reads JSON text (`{"entities": [...], "deals": [...]}`; see `docs/inputs.md`) under the file
@@ -79,7 +84,24 @@ pub fn load_json(
     name: impl Into<String>,
     text: impl Into<Arc<str>>,
 ) -> Result<(), LoadError> {
-    load_with(engine, name.into(), text.into(), json::read)
+    load_with(
+        engine,
+        name.into(),
+        crate::Given::Shared(text.into()),
+        json::read,
+    )
+}
+
+/// [`load_csv`] or [`load_json`] (`json`) of a text the engine may own: a large one is
+/// compressed once read, its memory given back as it goes.
+pub(crate) fn load_owned(
+    engine: &mut Engine,
+    name: String,
+    text: String,
+    json: bool,
+) -> Result<(), LoadError> {
+    let read = if json { json::read } else { csv::read };
+    load_with(engine, name, crate::Given::Owned(text), read)
 }
 
 /// A reader of one input form: the facts of a text, and a diagnostic for each problem.
@@ -89,25 +111,29 @@ type Read = fn(FileId, &str) -> (Vec<Fact>, Vec<Diagnostic>);
 fn load_with(
     engine: &mut Engine,
     name: String,
-    text: Arc<str>,
+    given: crate::Given,
     read: Read,
 ) -> Result<(), LoadError> {
-    let file = engine.sources.add(name, text.clone());
+    let file = match &given {
+        crate::Given::Shared(text) => engine.sources.add(name, text.clone()),
+        crate::Given::Owned(_) => engine.sources.add_reading(name),
+    };
+    let text = given.as_str();
     let mut diags = Vec::new();
-    if let Some(d) = crate::syntax::check_size(file, &text) {
+    if let Some(d) = crate::syntax::check_size(file, text) {
         diags.push(d);
-        return Err(LoadError { diagnostics: diags });
-    }
-    let (facts, read_diags) = read(file, &text);
-    diags.extend(read_diags);
-    for fact in facts {
-        if let Err(e) = engine.add_fact(fact) {
-            diags.extend(e.diagnostics);
+    } else {
+        let (facts, read_diags) = read(file, text);
+        diags.extend(read_diags);
+        for fact in facts {
+            if let Err(e) = engine.add_fact(fact) {
+                diags.extend(e.diagnostics);
+            }
         }
     }
     // Read: a large text is kept compressed from now on.
     let parallel = engine.threads.unwrap_or_else(crate::cores) > 1;
-    engine.sources.pack(file, parallel);
+    given.keep(&mut engine.sources, file, parallel);
     if diags.iter().any(|d| d.level == Level::Error) {
         Err(LoadError { diagnostics: diags })
     } else {
