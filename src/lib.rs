@@ -525,7 +525,8 @@ impl Engine {
     ///
     /// Every declaration that is valid is kept, even when others in the same file are not. A
     /// text of 4 MiB or more is read on the threads set by [`Engine::set_threads`], with the
-    /// same result as on one.
+    /// same result as on one. A text of 1 MiB or more ([`diag::PACK_MIN_BYTES`]) is kept
+    /// compressed once read ([`SourceMap::pack`]); locations and snippets read the same.
     ///
     /// # Errors
     /// [`LoadError`] with every syntax error, bad literal, duplicate id or duplicate field.
