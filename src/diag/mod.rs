@@ -155,8 +155,10 @@ struct Block {
     first_line: usize,
     /// The offset of each line break in the block, from its start.
     breaks: Breaks,
-    /// Whether every byte of the block is ASCII.
-    ascii: bool,
+    /// For each line of the block with a byte past ASCII, in order: the line's number in the
+    /// block and the offset of that first byte, from the block's start (empty for a block of
+    /// ASCII only). A column before that byte is a count of bytes.
+    non_ascii: Box<[(u32, u32)]>,
     /// Its bytes, compressed.
     data: Box<[u8]>,
 }
@@ -205,9 +207,9 @@ impl fmt::Debug for Packed {
 /// The most bytes in a block of a [`Packed`] text, but for a block of one longer line.
 const PACK_BLOCK: usize = 64 << 10;
 
-/// A block of a [`Packed`] text as it is made: its line breaks, whether it is ASCII, its bytes
+/// A block of a [`Packed`] text as it is made: its line breaks, its lines past ASCII, its bytes
 /// compressed.
-type PackedBlock = (Breaks, bool, Box<[u8]>);
+type PackedBlock = (Breaks, Box<[(u32, u32)]>, Box<[u8]>);
 
 /// How many blocks [`Packed::from_owned`] compresses before it gives the text's memory back
 /// (4 MiB of text).
@@ -291,7 +293,7 @@ impl Packed {
         cuts
     }
 
-    /// The block of `bytes` at `range`: its line breaks, whether it is ASCII, its bytes
+    /// The block of `bytes` at `range`: its line breaks, its lines past ASCII, its bytes
     /// compressed.
     fn pack(bytes: &[u8], range: &Range<usize>) -> PackedBlock {
         let part = bytes.get(range.clone()).unwrap_or_default();
@@ -300,8 +302,26 @@ impl Packed {
             true => Breaks::Short(at.filter_map(|i| u16::try_from(i).ok()).collect()),
             false => Breaks::Long(at.filter_map(|i| u32::try_from(i).ok()).collect()),
         };
+        let mut non_ascii = Vec::new();
+        if !part.is_ascii() {
+            let mut start = 0;
+            for (line, end) in
+                (0..).zip(memchr::memchr_iter(b'\n', part).chain(std::iter::once(part.len())))
+            {
+                let first = part
+                    .get(start..end)
+                    .and_then(|l| l.iter().position(|b| !b.is_ascii()));
+                if let (Some(first), Ok(at)) = (first, u32::try_from(start)) {
+                    non_ascii.push((
+                        line,
+                        at.saturating_add(u32::try_from(first).unwrap_or(u32::MAX)),
+                    ));
+                }
+                start = end + 1;
+            }
+        }
         let data = lz4_flex::block::compress(part).into_boxed_slice();
-        (breaks, part.is_ascii(), data)
+        (breaks, non_ascii.into_boxed_slice(), data)
     }
 
     /// The text of `len` bytes cut at `cuts`, of the blocks `packed` (in the same order).
@@ -310,13 +330,13 @@ impl Packed {
         let blocks = cuts
             .iter()
             .zip(packed)
-            .map(|(range, (breaks, ascii, data))| {
+            .map(|(range, (breaks, non_ascii, data))| {
                 let lines = breaks.len();
                 let block = Block {
                     start: range.start,
                     first_line,
                     breaks,
-                    ascii,
+                    non_ascii,
                     data,
                 };
                 first_line += lines;
@@ -449,15 +469,26 @@ impl SourceFile {
         }
     }
 
-    /// Whether the line of byte `offset` is known to be ASCII without reading it (in a
-    /// compressed block of ASCII only), so that its columns are its bytes.
+    /// Whether the line of byte `offset` is known, without reading it back, to be ASCII up to
+    /// that byte (in a compressed text), so that its column is a count of bytes.
     fn ascii_at(&self, offset: usize) -> bool {
-        match &self.text {
-            Text::Whole(_) => false,
-            Text::Packed(packed) => packed
-                .blocks
-                .get(packed.block_of(offset))
-                .is_some_and(|b| b.ascii),
+        let Text::Packed(packed) = &self.text else {
+            return false;
+        };
+        let Some(block) = packed.blocks.get(packed.block_of(offset)) else {
+            return false;
+        };
+        let at = offset.saturating_sub(block.start);
+        let line = block.breaks.before(at);
+        match block
+            .non_ascii
+            .binary_search_by_key(&line, |&(l, _)| l as usize)
+        {
+            Ok(i) => block
+                .non_ascii
+                .get(i)
+                .is_some_and(|&(_, first)| at <= first as usize),
+            Err(_) => true,
         }
     }
 
