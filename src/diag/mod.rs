@@ -297,17 +297,15 @@ impl Packed {
     /// compressed.
     fn pack(bytes: &[u8], range: &Range<usize>) -> PackedBlock {
         let part = bytes.get(range.clone()).unwrap_or_default();
-        let at = memchr::memchr_iter(b'\n', part);
+        let at: Vec<usize> = memchr::memchr_iter(b'\n', part).collect();
         let breaks = match part.len() <= usize::from(u16::MAX) {
-            true => Breaks::Short(at.filter_map(|i| u16::try_from(i).ok()).collect()),
-            false => Breaks::Long(at.filter_map(|i| u32::try_from(i).ok()).collect()),
+            true => Breaks::Short(at.iter().filter_map(|&i| u16::try_from(i).ok()).collect()),
+            false => Breaks::Long(at.iter().filter_map(|&i| u32::try_from(i).ok()).collect()),
         };
         let mut non_ascii = Vec::new();
         if !part.is_ascii() {
             let mut start = 0;
-            for (line, end) in
-                (0..).zip(memchr::memchr_iter(b'\n', part).chain(std::iter::once(part.len())))
-            {
+            for (line, end) in (0..).zip(at.iter().copied().chain(std::iter::once(part.len()))) {
                 let first = part
                     .get(start..end)
                     .and_then(|l| l.iter().position(|b| !b.is_ascii()));
@@ -454,6 +452,14 @@ impl SourceFile {
             Text::Whole(text) => text.clone(),
             Text::Packed(packed) => packed.whole(),
         }
+    }
+
+    /// Keeps `packed` as the text: its blocks give every line, so the line index of a text
+    /// kept whole is dropped.
+    fn keep_packed(&mut self, packed: Packed) {
+        self.line_count = packed.line_count();
+        self.checkpoints = Arc::from([0]);
+        self.text = Text::Packed(Arc::new(packed));
     }
 
     /// Whether the text is kept compressed.
@@ -633,10 +639,7 @@ impl SourceMap {
             return;
         };
         if text.len() >= PACK_MIN_BYTES {
-            let packed = Packed::from_owned(text, PACK_BLOCK, parallel);
-            source.line_count = packed.line_count();
-            source.checkpoints = Arc::from([0]);
-            source.text = Text::Packed(Arc::new(packed));
+            source.keep_packed(Packed::from_owned(text, PACK_BLOCK, parallel));
         } else {
             *source = SourceFile::new(std::mem::take(&mut source.name), text.into());
         }
@@ -645,7 +648,7 @@ impl SourceMap {
     /// Keeps the text of `file` compressed from now on, if it is [`PACK_MIN_BYTES`] or longer
     /// (every span, location and snippet reads the same; see [`SourceFile`]), on every
     /// thread of the current pool when `parallel`. For a file that is loaded: a deal file of a
-    /// million deals keeps about 35 MB instead of 250 MB.
+    /// million deals (253 MB) keeps 82 MB, 56 MB compressed and 26 MB of line breaks.
     pub fn pack(&mut self, file: FileId, parallel: bool) {
         let Some(source) = self.files.get_mut(file.index() as usize) else {
             return;
@@ -653,7 +656,8 @@ impl SourceMap {
         if let Text::Whole(text) = &source.text
             && text.len() >= PACK_MIN_BYTES
         {
-            source.text = Text::Packed(Arc::new(Packed::new(text, PACK_BLOCK, parallel)));
+            let packed = Packed::new(text, PACK_BLOCK, parallel);
+            source.keep_packed(packed);
         }
     }
 
