@@ -125,9 +125,7 @@ impl Names {
     /// The list to change, in no layout: a shared list is copied first.
     fn to_mut(&mut self) -> &mut Vec<Name> {
         let list = self.0.get_or_insert_with(|| NameList::shared([]));
-        if Arc::get_mut(list).is_none() {
-            *list = NameList::shared(list.names.iter().cloned());
-        }
+        // A shared list is copied; the copy is in no layout.
         let own = Arc::make_mut(list);
         own.layout = BY_NAME;
         &mut own.names
