@@ -19,6 +19,7 @@ use crate::value::{Key, KeyClass, Value};
 use arrayvec::ArrayVec;
 use rayon::prelude::*;
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 use std::rc::Rc;
 
 /// One step of the plan: bind `var`, from an index probe or from its candidates.
@@ -150,10 +151,11 @@ pub(super) enum JoinKey {
 #[derive(Default)]
 pub(super) struct JoinIndex {
     /// The group number of each key. Only looked up, never walked, so its order is no concern.
-    /// An index grouped by sorting ([`JoinIndex::by_sorting`]) makes it from `group_keys` when
+    /// An index grouped in parts ([`JoinIndex::by_parts`]) makes it from `group_keys` when
     /// it is first probed by key: probes by its own members need none.
     groups: std::sync::OnceLock<GroupMap>,
-    /// The key of each group, for an index grouped by sorting (empty otherwise).
+    /// The key of each group, for an index grouped in parts whose map is not made yet (empty
+    /// otherwise).
     group_keys: Vec<Parts>,
     /// Group `g`'s members are `members[starts[g]..starts[g + 1]]`.
     starts: Vec<u32>,
@@ -178,8 +180,140 @@ struct MemberGroups {
 /// The group of a fact that is no member of a [`JoinIndex`].
 const NO_GROUP: u32 = u32::MAX;
 
-/// The group number of each key of a [`JoinIndex`].
-type GroupMap = hashbrown::HashMap<Parts, u32, crate::hash::FastHasher>;
+/// The group number of each key of a [`JoinIndex`], in parts chosen by bits of the key's hash.
+///
+/// A map of a few hundred thousand keys is larger than a core's cache: inserting them one after
+/// the other in candidate order misses the cache at nearly every key. Made at once from the keys
+/// of the groups ([`GroupMap::of_keys`]), the keys are first placed by part (a pass that reads
+/// and writes in order), and each part is then filled on its own, within the cache, the parts
+/// on several threads when asked. Where a key sits depends on the process's hash seed; the
+/// group number it maps to does not.
+struct GroupMap {
+    parts: Vec<hashbrown::HashTable<(Parts, u32)>>,
+    /// A hash's part is `(hash >> PART_SHIFT) & (parts.len() - 1)`.
+    hasher: crate::hash::FastHasher,
+    len: usize,
+}
+
+/// Where a key's part is read from its hash: bits the tables leave alone (`hashbrown` takes a
+/// bucket from the low bits and its tag from the top seven).
+const PART_SHIFT: u32 = 40;
+
+/// The fewest keys of an index grouped in parts rather than by hashing each key into one map
+/// ([`JoinIndex::of_keys`]): below it, the map fits in a core's cache and hashing is faster.
+pub(super) const PARTS_INDEX_MIN: usize = 1 << 15;
+
+/// About how many keys one part of a [`GroupMap`] holds: some 32 bytes each with the table's
+/// control bytes, so that a part fits in a core's cache.
+const KEYS_PER_PART: usize = 8192;
+
+impl Default for GroupMap {
+    fn default() -> Self {
+        GroupMap::with_capacity(0)
+    }
+}
+
+impl GroupMap {
+    /// An empty map of one part, filled key by key ([`GroupMap::get_or_insert`]).
+    fn with_capacity(n: usize) -> GroupMap {
+        GroupMap {
+            parts: vec![hashbrown::HashTable::with_capacity(n)],
+            hasher: crate::hash::FastHasher::default(),
+            len: 0,
+        }
+    }
+
+    /// The map of `keys`, key `g` to group `g`, in parts filled on several threads when
+    /// `parallel`. The keys are distinct.
+    fn of_keys(keys: &[Parts], parallel: bool) -> GroupMap {
+        let count = (keys.len() / KEYS_PER_PART).max(1).next_power_of_two();
+        let hasher = crate::hash::FastHasher::default();
+        let hashes: Vec<u64> = keys.iter().map(|k| hasher.hash_one(k)).collect();
+        let part_of = |h: u64| ((h >> PART_SHIFT) as usize) & (count - 1);
+        // The groups of each part, one part after the other: `order[starts[p]..starts[p + 1]]`.
+        let mut starts = vec![0usize; count + 1];
+        for &h in &hashes {
+            if let Some(s) = starts.get_mut(part_of(h) + 1) {
+                *s += 1;
+            }
+        }
+        for p in 0..count {
+            let before = starts.get(p).copied().unwrap_or(0);
+            if let Some(s) = starts.get_mut(p + 1) {
+                *s += before;
+            }
+        }
+        let mut next: Vec<usize> = starts.iter().take(count).copied().collect();
+        let mut order = vec![0u32; keys.len()];
+        for (g, &h) in (0u32..).zip(&hashes) {
+            if let Some(at) = next.get_mut(part_of(h)) {
+                if let Some(slot) = order.get_mut(*at) {
+                    *slot = g;
+                }
+                *at += 1;
+            }
+        }
+        let fill = |p: usize| {
+            let range =
+                starts.get(p).copied().unwrap_or(0)..starts.get(p + 1).copied().unwrap_or(0);
+            let of_part = order.get(range).unwrap_or(&[]);
+            let mut table = hashbrown::HashTable::with_capacity(of_part.len());
+            for &g in of_part {
+                if let (Some(key), Some(&h)) = (keys.get(g as usize), hashes.get(g as usize)) {
+                    table.insert_unique(h, (key.clone(), g), |(k, _)| hasher.hash_one(k));
+                }
+            }
+            table
+        };
+        let parts = if parallel && count > 1 {
+            (0..count).into_par_iter().map(fill).collect()
+        } else {
+            (0..count).map(fill).collect()
+        };
+        GroupMap {
+            parts,
+            hasher,
+            len: keys.len(),
+        }
+    }
+
+    fn part(&self, hash: u64) -> Option<&hashbrown::HashTable<(Parts, u32)>> {
+        let count = self.parts.len();
+        self.parts
+            .get(((hash >> PART_SHIFT) as usize) & count.saturating_sub(1))
+    }
+
+    /// The group of `key`.
+    fn get(&self, key: &Parts) -> Option<&u32> {
+        let hash = self.hasher.hash_one(key);
+        self.part(hash)?
+            .find(hash, |(k, _)| k == key)
+            .map(|(_, g)| g)
+    }
+
+    /// The group of `key`, or `next` for a key not seen yet (a map of one part).
+    fn get_or_insert(&mut self, key: Parts, next: impl FnOnce() -> u32) -> u32 {
+        let hash = self.hasher.hash_one(&key);
+        let hasher = &self.hasher;
+        let Some(table) = self.parts.first_mut() else {
+            return u32::MAX;
+        };
+        match table.entry(hash, |(k, _)| *k == key, |(k, _)| hasher.hash_one(k)) {
+            hashbrown::hash_table::Entry::Occupied(e) => e.get().1,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let g = next();
+                e.insert((key, g));
+                self.len += 1;
+                g
+            }
+        }
+    }
+
+    /// How many keys the map holds.
+    fn len(&self) -> usize {
+        self.len
+    }
+}
 
 /// Builds a [`JoinIndex`]: candidates are inserted in order with their keys.
 #[derive(Default)]
@@ -199,10 +333,11 @@ pub(super) struct JoinIndexBuilder {
 impl JoinIndexBuilder {
     /// A builder for about `n` candidates.
     pub(super) fn with_capacity(n: usize) -> Self {
-        let mut b = JoinIndexBuilder::default();
-        b.groups.reserve(n);
-        b.pairs.reserve(n);
-        b
+        JoinIndexBuilder {
+            groups: GroupMap::with_capacity(n),
+            pairs: Vec::with_capacity(n),
+            ..JoinIndexBuilder::default()
+        }
     }
 
     /// Keeps the group of each member, so that a probe with a member's own key finds its group
@@ -220,7 +355,7 @@ impl JoinIndexBuilder {
                 let next = u32::try_from(self.groups.len()).unwrap_or(u32::MAX);
                 let last = &mut self.last_classes;
                 let classes = parts.classes();
-                let group = *self.groups.entry(parts).or_insert_with(|| {
+                let group = self.groups.get_or_insert(parts, || {
                     let at = match last.as_ref() {
                         Some((c, at)) if *c == classes => *at,
                         _ => {
@@ -349,33 +484,28 @@ impl JoinIndex {
         self.starts.len().saturating_sub(1)
     }
 
-    /// The group number of each key, made on first use for an index grouped by sorting.
+    /// The group number of each key, made on first use for an index grouped in parts.
     fn groups(&self) -> &GroupMap {
-        self.groups.get_or_init(|| {
-            let mut map = GroupMap::default();
-            map.reserve(self.group_keys.len());
-            for (g, key) in self.group_keys.iter().enumerate() {
-                map.insert(key.clone(), u32::try_from(g).unwrap_or(u32::MAX));
-            }
-            map
-        })
+        self.groups
+            .get_or_init(|| GroupMap::of_keys(&self.group_keys, false))
     }
 
     /// The index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
     /// candidates whose key holds a list or record). One probed by its own members
-    /// (`by_member`) is grouped by sorting ([`JoinIndex::by_sorting`], on several threads when
-    /// `parallel`) when its keys allow, and keeps each member's group; any other is hashed in
-    /// candidate order ([`JoinIndex::hashed`]).
+    /// (`by_member`), or one of at least [`PARTS_INDEX_MIN`] keys, is grouped in parts
+    /// ([`JoinIndex::by_parts`], on several threads when `parallel`) when its keys allow, and
+    /// keeps each member's group when `by_member`; any other is hashed in candidate order
+    /// ([`JoinIndex::hashed`]). Both give the same groups, numbered alike.
     pub(super) fn of_keys(
         keyed: Vec<(JoinKey, FactIndex)>,
         unkeyed: &[FactIndex],
         by_member: bool,
         parallel: bool,
     ) -> JoinIndex {
-        let sorted = by_member
-            .then(|| JoinIndex::by_sorting(&keyed, unkeyed, parallel))
+        let in_parts = (by_member || keyed.len() >= PARTS_INDEX_MIN)
+            .then(|| JoinIndex::by_parts(&keyed, unkeyed, by_member, parallel))
             .flatten();
-        sorted.unwrap_or_else(|| JoinIndex::hashed(keyed, unkeyed, by_member))
+        in_parts.unwrap_or_else(|| JoinIndex::hashed(keyed, unkeyed, by_member))
     }
 
     /// The index of `keyed` and `unkeyed` (as for [`JoinIndex::of_keys`]), grouped by hashing
@@ -400,15 +530,22 @@ impl JoinIndex {
     }
 
     /// An index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
-    /// candidates whose key holds a list or record), grouped by sorting the keys rather than
-    /// hashing them, keeping the group of each member ([`JoinIndexBuilder::by_member`]): for an
-    /// index probed by its own members ([`JoinIndex::member_group`]), which need no map from
-    /// key to group. Groups are numbered in the order of their first candidate, as when hashed;
-    /// each keeps candidate order. `None` unless every key is names the fact base knows, all of one
-    /// width (the index is then hashed, [`JoinIndex::hashed`]).
-    pub(super) fn by_sorting(
+    /// candidates whose key holds a list or record), grouped a part of the keys at a time
+    /// ([`JoinIndex::grouped`], the parts on several threads when `parallel`) rather than by
+    /// hashing every key into one map. Groups are numbered in the order of their first
+    /// candidate, as when hashed; each keeps candidate order. `None` unless every key is names
+    /// the fact base knows, all of one width (the index is then hashed, [`JoinIndex::hashed`]).
+    ///
+    /// With `by_member`, the index keeps the group of each member
+    /// ([`JoinIndexBuilder::by_member`]), for an index probed by its own members
+    /// ([`JoinIndex::member_group`]), which need no map from key to group: that map is made on
+    /// the first probe by key. Without, it is made at once ([`GroupMap::of_keys`], also a part at
+    /// a time). Past the caches, this is faster than hashing each candidate's key into one large
+    /// map, which misses the cache at nearly every key.
+    pub(super) fn by_parts(
         keyed: &[(JoinKey, FactIndex)],
         unkeyed: &[FactIndex],
+        by_member: bool,
         parallel: bool,
     ) -> Option<JoinIndex> {
         let width = match keyed.first() {
@@ -416,8 +553,7 @@ impl JoinIndex {
             _ => return None,
         };
         // Each key packed into one integer (two names into 64 bits, up to four into 128), beside
-        // its candidate's position and fact: sorted, the groups come in runs, each in candidate
-        // order, and are read without going back to `keyed`.
+        // its candidate's position and fact, so that grouping reads no `Parts`.
         let mut packed = Vec::with_capacity(keyed.len());
         for (at, (key, f)) in keyed.iter().enumerate() {
             let JoinKey::Keyed(Parts::Names(ids)) = key else {
@@ -446,66 +582,163 @@ impl JoinIndex {
         } else {
             JoinIndex::grouped(packed, width, unpack, unkeyed, parallel)
         }
+        .map(|mut index| {
+            if by_member {
+                index.member_groups = MemberGroups::of(&index.pairs());
+            } else {
+                let keys = std::mem::take(&mut index.group_keys);
+                index.groups = std::sync::OnceLock::from(GroupMap::of_keys(&keys, parallel));
+            }
+            index
+        })
     }
 
-    /// [`JoinIndex::by_sorting`] over `keys`: (packed key, position << 32 | fact) pairs.
-    fn grouped<K: Ord + Copy + Send>(
-        mut keys: Vec<(K, u64)>,
+    /// (group, member) for every member, group after group.
+    fn pairs(&self) -> Vec<(u32, FactIndex)> {
+        let mut pairs = Vec::with_capacity(self.members.len());
+        for (g, w) in (0u32..).zip(self.starts.windows(2)) {
+            if let [start, end] = *w {
+                let of_group = self
+                    .members
+                    .get(start as usize..end as usize)
+                    .unwrap_or(&[]);
+                pairs.extend(of_group.iter().map(|&f| (g, f)));
+            }
+        }
+        pairs
+    }
+
+    /// [`JoinIndex::by_parts`] over `keys`: (packed key, position << 32 | fact) pairs, in
+    /// candidate order.
+    ///
+    /// The candidates are placed by a part of their key's hash (one pass, reading and writing
+    /// in order); each part is grouped on its own, in candidate order, with a hash table that
+    /// fits in a core's cache (the parts on several threads when `parallel`). The groups of all
+    /// parts are then numbered in the order of their first candidate, as hashing every key in
+    /// candidate order into one table numbers them, and the members laid out group after group.
+    fn grouped<K: Copy + Eq + std::hash::Hash + Send + Sync>(
+        keys: Vec<(K, u64)>,
         width: usize,
         unpack: impl Fn(K) -> Parts,
         unkeyed: &[FactIndex],
         parallel: bool,
     ) -> Option<JoinIndex> {
-        if parallel {
-            keys.par_sort_unstable();
-        } else {
-            keys.sort_unstable();
+        let n = keys.len();
+        let count = (n / KEYS_PER_PART).max(1).next_power_of_two();
+        let hasher = crate::hash::FastHasher::default();
+        let part_of = |k: &K| ((hasher.hash_one(k) >> PART_SHIFT) as usize) & (count - 1);
+        // The candidates of each part, one part after the other, each in candidate order:
+        // `order[starts[p]..starts[p + 1]]`.
+        let mut starts = vec![0usize; count + 1];
+        for (k, _) in &keys {
+            *starts.get_mut(part_of(k) + 1)? += 1;
         }
-        // The runs of equal keys, each from its first (earliest) candidate; `first_run[at]` is
-        // the run that candidate `at` starts.
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        let mut first_run = vec![u32::MAX; keys.len()];
-        let mut last = None;
-        for (i, &(key, at_f)) in keys.iter().enumerate() {
-            if last != Some(key) {
-                last = Some(key);
-                if let Some(run) = runs.last_mut() {
-                    run.1 = i;
-                }
-                let at = usize::try_from(at_f >> 32).ok()?;
-                *first_run.get_mut(at)? = u32::try_from(runs.len()).ok()?;
-                runs.push((i, keys.len()));
+        for p in 0..count {
+            let before = *starts.get(p)?;
+            *starts.get_mut(p + 1)? += before;
+        }
+        let mut next: Vec<usize> = starts.iter().take(count).copied().collect();
+        let mut order = vec![0u32; n];
+        for (at, (k, _)) in (0u32..).zip(&keys) {
+            let slot = next.get_mut(part_of(k))?;
+            *order.get_mut(*slot)? = at;
+            *slot += 1;
+        }
+        let range =
+            |p: usize| starts.get(p).copied().unwrap_or(0)..starts.get(p + 1).copied().unwrap_or(0);
+        // For the candidates of part `p`, in order: the group of each, numbered within the
+        // part; and the first candidate of each group.
+        let group_part = |p: usize| -> (Vec<u32>, Vec<u32>) {
+            let of_part = order.get(range(p)).unwrap_or(&[]);
+            let mut table: hashbrown::HashTable<(K, u32)> =
+                hashbrown::HashTable::with_capacity(of_part.len());
+            let mut groups = Vec::with_capacity(of_part.len());
+            let mut firsts = Vec::new();
+            for &at in of_part {
+                let Some(&(k, _)) = keys.get(at as usize) else {
+                    continue;
+                };
+                let new = u32::try_from(firsts.len()).unwrap_or(u32::MAX);
+                let hash = hasher.hash_one(k);
+                let g = match table.entry(hash, |(x, _)| *x == k, |(x, _)| hasher.hash_one(x)) {
+                    hashbrown::hash_table::Entry::Occupied(e) => e.get().1,
+                    hashbrown::hash_table::Entry::Vacant(e) => {
+                        e.insert((k, new));
+                        firsts.push(at);
+                        new
+                    }
+                };
+                groups.push(g);
+            }
+            (groups, firsts)
+        };
+        let parts: Vec<(Vec<u32>, Vec<u32>)> = if parallel && count > 1 {
+            (0..count).into_par_iter().map(group_part).collect()
+        } else {
+            (0..count).map(group_part).collect()
+        };
+        // Part `p`'s groups are `offsets[p]..` in one numbering of all groups (by part); the
+        // group that each candidate starts, in that numbering.
+        let mut offsets = Vec::with_capacity(count);
+        let mut total = 0u32;
+        for (_, firsts) in &parts {
+            offsets.push(total);
+            total = total.checked_add(u32::try_from(firsts.len()).ok()?)?;
+        }
+        let mut starts_group = vec![u32::MAX; n];
+        for ((_, firsts), &offset) in parts.iter().zip(&offsets) {
+            for (g, &at) in (0u32..).zip(firsts) {
+                *starts_group.get_mut(at as usize)? = offset + g;
             }
         }
-        // Groups numbered in the order of their first candidate, as hashing them in candidate
-        // order numbers them: the members of the candidates checked one after the other sit
-        // near each other.
+        // Groups numbered in the order of their first candidate: the members of the candidates
+        // checked one after the other sit near each other.
+        let mut number = vec![u32::MAX; total as usize];
+        let mut group_keys = Vec::with_capacity(total as usize);
+        for (&(k, _), &flat) in keys.iter().zip(&starts_group) {
+            if flat != u32::MAX {
+                *number.get_mut(flat as usize)? = u32::try_from(group_keys.len()).ok()?;
+                group_keys.push(unpack(k));
+            }
+        }
+        drop(starts_group);
+        let mut group_of = vec![0u32; n];
+        for (p, ((groups, _), &offset)) in parts.iter().zip(&offsets).enumerate() {
+            for (&at, &g) in order.get(range(p))?.iter().zip(groups) {
+                *group_of.get_mut(at as usize)? = *number.get((offset + g) as usize)?;
+            }
+        }
+        drop((parts, order, number));
+        // The members, group after group, each group in candidate order.
+        let mut group_starts = vec![0u32; group_keys.len() + 1];
+        for &g in &group_of {
+            *group_starts.get_mut(g as usize + 1)? += 1;
+        }
+        for g in 0..group_keys.len() {
+            let before = *group_starts.get(g)?;
+            *group_starts.get_mut(g + 1)? += before;
+        }
+        let mut at_group: Vec<u32> = group_starts
+            .iter()
+            .take(group_keys.len())
+            .copied()
+            .collect();
+        let mut members = vec![0; n];
+        for (&(_, at_f), &g) in keys.iter().zip(&group_of) {
+            let slot = at_group.get_mut(g as usize)?;
+            *members.get_mut(*slot as usize)? = (at_f & u64::from(u32::MAX)) as FactIndex;
+            *slot += 1;
+        }
         let mut index = JoinIndex {
             unkeyed: unkeyed.to_vec(),
+            group_keys,
+            starts: group_starts,
+            members,
             ..JoinIndex::default()
         };
-        index.members.reserve(keys.len());
-        index.group_keys.reserve(runs.len());
-        index.starts.reserve(runs.len() + 1);
-        let mut pairs = Vec::with_capacity(keys.len());
-        for run in first_run.into_iter().filter(|&r| r != u32::MAX) {
-            let &(from, to) = runs.get(run as usize)?;
-            let g = u32::try_from(index.group_keys.len()).ok()?;
-            index.starts.push(u32::try_from(pairs.len()).ok()?);
-            let members = keys.get(from..to)?;
-            index.group_keys.push(unpack(members.first()?.0));
-            for &(_, at_f) in members {
-                let f = (at_f & u64::from(u32::MAX)) as FactIndex;
-                index.members.push(f);
-                pairs.push((g, f));
-            }
-        }
-        index.starts.push(u32::try_from(pairs.len()).ok()?);
-        let groups = u32::try_from(index.group_keys.len()).ok()?;
         index
             .classes
-            .insert(Classes::Names(width), (0..groups).collect());
-        index.member_groups = MemberGroups::of(&pairs);
+            .insert(Classes::Names(width), (0..total).collect());
         Some(index)
     }
 
@@ -833,26 +1066,46 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         let mut failures = Vec::new();
         let mut indexes = Vec::with_capacity(self.steps.len());
         for step in self.steps.iter() {
-            let mut index = match &step.join {
-                Some(_) => JoinIndexBuilder::with_capacity(
-                    self.candidates.get(step.var).map_or(0, Vec::len),
-                ),
-                None => JoinIndexBuilder::default(),
+            let candidates = self.candidates.get(step.var).map_or(&[][..], Vec::as_slice);
+            let Some((build, _)) = &step.join else {
+                indexes.push(JoinIndex::default());
+                continue;
             };
-            if let Some((build, _)) = &step.join {
-                let mut bound = vec![None; self.rule.slots()];
-                for &f in self.candidates.get(step.var).map_or(&[][..], Vec::as_slice) {
-                    if let Some(slot) = bound.get_mut(step.var) {
-                        *slot = Some(f);
-                    }
-                    match keys(self.ev, build.iter().copied(), &bound) {
-                        Ok(Some(k)) => index.insert(k, f),
-                        Ok(None) => {}
-                        Err(e) => failures.push((e, bound.clone())),
+            let mut bound = vec![None; self.rule.slots()];
+            let mut key_of = |f: FactIndex| {
+                if let Some(slot) = bound.get_mut(step.var) {
+                    *slot = Some(f);
+                }
+                match keys(self.ev, build.iter().copied(), &bound) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        failures.push((e, bound.clone()));
+                        None
                     }
                 }
+            };
+            if candidates.len() < PARTS_INDEX_MIN {
+                let mut index = JoinIndexBuilder::with_capacity(candidates.len());
+                for &f in candidates {
+                    if let Some(k) = key_of(f) {
+                        index.insert(k, f);
+                    }
+                }
+                indexes.push(index.finish());
+            } else {
+                // Many candidates: their keys are gathered first, then grouped in parts
+                // ([`JoinIndex::of_keys`]).
+                let mut keyed = Vec::with_capacity(candidates.len());
+                let mut unkeyed = Vec::new();
+                for &f in candidates {
+                    match key_of(f) {
+                        Some(JoinKey::Keyed(k)) => keyed.push((JoinKey::Keyed(k), f)),
+                        Some(JoinKey::Unkeyed) => unkeyed.push(f),
+                        None => {}
+                    }
+                }
+                indexes.push(JoinIndex::of_keys(keyed, &unkeyed, false, self.threads > 1));
             }
-            indexes.push(index.finish());
         }
         self.indexes = Rc::new(indexes);
         for (failure, bound) in failures {
@@ -1301,11 +1554,11 @@ mod tests {
         assert_eq!(got.into_owned(), vec![2, 1, 4, 3]);
     }
 
-    /// An index grouped by sorting its keys finds, for every key, the candidates that one
+    /// An index grouped in parts finds, for every key, the candidates that one
     /// grouped by hashing finds, in the same order, and gives each member its group; keys that
     /// are not all names of one width are left to hashing.
     #[test]
-    fn an_index_grouped_by_sorting_probes_as_one_grouped_by_hashing() {
+    fn an_index_grouped_by_parts_probes_as_one_grouped_by_hashing() {
         let mut facts = FactBase::default();
         for id in ["A", "B", "C", "D"] {
             assert!(facts.add(Fact::entity(id)).is_ok());
@@ -1328,37 +1581,38 @@ mod tests {
             JoinIndex::hashed(keyed.to_vec(), unkeyed, true)
         };
         for unkeyed in [&[][..], &[16][..]] {
-            let sorted = JoinIndex::by_sorting(&keyed, unkeyed, false).expect("names of one width");
+            let in_parts =
+                JoinIndex::by_parts(&keyed, unkeyed, true, false).expect("names of one width");
             let hashed = hashed(&keyed, unkeyed);
-            assert_eq!(sorted.group_count(), 4);
+            assert_eq!(in_parts.group_count(), 4);
             assert_eq!(hashed.group_count(), 4);
             let all: Vec<FactIndex> = (10..=16).collect();
             for (a, b) in pairs.iter().chain(&[("D", "D")]) {
                 let k = key(&facts, &[name(a), name(b)]);
                 assert_eq!(
-                    sorted.probe(&k, &all).into_owned(),
+                    in_parts.probe(&k, &all).into_owned(),
                     hashed.probe(&k, &all).into_owned(),
                     "{a}, {b}"
                 );
                 if let JoinKey::Keyed(parts) = &k {
                     let members = |i: &JoinIndex| i.exact(parts).map(|(g, m)| (g, m.to_vec()));
-                    assert_eq!(members(&sorted), members(&hashed), "{a}, {b}");
+                    assert_eq!(members(&in_parts), members(&hashed), "{a}, {b}");
                 }
             }
             for f in 9..=17 {
                 // Numbered in the order of first candidates, the groups are the same.
                 let group = |i: &JoinIndex| i.member_group(f).map(|(g, m)| (g, m.to_vec()));
-                assert_eq!(group(&sorted), group(&hashed), "member {f}");
+                assert_eq!(group(&in_parts), group(&hashed), "member {f}");
                 if unkeyed.is_empty() && (10..16).contains(&f) {
                     assert!(
-                        group(&sorted).is_some_and(|(_, m)| m.contains(&f)),
+                        group(&in_parts).is_some_and(|(_, m)| m.contains(&f)),
                         "member {f}"
                     );
                 }
             }
         }
         assert_eq!(
-            JoinIndex::by_sorting(&keyed, &[], true)
+            JoinIndex::by_parts(&keyed, &[], true, true)
                 .expect("names")
                 .member_group(12)
                 .map(|(_, m)| m.to_vec()),
@@ -1370,38 +1624,86 @@ mod tests {
             .enumerate()
             .map(|(i, (a, b))| (key(&facts, &[name(b), name(a), name("D")]), 10 + i))
             .collect();
-        let (sorted, hashed) = (
-            JoinIndex::by_sorting(&triples, &[], false).expect("names of one width"),
+        let (in_parts, hashed) = (
+            JoinIndex::by_parts(&triples, &[], false, false).expect("names of one width"),
             hashed(&triples, &[]),
         );
         for (k, _) in &triples {
             let all: Vec<FactIndex> = (10..16).collect();
             assert_eq!(
-                sorted.probe(k, &all).into_owned(),
+                in_parts.probe(k, &all).into_owned(),
                 hashed.probe(k, &all).into_owned()
             );
         }
         // Another width, another class, or nothing at all: left to hashing.
         let mut widths = keyed.clone();
         widths.push((key(&facts, &[name("A")]), 20));
-        assert!(JoinIndex::by_sorting(&widths, &[], false).is_none());
+        assert!(JoinIndex::by_parts(&widths, &[], false, false).is_none());
         let mut classes = keyed.clone();
         classes.push((
             key(&facts, &[Value::Number(Decimal::from(7)), name("A")]),
             20,
         ));
-        assert!(JoinIndex::by_sorting(&classes, &[], false).is_none());
-        assert!(JoinIndex::by_sorting(&[], &[16], false).is_none());
+        assert!(JoinIndex::by_parts(&classes, &[], false, false).is_none());
+        assert!(JoinIndex::by_parts(&[], &[16], false, false).is_none());
+    }
+
+    /// A large index is grouped, and maps its keys to groups, in many parts, on several
+    /// threads; every key finds the group (its number included), with its members in the same
+    /// order, that hashing the keys one by one into one map finds, every member is given that
+    /// group, and a key of no candidate finds none.
+    #[test]
+    fn a_large_index_maps_its_keys_in_parts_as_one_map_does() {
+        let mut facts = FactBase::default();
+        let ids: Vec<String> = (0..400).map(|i| format!("e{i}")).collect();
+        for id in &ids {
+            assert!(facts.add(Fact::entity(id)).is_ok());
+        }
+        let name = |i: usize| Value::symbol(ids.get(i % ids.len()).map_or("e0", String::as_str));
+        // 60,000 candidates over 400 x 400 keys, with repeats, in a scrambled order.
+        let keyed: Vec<(JoinKey, FactIndex)> = (0..60_000usize)
+            .map(|i| {
+                let (a, b) = ((i * 7919) % 397, (i * 104_729) % 389);
+                (key(&facts, &[name(a), name(b)]), 1_000 + i)
+            })
+            .collect();
+        let in_parts = JoinIndex::by_parts(&keyed, &[], false, true).expect("names of one width");
+        let hashed = JoinIndex::hashed(keyed.clone(), &[], false);
+        let groups = in_parts.groups();
+        assert!(groups.parts.len() >= 4, "{} parts", groups.parts.len());
+        assert_eq!(groups.len(), hashed.group_count());
+        assert_eq!(in_parts.group_count(), hashed.group_count());
+        let all: Vec<FactIndex> = (1_000..61_000).collect();
+        for (k, _) in keyed.iter().step_by(7) {
+            assert_eq!(in_parts.probe(k, &all), hashed.probe(k, &all));
+            let JoinKey::Keyed(parts) = k else {
+                panic!("a key of names");
+            };
+            let exact = |i: &JoinIndex| i.exact(parts).map(|(g, m)| (g, m.to_vec()));
+            assert_eq!(exact(&in_parts), exact(&hashed));
+        }
+        let absent = key(&facts, &[name(398), name(399)]);
+        assert!(in_parts.probe(&absent, &all).is_empty());
+        assert!(hashed.probe(&absent, &all).is_empty());
+        // Keeping each member's group: the same group numbers for every member.
+        let (by_member, hashed) = (
+            JoinIndex::by_parts(&keyed, &[], true, true).expect("names of one width"),
+            JoinIndex::hashed(keyed.clone(), &[], true),
+        );
+        for f in (999..61_001).step_by(3) {
+            let group = |i: &JoinIndex| i.member_group(f).map(|(g, m)| (g, m.to_vec()));
+            assert_eq!(group(&by_member), group(&hashed), "member {f}");
+        }
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
 
         /// On any keys (names of one width, drawn from a few, some candidates without a key),
-        /// an index grouped by sorting gives every probe, every exact group and every member's
+        /// an index grouped in parts gives every probe, every exact group and every member's
         /// group (its number included) that the index grouped by hashing gives.
         #[test]
-        fn sorting_and_hashing_group_alike(
+        fn grouping_in_parts_and_hashing_group_alike(
             width in 1usize..=4,
             rows in proptest::collection::vec((proptest::collection::vec(0usize..4, 4), proptest::bool::weighted(0.1)), 1..60),
         ) {
@@ -1423,24 +1725,30 @@ mod tests {
                     keyed.push((key_of(picks), 100 + i));
                 }
             }
-            let Some(sorted) = JoinIndex::by_sorting(&keyed, &unkeyed, false) else {
+            let Some(in_parts) = JoinIndex::by_parts(&keyed, &unkeyed, true, false) else {
                 proptest::prop_assert!(keyed.is_empty());
                 return Ok(());
             };
+            // Without the group of each member, the map from key to group is made at once.
+            let mapped = JoinIndex::by_parts(&keyed, &unkeyed, false, true);
+            proptest::prop_assert!(mapped.as_ref().is_some_and(|m| m.member_groups.is_none()));
             let hashed = JoinIndex::hashed(keyed.clone(), &unkeyed, true);
             let all: Vec<FactIndex> = (100..100 + rows.len()).collect();
-            proptest::prop_assert_eq!(sorted.group_count(), hashed.group_count());
+            proptest::prop_assert_eq!(in_parts.group_count(), hashed.group_count());
             for (picks, _) in &rows {
                 let k = key_of(picks);
-                proptest::prop_assert_eq!(sorted.probe(&k, &all).into_owned(), hashed.probe(&k, &all).into_owned());
+                let want = hashed.probe(&k, &all).into_owned();
+                proptest::prop_assert_eq!(&in_parts.probe(&k, &all).into_owned(), &want);
+                proptest::prop_assert_eq!(&mapped.as_ref().map(|m| m.probe(&k, &all).into_owned()), &Some(want));
                 if let JoinKey::Keyed(parts) = &k {
                     let exact = |i: &JoinIndex| i.exact(parts).map(|(g, m)| (g, m.to_vec()));
-                    proptest::prop_assert_eq!(exact(&sorted), exact(&hashed));
+                    proptest::prop_assert_eq!(exact(&in_parts), exact(&hashed));
+                    proptest::prop_assert_eq!(mapped.as_ref().map(exact), Some(exact(&hashed)));
                 }
             }
             for f in 99..=100 + rows.len() {
                 let group = |i: &JoinIndex| i.member_group(f).map(|(g, m)| (g, m.to_vec()));
-                proptest::prop_assert_eq!(group(&sorted), group(&hashed));
+                proptest::prop_assert_eq!(group(&in_parts), group(&hashed));
             }
         }
     }
