@@ -243,6 +243,10 @@ pub struct Engine {
     threads: Option<usize>,
     /// The field names and symbols read from deal files, each stored once.
     names: value::Interner,
+    /// What checking the facts against the schema found ([`Engine::validated`]), kept until a
+    /// fact or a schema declaration is added: a host evaluating again after changing only
+    /// parameters or budgets does not check every fact again.
+    validated: std::sync::OnceLock<Vec<Diagnostic>>,
 }
 
 impl Engine {
@@ -425,8 +429,7 @@ impl Engine {
                 help,
             }],
         };
-        let mut diags = Vec::new();
-        self.schema.validate(&self.facts, &mut diags);
+        let mut diags = self.validated().to_vec();
         if diags.iter().any(|d| d.level == Level::Error) {
             diag::sort(&mut diags);
             return Err(LoadError { diagnostics: diags });
@@ -520,6 +523,22 @@ impl Engine {
         Engine::default()
     }
 
+    /// The diagnostics of checking the facts against the schema ([`schema::Schema::validate`]),
+    /// worked out once for the facts and schema as they are: every method that adds a fact or a
+    /// declaration forgets them ([`Engine::changed`]).
+    fn validated(&self) -> &[Diagnostic] {
+        self.validated.get_or_init(|| {
+            let mut diags = Vec::new();
+            self.schema.validate(&self.facts, &mut diags);
+            diags
+        })
+    }
+
+    /// Forgets what depends on the facts and the schema, before either changes.
+    fn changed(&mut self) {
+        self.validated = std::sync::OnceLock::new();
+    }
+
     /// Parses `text` (a deal file, a rule file, or both kinds of declaration) under the file
     /// name `name` (used in locations) and adds its entities, deals and rules.
     ///
@@ -556,6 +575,7 @@ impl Engine {
         given: Given,
         mut add: impl FnMut(&mut Self, syntax::Item, &mut Vec<Diagnostic>),
     ) -> Result<(), LoadError> {
+        self.changed();
         let file = match &given {
             Given::Shared(text) => self.sources.add(name, text.clone()),
             Given::Owned(_) => self.sources.add_reading(name),
@@ -742,6 +762,7 @@ impl Engine {
         facts: &[syntax::FactDecl],
         rates: &[syntax::FxDecl],
     ) -> Result<(), LoadError> {
+        self.changed();
         let mut diags = Vec::new();
         for decl in facts {
             self.add_fact_decl(decl.clone(), &mut diags);
@@ -780,6 +801,7 @@ impl Engine {
     /// # Errors
     /// [`LoadError`] when a fact with the same id exists.
     pub fn add_fact(&mut self, fact: Fact) -> Result<(), LoadError> {
+        self.changed();
         self.facts.add(fact).map(|_| ()).map_err(|d| LoadError {
             diagnostics: vec![*d],
         })
@@ -864,7 +886,7 @@ impl Engine {
         // threads when the engine may use them (the diagnostics are sorted below, so the result
         // is the same).
         let validate = |diags: &mut Vec<Diagnostic>| {
-            self.schema.validate(&self.facts, diags);
+            diags.extend_from_slice(self.validated());
             self.currency_warnings(diags);
         };
         let mut prepare = || self.prepare(&mut derive_diags, &mut errors);

@@ -297,6 +297,61 @@ fn facts_of_one_layout_each_get_their_own_diagnostics() {
     assert_eq!(errors, expected);
 }
 
+/// The facts are checked against the schema once for each state of facts and schema: evaluating
+/// again gives the same diagnostics, and a fact, a file of facts or a schema declaration added
+/// after an evaluation is checked at the next one.
+#[test]
+fn facts_and_schema_added_after_an_evaluation_are_checked_at_the_next() {
+    let errors = |engine: &dealrules::Engine| -> Vec<String> {
+        let diagnostics = match engine.evaluate() {
+            Ok(_) => engine.check(),
+            Err(e) => e.diagnostics,
+        };
+        diagnostics
+            .into_iter()
+            .filter(|d| d.level == Level::Error)
+            .map(|d| d.message)
+            .collect()
+    };
+    let mut engine = common::engine_with_schema();
+    engine
+        .load(
+            "a.deals",
+            "entity A { type: company }\nentity B { type: company }\n\
+             deal p1 { kind: purchase  buyer: A  seller: B  amount: 1 USD  source: [\"s\"]  confidence: filed }\n",
+        )
+        .unwrap();
+    assert_eq!(errors(&engine), Vec::<String>::new());
+    assert_eq!(errors(&engine), Vec::<String>::new());
+    // A fact built in code.
+    let p2 = dealrules::Fact::deal("p2")
+        .with("kind", dealrules::Value::symbol("purchase"))
+        .with("buyer", dealrules::Value::symbol("A"))
+        .with("seller", dealrules::Value::symbol("C"));
+    engine.add_fact(p2).unwrap();
+    let after_fact = vec!["`C` in field `seller` of `p2` is not a declared entity".to_string()];
+    assert_eq!(errors(&engine), after_fact);
+    assert_eq!(errors(&engine), after_fact);
+    // A file of facts.
+    engine
+        .load(
+            "b.deals",
+            "deal p3 { kind: purchase  buyer: A  seller: B  amont: 3 USD }\n",
+        )
+        .unwrap();
+    let mut after_file = after_fact.clone();
+    after_file.push("deal `p3` (purchase) has no field `amont` in the schema".to_string());
+    assert_eq!(errors(&engine), after_file);
+    // A schema declaration that makes `amont` a field of purchases.
+    engine
+        .load(
+            "s.rules",
+            "schema deal purchase { amont: money \"A misspelt amount.\" }\n",
+        )
+        .unwrap();
+    assert_eq!(errors(&engine), after_fact);
+}
+
 #[test]
 fn without_a_schema_fields_are_not_validated() {
     let mut engine = Engine::new();
