@@ -151,12 +151,7 @@ pub(super) enum JoinKey {
 #[derive(Default)]
 pub(super) struct JoinIndex {
     /// The group number of each key. Only looked up, never walked, so its order is no concern.
-    /// An index grouped in parts ([`JoinIndex::by_parts`]) makes it from `group_keys` when
-    /// it is first probed by key: probes by its own members need none.
-    groups: std::sync::OnceLock<GroupMap>,
-    /// The key of each group, for an index grouped in parts whose map is not made yet (empty
-    /// otherwise).
-    group_keys: Vec<Parts>,
+    groups: Groups,
     /// Group `g`'s members are `members[starts[g]..starts[g + 1]]`.
     starts: Vec<u32>,
     members: Vec<FactIndex>,
@@ -180,16 +175,66 @@ struct MemberGroups {
 /// The group of a fact that is no member of a [`JoinIndex`].
 const NO_GROUP: u32 = u32::MAX;
 
-/// The group number of each key of a [`JoinIndex`], in parts chosen by bits of the key's hash.
+/// The group number of each key of a [`JoinIndex`]: keys of names the fact base knows, all of
+/// one width, packed into one integer (no key to hash field by field or to free); any other key
+/// as it is.
+enum Groups {
+    /// Keys of any kind.
+    Any(GroupMap<Parts>),
+    /// Keys of this many names (one or two), packed into 64 bits.
+    Narrow(usize, GroupMap<u64>),
+    /// Keys of this many names (three or four), packed into 128 bits.
+    Wide(usize, GroupMap<u128>),
+}
+
+impl Default for Groups {
+    fn default() -> Self {
+        Groups::Any(GroupMap::default())
+    }
+}
+
+impl Groups {
+    /// The group of `key`.
+    fn get(&self, key: &Parts) -> Option<u32> {
+        match self {
+            Groups::Any(map) => map.get(key),
+            Groups::Narrow(width, map) => map.get(&u64::try_from(pack(key, *width)?).ok()?),
+            Groups::Wide(width, map) => map.get(&pack(key, *width)?),
+        }
+    }
+
+    /// How many parts the map is in.
+    #[cfg(test)]
+    fn parts(&self) -> usize {
+        match self {
+            Groups::Any(map) => map.parts.len(),
+            Groups::Narrow(_, map) => map.parts.len(),
+            Groups::Wide(_, map) => map.parts.len(),
+        }
+    }
+}
+
+/// `key` packed into one integer, the first name in the highest bits, when it is `width` names.
+fn pack(key: &Parts, width: usize) -> Option<u128> {
+    match key {
+        Parts::Names(ids) if ids.len() == width => Some(
+            ids.iter()
+                .fold(0u128, |acc, &id| (acc << 32) | u128::from(id)),
+        ),
+        _ => None,
+    }
+}
+
+/// A map from key to group number, in parts chosen by bits of the key's hash.
 ///
 /// A map of a few hundred thousand keys is larger than a core's cache: inserting them one after
-/// the other in candidate order misses the cache at nearly every key. Made at once from the keys
-/// of the groups ([`GroupMap::of_keys`]), the keys are first placed by part (a pass that reads
-/// and writes in order), and each part is then filled on its own, within the cache, the parts
-/// on several threads when asked. Where a key sits depends on the process's hash seed; the
-/// group number it maps to does not.
-struct GroupMap {
-    parts: Vec<hashbrown::HashTable<(Parts, u32)>>,
+/// the other in candidate order misses the cache at nearly every key. Grouping the candidates
+/// of a large index ([`JoinIndex::grouped`]) first places them by part (a pass that reads and
+/// writes in order), then fills each part on its own, within the cache (the parts on several
+/// threads when asked); the tables it fills are the map. Where a key sits depends on the
+/// process's hash seed; the group number it maps to does not.
+struct GroupMap<K> {
+    parts: Vec<hashbrown::HashTable<(K, u32)>>,
     /// A hash's part is `(hash >> PART_SHIFT) & (parts.len() - 1)`.
     hasher: crate::hash::FastHasher,
     len: usize,
@@ -203,19 +248,19 @@ const PART_SHIFT: u32 = 40;
 /// ([`JoinIndex::of_keys`]): below it, the map fits in a core's cache and hashing is faster.
 pub(super) const PARTS_INDEX_MIN: usize = 1 << 15;
 
-/// About how many keys one part of a [`GroupMap`] holds: some 32 bytes each with the table's
-/// control bytes, so that a part fits in a core's cache.
+/// About how many keys one part of a [`GroupMap`] holds (some 20 to 40 bytes each with the
+/// table's control bytes), so that a part fits in a core's cache.
 const KEYS_PER_PART: usize = 8192;
 
-impl Default for GroupMap {
+impl<K: Eq + std::hash::Hash> Default for GroupMap<K> {
     fn default() -> Self {
         GroupMap::with_capacity(0)
     }
 }
 
-impl GroupMap {
+impl<K: Eq + std::hash::Hash> GroupMap<K> {
     /// An empty map of one part, filled key by key ([`GroupMap::get_or_insert`]).
-    fn with_capacity(n: usize) -> GroupMap {
+    fn with_capacity(n: usize) -> GroupMap<K> {
         GroupMap {
             parts: vec![hashbrown::HashTable::with_capacity(n)],
             hasher: crate::hash::FastHasher::default(),
@@ -223,76 +268,22 @@ impl GroupMap {
         }
     }
 
-    /// The map of `keys`, key `g` to group `g`, in parts filled on several threads when
-    /// `parallel`. The keys are distinct.
-    fn of_keys(keys: &[Parts], parallel: bool) -> GroupMap {
-        let count = (keys.len() / KEYS_PER_PART).max(1).next_power_of_two();
-        let hasher = crate::hash::FastHasher::default();
-        let hashes: Vec<u64> = keys.iter().map(|k| hasher.hash_one(k)).collect();
-        let part_of = |h: u64| ((h >> PART_SHIFT) as usize) & (count - 1);
-        // The groups of each part, one part after the other: `order[starts[p]..starts[p + 1]]`.
-        let mut starts = vec![0usize; count + 1];
-        for &h in &hashes {
-            if let Some(s) = starts.get_mut(part_of(h) + 1) {
-                *s += 1;
-            }
-        }
-        for p in 0..count {
-            let before = starts.get(p).copied().unwrap_or(0);
-            if let Some(s) = starts.get_mut(p + 1) {
-                *s += before;
-            }
-        }
-        let mut next: Vec<usize> = starts.iter().take(count).copied().collect();
-        let mut order = vec![0u32; keys.len()];
-        for (g, &h) in (0u32..).zip(&hashes) {
-            if let Some(at) = next.get_mut(part_of(h)) {
-                if let Some(slot) = order.get_mut(*at) {
-                    *slot = g;
-                }
-                *at += 1;
-            }
-        }
-        let fill = |p: usize| {
-            let range =
-                starts.get(p).copied().unwrap_or(0)..starts.get(p + 1).copied().unwrap_or(0);
-            let of_part = order.get(range).unwrap_or(&[]);
-            let mut table = hashbrown::HashTable::with_capacity(of_part.len());
-            for &g in of_part {
-                if let (Some(key), Some(&h)) = (keys.get(g as usize), hashes.get(g as usize)) {
-                    table.insert_unique(h, (key.clone(), g), |(k, _)| hasher.hash_one(k));
-                }
-            }
-            table
-        };
-        let parts = if parallel && count > 1 {
-            (0..count).into_par_iter().map(fill).collect()
-        } else {
-            (0..count).map(fill).collect()
-        };
-        GroupMap {
-            parts,
-            hasher,
-            len: keys.len(),
-        }
-    }
-
-    fn part(&self, hash: u64) -> Option<&hashbrown::HashTable<(Parts, u32)>> {
+    fn part(&self, hash: u64) -> Option<&hashbrown::HashTable<(K, u32)>> {
         let count = self.parts.len();
         self.parts
             .get(((hash >> PART_SHIFT) as usize) & count.saturating_sub(1))
     }
 
     /// The group of `key`.
-    fn get(&self, key: &Parts) -> Option<&u32> {
+    fn get(&self, key: &K) -> Option<u32> {
         let hash = self.hasher.hash_one(key);
         self.part(hash)?
             .find(hash, |(k, _)| k == key)
-            .map(|(_, g)| g)
+            .map(|&(_, g)| g)
     }
 
     /// The group of `key`, or `next` for a key not seen yet (a map of one part).
-    fn get_or_insert(&mut self, key: Parts, next: impl FnOnce() -> u32) -> u32 {
+    fn get_or_insert(&mut self, key: K, next: impl FnOnce() -> u32) -> u32 {
         let hash = self.hasher.hash_one(&key);
         let hasher = &self.hasher;
         let Some(table) = self.parts.first_mut() else {
@@ -320,7 +311,7 @@ impl GroupMap {
 pub(super) struct JoinIndexBuilder {
     index: JoinIndex,
     /// The group number of each key inserted so far.
-    groups: GroupMap,
+    groups: GroupMap<Parts>,
     /// (group, candidate), in insertion order.
     pairs: Vec<(u32, FactIndex)>,
     /// The classes of the last new group and their position in `index.classes`: the keys of
@@ -390,7 +381,7 @@ impl JoinIndexBuilder {
             index.member_groups = MemberGroups::of(&pairs);
         }
         let groups = map.len();
-        index.groups = std::sync::OnceLock::from(map);
+        index.groups = Groups::Any(map);
         let mut starts = vec![0u32; groups + 1];
         for &(g, _) in &pairs {
             if let Some(s) = starts.get_mut(g as usize + 1) {
@@ -473,8 +464,8 @@ impl JoinIndex {
         if !self.unkeyed.is_empty() || self.classes.keys().any(|c| *c != classes) {
             return None;
         }
-        Some(match self.groups().get(parts) {
-            Some(&g) => (Some(g), self.group(g)),
+        Some(match self.groups.get(parts) {
+            Some(g) => (Some(g), self.group(g)),
             None => (None, &[]),
         })
     }
@@ -482,12 +473,6 @@ impl JoinIndex {
     /// How many groups (distinct keys) the index holds.
     pub(super) fn group_count(&self) -> usize {
         self.starts.len().saturating_sub(1)
-    }
-
-    /// The group number of each key, made on first use for an index grouped in parts.
-    fn groups(&self) -> &GroupMap {
-        self.groups
-            .get_or_init(|| GroupMap::of_keys(&self.group_keys, false))
     }
 
     /// The index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
@@ -538,10 +523,8 @@ impl JoinIndex {
     ///
     /// With `by_member`, the index keeps the group of each member
     /// ([`JoinIndexBuilder::by_member`]), for an index probed by its own members
-    /// ([`JoinIndex::member_group`]), which need no map from key to group: that map is made on
-    /// the first probe by key. Without, it is made at once ([`GroupMap::of_keys`], also a part at
-    /// a time). Past the caches, this is faster than hashing each candidate's key into one large
-    /// map, which misses the cache at nearly every key.
+    /// ([`JoinIndex::member_group`]). Past the caches, grouping in parts is faster than hashing
+    /// each candidate's key into one large map, which misses the cache at nearly every key.
     pub(super) fn by_parts(
         keyed: &[(JoinKey, FactIndex)],
         unkeyed: &[FactIndex],
@@ -569,28 +552,24 @@ impl JoinIndex {
             let f = u64::from(u32::try_from(*f).ok()?);
             packed.push((key, (at << 32) | f));
         }
-        let unpack = move |key: u128| {
-            let mut ids = ArrayVec::new();
-            for i in (0..width).rev() {
-                ids.push((key >> (32 * i)) as u32);
-            }
-            Parts::Names(ids)
-        };
-        if width <= 2 {
+        let mut index = if width <= 2 {
             let narrow = packed.into_iter().map(|(k, v)| (k as u64, v)).collect();
-            JoinIndex::grouped(narrow, width, |k| unpack(u128::from(k)), unkeyed, parallel)
-        } else {
-            JoinIndex::grouped(packed, width, unpack, unkeyed, parallel)
-        }
-        .map(|mut index| {
-            if by_member {
-                index.member_groups = MemberGroups::of(&index.pairs());
-            } else {
-                let keys = std::mem::take(&mut index.group_keys);
-                index.groups = std::sync::OnceLock::from(GroupMap::of_keys(&keys, parallel));
+            let (index, map) = JoinIndex::grouped(narrow, width, unkeyed, parallel)?;
+            JoinIndex {
+                groups: Groups::Narrow(width, map),
+                ..index
             }
-            index
-        })
+        } else {
+            let (index, map) = JoinIndex::grouped(packed, width, unkeyed, parallel)?;
+            JoinIndex {
+                groups: Groups::Wide(width, map),
+                ..index
+            }
+        };
+        if by_member {
+            index.member_groups = MemberGroups::of(&index.pairs());
+        }
+        Some(index)
     }
 
     /// (group, member) for every member, group after group.
@@ -616,13 +595,13 @@ impl JoinIndex {
     /// fits in a core's cache (the parts on several threads when `parallel`). The groups of all
     /// parts are then numbered in the order of their first candidate, as hashing every key in
     /// candidate order into one table numbers them, and the members laid out group after group.
+    /// The tables of the parts, their groups renumbered, are the map from key to group.
     fn grouped<K: Copy + Eq + std::hash::Hash + Send + Sync>(
         keys: Vec<(K, u64)>,
         width: usize,
-        unpack: impl Fn(K) -> Parts,
         unkeyed: &[FactIndex],
         parallel: bool,
-    ) -> Option<JoinIndex> {
+    ) -> Option<(JoinIndex, GroupMap<K>)> {
         let n = keys.len();
         let count = (n / KEYS_PER_PART).max(1).next_power_of_two();
         let hasher = crate::hash::FastHasher::default();
@@ -647,8 +626,9 @@ impl JoinIndex {
         let range =
             |p: usize| starts.get(p).copied().unwrap_or(0)..starts.get(p + 1).copied().unwrap_or(0);
         // For the candidates of part `p`, in order: the group of each, numbered within the
-        // part; and the first candidate of each group.
-        let group_part = |p: usize| -> (Vec<u32>, Vec<u32>) {
+        // part; the first candidate of each group; and the part's table from key to group.
+        type Part<K> = (Vec<u32>, Vec<u32>, hashbrown::HashTable<(K, u32)>);
+        let group_part = |p: usize| -> Part<K> {
             let of_part = order.get(range(p)).unwrap_or(&[]);
             let mut table: hashbrown::HashTable<(K, u32)> =
                 hashbrown::HashTable::with_capacity(of_part.len());
@@ -670,9 +650,9 @@ impl JoinIndex {
                 };
                 groups.push(g);
             }
-            (groups, firsts)
+            (groups, firsts, table)
         };
-        let parts: Vec<(Vec<u32>, Vec<u32>)> = if parallel && count > 1 {
+        let mut parts: Vec<Part<K>> = if parallel && count > 1 {
             (0..count).into_par_iter().map(group_part).collect()
         } else {
             (0..count).map(group_part).collect()
@@ -681,12 +661,12 @@ impl JoinIndex {
         // group that each candidate starts, in that numbering.
         let mut offsets = Vec::with_capacity(count);
         let mut total = 0u32;
-        for (_, firsts) in &parts {
+        for (_, firsts, _) in &parts {
             offsets.push(total);
             total = total.checked_add(u32::try_from(firsts.len()).ok()?)?;
         }
         let mut starts_group = vec![u32::MAX; n];
-        for ((_, firsts), &offset) in parts.iter().zip(&offsets) {
+        for ((_, firsts, _), &offset) in parts.iter().zip(&offsets) {
             for (g, &at) in (0u32..).zip(firsts) {
                 *starts_group.get_mut(at as usize)? = offset + g;
             }
@@ -694,35 +674,52 @@ impl JoinIndex {
         // Groups numbered in the order of their first candidate: the members of the candidates
         // checked one after the other sit near each other.
         let mut number = vec![u32::MAX; total as usize];
-        let mut group_keys = Vec::with_capacity(total as usize);
-        for (&(k, _), &flat) in keys.iter().zip(&starts_group) {
+        let mut next_group = 0u32;
+        for &flat in &starts_group {
             if flat != u32::MAX {
-                *number.get_mut(flat as usize)? = u32::try_from(group_keys.len()).ok()?;
-                group_keys.push(unpack(k));
+                *number.get_mut(flat as usize)? = next_group;
+                next_group += 1;
             }
         }
         drop(starts_group);
         let mut group_of = vec![0u32; n];
-        for (p, ((groups, _), &offset)) in parts.iter().zip(&offsets).enumerate() {
+        for (p, ((groups, _, _), &offset)) in parts.iter().zip(&offsets).enumerate() {
             for (&at, &g) in order.get(range(p))?.iter().zip(groups) {
                 *group_of.get_mut(at as usize)? = *number.get((offset + g) as usize)?;
             }
         }
-        drop((parts, order, number));
+        drop(order);
+        // Each part's table, from its own numbering to that of all groups.
+        let renumber = |((_, _, table), &offset): (&mut Part<K>, &u32)| {
+            for (_, g) in table.iter_mut() {
+                *g = number
+                    .get((offset + *g) as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX);
+            }
+        };
+        if parallel && count > 1 {
+            parts.par_iter_mut().zip(&offsets).for_each(renumber);
+        } else {
+            parts.iter_mut().zip(&offsets).for_each(renumber);
+        }
+        let map = GroupMap {
+            parts: parts.into_iter().map(|(_, _, table)| table).collect(),
+            hasher,
+            len: total as usize,
+        };
+        drop(number);
         // The members, group after group, each group in candidate order.
-        let mut group_starts = vec![0u32; group_keys.len() + 1];
+        let groups = total as usize;
+        let mut group_starts = vec![0u32; groups + 1];
         for &g in &group_of {
             *group_starts.get_mut(g as usize + 1)? += 1;
         }
-        for g in 0..group_keys.len() {
+        for g in 0..groups {
             let before = *group_starts.get(g)?;
             *group_starts.get_mut(g + 1)? += before;
         }
-        let mut at_group: Vec<u32> = group_starts
-            .iter()
-            .take(group_keys.len())
-            .copied()
-            .collect();
+        let mut at_group: Vec<u32> = group_starts.iter().take(groups).copied().collect();
         let mut members = vec![0; n];
         for (&(_, at_f), &g) in keys.iter().zip(&group_of) {
             let slot = at_group.get_mut(g as usize)?;
@@ -731,7 +728,6 @@ impl JoinIndex {
         }
         let mut index = JoinIndex {
             unkeyed: unkeyed.to_vec(),
-            group_keys,
             starts: group_starts,
             members,
             ..JoinIndex::default()
@@ -739,7 +735,7 @@ impl JoinIndex {
         index
             .classes
             .insert(Classes::Names(width), (0..total).collect());
-        Some(index)
+        Some((index, map))
     }
 
     /// The candidates that `key` can match: a slice of the index when every candidate's key is
@@ -748,7 +744,7 @@ impl JoinIndex {
         let JoinKey::Keyed(parts) = key else {
             return Cow::Borrowed(all);
         };
-        let own = self.groups().get(parts).map_or(&[][..], |&g| self.group(g));
+        let own = self.groups.get(parts).map_or(&[][..], |g| self.group(g));
         let classes = parts.classes();
         let others = self.classes.keys().any(|c| *c != classes);
         if !others && self.unkeyed.is_empty() {
@@ -1669,9 +1665,11 @@ mod tests {
             .collect();
         let in_parts = JoinIndex::by_parts(&keyed, &[], false, true).expect("names of one width");
         let hashed = JoinIndex::hashed(keyed.clone(), &[], false);
-        let groups = in_parts.groups();
-        assert!(groups.parts.len() >= 4, "{} parts", groups.parts.len());
-        assert_eq!(groups.len(), hashed.group_count());
+        assert!(
+            in_parts.groups.parts() >= 4,
+            "{} parts",
+            in_parts.groups.parts()
+        );
         assert_eq!(in_parts.group_count(), hashed.group_count());
         let all: Vec<FactIndex> = (1_000..61_000).collect();
         for (k, _) in keyed.iter().step_by(7) {
@@ -1685,6 +1683,11 @@ mod tests {
         let absent = key(&facts, &[name(398), name(399)]);
         assert!(in_parts.probe(&absent, &all).is_empty());
         assert!(hashed.probe(&absent, &all).is_empty());
+        // A key of one name is of another class than the index's keys of two: every candidate
+        // must be compared, as with the index grouped by hashing.
+        let one = key(&facts, &[name(5)]);
+        assert_eq!(in_parts.probe(&one, &all), hashed.probe(&one, &all));
+        assert_eq!(in_parts.probe(&one, &all).len(), 60_000);
         // Keeping each member's group: the same group numbers for every member.
         let (by_member, hashed) = (
             JoinIndex::by_parts(&keyed, &[], true, true).expect("names of one width"),
