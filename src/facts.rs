@@ -1246,9 +1246,13 @@ impl FactBase {
     /// Whether fact `index` of `kind` has a name in its `kind` field (`type` for entities), so
     /// that it is listed by [`FactBase::of_kind_named`] under that name only.
     pub fn has_kind_name(&self, kind: &FactKind, index: FactIndex) -> bool {
-        self.unnamed_kind
-            .get(kind)
-            .is_none_or(|unnamed| unnamed.binary_search(&index).is_err())
+        self.unnamed_of_kind(kind).binary_search(&index).is_err()
+    }
+
+    /// The facts of `kind` without a name in their `kind` field (`type` for entities), in
+    /// order: those [`FactBase::has_kind_name`] is false for.
+    pub(crate) fn unnamed_of_kind(&self, kind: &FactKind) -> &[FactIndex] {
+        self.unnamed_kind.get(kind).map_or(&[][..], Vec::as_slice)
     }
 
     /// The fact at `index`.

@@ -1119,13 +1119,14 @@ impl<'a> Evaluator<'a> {
         let slot = self.rule.vars.len() + q.local;
         let mut bound = vec![None; self.rule.slots()];
         let mut out = SubKeys::default();
+        let proven = scan.over(self.facts, &q.kind);
         for &f in of_kind {
             if let Some(s) = bound.get_mut(slot) {
                 *s = Some(f);
             }
             let mut keep = true;
             for (at, c) in q.prefilter.iter().enumerate() {
-                if scan.proves(self.facts, &q.kind, at, f) {
+                if proven.proves(at, f) {
                     continue;
                 }
                 if self.truth(c, &bound).map_err(|x| x.message)? != Truth::True {

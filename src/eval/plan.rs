@@ -901,7 +901,6 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                         .is_some_and(|c| c.vars == bit(v))
                 })
                 .collect();
-            let mut keep = Vec::new();
             let (all, scan) = match self.restrict.get(v).cloned().flatten() {
                 Some(only) => (only, KindScan::All),
                 None => {
@@ -938,13 +937,10 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             } else {
                 filter(self.ev, self.rule, self.errors, &own, &all)
             };
-            for (f, gap) in kept {
-                keep.push(f);
-                if let Some(gap) = gap {
-                    self.unknown_filters.insert((v, f), gap);
-                }
+            for (f, gap) in kept.gaps {
+                self.unknown_filters.insert((v, f), gap);
             }
-            candidates.push(keep);
+            candidates.push(kept.facts);
         }
         self.candidates = Rc::new(candidates);
     }
@@ -955,13 +951,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     /// of its own that starts with those indexes. The parts' results and errors are taken in
     /// candidate order, and the indexes they built are given to this evaluator, which would have
     /// built them itself while checking them in order.
-    fn filter_in_parts(
-        &mut self,
-        own: &Own<'_>,
-        subs: &[usize],
-        all: &[FactIndex],
-    ) -> Vec<(FactIndex, Option<Gap>)> {
-        let mut kept = Vec::new();
+    fn filter_in_parts(&mut self, own: &Own<'_>, subs: &[usize], all: &[FactIndex]) -> Kept {
+        let mut kept = Kept::default();
         let mut at = 0;
         while at < all.len().min(FIRST_HERE) && !subs.iter().all(|&s| self.ev.holds_index(s)) {
             let one = all.get(at..=at).unwrap_or_default();
@@ -1255,17 +1246,36 @@ struct Own<'o> {
     kind: &'o FactKind,
 }
 
-/// The candidates among `all` that no condition of `own` rules out, in order, each with the
-/// gap of its first unknown condition; errors go to `errors`.
+/// The candidates of a binding that no condition of its own rules out ([`filter`]).
+#[derive(Default)]
+struct Kept {
+    /// In order.
+    facts: Vec<FactIndex>,
+    /// Those kept although one of their conditions is unknown, each with the gap of the first
+    /// such condition, in order.
+    gaps: Vec<(FactIndex, Gap)>,
+}
+
+impl Kept {
+    /// Appends the candidates of `more`, which come after these.
+    fn extend(&mut self, more: Kept) {
+        self.facts.extend(more.facts);
+        self.gaps.extend(more.gaps);
+    }
+}
+
+/// The candidates among `all` that no condition of `own` rules out, in order, with the gap of
+/// the first unknown condition of each that has one; errors go to `errors`.
 fn filter(
     ev: &Evaluator<'_>,
     rule: &CheckedRule,
     errors: &mut Vec<EvalError>,
     own: &Own<'_>,
     all: &[FactIndex],
-) -> Vec<(FactIndex, Option<Gap>)> {
+) -> Kept {
     let mut bound = vec![None; rule.slots()];
-    let mut kept = Vec::new();
+    let mut kept = Kept::default();
+    let proven = own.scan.over(ev.facts, own.kind);
     for &f in all {
         if let Some(slot) = bound.get_mut(own.v) {
             *slot = Some(f);
@@ -1273,7 +1283,7 @@ fn filter(
         let mut first_gap = None;
         let mut passed = true;
         for (at, &c) in own.conditions.iter().enumerate() {
-            if own.scan.proves(ev.facts, own.kind, at, f) {
+            if proven.proves(at, f) {
                 continue;
             }
             match check(ev, rule, errors, c, &bound) {
@@ -1290,7 +1300,10 @@ fn filter(
             }
         }
         if passed {
-            kept.push((f, first_gap));
+            kept.facts.push(f);
+            if let Some(gap) = first_gap {
+                kept.gaps.push((f, gap));
+            }
         }
     }
     kept
@@ -1425,10 +1438,27 @@ pub(super) enum KindScan {
 }
 
 impl KindScan {
+    /// What the scan proves of the facts of `kind`, looked up once for a loop over them.
+    pub(super) fn over<'f>(self, facts: &'f FactBase, kind: &FactKind) -> Proven<'f> {
+        Proven {
+            by_kind_name: self == KindScan::ByKindName,
+            unnamed: facts.unnamed_of_kind(kind),
+        }
+    }
+}
+
+/// What a [`KindScan`] proves of the facts of one kind ([`KindScan::over`]).
+pub(super) struct Proven<'f> {
+    by_kind_name: bool,
+    /// The facts of the kind without a kind name, in order.
+    unnamed: &'f [FactIndex],
+}
+
+impl Proven<'_> {
     /// Whether the binding's own condition at position `at` (in written order) is known true
-    /// for fact `f` of `kind`.
-    pub(super) fn proves(self, facts: &FactBase, kind: &FactKind, at: usize, f: FactIndex) -> bool {
-        self == KindScan::ByKindName && at == 0 && facts.has_kind_name(kind, f)
+    /// for fact `f`: the first, for a fact with a kind name, when the facts were found by it.
+    pub(super) fn proves(&self, at: usize, f: FactIndex) -> bool {
+        self.by_kind_name && at == 0 && self.unnamed.binary_search(&f).is_err()
     }
 }
 
