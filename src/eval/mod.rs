@@ -93,7 +93,7 @@ const PARALLEL_SUB_INDEX: usize = 16_384;
 #[derive(Default)]
 struct SubKeys {
     candidates: Vec<FactIndex>,
-    keyed: Vec<(plan::JoinKey, FactIndex)>,
+    keyed: plan::Keyed,
     unkeyed: Vec<FactIndex>,
 }
 
@@ -1088,7 +1088,7 @@ impl<'a> Evaluator<'a> {
                 self.dates.borrow_mut().extend(dates);
                 let keys = keys.map_err(relocate)?;
                 all.candidates.extend(keys.candidates);
-                all.keyed.extend(keys.keyed);
+                all.keyed.append(keys.keyed);
                 all.unkeyed.extend(keys.unkeyed);
             }
             all
@@ -1145,7 +1145,7 @@ impl<'a> Evaluator<'a> {
             };
             match key {
                 Some(plan::JoinKey::Unkeyed) => out.unkeyed.push(f),
-                Some(k) => out.keyed.push((k, f)),
+                Some(k) => out.keyed.push(k, f),
                 None => {}
             }
         }

@@ -139,6 +139,121 @@ pub(super) enum JoinKey {
     Unkeyed,
 }
 
+/// The keys of an index's candidates, gathered in candidate order before it is made
+/// ([`JoinIndex::of_keys`]). While every key is names the fact base knows, all of one width,
+/// each is kept packed into one integer beside its fact (16 bytes for up to two names), as
+/// grouping in parts reads them ([`JoinIndex::grouped`]); the first key of another class or
+/// width turns the list into keys as they are.
+pub(super) enum Keyed {
+    /// Keys of this many names (one or two, or none yet), packed into 64 bits.
+    Narrow(usize, Vec<(u64, FactIndex)>),
+    /// Keys of this many names (three or four), packed into 128 bits.
+    Wide(usize, Vec<(u128, FactIndex)>),
+    /// Any keys.
+    Any(Vec<(JoinKey, FactIndex)>),
+}
+
+impl Default for Keyed {
+    fn default() -> Self {
+        Keyed::Narrow(0, Vec::new())
+    }
+}
+
+impl Keyed {
+    /// Appends `key`, the key of candidate `f`.
+    pub(super) fn push(&mut self, key: JoinKey, f: FactIndex) {
+        // The key's width and its names packed, the first in the highest bits.
+        let packed = match &key {
+            JoinKey::Keyed(Parts::Names(ids)) => Some((
+                ids.len(),
+                ids.iter()
+                    .fold(0u128, |acc, &id| (acc << 32) | u128::from(id)),
+            )),
+            _ => None,
+        };
+        match (&mut *self, packed) {
+            (Keyed::Narrow(width, keys), Some((n, k)))
+                if n <= 2 && (*width == n || keys.is_empty()) =>
+            {
+                *width = n;
+                keys.push((k as u64, f));
+            }
+            (Keyed::Narrow(_, keys), Some((n, _))) if keys.is_empty() => {
+                *self = Keyed::Wide(n, Vec::new());
+                self.push(key, f);
+            }
+            (Keyed::Wide(width, keys), Some((n, k))) if *width == n => keys.push((k, f)),
+            (Keyed::Any(keys), _) => keys.push((key, f)),
+            _ => {
+                let mut any = std::mem::take(self).into_any();
+                any.push((key, f));
+                *self = Keyed::Any(any);
+            }
+        }
+    }
+
+    /// Appends `more`, the keys of the candidates after these.
+    pub(super) fn append(&mut self, more: Keyed) {
+        match (&mut *self, more) {
+            (Keyed::Narrow(w, keys), Keyed::Narrow(v, more)) if *w == v || more.is_empty() => {
+                keys.extend(more);
+            }
+            (Keyed::Narrow(_, keys), more) if keys.is_empty() => *self = more,
+            (Keyed::Wide(w, keys), Keyed::Wide(v, more)) if *w == v => keys.extend(more),
+            (Keyed::Wide(_, _), Keyed::Narrow(_, more)) if more.is_empty() => {}
+            (_, more) => {
+                let mut any = std::mem::take(self).into_any();
+                any.extend(more.into_any());
+                *self = Keyed::Any(any);
+            }
+        }
+    }
+
+    /// How many keys there are.
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Keyed::Narrow(_, keys) => keys.len(),
+            Keyed::Wide(_, keys) => keys.len(),
+            Keyed::Any(keys) => keys.len(),
+        }
+    }
+
+    /// The keys as they are.
+    fn into_any(self) -> Vec<(JoinKey, FactIndex)> {
+        match self {
+            Keyed::Narrow(width, keys) => keys
+                .into_iter()
+                .map(|(k, f)| (JoinKey::Keyed(unpack(u128::from(k), width)), f))
+                .collect(),
+            Keyed::Wide(width, keys) => keys
+                .into_iter()
+                .map(|(k, f)| (JoinKey::Keyed(unpack(k, width)), f))
+                .collect(),
+            Keyed::Any(keys) => keys,
+        }
+    }
+}
+
+#[cfg(test)]
+impl From<&[(JoinKey, FactIndex)]> for Keyed {
+    fn from(keys: &[(JoinKey, FactIndex)]) -> Self {
+        let mut keyed = Keyed::default();
+        for (k, f) in keys {
+            keyed.push(k.clone(), *f);
+        }
+        keyed
+    }
+}
+
+/// The key of `width` names packed into `key` ([`pack`]).
+fn unpack(key: u128, width: usize) -> Parts {
+    let mut ids = ArrayVec::new();
+    for i in (0..width).rev() {
+        ids.push((key >> (32 * i)) as u32);
+    }
+    Parts::Names(ids)
+}
+
 /// A hash index over one binding's candidates, built once ([`JoinIndexBuilder`]).
 ///
 /// Each distinct key is a group; the members of all groups sit in one array, group after group,
@@ -478,19 +593,20 @@ impl JoinIndex {
     /// The index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
     /// candidates whose key holds a list or record). One probed by its own members
     /// (`by_member`), or one of at least [`PARTS_INDEX_MIN`] keys, is grouped in parts
-    /// ([`JoinIndex::by_parts`], on several threads when `parallel`) when its keys allow, and
+    /// ([`JoinIndex::in_parts`], on several threads when `parallel`) when its keys allow, and
     /// keeps each member's group when `by_member`; any other is hashed in candidate order
     /// ([`JoinIndex::hashed`]). Both give the same groups, numbered alike.
     pub(super) fn of_keys(
-        keyed: Vec<(JoinKey, FactIndex)>,
+        keyed: Keyed,
         unkeyed: &[FactIndex],
         by_member: bool,
         parallel: bool,
     ) -> JoinIndex {
-        let in_parts = (by_member || keyed.len() >= PARTS_INDEX_MIN)
-            .then(|| JoinIndex::by_parts(&keyed, unkeyed, by_member, parallel))
-            .flatten();
-        in_parts.unwrap_or_else(|| JoinIndex::hashed(keyed, unkeyed, by_member))
+        if by_member || keyed.len() >= PARTS_INDEX_MIN {
+            JoinIndex::in_parts(keyed, unkeyed, by_member, parallel)
+        } else {
+            JoinIndex::hashed(keyed.into_any(), unkeyed, by_member)
+        }
     }
 
     /// The index of `keyed` and `unkeyed` (as for [`JoinIndex::of_keys`]), grouped by hashing
@@ -514,62 +630,64 @@ impl JoinIndex {
         b.finish()
     }
 
-    /// An index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
-    /// candidates whose key holds a list or record), grouped a part of the keys at a time
-    /// ([`JoinIndex::grouped`], the parts on several threads when `parallel`) rather than by
-    /// hashing every key into one map. Groups are numbered in the order of their first
-    /// candidate, as when hashed; each keeps candidate order. `None` unless every key is names
-    /// the fact base knows, all of one width (the index is then hashed, [`JoinIndex::hashed`]).
-    ///
-    /// With `by_member`, the index keeps the group of each member
-    /// ([`JoinIndexBuilder::by_member`]), for an index probed by its own members
-    /// ([`JoinIndex::member_group`]). Past the caches, grouping in parts is faster than hashing
-    /// each candidate's key into one large map, which misses the cache at nearly every key.
-    pub(super) fn by_parts(
+    /// [`JoinIndex::in_parts`] of keys given as they are; `None` unless every key is names the
+    /// fact base knows, all of one width.
+    #[cfg(test)]
+    fn by_parts(
         keyed: &[(JoinKey, FactIndex)],
         unkeyed: &[FactIndex],
         by_member: bool,
         parallel: bool,
     ) -> Option<JoinIndex> {
-        let width = match keyed.first() {
-            Some((JoinKey::Keyed(Parts::Names(ids)), _)) => ids.len(),
-            _ => return None,
-        };
-        // Each key packed into one integer (two names into 64 bits, up to four into 128), beside
-        // its candidate's position and fact, so that grouping reads no `Parts`.
-        let mut packed = Vec::with_capacity(keyed.len());
-        for (at, (key, f)) in keyed.iter().enumerate() {
-            let JoinKey::Keyed(Parts::Names(ids)) = key else {
-                return None;
-            };
-            if ids.len() != width {
-                return None;
-            }
-            let key = ids
-                .iter()
-                .fold(0u128, |acc, &id| (acc << 32) | u128::from(id));
-            let at = u64::try_from(at).ok()?;
-            let f = u64::from(u32::try_from(*f).ok()?);
-            packed.push((key, (at << 32) | f));
+        match Keyed::from(keyed) {
+            Keyed::Any(_) => None,
+            Keyed::Narrow(_, keys) if keys.is_empty() => None,
+            keyed => Some(JoinIndex::in_parts(keyed, unkeyed, by_member, parallel)),
         }
-        let mut index = if width <= 2 {
-            let narrow = packed.into_iter().map(|(k, v)| (k as u64, v)).collect();
-            let (index, map) = JoinIndex::grouped(narrow, width, unkeyed, parallel)?;
-            JoinIndex {
-                groups: Groups::Narrow(width, map),
-                ..index
+    }
+
+    /// An index of `keyed` (keys and candidates, in candidate order) and `unkeyed` (the
+    /// candidates whose key holds a list or record), grouped a part of the keys at a time
+    /// ([`JoinIndex::grouped`], the parts on several threads when `parallel`) rather than by
+    /// hashing every key into one map, when every key is names the fact base knows, all of one
+    /// width (packed as [`Keyed`] gathers them); otherwise hashed ([`JoinIndex::hashed`]).
+    /// Groups are numbered in the order of their first candidate, as when hashed; each keeps
+    /// candidate order.
+    ///
+    /// With `by_member`, the index keeps the group of each member
+    /// ([`JoinIndexBuilder::by_member`]), for an index probed by its own members
+    /// ([`JoinIndex::member_group`]). Past the caches, grouping in parts is faster than hashing
+    /// each candidate's key into one large map, which misses the cache at nearly every key.
+    fn in_parts(keyed: Keyed, unkeyed: &[FactIndex], by_member: bool, parallel: bool) -> JoinIndex {
+        let mut index = match keyed {
+            Keyed::Narrow(width, keys) if !keys.is_empty() => {
+                match JoinIndex::grouped(&keys, width, unkeyed, parallel) {
+                    Some((index, map)) => JoinIndex {
+                        groups: Groups::Narrow(width, map),
+                        ..index
+                    },
+                    None => {
+                        let keyed = Keyed::Narrow(width, keys).into_any();
+                        return JoinIndex::hashed(keyed, unkeyed, by_member);
+                    }
+                }
             }
-        } else {
-            let (index, map) = JoinIndex::grouped(packed, width, unkeyed, parallel)?;
-            JoinIndex {
-                groups: Groups::Wide(width, map),
-                ..index
-            }
+            Keyed::Wide(width, keys) => match JoinIndex::grouped(&keys, width, unkeyed, parallel) {
+                Some((index, map)) => JoinIndex {
+                    groups: Groups::Wide(width, map),
+                    ..index
+                },
+                None => {
+                    let keyed = Keyed::Wide(width, keys).into_any();
+                    return JoinIndex::hashed(keyed, unkeyed, by_member);
+                }
+            },
+            keyed => return JoinIndex::hashed(keyed.into_any(), unkeyed, by_member),
         };
         if by_member {
             index.member_groups = MemberGroups::of(&index.pairs());
         }
-        Some(index)
+        index
     }
 
     /// (group, member) for every member, group after group.
@@ -587,8 +705,8 @@ impl JoinIndex {
         pairs
     }
 
-    /// [`JoinIndex::by_parts`] over `keys`: (packed key, position << 32 | fact) pairs, in
-    /// candidate order.
+    /// [`JoinIndex::in_parts`] over `keys`: (packed key, fact) pairs, in candidate order.
+    /// `None` only past 2^32 candidates.
     ///
     /// The candidates are placed by a part of their key's hash (one pass, reading and writing
     /// in order); each part is grouped on its own, in candidate order, with a hash table that
@@ -597,7 +715,7 @@ impl JoinIndex {
     /// candidate order into one table numbers them, and the members laid out group after group.
     /// The tables of the parts, their groups renumbered, are the map from key to group.
     fn grouped<K: Copy + Eq + std::hash::Hash + Send + Sync>(
-        keys: Vec<(K, u64)>,
+        keys: &[(K, FactIndex)],
         width: usize,
         unkeyed: &[FactIndex],
         parallel: bool,
@@ -609,7 +727,7 @@ impl JoinIndex {
         // The candidates of each part, one part after the other, each in candidate order:
         // `order[starts[p]..starts[p + 1]]`.
         let mut starts = vec![0usize; count + 1];
-        for (k, _) in &keys {
+        for (k, _) in keys {
             *starts.get_mut(part_of(k) + 1)? += 1;
         }
         for p in 0..count {
@@ -618,7 +736,8 @@ impl JoinIndex {
         }
         let mut next: Vec<usize> = starts.iter().take(count).copied().collect();
         let mut order = vec![0u32; n];
-        for (at, (k, _)) in (0u32..).zip(&keys) {
+        u32::try_from(n).ok()?;
+        for (at, (k, _)) in (0u32..).zip(keys) {
             let slot = next.get_mut(part_of(k))?;
             *order.get_mut(*slot)? = at;
             *slot += 1;
@@ -721,9 +840,9 @@ impl JoinIndex {
         }
         let mut at_group: Vec<u32> = group_starts.iter().take(groups).copied().collect();
         let mut members = vec![0; n];
-        for (&(_, at_f), &g) in keys.iter().zip(&group_of) {
+        for (&(_, f), &g) in keys.iter().zip(&group_of) {
             let slot = at_group.get_mut(g as usize)?;
-            *members.get_mut(*slot as usize)? = (at_f & u64::from(u32::MAX)) as FactIndex;
+            *members.get_mut(*slot as usize)? = f;
             *slot += 1;
         }
         let mut index = JoinIndex {
@@ -1082,12 +1201,12 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             } else {
                 // Many candidates: their keys are gathered first, then grouped in parts
                 // ([`JoinIndex::of_keys`]).
-                let mut keyed = Vec::with_capacity(candidates.len());
+                let mut keyed = Keyed::default();
                 let mut unkeyed = Vec::new();
                 for &f in candidates {
                     match key_of(f) {
-                        Some(JoinKey::Keyed(k)) => keyed.push((JoinKey::Keyed(k), f)),
                         Some(JoinKey::Unkeyed) => unkeyed.push(f),
+                        Some(key) => keyed.push(key, f),
                         None => {}
                     }
                 }
@@ -1731,6 +1850,49 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+
+        /// Keys gathered as they come (packed while they are names of one width, as they are
+        /// after the first of another class or width), whole or in two parts appended, read
+        /// back as the keys given, in order, each with its candidate.
+        #[test]
+        fn keys_gathered_packed_read_back_as_given(
+            rows in proptest::collection::vec((1usize..=4, proptest::collection::vec(0u32..1000, 4), proptest::bool::weighted(0.05)), 0..40),
+            cut in 0usize..40,
+        ) {
+            // Keys of names of one width (mostly), some of another width or a number.
+            let keys: Vec<(JoinKey, FactIndex)> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, (width, ids, other))| {
+                    let mut parts = Parts::Names(ArrayVec::new());
+                    let width = if *other { *width } else { rows.first().map_or(1, |r| r.0) };
+                    for &id in ids.iter().take(width) {
+                        parts.push(KeyPart::Name(id));
+                    }
+                    if *other && width == 4 {
+                        parts.push(KeyPart::Other(Key::Number(Decimal::from(7))));
+                    }
+                    (JoinKey::Keyed(parts), 10 + i)
+                })
+                .collect();
+            let whole = Keyed::from(&keys[..]);
+            proptest::prop_assert_eq!(whole.len(), keys.len());
+            let same = |a: &[(JoinKey, FactIndex)], b: &[(JoinKey, FactIndex)]| {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|((x, f), (y, g))| f == g && match (x, y) {
+                        (JoinKey::Keyed(p), JoinKey::Keyed(q)) => p == q,
+                        _ => false,
+                    })
+            };
+            proptest::prop_assert!(same(&whole.into_any(), &keys));
+            // Gathered in two parts and appended, as on two threads.
+            let cut = cut.min(keys.len());
+            let (first, second) = keys.split_at(cut);
+            let mut parted = Keyed::from(first);
+            parted.append(Keyed::from(second));
+            proptest::prop_assert_eq!(parted.len(), keys.len());
+            proptest::prop_assert!(same(&parted.into_any(), &keys));
+        }
 
         /// On any keys (names of one width, drawn from a few, some candidates without a key),
         /// an index grouped in parts gives every probe, every exact group and every member's
