@@ -659,30 +659,23 @@ impl JoinIndex {
     /// ([`JoinIndex::member_group`]). Past the caches, grouping in parts is faster than hashing
     /// each candidate's key into one large map, which misses the cache at nearly every key.
     fn in_parts(keyed: Keyed, unkeyed: &[FactIndex], by_member: bool, parallel: bool) -> JoinIndex {
-        let mut index = match keyed {
+        // Grouped, or the keys given back (past 2^32 candidates, or not packed) to be hashed.
+        let grouped = match keyed {
             Keyed::Narrow(width, keys) if !keys.is_empty() => {
                 match JoinIndex::grouped(&keys, width, unkeyed, parallel) {
-                    Some((index, map)) => JoinIndex {
-                        groups: Groups::Narrow(width, map),
-                        ..index
-                    },
-                    None => {
-                        let keyed = Keyed::Narrow(width, keys).into_any();
-                        return JoinIndex::hashed(keyed, unkeyed, by_member);
-                    }
+                    Some((index, map)) => Ok((index, Groups::Narrow(width, map))),
+                    None => Err(Keyed::Narrow(width, keys)),
                 }
             }
             Keyed::Wide(width, keys) => match JoinIndex::grouped(&keys, width, unkeyed, parallel) {
-                Some((index, map)) => JoinIndex {
-                    groups: Groups::Wide(width, map),
-                    ..index
-                },
-                None => {
-                    let keyed = Keyed::Wide(width, keys).into_any();
-                    return JoinIndex::hashed(keyed, unkeyed, by_member);
-                }
+                Some((index, map)) => Ok((index, Groups::Wide(width, map))),
+                None => Err(Keyed::Wide(width, keys)),
             },
-            keyed => return JoinIndex::hashed(keyed.into_any(), unkeyed, by_member),
+            keyed => Err(keyed),
+        };
+        let mut index = match grouped {
+            Ok((index, groups)) => JoinIndex { groups, ..index },
+            Err(keyed) => return JoinIndex::hashed(keyed.into_any(), unkeyed, by_member),
         };
         if by_member {
             index.member_groups = MemberGroups::of(&index.pairs());
