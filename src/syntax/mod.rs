@@ -537,7 +537,7 @@ impl std::str::FromStr for Value {
     }
 }
 
-/// [`Value::from_str`] by the general parser alone.
+/// `Value::from_str` ([`std::str::FromStr`]) by the general parser alone.
 fn value_with_parser(text: &str) -> Result<Value, ParseValueError> {
     let file = FileId::new(u32::MAX);
     let pair = Grammar::parse(Rule::value_only, text)
