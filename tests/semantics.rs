@@ -154,6 +154,94 @@ fn join_keys_from_a_fields_column_match_as_read_from_the_facts() {
     assert_eq!(after.errors.len(), 8);
 }
 
+/// Joins over more than 32,768 candidates, whose index is grouped a part of the keys at a time
+/// (two names to a key, and three), and a sub-query over them, find exactly the pairs a nested
+/// loop finds, in the same order on one thread and on two.
+#[test]
+fn joins_over_many_candidates_find_what_a_nested_loop_finds() {
+    let entities = 180usize;
+    let goods = ["gpus", "power", "land"];
+    let mut deals = String::new();
+    for e in 0..entities {
+        deals.push_str(&format!("entity e{e} {{ }}\n"));
+    }
+    // (buyer, seller, goods) of each purchase, and (investor, investee, use) of each investment:
+    // the seller and buyer of a purchase, what it bought for every other one.
+    let purchases = 34_000usize;
+    let purchase = |p: usize| ((p * 7919) % entities, (p * 104_729 + 3) % entities, p % 3);
+    let investment = |i: usize| {
+        let (b, s, g) = purchase((i * 97) % purchases);
+        (s, b, if i.is_multiple_of(2) { g } else { (g + 1) % 3 })
+    };
+    let investments = 200usize;
+    for p in 0..purchases {
+        let (b, s, g) = purchase(p);
+        deals.push_str(&format!(
+            "deal p{p} {{ kind: purchase  buyer: e{b}  seller: e{s}  goods: {} }}\n",
+            goods[g]
+        ));
+    }
+    for i in 0..investments {
+        let (from, to, g) = investment(i);
+        deals.push_str(&format!(
+            "deal i{i} {{ kind: investment  investor: e{from}  investee: e{to}  use_of_proceeds: {} }}\n",
+            goods[g]
+        ));
+    }
+    let rules = "rule two { severity: low\n\
+           match inv: deal where inv.kind == investment\n\
+                 buy: deal where buy.kind == purchase\n\
+           when buy.buyer == inv.investee and buy.seller == inv.investor\n\
+           flag \"{inv.id}/{buy.id}\" }\n\
+         rule three { severity: low\n\
+           match inv: deal where inv.kind == investment\n\
+                 buy: deal where buy.kind == purchase\n\
+           when buy.buyer == inv.investee and buy.seller == inv.investor\n\
+             and buy.goods == inv.use_of_proceeds\n\
+           flag \"{inv.id}+{buy.id}\" }\n\
+         rule again { severity: low\n\
+           match buy: deal where buy.kind == purchase\n\
+           when exists other: deal where other.kind == purchase\n\
+             and other.buyer == buy.buyer and other.seller == buy.seller and other.id != buy.id\n\
+           flag \"{buy.id}\" }";
+    let mut engine = Engine::new();
+    engine.load("t.rules", rules).unwrap();
+    engine.load("t.deals", deals).unwrap();
+    // The nested loop, over the purchases of each (buyer, seller).
+    let mut pairs: indexmap::IndexMap<(usize, usize), Vec<usize>> = Default::default();
+    for p in 0..purchases {
+        let (b, s, _) = purchase(p);
+        pairs.entry((b, s)).or_default().push(p);
+    }
+    let mut want = Vec::new();
+    for i in 0..investments {
+        let (from, to, g) = investment(i);
+        for &p in pairs.get(&(to, from)).map_or(&[][..], Vec::as_slice) {
+            want.push(format!("i{i}/p{p}"));
+            if purchase(p).2 == g {
+                want.push(format!("i{i}+p{p}"));
+            }
+        }
+    }
+    for same in pairs.values().filter(|same| same.len() > 1) {
+        want.extend(same.iter().map(|p| format!("p{p}")));
+    }
+    want.sort();
+    let mut reports = Vec::new();
+    for threads in [1, 2] {
+        engine.set_threads(Some(threads));
+        let report = engine.evaluate().unwrap();
+        let mut got = messages(&report);
+        got.sort();
+        assert_eq!(got.len(), want.len(), "{threads} thread(s)");
+        assert_eq!(got, want, "{threads} thread(s)");
+        assert!(report.errors.is_empty() && report.data_gaps.is_empty());
+        reports.push(messages(&report));
+    }
+    assert!(want.iter().any(|m| m.contains('+')) && want.len() > 1_000);
+    assert_eq!(reports[0], reports[1]);
+}
+
 /// Two alike sub-queries whose own conditions convert a currency: the rate taken while the
 /// second one's candidates are found is shown in the explanation of the condition holding it,
 /// as it is when the sub-query stands alone (their index is not shared).
