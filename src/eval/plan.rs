@@ -162,13 +162,11 @@ impl Default for Keyed {
 impl Keyed {
     /// Appends `key`, the key of candidate `f`.
     pub(super) fn push(&mut self, key: JoinKey, f: FactIndex) {
-        // The key's width and its names packed, the first in the highest bits.
+        // The key's width and its names packed ([`pack`]).
         let packed = match &key {
-            JoinKey::Keyed(Parts::Names(ids)) => Some((
-                ids.len(),
-                ids.iter()
-                    .fold(0u128, |acc, &id| (acc << 32) | u128::from(id)),
-            )),
+            JoinKey::Keyed(parts @ Parts::Names(ids)) => {
+                pack(parts, ids.len()).map(|k| (ids.len(), k))
+            }
             _ => None,
         };
         match (&mut *self, packed) {
@@ -729,7 +727,10 @@ impl JoinIndex {
         }
         let mut next: Vec<usize> = starts.iter().take(count).copied().collect();
         let mut order = vec![0u32; n];
-        u32::try_from(n).ok()?;
+        // Positions are kept in 32 bits.
+        if u32::try_from(n).is_err() {
+            return None;
+        }
         for (at, (k, _)) in (0u32..).zip(keys) {
             let slot = next.get_mut(part_of(k))?;
             *order.get_mut(*slot)? = at;
