@@ -811,8 +811,9 @@ impl Engine {
     /// 4 MiB or more is read in chunks of 1 MiB on every thread (the calling one included), and
     /// its facts are added on the calling thread in file order; independent rules run in
     /// parallel, one rule per thread at a time, and within a rule the rows of a derive round,
-    /// the candidates of a binding whose conditions hold a sub-query, and the filtering and keys
-    /// of a sub-query over 16,384 facts or more are split across the threads. `None` (the
+    /// the candidates of a binding whose conditions hold a sub-query, the filtering and keys
+    /// of a sub-query over 16,384 facts or more, and the grouping of a join index of 32,768
+    /// candidates or more are split across the threads. `None` (the
     /// default) uses one thread per core
     /// (`std::thread::available_parallelism`); `Some(1)` loads and evaluates on the calling
     /// thread. The facts, diagnostics and report are the same, byte for byte, whatever the
