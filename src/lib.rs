@@ -194,7 +194,6 @@ struct EarlyCheck {
     results: Option<eval::RuleResults>,
 }
 
-/// One thread per core, as the system reports it (1 if it cannot tell).
 /// The text of a file being loaded: shared with the caller, or given to the engine.
 enum Given {
     Shared(Arc<str>),
@@ -218,6 +217,7 @@ impl Given {
     }
 }
 
+/// One thread per core, as the system reports it (1 if it cannot tell).
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
