@@ -222,15 +222,21 @@ impl Packed {
     /// Compresses `text` in blocks of at most `block` bytes ([`PACK_BLOCK`], smaller in
     /// tests), on every thread of the current pool when `parallel`.
     fn new(text: &str, block: usize, parallel: bool) -> Packed {
-        use rayon::prelude::*;
         let bytes = text.as_bytes();
         let cuts = Packed::cuts(bytes, block);
-        let packed: Vec<PackedBlock> = if parallel {
+        let packed = Packed::pack_each(bytes, &cuts, parallel);
+        Packed::of_blocks(bytes.len(), &cuts, packed)
+    }
+
+    /// The blocks of `bytes` at `cuts`, in order ([`Packed::pack`]), on every thread of the
+    /// current pool when `parallel`.
+    fn pack_each(bytes: &[u8], cuts: &[Range<usize>], parallel: bool) -> Vec<PackedBlock> {
+        use rayon::prelude::*;
+        if parallel {
             cuts.par_iter().map(|r| Packed::pack(bytes, r)).collect()
         } else {
             cuts.iter().map(|r| Packed::pack(bytes, r)).collect()
-        };
-        Packed::of_blocks(bytes.len(), &cuts, packed)
+        }
     }
 
     /// Compresses `text` as [`Packed::new`] does, giving its memory back as it goes: the
@@ -238,33 +244,17 @@ impl Packed {
     /// after each group, so that the text and its compressed copy are never held whole
     /// together.
     fn from_owned(text: String, block: usize, parallel: bool) -> Packed {
-        use rayon::prelude::*;
         let mut bytes = text.into_bytes();
         let len = bytes.len();
         let cuts = Packed::cuts(&bytes, block);
-        let mut packed: Vec<Option<PackedBlock>> = Vec::new();
-        packed.resize_with(cuts.len(), || None);
-        let mut end = cuts.len();
-        while end > 0 {
-            let start = end.saturating_sub(PACK_GROUP);
-            let group = cuts.get(start..end).unwrap_or_default();
-            let made: Vec<PackedBlock> = if parallel {
-                group.par_iter().map(|r| Packed::pack(&bytes, r)).collect()
-            } else {
-                group.iter().map(|r| Packed::pack(&bytes, r)).collect()
-            };
-            for (slot, made) in packed.iter_mut().skip(start).zip(made) {
-                *slot = Some(made);
-            }
+        // The groups of blocks, last first.
+        let mut groups = Vec::with_capacity(cuts.len().div_ceil(PACK_GROUP));
+        for group in cuts.rchunks(PACK_GROUP) {
+            groups.push(Packed::pack_each(&bytes, group, parallel));
             bytes.truncate(group.first().map_or(0, |r| r.start));
             bytes.shrink_to_fit();
-            end = start;
         }
-        // Every block was packed above; one that was not (none) reads as empty.
-        let packed = packed
-            .into_iter()
-            .map(|p| p.unwrap_or_else(|| Packed::pack(&[], &(0..0))))
-            .collect();
+        let packed = groups.into_iter().rev().flatten().collect();
         Packed::of_blocks(len, &cuts, packed)
     }
 
