@@ -491,45 +491,48 @@ impl JoinIndexBuilder {
             ..
         } = self;
         if by_member {
-            index.member_groups = MemberGroups::of(&pairs);
+            index.member_groups = MemberGroups::of(pairs.iter().copied());
         }
         let groups = map.len();
         index.groups = Groups::Any(map);
-        let mut starts = vec![0u32; groups + 1];
-        for &(g, _) in &pairs {
-            if let Some(s) = starts.get_mut(g as usize + 1) {
-                *s += 1;
-            }
-        }
-        for g in 0..groups {
-            let before = starts.get(g).copied().unwrap_or(0);
-            if let Some(s) = starts.get_mut(g + 1) {
-                *s += before;
-            }
-        }
-        let mut next: Vec<u32> = starts.iter().take(groups).copied().collect();
-        let mut members = vec![0; pairs.len()];
-        for (g, f) in pairs {
-            if let Some(at) = next.get_mut(g as usize) {
-                if let Some(m) = members.get_mut(*at as usize) {
-                    *m = f;
-                }
-                *at += 1;
-            }
-        }
-        index.starts = starts;
-        index.members = members;
+        let laid = by_bucket(groups, pairs.iter().map(|&(g, f)| (g as usize, f)));
+        (index.starts, index.members) = laid.unwrap_or_default();
         index
     }
 }
 
+/// A counting sort: the items of `items` ((bucket, item) pairs, buckets below `buckets`) laid
+/// out bucket after bucket, each bucket in the order given; bucket `b`'s items are
+/// `out[starts[b]..starts[b + 1]]`. `None` for a bucket out of range or past 2^32 items.
+fn by_bucket<T: Copy + Default>(
+    buckets: usize,
+    items: impl Iterator<Item = (usize, T)> + Clone,
+) -> Option<(Vec<u32>, Vec<T>)> {
+    let mut starts = vec![0u32; buckets + 1];
+    for (b, _) in items.clone() {
+        *starts.get_mut(b + 1)? += 1;
+    }
+    for b in 0..buckets {
+        let before = *starts.get(b)?;
+        *starts.get_mut(b + 1)? += before;
+    }
+    let mut next: Vec<u32> = starts.iter().take(buckets).copied().collect();
+    let mut out = vec![T::default(); starts.last().copied().unwrap_or(0) as usize];
+    for (b, item) in items {
+        let slot = next.get_mut(b)?;
+        *out.get_mut(*slot as usize)? = item;
+        *slot += 1;
+    }
+    Some((starts, out))
+}
+
 impl MemberGroups {
     /// The group of each fact of `pairs` ((group, fact) pairs); `None` for no pair.
-    fn of(pairs: &[(u32, FactIndex)]) -> Option<MemberGroups> {
-        let first = pairs.iter().map(|&(_, f)| f).min()?;
-        let last = pairs.iter().map(|&(_, f)| f).max()?;
+    fn of(pairs: impl Iterator<Item = (u32, FactIndex)> + Clone) -> Option<MemberGroups> {
+        let first = pairs.clone().map(|(_, f)| f).min()?;
+        let last = pairs.clone().map(|(_, f)| f).max()?;
         let mut groups = vec![NO_GROUP; last - first + 1];
-        for &(g, f) in pairs {
+        for (g, f) in pairs {
             if let Some(slot) = groups.get_mut(f - first) {
                 *slot = g;
             }
@@ -660,44 +663,27 @@ impl JoinIndex {
         // Grouped, or the keys given back (past 2^32 candidates, or not packed) to be hashed.
         let grouped = match keyed {
             Keyed::Narrow(width, keys) if !keys.is_empty() => {
-                match JoinIndex::grouped(&keys, width, unkeyed, parallel) {
+                match JoinIndex::grouped(&keys, width, unkeyed, by_member, parallel) {
                     Some((index, map)) => Ok((index, Groups::Narrow(width, map))),
                     None => Err(Keyed::Narrow(width, keys)),
                 }
             }
-            Keyed::Wide(width, keys) => match JoinIndex::grouped(&keys, width, unkeyed, parallel) {
-                Some((index, map)) => Ok((index, Groups::Wide(width, map))),
-                None => Err(Keyed::Wide(width, keys)),
-            },
+            Keyed::Wide(width, keys) => {
+                match JoinIndex::grouped(&keys, width, unkeyed, by_member, parallel) {
+                    Some((index, map)) => Ok((index, Groups::Wide(width, map))),
+                    None => Err(Keyed::Wide(width, keys)),
+                }
+            }
             keyed => Err(keyed),
         };
-        let mut index = match grouped {
+        match grouped {
             Ok((index, groups)) => JoinIndex { groups, ..index },
-            Err(keyed) => return JoinIndex::hashed(keyed.into_any(), unkeyed, by_member),
-        };
-        if by_member {
-            index.member_groups = MemberGroups::of(&index.pairs());
+            Err(keyed) => JoinIndex::hashed(keyed.into_any(), unkeyed, by_member),
         }
-        index
     }
 
-    /// (group, member) for every member, group after group.
-    fn pairs(&self) -> Vec<(u32, FactIndex)> {
-        let mut pairs = Vec::with_capacity(self.members.len());
-        for (g, w) in (0u32..).zip(self.starts.windows(2)) {
-            if let [start, end] = *w {
-                let of_group = self
-                    .members
-                    .get(start as usize..end as usize)
-                    .unwrap_or(&[]);
-                pairs.extend(of_group.iter().map(|&f| (g, f)));
-            }
-        }
-        pairs
-    }
-
-    /// [`JoinIndex::in_parts`] over `keys`: (packed key, fact) pairs, in candidate order.
-    /// `None` only past 2^32 candidates.
+    /// [`JoinIndex::in_parts`] over `keys`: (packed key, fact) pairs, in candidate order,
+    /// keeping the group of each member when `by_member`. `None` only past 2^32 candidates.
     ///
     /// The candidates are placed by a part of their key's hash (one pass, reading and writing
     /// in order); each part is grouped on its own, in candidate order, with a hash table that
@@ -709,35 +695,25 @@ impl JoinIndex {
         keys: &[(K, FactIndex)],
         width: usize,
         unkeyed: &[FactIndex],
+        by_member: bool,
         parallel: bool,
     ) -> Option<(JoinIndex, GroupMap<K>)> {
         let n = keys.len();
+        // Positions are kept in 32 bits.
+        u32::try_from(n).ok()?;
         let count = (n / KEYS_PER_PART).max(1).next_power_of_two();
         let hasher = crate::hash::FastHasher::default();
-        let part_of = |k: &K| ((hasher.hash_one(k) >> PART_SHIFT) as usize) & (count - 1);
+        // Each key hashed once: for its part, and for its part's table.
+        let hashes: Vec<u64> = keys.iter().map(|(k, _)| hasher.hash_one(k)).collect();
+        let part_of = |h: u64| ((h >> PART_SHIFT) as usize) & (count - 1);
         // The candidates of each part, one part after the other, each in candidate order:
         // `order[starts[p]..starts[p + 1]]`.
-        let mut starts = vec![0usize; count + 1];
-        for (k, _) in keys {
-            *starts.get_mut(part_of(k) + 1)? += 1;
-        }
-        for p in 0..count {
-            let before = *starts.get(p)?;
-            *starts.get_mut(p + 1)? += before;
-        }
-        let mut next: Vec<usize> = starts.iter().take(count).copied().collect();
-        let mut order = vec![0u32; n];
-        // Positions are kept in 32 bits.
-        if u32::try_from(n).is_err() {
-            return None;
-        }
-        for (at, (k, _)) in (0u32..).zip(keys) {
-            let slot = next.get_mut(part_of(k))?;
-            *order.get_mut(*slot)? = at;
-            *slot += 1;
-        }
-        let range =
-            |p: usize| starts.get(p).copied().unwrap_or(0)..starts.get(p + 1).copied().unwrap_or(0);
+        let placed = (0u32..).zip(&hashes).map(|(at, &h)| (part_of(h), at));
+        let (starts, order) = by_bucket(count, placed)?;
+        let range = |p: usize| {
+            let at = |p: usize| starts.get(p).map_or(0, |&s| s as usize);
+            at(p)..at(p + 1)
+        };
         // For the candidates of part `p`, in order: the group of each, numbered within the
         // part; the first candidate of each group; and the part's table from key to group.
         type Part<K> = (Vec<u32>, Vec<u32>, hashbrown::HashTable<(K, u32)>);
@@ -748,11 +724,11 @@ impl JoinIndex {
             let mut groups = Vec::with_capacity(of_part.len());
             let mut firsts = Vec::new();
             for &at in of_part {
-                let Some(&(k, _)) = keys.get(at as usize) else {
+                let (Some(&(k, _)), Some(&hash)) = (keys.get(at as usize), hashes.get(at as usize))
+                else {
                     continue;
                 };
                 let new = u32::try_from(firsts.len()).unwrap_or(u32::MAX);
-                let hash = hasher.hash_one(k);
                 let g = match table.entry(hash, |(x, _)| *x == k, |(x, _)| hasher.hash_one(x)) {
                     hashbrown::hash_table::Entry::Occupied(e) => e.get().1,
                     hashbrown::hash_table::Entry::Vacant(e) => {
@@ -823,26 +799,14 @@ impl JoinIndex {
         };
         drop(number);
         // The members, group after group, each group in candidate order.
-        let groups = total as usize;
-        let mut group_starts = vec![0u32; groups + 1];
-        for &g in &group_of {
-            *group_starts.get_mut(g as usize + 1)? += 1;
-        }
-        for g in 0..groups {
-            let before = *group_starts.get(g)?;
-            *group_starts.get_mut(g + 1)? += before;
-        }
-        let mut at_group: Vec<u32> = group_starts.iter().take(groups).copied().collect();
-        let mut members = vec![0; n];
-        for (&(_, f), &g) in keys.iter().zip(&group_of) {
-            let slot = at_group.get_mut(g as usize)?;
-            *members.get_mut(*slot as usize)? = f;
-            *slot += 1;
-        }
+        let grouped = || keys.iter().zip(&group_of).map(|(&(_, f), &g)| (g, f));
+        let (group_starts, members) =
+            by_bucket(total as usize, grouped().map(|(g, f)| (g as usize, f)))?;
         let mut index = JoinIndex {
             unkeyed: unkeyed.to_vec(),
             starts: group_starts,
             members,
+            member_groups: by_member.then(|| MemberGroups::of(grouped())).flatten(),
             ..JoinIndex::default()
         };
         index
@@ -1184,6 +1148,8 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                     }
                 }
             };
+            // Few candidates: each key hashed into one map as it is read (gathering them packed
+            // first, to hash them after, costs about 8% of W2 at 10k deals).
             if candidates.len() < PARTS_INDEX_MIN {
                 let mut index = JoinIndexBuilder::with_capacity(candidates.len());
                 for &f in candidates {
@@ -1192,20 +1158,19 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
                     }
                 }
                 indexes.push(index.finish());
-            } else {
-                // Many candidates: their keys are gathered first, then grouped in parts
-                // ([`JoinIndex::of_keys`]).
-                let mut keyed = Keyed::default();
-                let mut unkeyed = Vec::new();
-                for &f in candidates {
-                    match key_of(f) {
-                        Some(JoinKey::Unkeyed) => unkeyed.push(f),
-                        Some(key) => keyed.push(key, f),
-                        None => {}
-                    }
-                }
-                indexes.push(JoinIndex::of_keys(keyed, &unkeyed, false, self.threads > 1));
+                continue;
             }
+            // Many: their keys are gathered, then grouped in parts (`JoinIndex::of_keys`).
+            let mut keyed = Keyed::default();
+            let mut unkeyed = Vec::new();
+            for &f in candidates {
+                match key_of(f) {
+                    Some(JoinKey::Unkeyed) => unkeyed.push(f),
+                    Some(key) => keyed.push(key, f),
+                    None => {}
+                }
+            }
+            indexes.push(JoinIndex::of_keys(keyed, &unkeyed, false, self.threads > 1));
         }
         self.indexes = Rc::new(indexes);
         for (failure, bound) in failures {
