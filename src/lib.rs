@@ -1127,14 +1127,11 @@ impl Engine {
         results.extend(late_at.into_iter().zip(late_results));
         // Merged in rule order, as one run over all the rules would give them.
         results.sort_by_key(|(at, _)| *at);
+        let mut errors = eval::Distinct::new(&mut report.errors);
         for (_, r) in results {
             report.findings.extend(r.findings);
             report.data_gaps.extend(r.data_gaps);
-            for e in r.errors {
-                if !report.errors.contains(&e) {
-                    report.errors.push(e);
-                }
-            }
+            errors.extend(r.errors);
         }
         explain::sort(&mut report.findings);
         report.data_gaps.sort_by(|a, b| {

@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use super::errors::Distinct;
 use super::{Budgets, Conditions, Placeholders, collect_bindings};
 use crate::check::PackDefaults;
 use crate::check::derive::{check_cycle_hops, check_derives, stratify};
@@ -151,6 +152,7 @@ fn derive_round(
         ..budgets
     };
     let bindings = collect_bindings(&d.rule, facts, budgets, restrict, errors);
+    let mut errors = Distinct::new(errors);
     let Some(rel) = relations.get(&d.relation) else {
         return;
     };
@@ -241,9 +243,7 @@ fn derive_round(
             let made = match made {
                 Ok(made) => made,
                 Err(e) => {
-                    if !errors.contains(&e) {
-                        errors.push(e);
-                    }
+                    errors.push(e);
                     continue;
                 }
             };
@@ -414,6 +414,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
     let mut steps = 0u64;
     let mut stopped = false;
     let hop = Conditions::new(q.hop_rule, facts);
+    let mut errors = Distinct::new(errors);
     for s in &starts {
         let mut path_nodes = vec![s.clone()];
         let mut path_rows: Vec<FactIndex> = Vec::new();
@@ -431,10 +432,10 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
             &mut found,
             &mut steps,
             &mut stopped,
-            errors,
+            &mut errors,
         );
         if stopped {
-            errors.push(EvalError {
+            errors.push_anyway(EvalError {
                 rule: q.hop_rule.id.clone(),
                 span: q.span,
                 expr: String::new(),
@@ -675,7 +676,7 @@ fn dfs(
     found: &mut FastMap<Vec<Name>, (Vec<FactIndex>, usize)>,
     steps: &mut u64,
     stopped: &mut bool,
-    errors: &mut Vec<EvalError>,
+    errors: &mut Distinct<'_>,
 ) {
     if *stopped || rows.len() >= s.max_hops {
         return;
@@ -708,9 +709,7 @@ fn dfs(
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
-                if !errors.contains(&e) {
-                    errors.push(e);
-                }
+                errors.push(e);
                 continue;
             }
         }

@@ -6,6 +6,8 @@
 //! So `d.status != definitive` does not fire on a deal without `status`.
 
 pub mod derive;
+mod errors;
+pub(crate) use errors::Distinct;
 mod plan;
 
 use crate::explain::{

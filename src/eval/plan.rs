@@ -9,6 +9,7 @@
 //!    candidates and probed with the bound side: no nested loop over all pairs.
 //! 4. Every other condition is checked as soon as all the bindings it reads are bound.
 
+use super::errors::Distinct;
 use super::{Budgets, Evaluator, Failure, Truth};
 use crate::explain::{DataGap, EvalError, Finding, MissingField};
 use crate::facts::{FactBase, FactIndex};
@@ -848,7 +849,7 @@ impl JoinIndex {
 pub(super) struct Run<'r, 'a, 'x> {
     rule: &'r CheckedRule,
     ev: &'x Evaluator<'a>,
-    errors: &'x mut Vec<EvalError>,
+    errors: Distinct<'x>,
     /// Each binding's candidates (shared with the loop that walks them).
     candidates: Rc<Vec<Vec<FactIndex>>>,
     steps: Rc<Vec<Step<'r>>>,
@@ -909,7 +910,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         let mut run = Run {
             rule,
             ev,
-            errors,
+            errors: Distinct::new(errors),
             candidates: Rc::default(),
             steps: Rc::default(),
             indexes: Rc::default(),
@@ -930,7 +931,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     }
 
     fn record(&mut self, failure: Failure<'_>, bound: &[Option<FactIndex>]) {
-        record(self.ev, self.rule, self.errors, failure, bound);
+        record(self.ev, self.rule, &mut self.errors, failure, bound);
     }
 
     /// Stops the rule with an error naming it.
@@ -939,7 +940,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             return;
         }
         self.stopped = true;
-        self.errors.push(EvalError {
+        self.errors.push_anyway(EvalError {
             rule: self.rule.id.clone(),
             span: self.rule.span,
             expr: String::new(),
@@ -951,7 +952,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
     /// Evaluates condition `cond`; an error is recorded and counts as false. An unknown result
     /// comes with the missing fields behind it.
     fn check(&mut self, cond: usize, bound: &[Option<FactIndex>]) -> (Truth, Option<Gap>) {
-        check(self.ev, self.rule, self.errors, cond, bound)
+        check(self.ev, self.rule, &mut self.errors, cond, bound)
     }
 
     fn filter_candidates(&mut self) {
@@ -1012,7 +1013,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             let kept = if self.threads > 1 && all.len() >= PARALLEL_CANDIDATES && !subs.is_empty() {
                 self.filter_in_parts(&own, &subs, &all)
             } else {
-                filter(self.ev, self.rule, self.errors, &own, &all)
+                filter(self.ev, self.rule, &mut self.errors, &own, &all)
             };
             for (f, gap) in kept.gaps {
                 self.unknown_filters.insert((v, f), gap);
@@ -1033,7 +1034,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         let mut at = 0;
         while at < all.len().min(FIRST_HERE) && !subs.iter().all(|&s| self.ev.holds_index(s)) {
             let one = all.get(at..=at).unwrap_or_default();
-            kept.extend(filter(self.ev, self.rule, self.errors, own, one));
+            kept.extend(filter(self.ev, self.rule, &mut self.errors, own, one));
             at += 1;
         }
         let rest = all.get(at..).unwrap_or_default();
@@ -1049,17 +1050,13 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
             .map(|chunk| {
                 let ev = Evaluator::with_built(facts, rule, &built);
                 let mut errors = Vec::new();
-                let kept = filter(&ev, rule, &mut errors, own, chunk);
+                let kept = filter(&ev, rule, &mut Distinct::new(&mut errors), own, chunk);
                 (kept, errors, ev.built())
             })
             .collect();
         for (part_kept, errors, built) in parts {
             kept.extend(part_kept);
-            for e in errors {
-                if !self.errors.contains(&e) {
-                    self.errors.push(e);
-                }
-            }
+            self.errors.extend(errors);
             self.ev.adopt(built);
         }
         kept
@@ -1225,11 +1222,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         }
         let (finding, errors) = self.ev.finding(self.rule, bound);
         findings.push(finding);
-        for e in errors {
-            if !self.errors.contains(&e) {
-                self.errors.push(e);
-            }
-        }
+        self.errors.extend(errors);
     }
 
     fn step(
@@ -1347,7 +1340,7 @@ impl Kept {
 fn filter(
     ev: &Evaluator<'_>,
     rule: &CheckedRule,
-    errors: &mut Vec<EvalError>,
+    errors: &mut Distinct<'_>,
     own: &Own<'_>,
     all: &[FactIndex],
 ) -> Kept {
@@ -1392,7 +1385,7 @@ fn filter(
 fn check(
     ev: &Evaluator<'_>,
     rule: &CheckedRule,
-    errors: &mut Vec<EvalError>,
+    errors: &mut Distinct<'_>,
     cond: usize,
     bound: &[Option<FactIndex>],
 ) -> (Truth, Option<Gap>) {
@@ -1421,14 +1414,11 @@ fn check(
 fn record(
     ev: &Evaluator<'_>,
     rule: &CheckedRule,
-    errors: &mut Vec<EvalError>,
+    errors: &mut Distinct<'_>,
     failure: Failure<'_>,
     bound: &[Option<FactIndex>],
 ) {
-    let error = ev.error(rule, bound, failure);
-    if !errors.contains(&error) {
-        errors.push(error);
-    }
+    errors.push(ev.error(rule, bound, failure));
 }
 
 /// The sub-queries `e` holds, by number, outermost first.
