@@ -337,11 +337,7 @@ impl FieldMap {
 
     /// The fields with their names, in written order.
     pub fn iter(&self) -> Fields<'_> {
-        Fields {
-            map: self,
-            front: 0,
-            back: self.len(),
-        }
+        FieldsView(FieldsHeld::Map(self)).iter()
     }
 
     /// The names, in written order.
@@ -459,9 +455,10 @@ impl std::fmt::Debug for FieldMap {
     }
 }
 
-/// The fields of a [`FieldMap`] with their names, in written order ([`FieldMap::iter`]).
+/// The fields of a [`FieldMap`] (or a [`FieldsView`]) with their names, in written order
+/// ([`FieldMap::iter`]).
 pub struct Fields<'m> {
-    map: &'m FieldMap,
+    map: FieldsView<'m>,
     front: usize,
     back: usize,
 }
@@ -650,6 +647,317 @@ impl Fact {
     }
 }
 
+/// A fact as a [`FactBase`] holds it, read in place: what [`FactBase::get`] and
+/// [`FactBase::iter`] give. Its parts are read through methods, so that the fact base is free to
+/// store facts in another form than [`Fact`] (it stores most derived rows in tables);
+/// [`FactView::to_fact`] copies one out.
+#[derive(Clone, Copy)]
+pub struct FactView<'f>(Held<'f>);
+
+#[derive(Clone, Copy)]
+enum Held<'f> {
+    /// A fact stored whole (every loaded fact, a row with a title or with fields written apart
+    /// from it, a fact added after the rows).
+    Fact(&'f Fact),
+    /// A row of a [`RowTable`]: its id, the table, its values.
+    Row {
+        id: &'f Name,
+        table: &'f RowTable,
+        values: &'f [Value],
+    },
+}
+
+impl<'f> FactView<'f> {
+    /// Unique id across all facts (`nvidia_openai_loi`, `OpenAI`); a derived row's id is its
+    /// relation and values (`flow(Nvidia, OpenAI, ...)`).
+    pub fn id(&self) -> &'f Name {
+        match self.0 {
+            Held::Fact(f) => &f.id,
+            Held::Row { id, .. } => id,
+        }
+    }
+
+    /// Entity, deal, or the rows of a relation.
+    pub fn kind(&self) -> &'f FactKind {
+        match self.0 {
+            Held::Fact(f) => &f.kind,
+            Held::Row { table, .. } => &table.kind,
+        }
+    }
+
+    /// The display title, if one was written (derived rows have none).
+    pub fn title(&self) -> Option<&'f str> {
+        match self.0 {
+            Held::Fact(f) => f.title.as_deref(),
+            Held::Row { .. } => None,
+        }
+    }
+
+    /// The fields, in written order (a row's in the order of its relation's columns).
+    pub fn fields(&self) -> FieldsView<'f> {
+        match self.0 {
+            Held::Fact(f) => FieldsView(FieldsHeld::Map(&f.fields)),
+            Held::Row { table, values, .. } => FieldsView(FieldsHeld::Row {
+                names: &table.names,
+                values,
+                span: table.span,
+            }),
+        }
+    }
+
+    /// Where the id was written ([`Span::none`] for facts built in code); for a derived row,
+    /// the derive.
+    pub fn span(&self) -> Span {
+        match self.0 {
+            Held::Fact(f) => f.span,
+            Held::Row { table, .. } => table.span,
+        }
+    }
+
+    /// The value of a field, if the fact has it.
+    pub fn get(&self, name: &str) -> Option<&'f Value> {
+        self.fields().value(name)
+    }
+
+    /// The fact, copied out of the fact base.
+    pub fn to_fact(&self) -> Fact {
+        match self.0 {
+            Held::Fact(f) => f.clone(),
+            Held::Row { id, table, values } => Fact {
+                id: id.clone(),
+                kind: table.kind.clone(),
+                title: None,
+                fields: FieldMap::from_columns(
+                    &table.names,
+                    values.iter().map(|value| {
+                        Some(FactField {
+                            value: value.clone(),
+                            span: table.span,
+                            name_span: table.span,
+                        })
+                    }),
+                ),
+                span: table.span,
+            },
+        }
+    }
+}
+
+impl std::fmt::Debug for FactView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Held::Fact(fact) => fact.fmt(f),
+            Held::Row { .. } => self.to_fact().fmt(f),
+        }
+    }
+}
+
+impl<'f> From<&'f Fact> for FactView<'f> {
+    /// A fact built in code, read as a fact base's facts are.
+    fn from(fact: &'f Fact) -> Self {
+        FactView(Held::Fact(fact))
+    }
+}
+
+impl PartialEq for FactView<'_> {
+    /// The same id, kind, title, span and fields (whatever their order), as for [`Fact`].
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+            && self.kind() == other.kind()
+            && self.title() == other.title()
+            && self.span() == other.span()
+            && self.fields() == other.fields()
+    }
+}
+
+impl PartialEq<Fact> for FactView<'_> {
+    fn eq(&self, other: &Fact) -> bool {
+        *self == FactView::from(other)
+    }
+}
+
+/// The fields of a fact as a [`FactBase`] holds them ([`FactView::fields`]): a fact's
+/// [`FieldMap`], or a derived row's values in its relation's table. Read as a map is.
+#[derive(Clone, Copy)]
+pub struct FieldsView<'f>(FieldsHeld<'f>);
+
+#[derive(Clone, Copy)]
+enum FieldsHeld<'f> {
+    Map(&'f FieldMap),
+    /// A row of a table: every column present, all written at `span`.
+    Row {
+        names: &'f Arc<NameList>,
+        values: &'f [Value],
+        span: Span,
+    },
+}
+
+impl<'f> FieldsView<'f> {
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            FieldsHeld::Map(m) => m.len(),
+            FieldsHeld::Row { values, .. } => values.len(),
+        }
+    }
+
+    /// Whether there is no field.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn names(&self) -> &'f [Name] {
+        match self.0 {
+            FieldsHeld::Map(m) => m.names.as_slice(),
+            FieldsHeld::Row { names, .. } => names.as_slice(),
+        }
+    }
+
+    /// The position of field `name`.
+    pub fn get_index_of(&self, name: &str) -> Option<usize> {
+        self.names().iter().position(|n| **n == *name)
+    }
+
+    /// Field `name`.
+    pub fn get(&self, name: &str) -> Option<FieldRef<'f>> {
+        self.get_index_of(name)
+            .and_then(|i| self.get_index(i))
+            .map(|(_, f)| f)
+    }
+
+    /// The value of field `name`.
+    pub fn value(&self, name: &str) -> Option<&'f Value> {
+        self.get_index_of(name).and_then(|i| self.value_at(i))
+    }
+
+    /// Whether field `name` is present.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get_index_of(name).is_some()
+    }
+
+    /// The value of the field at position `index`.
+    pub(crate) fn value_at(&self, index: usize) -> Option<&'f Value> {
+        match self.0 {
+            FieldsHeld::Map(m) => m.value_at(index),
+            FieldsHeld::Row { values, .. } => values.get(index),
+        }
+    }
+
+    /// The field at position `index`, with its name.
+    pub fn get_index(&self, index: usize) -> Option<(&'f Name, FieldRef<'f>)> {
+        match self.0 {
+            FieldsHeld::Map(m) => m.get_index(index),
+            FieldsHeld::Row {
+                names,
+                values,
+                span,
+            } => names
+                .as_slice()
+                .get(index)
+                .zip(values.get(index))
+                .map(|(name, value)| {
+                    (
+                        name,
+                        FieldRef {
+                            value,
+                            span,
+                            name_span: span,
+                        },
+                    )
+                }),
+        }
+    }
+
+    /// The fields with their names, in written order.
+    pub fn iter(&self) -> Fields<'f> {
+        Fields {
+            map: *self,
+            front: 0,
+            back: self.len(),
+        }
+    }
+
+    /// The names, in written order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &'f Name> + ExactSizeIterator {
+        self.names().iter()
+    }
+
+    /// The fields, in written order.
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = FieldRef<'f>> + ExactSizeIterator {
+        self.iter().map(|(_, f)| f)
+    }
+
+    /// See [`FieldMap::layout`].
+    pub(crate) fn layout(&self) -> u32 {
+        match self.0 {
+            FieldsHeld::Map(m) => m.layout(),
+            FieldsHeld::Row { names, .. } => names.layout,
+        }
+    }
+
+    /// See [`FieldMap::layout_number`].
+    pub(crate) fn layout_number(&self) -> Option<u32> {
+        match self.0 {
+            FieldsHeld::Map(m) => m.layout_number(),
+            FieldsHeld::Row { names, .. } => Some(names.layout).filter(|&l| l != BY_NAME),
+        }
+    }
+}
+
+impl PartialEq for FieldsView<'_> {
+    /// The same fields, whatever their order.
+    fn eq(&self, other: &FieldsView<'_>) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(name, field)| other.get(name) == Some(field))
+    }
+}
+
+impl std::fmt::Debug for FieldsView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'f> IntoIterator for FieldsView<'f> {
+    type Item = (&'f Name, FieldRef<'f>);
+    type IntoIter = Fields<'f>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// Derived rows of one shape, stored together: the rows with every column of their relation,
+/// made by one derive, share the list of column names, the kind, and one span (the derive's),
+/// and keep only their values, one row after another. A row costs its values and its id, not
+/// a [`Fact`] and a map of its own.
+#[derive(Clone, Debug)]
+struct RowTable {
+    kind: FactKind,
+    names: Arc<NameList>,
+    /// Where every row (each value, each name) was written: the derive.
+    span: Span,
+    /// The values, row after row, `names` long each.
+    values: Vec<Value>,
+}
+
+/// A derived row (or a fact added after the rows): its id and where it is stored.
+#[derive(Clone, Debug)]
+struct StoredRow {
+    id: Name,
+    place: RowPlace,
+}
+
+#[derive(Clone, Debug)]
+enum RowPlace {
+    /// Row `at` of table `table`.
+    Table { table: u32, at: u32 },
+    /// A fact no table holds: a row with a title or with fields written apart from it, a fact
+    /// added after the rows.
+    Own(Box<Fact>),
+}
+
 /// How a derived row or a cycle came about: the derive rule (or cycle pattern) and the facts it
 /// was derived from. Given to [`FactBase::add_row`], read back as a [`ProvenanceRef`].
 #[derive(Clone, Debug, PartialEq)]
@@ -737,7 +1045,9 @@ pub struct FactBase {
     /// made to derive rows (and cycles) does not copy them.
     facts: Arc<Vec<Fact>>,
     /// Derived rows (and any fact added after them), after `facts` in index order.
-    rows: Vec<Fact>,
+    rows: Vec<StoredRow>,
+    /// The tables most derived rows are stored in ([`RowPlace::Table`]).
+    tables: Vec<RowTable>,
     /// The facts of each kind, in load order.
     by_kind: FastMap<FactKind, Vec<FactIndex>>,
     /// The position in `by_kind` of the kind of the last fact added.
@@ -927,6 +1237,14 @@ fn push_by_kind(
     }
 }
 
+/// A row stored whole.
+fn own_row(fact: Fact) -> StoredRow {
+    StoredRow {
+        id: fact.id.clone(),
+        place: RowPlace::Own(Box::new(fact)),
+    }
+}
+
 /// No fact: see [`FactBase::fact_of_symbol`].
 const NO_FACT: u32 = u32::MAX;
 
@@ -1052,7 +1370,7 @@ impl FactBase {
         let (symbol, new) = Arc::make_mut(&mut self.symbols).insert_full(fact.id.clone());
         if !new {
             if let Some(first) = self.fact_at_symbol(symbol) {
-                let first_span = self.get(first).map(|f| f.span).unwrap_or_default();
+                let first_span = self.get(first).map(|f| f.span()).unwrap_or_default();
                 return Err(Box::new(
                     Diagnostic::error(
                         Code::DuplicateId,
@@ -1092,7 +1410,10 @@ impl FactBase {
         if self.rows.is_empty() {
             Arc::make_mut(&mut self.facts).push(fact);
         } else {
-            self.rows.push(fact);
+            self.rows.push(StoredRow {
+                id: fact.id.clone(),
+                place: RowPlace::Own(Box::new(fact)),
+            });
             self.provenance.push(None);
         }
         Ok(index)
@@ -1256,12 +1577,31 @@ impl FactBase {
     }
 
     /// The fact at `index`.
-    pub fn get(&self, index: FactIndex) -> Option<&Fact> {
-        self.facts.get(index).or_else(|| {
-            index
+    pub fn get(&self, index: FactIndex) -> Option<FactView<'_>> {
+        match self.facts.get(index) {
+            Some(fact) => Some(FactView(Held::Fact(fact))),
+            None => index
                 .checked_sub(self.facts.len())
                 .and_then(|i| self.rows.get(i))
-        })
+                .and_then(|row| self.row_view(row)),
+        }
+    }
+
+    /// A row as stored, read in place.
+    fn row_view<'f>(&'f self, row: &'f StoredRow) -> Option<FactView<'f>> {
+        match &row.place {
+            RowPlace::Own(fact) => Some(FactView(Held::Fact(fact))),
+            &RowPlace::Table { table, at } => {
+                let table = self.tables.get(table as usize)?;
+                let n = table.names.as_slice().len();
+                let start = at as usize * n;
+                Some(FactView(Held::Row {
+                    id: &row.id,
+                    table,
+                    values: table.values.get(start..start + n)?,
+                }))
+            }
+        }
     }
 
     /// The id of field name `name`, if some fact has a field of that name.
@@ -1288,7 +1628,7 @@ impl FactBase {
         // wanting the same column at once may both make it, alike.
         let id = self.field_id(name);
         let number = |fact: &Fact| {
-            match id.and_then(|id| self.field_by_id(fact, id, name)) {
+            match id.and_then(|id| self.field_by_id(FactView(Held::Fact(fact)), id, name)) {
                 Some(Value::Symbol(_, sid)) => sid.get(),
                 _ => None,
             }
@@ -1316,15 +1656,16 @@ impl FactBase {
     /// read by name).
     pub(crate) fn field_by_id<'f>(
         &self,
-        fact: &'f Fact,
+        fact: FactView<'f>,
         id: FieldId,
         name: &str,
     ) -> Option<&'f Value> {
-        match fact.fields.layout() {
-            BY_NAME => fact.fields.value(name),
+        let fields = fact.fields();
+        match fields.layout() {
+            BY_NAME => fields.value(name),
             layout => {
                 let pos = self.layouts.position(layout, id)?;
-                fact.fields.value_at(pos)
+                fields.value_at(pos)
             }
         }
     }
@@ -1335,8 +1676,12 @@ impl FactBase {
     }
 
     /// All facts in load order.
-    pub fn iter(&self) -> impl Iterator<Item = (FactIndex, &Fact)> {
-        self.facts.iter().chain(&self.rows).enumerate()
+    pub fn iter(&self) -> impl Iterator<Item = (FactIndex, FactView<'_>)> {
+        self.facts
+            .iter()
+            .map(|fact| FactView(Held::Fact(fact)))
+            .chain(self.rows.iter().filter_map(|row| self.row_view(row)))
+            .enumerate()
     }
 
     /// Number of facts.
@@ -1379,10 +1724,58 @@ impl FactBase {
         }
         let index = self.len();
         self.index_kind(&fact, index);
-        self.rows.push(fact);
+        let row = self.store_row(fact);
+        self.rows.push(row);
         self.provenance.push(Some(provenance));
         self.id_symbol.push(u32::MAX);
         index
+    }
+
+    /// A row in the table of its shape (made on first sight) when it has no title and every
+    /// field was written where the row was (a derive's rows), else whole.
+    fn store_row(&mut self, fact: Fact) -> StoredRow {
+        let Some(names) = fact.fields.names.0.clone() else {
+            return own_row(fact);
+        };
+        let span = fact.span;
+        let one_place = fact.title.is_none()
+            && fact
+                .fields
+                .values()
+                .all(|f| f.span.same_place(&span) && f.name_span.same_place(&span));
+        if !one_place {
+            return own_row(fact);
+        }
+        let same = |t: &RowTable| {
+            Arc::ptr_eq(&t.names, &names) && t.kind == fact.kind && t.span.same_place(&span)
+        };
+        // Rows come in runs of one derive: the last table is nearly always the one.
+        let found = match self.tables.last() {
+            Some(t) if same(t) => Some(self.tables.len() - 1),
+            _ => self.tables.iter().position(same),
+        };
+        let table = found.unwrap_or_else(|| {
+            self.tables.push(RowTable {
+                kind: fact.kind.clone(),
+                names: names.clone(),
+                span,
+                values: Vec::new(),
+            });
+            self.tables.len() - 1
+        });
+        let (Ok(number), Some(t)) = (u32::try_from(table), self.tables.get_mut(table)) else {
+            return own_row(fact);
+        };
+        let n = names.as_slice().len();
+        let Ok(at) = u32::try_from(t.values.len().checked_div(n).unwrap_or(0)) else {
+            return own_row(fact);
+        };
+        let Fact { id, fields, .. } = fact;
+        t.values.extend(fields.cells.into_iter().map(|c| c.value));
+        StoredRow {
+            id,
+            place: RowPlace::Table { table: number, at },
+        }
     }
 
     /// Declares field names for a kind before any fact of it exists (the columns of a relation).
@@ -1479,7 +1872,7 @@ impl FactBase {
             .id_symbol
             .get(index)
             .map_or(SymbolId::NONE, |&n| SymbolId::new(n));
-        Some(Value::Symbol(fact.id.clone(), id))
+        Some(Value::Symbol(fact.id().clone(), id))
     }
 
     /// [`FactBase::find`] of symbol `name` numbered `id`: through the number when it is this
@@ -1598,7 +1991,7 @@ mod tests {
                     Some(Value::Symbol(_, sid)) => sid.get().unwrap_or(NOT_A_NAME),
                     _ => NOT_A_NAME,
                 };
-                assert_eq!(number, expected, "{name} of {}", fact.id);
+                assert_eq!(number, expected, "{name} of {}", fact.id());
             }
         }
     }
@@ -1834,10 +2227,13 @@ mod tests {
             facts.add(fact).expect("unique ids");
         }
         let names = |id: &str| {
-            let fields = &facts
+            let view = facts
                 .get(facts.find(id).expect("added"))
                 .expect("a fact")
-                .fields;
+                .fields();
+            let FieldsView(FieldsHeld::Map(fields)) = view else {
+                panic!("a loaded fact keeps its map");
+            };
             fields.layout_number().and(fields.names.0.clone())
         };
         let (a, b) = (names("a").expect("shared"), names("b").expect("shared"));
@@ -1846,7 +2242,7 @@ mod tests {
             a.as_slice().iter().map(|n| &**n).collect::<Vec<_>>(),
             ["kind", "buyer"]
         );
-        let mut changed = facts.get(0).expect("a fact").clone();
+        let mut changed = facts.get(0).expect("a fact").to_fact();
         changed.fields.insert(
             Name::from("seller"),
             FactField {
@@ -1954,7 +2350,7 @@ mod tests {
         assert_eq!(read(a, "to"), Some(Value::symbol("OpenAI")));
         assert_eq!(read(c, "from"), Some(Value::symbol("AMD")));
         assert_eq!(read(c, "to"), Some(Value::symbol("Oracle")));
-        let layout = |at: FactIndex| facts.get(at).map(|f| f.fields.layout());
+        let layout = |at: FactIndex| facts.get(at).map(|f| f.fields().layout());
         assert_eq!(layout(a), layout(b));
         assert_ne!(layout(a), layout(c));
     }
@@ -1979,5 +2375,93 @@ mod tests {
             .zip(fact)
             .and_then(|(id, fact)| facts.field_by_id(fact, id, "from"));
         assert_eq!(got, Some(&Value::symbol("Nvidia")));
+    }
+
+    #[test]
+    fn rows_of_one_derive_are_stored_in_a_table_and_read_back_as_given() {
+        let mut facts = FactBase::default();
+        assert!(facts.add(Fact::entity("Nvidia")).is_ok());
+        let file = crate::diag::FileId::new(0);
+        let (at_derive, elsewhere) = (Span::new(file, 100..140), Span::new(file, 7..12));
+        let columns = NameList::shared([Name::from("from"), Name::from("amount")]);
+        let row = |id: &str, from: &str, amount: Option<&str>, span: Span| {
+            let field = |value: Value| FactField {
+                value,
+                span,
+                name_span: span,
+            };
+            Fact {
+                id: Arc::from(id),
+                kind: FactKind::Row(Arc::from("flow")),
+                title: None,
+                fields: FieldMap::from_columns(
+                    &columns,
+                    [
+                        Some(field(Value::symbol(from))),
+                        amount.map(|a| field(a.parse().expect("an amount"))),
+                    ],
+                ),
+                span,
+            }
+        };
+        let given = [
+            row("flow(Nvidia, 1B USD)", "Nvidia", Some("1B USD"), at_derive),
+            row("flow(OpenAI, 2B USD)", "OpenAI", Some("2B USD"), at_derive),
+            // A column missing, and a row written elsewhere: each a table of its own shape.
+            row("flow(AMD, missing)", "AMD", None, at_derive),
+            row("flow(xAI, 3B USD)", "xAI", Some("3B USD"), elsewhere),
+            row("flow(Oracle, 4B USD)", "Oracle", Some("4B USD"), at_derive),
+        ];
+        let provenance = || Provenance {
+            by: "derive flow".into(),
+            span: at_derive,
+            sources: vec![0],
+        };
+        let at: Vec<FactIndex> = given
+            .iter()
+            .map(|f| facts.add_derived_row(f.clone(), provenance()))
+            .collect();
+        // A fact added after the rows is kept whole.
+        let late = facts.add(Fact::deal("late").with("from", Value::symbol("Nvidia")));
+        let places: Vec<&str> = facts
+            .rows
+            .iter()
+            .map(|r| match r.place {
+                RowPlace::Table { .. } => "table",
+                RowPlace::Own(_) => "own",
+            })
+            .collect();
+        assert_eq!(places, ["table", "table", "table", "table", "table", "own"]);
+        let rows_per_table: Vec<usize> = facts
+            .tables
+            .iter()
+            .map(|t| t.values.len() / t.names.as_slice().len())
+            .collect();
+        assert_eq!(rows_per_table, [3, 1, 1]);
+        for (f, &i) in given.iter().zip(&at) {
+            let view = facts.get(i).expect("added");
+            assert_eq!(view, *f);
+            assert_eq!(view.to_fact(), *f);
+            assert_eq!(view.id(), &f.id);
+            assert_eq!(view.span(), f.span);
+            assert_eq!(view.fields().len(), f.fields.len());
+            for (name, field) in &f.fields {
+                assert_eq!(view.fields().get(name), Some(field));
+                let id = facts.field_id(name).expect("a field name");
+                assert_eq!(facts.field_by_id(view, id, name), Some(field.value));
+            }
+            assert_eq!(view.get("no_such_column"), None);
+        }
+        let listed: Vec<Fact> = facts.iter().map(|(_, f)| f.to_fact()).collect();
+        assert_eq!(listed.len(), 7);
+        assert_eq!(listed.get(1..6), Some(&given[..]));
+        assert_eq!(
+            late.ok().and_then(|i| facts.get(i)).map(|f| f.id().clone()),
+            Some(Name::from("late"))
+        );
+        assert_eq!(
+            facts.provenance(at[4]).map(|p| p.sources.to_vec()),
+            Some(vec![0])
+        );
     }
 }

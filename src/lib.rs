@@ -75,7 +75,7 @@ pub use diag::{Colour, Diagnostic, Level, Location, SourceMap, Span};
 pub use explain::{
     Binding, Conversion, DataGap, EvalError, Finding, MissingField, Operand, TraceStep,
 };
-pub use facts::{Fact, FactBase};
+pub use facts::{Fact, FactBase, FactView, FieldsView};
 pub use syntax::{FactKind, Severity};
 pub use value::{Money, Quantity, SymbolId, Value, ValueError};
 
@@ -328,7 +328,7 @@ impl Engine {
         let kind = FactKind::Row(std::sync::Arc::from(relation));
         Ok(facts
             .iter()
-            .filter(|(_, f)| f.kind == kind)
+            .filter(|(_, f)| *f.kind() == kind)
             .filter_map(|(_, f)| {
                 Some(explain::Edge {
                     from: f.get("from")?.to_string(),
@@ -456,7 +456,7 @@ impl Engine {
         let mut next = 0;
         for (var, fact) in given {
             let Some(f) = self.facts.find(fact) else {
-                let help = diag::did_you_mean(fact, self.facts.iter().map(|(_, f)| &*f.id));
+                let help = diag::did_you_mean(fact, self.facts.iter().map(|(_, f)| &**f.id()));
                 return Err(plain(format!("no fact `{fact}` is loaded"), help));
             };
             let slot = if var.is_empty() {
@@ -486,7 +486,7 @@ impl Engine {
                     None,
                 ));
             };
-            let kind = self.facts.get(f).map(|x| x.kind.clone());
+            let kind = self.facts.get(f).map(|x| x.kind().clone());
             if kind.as_ref() != Some(&v.kind) {
                 return Err(plain(
                     format!(

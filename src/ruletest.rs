@@ -208,14 +208,14 @@ fn check_fact_ids(engine: &Engine, expect: &Expect, diags: &mut Vec<Diagnostic>)
         };
         let found = facts.find(&id.name).and_then(|i| facts.get(i));
         match found {
-            Some(f) if f.kind == *kind => {}
+            Some(f) if *f.kind() == *kind => {}
             Some(f) => diags.push(Diagnostic::error(
                 Code::BadTest,
                 format!(
                     "`{}` is {} {}, but binding `{var}` of `{}` ranges over {}s",
                     id.name,
-                    article(f.kind.keyword()),
-                    f.kind.keyword(),
+                    article(f.kind().keyword()),
+                    f.kind().keyword(),
                     rule_id.name,
                     kind.keyword()
                 ),
@@ -231,8 +231,8 @@ fn check_fact_ids(engine: &Engine, expect: &Expect, diags: &mut Vec<Diagnostic>)
                 );
                 let same_kind: Vec<&str> = facts
                     .iter()
-                    .filter(|(_, f)| f.kind == *kind)
-                    .map(|(_, f)| &*f.id)
+                    .filter(|(_, f)| *f.kind() == *kind)
+                    .map(|(_, f)| &**f.id())
                     .collect();
                 d.help = did_you_mean(&id.name, same_kind.iter().copied()).or_else(|| {
                     match same_kind.len() {

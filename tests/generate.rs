@@ -145,12 +145,12 @@ fn the_csv_form_loads_the_same_facts() {
             .map(|(_, f)| {
                 // CSV fields come in column order, deal-file fields in written order.
                 let mut fields: Vec<(String, String)> = f
-                    .fields
+                    .fields()
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.value.to_string()))
                     .collect();
                 fields.sort();
-                (f.id.to_string(), fields)
+                (f.id().to_string(), fields)
             })
             .collect()
     };
@@ -267,7 +267,7 @@ fn a_large_deal_file_loads_the_same_on_any_number_of_threads() {
         let mut engine = rules(&["vendor_financing.rules", "commitments.rules"]);
         engine.set_threads(Some(threads));
         let errors = engine.load("synthetic.deals", text.clone()).unwrap_err();
-        let facts: Vec<dealrules::Fact> = engine.facts().iter().map(|(_, f)| f.clone()).collect();
+        let facts: Vec<dealrules::Fact> = engine.facts().iter().map(|(_, f)| f.to_fact()).collect();
         let mut engine = rules(&["vendor_financing.rules", "commitments.rules"]);
         engine.set_threads(Some(threads));
         engine.load("synthetic.deals", clean.clone()).unwrap();

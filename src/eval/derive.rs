@@ -403,8 +403,8 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
             a.0.cmp(&b.0).then_with(|| {
                 facts
                     .get(a.1)
-                    .map(|f| f.id.clone())
-                    .cmp(&facts.get(b.1).map(|f| f.id.clone()))
+                    .map(|f| f.id().clone())
+                    .cmp(&facts.get(b.1).map(|f| f.id().clone()))
             })
         });
     }
@@ -451,7 +451,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
         for &r in &rows {
             if let Some(f) = facts.get(r) {
                 let record: IndexMap<Name, Value> = f
-                    .fields
+                    .fields()
                     .iter()
                     .map(|(k, v)| (k.clone(), v.value.clone()))
                     .collect();

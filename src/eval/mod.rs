@@ -14,7 +14,7 @@ use crate::explain::{
     Binding, Conversion, DataGap, Detail, EvalError, FactRef, Finding, MissingField, Operand,
     TraceStep, fingerprint,
 };
-use crate::facts::{Fact, FactBase, FactIndex};
+use crate::facts::{FactBase, FactIndex, FactView};
 pub use crate::ir::ROUNDING_MODES;
 use crate::ir::{CExpr, CKind, CheckedRule, Function, MessagePart};
 use crate::syntax::BinaryOp;
@@ -276,7 +276,7 @@ fn shared_indexes(rule: &CheckedRule) -> Vec<usize> {
 }
 
 impl<'a> Evaluator<'a> {
-    fn fact(&self, i: FactIndex) -> Option<&'a Fact> {
+    fn fact(&self, i: FactIndex) -> Option<FactView<'a>> {
         self.facts.get(i)
     }
 
@@ -460,13 +460,13 @@ impl<'a> Evaluator<'a> {
 
     /// Field `name` of `fact`, read through the fact's layout when `slot` is the rule's slot of
     /// that name (by name otherwise).
-    fn field_of(&self, fact: &'a Fact, name: &str, slot: usize) -> Option<&'a Value> {
+    fn field_of(&self, fact: FactView<'a>, name: &str, slot: usize) -> Option<&'a Value> {
         let same = self.rule.fields.get(slot).is_some_and(|n| {
             (std::ptr::eq(n.as_ptr(), name.as_ptr()) && n.len() == name.len()) || &**n == name
         });
         match self.field_ids.get(slot) {
             Some(Some(id)) if same => self.facts.field_by_id(fact, *id, name),
-            _ => fact.fields.value(name),
+            _ => fact.fields().value(name),
         }
     }
 
@@ -476,7 +476,7 @@ impl<'a> Evaluator<'a> {
         &self,
         e: &'e CExpr,
         bound: &Bound,
-    ) -> Option<(FactIndex, &'a Fact, &'e crate::value::Name, usize)> {
+    ) -> Option<(FactIndex, FactView<'a>, &'e crate::value::Name, usize)> {
         let (i, name, slot) = self.bound_place(e, bound)?;
         Some((i, self.fact(i)?, name, slot))
     }
@@ -527,7 +527,7 @@ impl<'a> Evaluator<'a> {
             Some(v) => Some(Some(v)),
             None if matches!(&**name, "id" | "title") => None,
             None => {
-                self.note_missing(&fact.id, name, true);
+                self.note_missing(fact.id(), name, true);
                 Some(None)
             }
         }
@@ -556,12 +556,12 @@ impl<'a> Evaluator<'a> {
                 .facts
                 .id_value(i)
                 .map_or(Ev::Missing, |v| Ev::Val(Cow::Owned(v))),
-            None if name == "title" && fact.title.is_some() => match &fact.title {
-                Some(t) => Ev::Val(Cow::Owned(Value::Text(Arc::from(t.as_str())))),
+            None if name == "title" && fact.title().is_some() => match fact.title() {
+                Some(t) => Ev::Val(Cow::Owned(Value::Text(Arc::from(t)))),
                 None => Ev::Missing,
             },
             None => {
-                self.note_missing(&fact.id, name, true);
+                self.note_missing(fact.id(), name, true);
                 Ev::Missing
             }
         }
@@ -1453,8 +1453,8 @@ impl<'a> Evaluator<'a> {
         let detail = detail.then(|| {
             let fact_ref = |f: FactIndex| {
                 self.fact(f).map(|x| FactRef {
-                    fact: x.id.clone(),
-                    span: x.span,
+                    fact: x.id().clone(),
+                    span: x.span(),
                 })
             };
             Detail::Aggregate {
@@ -1666,7 +1666,7 @@ impl<'a> Evaluator<'a> {
         // Where the list comes from, when it is a field of a fact: for data gaps.
         let source = match &list.kind {
             CKind::Field(base, field, _) => match self.eval(base, bound) {
-                Ok(Ev::Fact(f)) => self.fact(f).map(|x| (x.id.clone(), field.clone())),
+                Ok(Ev::Fact(f)) => self.fact(f).map(|x| (x.id().clone(), field.clone())),
                 _ => None,
             },
             _ => None,
@@ -1794,8 +1794,8 @@ impl<'a> Evaluator<'a> {
         };
         let fact_ref = |f: FactIndex| {
             self.fact(f).map(|x| FactRef {
-                fact: x.id.clone(),
-                span: x.span,
+                fact: x.id().clone(),
+                span: x.span(),
             })
         };
         let detail = match &e.kind {
@@ -2146,8 +2146,8 @@ impl Evaluator<'_> {
                 let f = self.facts.find(id)?;
                 let x = self.fact(f)?;
                 Some(FactRef {
-                    fact: x.id.clone(),
-                    span: x.span,
+                    fact: x.id().clone(),
+                    span: x.span(),
                 })
             });
             Some(Hop {
@@ -2164,13 +2164,13 @@ impl Evaluator<'_> {
         for (var, f) in rule.vars.iter().zip(bound) {
             let Some(f) = *f else { continue };
             let Some(fact) = self.fact(f) else { continue };
-            if !matches!(fact.kind, crate::syntax::FactKind::Row(_)) {
+            if !matches!(fact.kind(), crate::syntax::FactKind::Row(_)) {
                 continue;
             }
             let Some(provenance) = self.facts.provenance(f) else {
                 continue;
             };
-            let is_cycle = fact.fields.contains_key("hops");
+            let is_cycle = fact.fields().contains_key("hops");
             let hops: Vec<Hop> = if is_cycle {
                 provenance.sources.iter().filter_map(|r| hop(*r)).collect()
             } else {
@@ -2208,9 +2208,9 @@ impl Evaluator<'_> {
                 let fact = self.fact((*f)?)?;
                 Some(Binding {
                     var: var.name.clone(),
-                    fact: fact.id.clone(),
-                    kind: fact.kind.clone(),
-                    span: fact.span,
+                    fact: fact.id().clone(),
+                    kind: fact.kind().clone(),
+                    span: fact.span(),
                 })
             })
             .collect()
@@ -2246,7 +2246,7 @@ pub fn why(rule: &CheckedRule, facts: &FactBase, given: &[Option<FactIndex>]) ->
                 let kind = rule.vars.get(v).map(|x| &x.kind);
                 facts
                     .iter()
-                    .filter(|(_, f)| Some(&f.kind) == kind)
+                    .filter(|(_, f)| Some(f.kind()) == kind)
                     .map(|(i, _)| i)
                     .collect()
             }

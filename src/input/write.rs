@@ -3,7 +3,7 @@
 
 use super::csv::RESERVED;
 use crate::value::{Name, Value};
-use crate::{Engine, Fact, FactKind};
+use crate::{Engine, FactKind, FactView};
 use rust_decimal::Decimal;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::value::RawValue;
@@ -144,51 +144,51 @@ fn write(value: &Value, out: &mut String) -> Result<(), String> {
 }
 
 /// `entity` or `deal`; other kinds (rows of derived relations) have no written form.
-fn keyword(fact: &Fact) -> Result<&'static str, WriteError> {
-    if fact.kind == FactKind::Entity {
+fn keyword(fact: &FactView<'_>) -> Result<&'static str, WriteError> {
+    if *fact.kind() == FactKind::Entity {
         Ok("entity")
-    } else if fact.kind == FactKind::Deal {
+    } else if *fact.kind() == FactKind::Deal {
         Ok("deal")
     } else {
         Err(WriteError {
-            fact: fact.id.clone(),
+            fact: fact.id().clone(),
             message: format!(
                 "it is a `{}`; only entities and deals can be written",
-                fact.kind.keyword()
+                fact.kind().keyword()
             ),
         })
     }
 }
 
-fn field_value(fact: &Fact, field: &str, value: &Value) -> Result<String, WriteError> {
+fn field_value(fact: &FactView<'_>, field: &str, value: &Value) -> Result<String, WriteError> {
     write_value(value).map_err(|message| WriteError {
-        fact: fact.id.clone(),
+        fact: fact.id().clone(),
         message: format!("field `{field}`: {message}"),
     })
 }
 
 /// Whether `back` holds the same facts as `facts`: same ids, kinds, titles, and equal values
 /// field by field (field order aside).
-fn check(facts: &[&Fact], back: &Engine) -> Result<(), WriteError> {
-    let differs = |fact: &Fact, what: String| WriteError {
-        fact: fact.id.clone(),
+fn check(facts: &[FactView<'_>], back: &Engine) -> Result<(), WriteError> {
+    let differs = |fact: &FactView<'_>, what: String| WriteError {
+        fact: fact.id().clone(),
         message: format!("{what} does not read back as written"),
     };
     for fact in facts {
         let Some(read) = back
             .facts()
-            .find(&fact.id)
+            .find(fact.id())
             .and_then(|i| back.facts().get(i))
         else {
             return Err(differs(fact, "the fact".into()));
         };
-        if read.kind != fact.kind || read.title != fact.title {
+        if *read.kind() != *fact.kind() || read.title() != fact.title() {
             return Err(differs(fact, "the kind or title".into()));
         }
-        if read.fields.len() != fact.fields.len() {
+        if read.fields().len() != fact.fields().len() {
             return Err(differs(fact, "the set of fields".into()));
         }
-        for (field, f) in &fact.fields {
+        for (field, f) in fact.fields().iter() {
             if read.get(field) != Some(f.value) {
                 return Err(differs(fact, format!("field `{field}`")));
             }
@@ -203,9 +203,9 @@ fn check(facts: &[&Fact], back: &Engine) -> Result<(), WriteError> {
     Ok(())
 }
 
-fn first_error(facts: &[&Fact], diags: &[crate::Diagnostic]) -> WriteError {
+fn first_error(facts: &[FactView<'_>], diags: &[crate::Diagnostic]) -> WriteError {
     WriteError {
-        fact: facts.first().map_or_else(|| "".into(), |f| f.id.clone()),
+        fact: facts.first().map_or_else(|| "".into(), |f| f.id().clone()),
         message: diags.first().map_or_else(String::new, |d| {
             format!("the written text does not read back: {}", d.message)
         }),
@@ -227,19 +227,21 @@ fn first_error(facts: &[&Fact], diags: &[crate::Diagnostic]) -> WriteError {
 ///
 /// # Errors
 /// [`WriteError`] for a fact whose kind or values have no deal-file form.
-pub fn to_deals<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, WriteError> {
-    let facts: Vec<&Fact> = facts.into_iter().collect();
+pub fn to_deals<'a>(
+    facts: impl IntoIterator<Item = impl Into<FactView<'a>>>,
+) -> Result<String, WriteError> {
+    let facts: Vec<FactView<'a>> = facts.into_iter().map(Into::into).collect();
     let mut out = String::new();
     for (i, fact) in facts.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        let _ = write!(out, "{} {}", keyword(fact)?, name(&fact.id));
-        if let Some(title) = &fact.title {
+        let _ = write!(out, "{} {}", keyword(fact)?, name(fact.id()));
+        if let Some(title) = &fact.title() {
             let _ = write!(out, " {}", quote(title));
         }
         out.push_str(" {\n");
-        for (field, f) in &fact.fields {
+        for (field, f) in fact.fields().iter() {
             let _ = writeln!(
                 out,
                 "  {}: {}",
@@ -263,15 +265,17 @@ pub fn to_deals<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String,
 /// # Errors
 /// [`WriteError`] for a fact whose kind or values have no written form, or with a field named
 /// `id`, `fact` or `title` (those columns are taken).
-pub fn to_csv<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, WriteError> {
-    let facts: Vec<&Fact> = facts.into_iter().collect();
+pub fn to_csv<'a>(
+    facts: impl IntoIterator<Item = impl Into<FactView<'a>>>,
+) -> Result<String, WriteError> {
+    let facts: Vec<FactView<'a>> = facts.into_iter().map(Into::into).collect();
     let mut columns: indexmap::IndexSet<&str> = indexmap::IndexSet::new();
     for fact in &facts {
         keyword(fact)?;
-        for field in fact.fields.keys() {
+        for field in fact.fields().keys() {
             if RESERVED.contains(&&**field) {
                 return Err(WriteError {
-                    fact: fact.id.clone(),
+                    fact: fact.id().clone(),
                     message: format!(
                         "field `{field}`: a CSV file cannot hold it, as column `{field}` is taken"
                     ),
@@ -291,12 +295,12 @@ pub fn to_csv<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, W
     writer.write_record(header).map_err(|e| csv_error(&e))?;
     for fact in &facts {
         let mut row = vec![
-            fact.id.to_string(),
+            fact.id().to_string(),
             keyword(fact)?.to_string(),
-            fact.title.clone().unwrap_or_default(),
+            fact.title().unwrap_or_default().to_string(),
         ];
         for column in &columns {
-            row.push(match fact.fields.get(column) {
+            row.push(match fact.fields().get(column) {
                 Some(f) => field_value(fact, column, f.value)?,
                 None => String::new(),
             });
@@ -370,8 +374,10 @@ fn json_value(value: &Value) -> Result<Json, String> {
 ///
 /// # Errors
 /// [`WriteError`] for a fact whose kind or values have no written form.
-pub fn to_json<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, WriteError> {
-    let facts: Vec<&Fact> = facts.into_iter().collect();
+pub fn to_json<'a>(
+    facts: impl IntoIterator<Item = impl Into<FactView<'a>>>,
+) -> Result<String, WriteError> {
+    let facts: Vec<FactView<'a>> = facts.into_iter().map(Into::into).collect();
     let mut entities = Vec::new();
     let mut deals = Vec::new();
     for fact in &facts {
@@ -380,14 +386,14 @@ pub fn to_json<'a>(facts: impl IntoIterator<Item = &'a Fact>) -> Result<String, 
         } else {
             &mut deals
         };
-        let mut entry = vec![("id".to_string(), Json::String(fact.id.to_string()))];
-        if let Some(title) = &fact.title {
-            entry.push(("title".into(), Json::String(title.clone())));
+        let mut entry = vec![("id".to_string(), Json::String(fact.id().to_string()))];
+        if let Some(title) = &fact.title() {
+            entry.push(("title".into(), Json::String(title.to_string())));
         }
         let mut fields = Vec::new();
-        for (field, f) in &fact.fields {
+        for (field, f) in fact.fields().iter() {
             let value = json_value(f.value).map_err(|message| WriteError {
-                fact: fact.id.clone(),
+                fact: fact.id().clone(),
                 message: format!("field `{field}`: {message}"),
             })?;
             fields.push((field.to_string(), value));

@@ -17,7 +17,7 @@ pub mod types {
 }
 
 use crate::diag::{Code, Diagnostic, Span, did_you_mean};
-use crate::facts::{Fact, FactBase};
+use crate::facts::{FactBase, FactView};
 pub use crate::syntax::discriminator;
 use crate::syntax::{FactKind, FieldSpec, SchemaDecl, TypeExpr, TypeExprKind};
 use crate::value::{Dimension, Name, UNITS, Unit, Value};
@@ -465,7 +465,7 @@ impl Schema {
     pub fn validate(&self, facts: &FactBase, diags: &mut Vec<Diagnostic>) {
         let mut plans = Plans::default();
         for (_, fact) in facts.iter() {
-            if let Some(t) = self.target(&fact.kind).filter(|t| t.declared) {
+            if let Some(t) = self.target(fact.kind()).filter(|t| t.declared) {
                 Validator { facts, diags }.fact(fact, t, &mut plans);
             }
         }
@@ -492,10 +492,15 @@ struct Plan<'s> {
 }
 
 impl<'s> Plan<'s> {
-    fn new(fact: &Fact, t: &'s TargetSchema, kind: Option<&'s KindSchema>, disc: &str) -> Self {
-        let mut defs = Vec::with_capacity(fact.fields.len());
+    fn new(
+        fact: FactView<'_>,
+        t: &'s TargetSchema,
+        kind: Option<&'s KindSchema>,
+        disc: &str,
+    ) -> Self {
+        let mut defs = Vec::with_capacity(fact.fields().len());
         let mut clean = true;
-        for (name, _) in &fact.fields {
+        for (name, _) in fact.fields().iter() {
             if **name == *disc && kind.is_some() {
                 defs.push(None);
                 continue;
@@ -504,7 +509,7 @@ impl<'s> Plan<'s> {
             clean &= def.is_some();
             defs.push(def);
         }
-        clean &= required(t, kind, disc).all(|d| fact.fields.contains_key(&d.name));
+        clean &= required(t, kind, disc).all(|d| fact.fields().contains_key(&d.name));
         Plan { defs, clean }
     }
 }
@@ -552,17 +557,17 @@ enum Misfit {
 }
 
 impl Validator<'_> {
-    fn fact<'s>(&mut self, fact: &Fact, t: &'s TargetSchema, plans: &mut Plans<'s>) {
-        let what = fact.kind.keyword();
-        let disc = discriminator(&fact.kind);
+    fn fact<'s>(&mut self, fact: FactView<'_>, t: &'s TargetSchema, plans: &mut Plans<'s>) {
+        let what = fact.kind().keyword();
+        let disc = discriminator(fact.kind());
         // The fact's kind (`investment`) and its schema, when the schema declares kinds.
         let mut kind: Option<(&str, &KindSchema)> = None;
         if !t.kinds.is_empty() {
-            match fact.fields.get(disc) {
+            match fact.fields().get(disc) {
                 None => {
                     // `typ: company`: a misspelt `type` says more than "missing".
                     let close = fact
-                        .fields
+                        .fields()
                         .iter()
                         .find(|(n, _)| did_you_mean(n, [disc]).is_some());
                     let help = match close {
@@ -575,8 +580,8 @@ impl Validator<'_> {
                     };
                     let mut d = Diagnostic::error(
                         Code::MissingField,
-                        format!("{what} `{}` has no `{disc}`", fact.id),
-                        fact.span,
+                        format!("{what} `{}` has no `{disc}`", fact.id()),
+                        fact.span(),
                         format!("this {what}"),
                     )
                     .with_help(help);
@@ -623,13 +628,13 @@ impl Validator<'_> {
         let kind = kind.map(|(_, k)| k);
         // A fact laid out like one seen before, whose fields are all declared and whose required
         // fields are all there: only its values are checked.
-        if let Some(layout) = fact.fields.layout_number() {
-            let key = (fact.kind == FactKind::Entity, layout, kind_number);
+        if let Some(layout) = fact.fields().layout_number() {
+            let key = (*fact.kind() == FactKind::Entity, layout, kind_number);
             let plan = plans
                 .entry(key)
                 .or_insert_with(|| Plan::new(fact, t, kind, disc));
             if plan.clean {
-                for ((name, field), def) in fact.fields.iter().zip(&plan.defs) {
+                for ((name, field), def) in fact.fields().iter().zip(&plan.defs) {
                     if let Some(def) = def
                         && let Err(m) = self.fits(&def.ty, field.value)
                     {
@@ -639,7 +644,7 @@ impl Validator<'_> {
                 return;
             }
         }
-        for (name, field) in &fact.fields {
+        for (name, field) in fact.fields().iter() {
             if **name == *disc && kind.is_some() {
                 continue;
             }
@@ -653,7 +658,7 @@ impl Validator<'_> {
                     Code::UnknownField,
                     format!(
                         "{what} `{}`{kind_name} has no field `{name}` in the schema",
-                        fact.id
+                        fact.id()
                     ),
                     field.name_span,
                     "unknown field",
@@ -678,16 +683,16 @@ impl Validator<'_> {
             }
         }
         for def in required(t, kind, disc) {
-            if !fact.fields.contains_key(&def.name) {
+            if !fact.fields().contains_key(&def.name) {
                 let mut d = Diagnostic::error(
                     Code::MissingField,
                     format!(
                         "{what} `{}`{} has no `{}`, which is required",
-                        fact.id,
+                        fact.id(),
                         kind_name(),
                         def.name
                     ),
-                    fact.span,
+                    fact.span(),
                     format!("this {what}"),
                 )
                 .with_label(def.span, "required here");
@@ -700,14 +705,14 @@ impl Validator<'_> {
         }
     }
 
-    fn misfit(&mut self, m: Misfit, fact: &Fact, field: &str, span: Span, ty: &Type) {
-        let what = fact.kind.keyword();
+    fn misfit(&mut self, m: Misfit, fact: FactView<'_>, field: &str, span: Span, ty: &Type) {
+        let what = fact.kind().keyword();
         let d = match m {
             Misfit::Type { expected, found } => Diagnostic::error(
                 Code::WrongType,
                 format!(
                     "field `{field}` of {what} `{}` should be {expected}, not {found}",
-                    fact.id
+                    fact.id()
                 ),
                 span,
                 format!("{found} here"),
@@ -721,7 +726,7 @@ impl Validator<'_> {
                 Code::UnknownReference,
                 format!(
                     "`{name}` in field `{field}` of `{}` is {}, not {}",
-                    fact.id,
+                    fact.id(),
                     with_article(actual),
                     with_article(target)
                 ),
@@ -735,13 +740,13 @@ impl Validator<'_> {
                 let ids = self
                     .facts
                     .iter()
-                    .filter(|(_, f)| f.kind.keyword() == target)
-                    .map(|(_, f)| &*f.id);
+                    .filter(|(_, f)| f.kind().keyword() == target)
+                    .map(|(_, f)| &**f.id());
                 let mut d = Diagnostic::error(
                     Code::UnknownReference,
                     format!(
                         "`{name}` in field `{field}` of `{}` is not a declared {target}",
-                        fact.id
+                        fact.id()
                     ),
                     span,
                     format!("no {target} has this id"),
@@ -755,7 +760,7 @@ impl Validator<'_> {
                     Code::NotInEnum,
                     format!(
                         "`{name}` is not allowed in field `{field}` of `{}`",
-                        fact.id
+                        fact.id()
                     ),
                     span,
                     "not one of the declared values",
@@ -769,7 +774,7 @@ impl Validator<'_> {
                     Code::UnknownField,
                     format!(
                         "a record in field `{field}` of `{}` has an undeclared field `{name}`",
-                        fact.id
+                        fact.id()
                     ),
                     span,
                     "in this value",
@@ -782,7 +787,7 @@ impl Validator<'_> {
                 Code::MissingField,
                 format!(
                     "a record in field `{field}` of `{}` has no `{name}`, which is required",
-                    fact.id
+                    fact.id()
                 ),
                 span,
                 "in this value",
@@ -840,12 +845,12 @@ impl Validator<'_> {
                 };
                 let found = index.and_then(|i| self.facts.get(i));
                 match found {
-                    Some(f) if f.kind == target => Ok(()),
+                    Some(f) if *f.kind() == target => Ok(()),
                     other => Err(Misfit::Reference {
                         what,
                         name: s.clone(),
                         actual: other.map(|f| {
-                            if f.kind == FactKind::Entity {
+                            if *f.kind() == FactKind::Entity {
                                 "entity"
                             } else {
                                 "deal"
