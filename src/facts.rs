@@ -1577,6 +1577,7 @@ impl FactBase {
     }
 
     /// The fact at `index`.
+    #[inline]
     pub fn get(&self, index: FactIndex) -> Option<FactView<'_>> {
         match self.facts.get(index) {
             Some(fact) => Some(FactView(Held::Fact(fact))),
@@ -1654,19 +1655,26 @@ impl FactBase {
     /// Field `id` (named `name`) of `fact`, a fact of this fact base: two array reads through
     /// the layout the fact holds, no hash lookup (a fact with too many fields for a layout is
     /// read by name).
+    #[inline]
     pub(crate) fn field_by_id<'f>(
         &self,
         fact: FactView<'f>,
         id: FieldId,
         name: &str,
     ) -> Option<&'f Value> {
-        let fields = fact.fields();
-        match fields.layout() {
-            BY_NAME => fields.value(name),
-            layout => {
-                let pos = self.layouts.position(layout, id)?;
-                fields.value_at(pos)
-            }
+        // One match on where the fact is stored, then the map's (or the table's) layout.
+        match fact.0 {
+            Held::Fact(fact) => match fact.fields.layout() {
+                BY_NAME => fact.fields.value(name),
+                layout => {
+                    let pos = self.layouts.position(layout, id)?;
+                    fact.fields.value_at(pos)
+                }
+            },
+            Held::Row { table, values, .. } => match table.names.layout {
+                BY_NAME => fact.get(name),
+                layout => values.get(self.layouts.position(layout, id)?),
+            },
         }
     }
 
@@ -1877,6 +1885,7 @@ impl FactBase {
 
     /// [`FactBase::find`] of symbol `name` numbered `id`: through the number when it is this
     /// fact base's (no lookup), otherwise by the text.
+    #[inline]
     pub fn find_symbol(&self, name: &Name, id: SymbolId) -> Option<FactIndex> {
         match id.get() {
             Some(i) if numbers(&self.symbols, i, name) => self.fact_at_symbol(i as usize),
