@@ -38,13 +38,32 @@ pub struct FieldMap {
 
 /// One field of a [`FieldMap`]: its value, and where its value and its name were written, as
 /// offsets from the map's base (unused when the map keeps its spans whole).
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct Cell {
     value: Value,
     value_at: u16,
     value_len: u16,
     name_at: u16,
     name_len: u16,
+}
+
+impl Cell {
+    /// The field, its spans at its offsets from `base` in `file`.
+    fn field(&self, file: Option<crate::diag::FileId>, base: u32) -> FieldRef<'_> {
+        let span = |at: u16, len: u16| {
+            let start = base.saturating_add(u32::from(at));
+            Span {
+                file,
+                start,
+                end: start.saturating_add(u32::from(len)),
+            }
+        };
+        FieldRef {
+            value: &self.value,
+            span: span(self.value_at, self.value_len),
+            name_span: span(self.name_at, self.name_len),
+        }
+    }
 }
 
 /// The offsets of `span` from `base` in `file`, if they fit a [`Cell`].
@@ -224,28 +243,17 @@ impl FieldMap {
     /// The field at position `index`.
     fn field(&self, index: usize) -> Option<FieldRef<'_>> {
         let cell = self.cells.get(index)?;
-        let (span, name_span) = match &self.wide {
-            None => {
-                let span = |at: u16, len: u16| {
-                    let start = self.base.saturating_add(u32::from(at));
-                    Span {
-                        file: self.file,
-                        start,
-                        end: start.saturating_add(u32::from(len)),
-                    }
-                };
-                (
-                    span(cell.value_at, cell.value_len),
-                    span(cell.name_at, cell.name_len),
-                )
+        match &self.wide {
+            None => Some(cell.field(self.file, self.base)),
+            Some(spans) => {
+                let (span, name_span) = spans.get(index).copied().unwrap_or_default();
+                Some(FieldRef {
+                    value: &cell.value,
+                    span,
+                    name_span,
+                })
             }
-            Some(spans) => spans.get(index).copied().unwrap_or_default(),
-        };
-        Some(FieldRef {
-            value: &cell.value,
-            span,
-            name_span,
-        })
+        }
     }
 
     /// Whether field `name` is present.
@@ -659,6 +667,14 @@ enum Held<'f> {
     /// A fact stored whole (every loaded fact, a row with a title or with fields written apart
     /// from it, a fact added after the rows).
     Fact(&'f Fact),
+    /// A loaded fact in a [`FactTable`]: the fact base (for its id), its index, its table
+    /// and its row there.
+    Loaded {
+        base: &'f FactBase,
+        index: u32,
+        table: &'f FactTable,
+        at: u32,
+    },
     /// A row of a [`RowTable`]: its id, the table, its values.
     Row {
         id: &'f Name,
@@ -673,6 +689,7 @@ impl<'f> FactView<'f> {
     pub fn id(&self) -> &'f Name {
         match self.0 {
             Held::Fact(f) => &f.id,
+            Held::Loaded { base, index, .. } => base.loaded_id(index),
             Held::Row { id, .. } => id,
         }
     }
@@ -681,6 +698,7 @@ impl<'f> FactView<'f> {
     pub fn kind(&self) -> &'f FactKind {
         match self.0 {
             Held::Fact(f) => &f.kind,
+            Held::Loaded { table, .. } => &table.kind,
             Held::Row { table, .. } => &table.kind,
         }
     }
@@ -689,6 +707,9 @@ impl<'f> FactView<'f> {
     pub fn title(&self) -> Option<&'f str> {
         match self.0 {
             Held::Fact(f) => f.title.as_deref(),
+            Held::Loaded { table, at, .. } => {
+                table.rows.get(at as usize).and_then(|r| r.title.as_deref())
+            }
             Held::Row { .. } => None,
         }
     }
@@ -697,6 +718,7 @@ impl<'f> FactView<'f> {
     pub fn fields(&self) -> FieldsView<'f> {
         match self.0 {
             Held::Fact(f) => FieldsView(FieldsHeld::Map(&f.fields)),
+            Held::Loaded { table, at, .. } => FieldsView(table.fields(at as usize)),
             Held::Row { table, values, .. } => FieldsView(FieldsHeld::Row {
                 names: &table.names,
                 values,
@@ -710,6 +732,11 @@ impl<'f> FactView<'f> {
     pub fn span(&self) -> Span {
         match self.0 {
             Held::Fact(f) => f.span,
+            Held::Loaded { table, at, .. } => table
+                .rows
+                .get(at as usize)
+                .map(|r| r.span)
+                .unwrap_or_default(),
             Held::Row { table, .. } => table.span,
         }
     }
@@ -723,6 +750,24 @@ impl<'f> FactView<'f> {
     pub fn to_fact(&self) -> Fact {
         match self.0 {
             Held::Fact(f) => f.clone(),
+            Held::Loaded { .. } => {
+                let fields = self.fields();
+                let mut map = FieldMap::with_capacity(fields.len());
+                for (name, field) in fields.iter() {
+                    map.push(name.clone(), field.to_field());
+                }
+                // Every fact of the table shares its names (and its layout).
+                if let FieldsHeld::Cells { names, .. } = fields.0 {
+                    map.share_names(names);
+                }
+                Fact {
+                    id: self.id().clone(),
+                    kind: self.kind().clone(),
+                    title: self.title().map(String::from),
+                    fields: map,
+                    span: self.span(),
+                }
+            }
             Held::Row { id, table, values } => Fact {
                 id: id.clone(),
                 kind: table.kind.clone(),
@@ -747,7 +792,7 @@ impl std::fmt::Debug for FactView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
             Held::Fact(fact) => fact.fmt(f),
-            Held::Row { .. } => self.to_fact().fmt(f),
+            Held::Loaded { .. } | Held::Row { .. } => self.to_fact().fmt(f),
         }
     }
 }
@@ -784,6 +829,13 @@ pub struct FieldsView<'f>(FieldsHeld<'f>);
 #[derive(Clone, Copy)]
 enum FieldsHeld<'f> {
     Map(&'f FieldMap),
+    /// A loaded fact's cells in its table, their spans offsets from `base` in `file`.
+    Cells {
+        names: &'f Arc<NameList>,
+        cells: &'f [Cell],
+        file: Option<crate::diag::FileId>,
+        base: u32,
+    },
     /// A row of a table: every column present, all written at `span`.
     Row {
         names: &'f Arc<NameList>,
@@ -797,6 +849,7 @@ impl<'f> FieldsView<'f> {
     pub fn len(&self) -> usize {
         match self.0 {
             FieldsHeld::Map(m) => m.len(),
+            FieldsHeld::Cells { cells, .. } => cells.len(),
             FieldsHeld::Row { values, .. } => values.len(),
         }
     }
@@ -809,7 +862,7 @@ impl<'f> FieldsView<'f> {
     fn names(&self) -> &'f [Name] {
         match self.0 {
             FieldsHeld::Map(m) => m.names.as_slice(),
-            FieldsHeld::Row { names, .. } => names.as_slice(),
+            FieldsHeld::Cells { names, .. } | FieldsHeld::Row { names, .. } => names.as_slice(),
         }
     }
 
@@ -839,6 +892,7 @@ impl<'f> FieldsView<'f> {
     pub(crate) fn value_at(&self, index: usize) -> Option<&'f Value> {
         match self.0 {
             FieldsHeld::Map(m) => m.value_at(index),
+            FieldsHeld::Cells { cells, .. } => cells.get(index).map(|c| &c.value),
             FieldsHeld::Row { values, .. } => values.get(index),
         }
     }
@@ -847,6 +901,16 @@ impl<'f> FieldsView<'f> {
     pub fn get_index(&self, index: usize) -> Option<(&'f Name, FieldRef<'f>)> {
         match self.0 {
             FieldsHeld::Map(m) => m.get_index(index),
+            FieldsHeld::Cells {
+                names,
+                cells,
+                file,
+                base,
+            } => names
+                .as_slice()
+                .get(index)
+                .zip(cells.get(index))
+                .map(|(name, cell)| (name, cell.field(file, base))),
             FieldsHeld::Row {
                 names,
                 values,
@@ -887,19 +951,13 @@ impl<'f> FieldsView<'f> {
         self.iter().map(|(_, f)| f)
     }
 
-    /// See [`FieldMap::layout`].
-    pub(crate) fn layout(&self) -> u32 {
-        match self.0 {
-            FieldsHeld::Map(m) => m.layout(),
-            FieldsHeld::Row { names, .. } => names.layout,
-        }
-    }
-
     /// See [`FieldMap::layout_number`].
     pub(crate) fn layout_number(&self) -> Option<u32> {
         match self.0 {
             FieldsHeld::Map(m) => m.layout_number(),
-            FieldsHeld::Row { names, .. } => Some(names.layout).filter(|&l| l != BY_NAME),
+            FieldsHeld::Cells { names, .. } | FieldsHeld::Row { names, .. } => {
+                Some(names.layout).filter(|&l| l != BY_NAME)
+            }
         }
     }
 }
@@ -925,6 +983,114 @@ impl<'f> IntoIterator for FieldsView<'f> {
     type IntoIter = Fields<'f>;
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
+    }
+}
+
+/// Loaded facts of one kind and layout, stored together: they share the list of field names
+/// (and so the layout), and keep their cells one fact after another, with each fact's span,
+/// title and the base its cells' offsets are from. A fact costs its cells and 32 bytes, not a
+/// [`Fact`] of 128 bytes and an allocation of its own for its cells.
+#[derive(Clone, Debug)]
+struct FactTable {
+    kind: FactKind,
+    names: Arc<NameList>,
+    /// The cells, fact after fact, `names` long each.
+    cells: Vec<Cell>,
+    /// Each fact's span, title and base, in the order of `cells`.
+    rows: Vec<TableRow>,
+}
+
+/// What a fact of a [`FactTable`] keeps besides its cells.
+#[derive(Clone, Debug)]
+struct TableRow {
+    /// Where the id was written; its file is the cells' file.
+    span: Span,
+    /// The offset the cells' offsets are from.
+    base: u32,
+    title: Option<Box<str>>,
+}
+
+impl FactTable {
+    /// The fields of fact `at`.
+    fn fields(&self, at: usize) -> FieldsHeld<'_> {
+        let n = self.names.as_slice().len();
+        let row = self.rows.get(at);
+        FieldsHeld::Cells {
+            names: &self.names,
+            cells: self.cells.get(at * n..at * n + n).unwrap_or_default(),
+            file: row.and_then(|r| r.span.file),
+            base: row.map_or(0, |r| r.base),
+        }
+    }
+}
+
+/// The loaded facts: most in a table of their kind and layout, the others whole.
+#[derive(Clone, Debug, Default)]
+struct Loaded {
+    /// For each fact, in load order: its table and row there, or [`OWN`] and its place in
+    /// `own`.
+    slots: Vec<(u32, u32)>,
+    tables: Vec<FactTable>,
+    /// The table of each (layout, kind).
+    table_of: FastMap<(u32, FactKind), u32>,
+    /// Facts no table holds: with more fields than a layout places, or spans that do not fit
+    /// as offsets.
+    own: Vec<Fact>,
+}
+
+/// In [`Loaded::slots`]: a fact kept whole.
+const OWN: u32 = u32::MAX;
+
+impl Loaded {
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Stores `fact`, whose names are shared already ([`FactBase::intern`]).
+    fn push(&mut self, fact: Fact) {
+        let layout = fact.fields.layout();
+        let fits = layout != BY_NAME
+            && fact.fields.wide.is_none()
+            && (fact.fields.is_empty() || fact.fields.file == fact.span.file);
+        let names = fact.fields.names.0.clone();
+        let (Some(names), true) = (names, fits) else {
+            return self.push_own(fact);
+        };
+        let table = match self.table_of.get(&(layout, fact.kind.clone())) {
+            Some(&t) => t,
+            None => {
+                let Ok(t) = u32::try_from(self.tables.len()) else {
+                    return self.push_own(fact);
+                };
+                self.tables.push(FactTable {
+                    kind: fact.kind.clone(),
+                    names,
+                    cells: Vec::new(),
+                    rows: Vec::new(),
+                });
+                self.table_of.insert((layout, fact.kind.clone()), t);
+                t
+            }
+        };
+        let Some(t) = self.tables.get_mut(table as usize) else {
+            return self.push_own(fact);
+        };
+        let Ok(at) = u32::try_from(t.rows.len()) else {
+            return self.push_own(fact);
+        };
+        t.rows.push(TableRow {
+            span: fact.span,
+            base: fact.fields.base,
+            title: fact.title.map(String::into_boxed_str),
+        });
+        t.cells.extend(fact.fields.cells);
+        self.slots.push((table, at));
+    }
+
+    fn push_own(&mut self, fact: Fact) {
+        let at = u32::try_from(self.own.len()).unwrap_or(OWN);
+        self.own.push(fact);
+        self.slots.push((OWN, at));
     }
 }
 
@@ -1043,7 +1209,7 @@ impl Provenances {
 pub struct FactBase {
     /// The facts added with [`FactBase::add`], shared between copies of the fact base: the copy
     /// made to derive rows (and cycles) does not copy them.
-    facts: Arc<Vec<Fact>>,
+    facts: Arc<Loaded>,
     /// Derived rows (and any fact added after them), after `facts` in index order.
     rows: Vec<StoredRow>,
     /// The tables most derived rows are stored in ([`RowPlace::Table`]).
@@ -1579,13 +1745,40 @@ impl FactBase {
     /// The fact at `index`.
     #[inline]
     pub fn get(&self, index: FactIndex) -> Option<FactView<'_>> {
-        match self.facts.get(index) {
-            Some(fact) => Some(FactView(Held::Fact(fact))),
+        match self.facts.slots.get(index) {
+            Some(&(table, at)) => self.loaded_view(index, table, at),
             None => index
                 .checked_sub(self.facts.len())
                 .and_then(|i| self.rows.get(i))
                 .and_then(|row| self.row_view(row)),
         }
+    }
+
+    /// Loaded fact `index`, at row `at` of table `table` (or kept whole).
+    #[inline]
+    fn loaded_view(&self, index: FactIndex, table: u32, at: u32) -> Option<FactView<'_>> {
+        if table == OWN {
+            return self
+                .facts
+                .own
+                .get(at as usize)
+                .map(|f| FactView(Held::Fact(f)));
+        }
+        Some(FactView(Held::Loaded {
+            base: self,
+            index: u32::try_from(index).ok()?,
+            table: self.facts.tables.get(table as usize)?,
+            at,
+        }))
+    }
+
+    /// The id of loaded fact `index`: its symbol.
+    fn loaded_id(&self, index: u32) -> &Name {
+        static NONE: std::sync::LazyLock<Name> = std::sync::LazyLock::new(|| Name::from(""));
+        self.id_symbol
+            .get(index as usize)
+            .and_then(|&s| self.symbols.get_index(s as usize))
+            .unwrap_or(&NONE)
     }
 
     /// A row as stored, read in place.
@@ -1628,18 +1821,25 @@ impl FactBase {
         // may run another rule's task meanwhile, which may want a column too. Two threads
         // wanting the same column at once may both make it, alike.
         let id = self.field_id(name);
-        let number = |fact: &Fact| {
-            match id.and_then(|id| self.field_by_id(FactView(Held::Fact(fact)), id, name)) {
+        let number = |fact: FactView<'_>| {
+            match id.and_then(|id| self.field_by_id(fact, id, name)) {
                 Some(Value::Symbol(_, sid)) => sid.get(),
                 _ => None,
             }
             .unwrap_or(NOT_A_NAME)
         };
         let column: Arc<[u32]> = if parallel && self.facts.len() >= PARALLEL_COLUMN {
-            let numbers: Vec<u32> = self.facts.par_iter().map(number).collect();
+            let numbers: Vec<u32> = (0..self.facts.len())
+                .into_par_iter()
+                .filter_map(|i| self.get(i))
+                .map(number)
+                .collect();
             numbers.into()
         } else {
-            self.facts.iter().map(number).collect()
+            (0..self.facts.len())
+                .filter_map(|i| self.get(i))
+                .map(number)
+                .collect()
         };
         columns().insert(name.clone(), column.clone());
         column
@@ -1671,6 +1871,16 @@ impl FactBase {
                     fact.fields.value_at(pos)
                 }
             },
+            Held::Loaded { table, at, .. } => {
+                let n = table.names.as_slice().len();
+                match table.names.layout {
+                    BY_NAME => fact.get(name),
+                    layout => {
+                        let pos = self.layouts.position(layout, id)?;
+                        table.cells.get(at as usize * n + pos).map(|c| &c.value)
+                    }
+                }
+            }
             Held::Row { table, values, .. } => match table.names.layout {
                 BY_NAME => fact.get(name),
                 layout => values.get(self.layouts.position(layout, id)?),
@@ -1685,9 +1895,8 @@ impl FactBase {
 
     /// All facts in load order.
     pub fn iter(&self) -> impl Iterator<Item = (FactIndex, FactView<'_>)> {
-        self.facts
-            .iter()
-            .map(|fact| FactView(Held::Fact(fact)))
+        (0..self.facts.len())
+            .filter_map(|i| self.get(i))
             .chain(self.rows.iter().filter_map(|row| self.row_view(row)))
             .enumerate()
     }
@@ -1699,7 +1908,7 @@ impl FactBase {
 
     /// Whether there are no facts.
     pub fn is_empty(&self) -> bool {
-        self.facts.is_empty() && self.rows.is_empty()
+        self.facts.slots.is_empty() && self.rows.is_empty()
     }
 
     /// Whether any fact of `kind` has a field named `name`.
@@ -2240,10 +2449,10 @@ mod tests {
                 .get(facts.find(id).expect("added"))
                 .expect("a fact")
                 .fields();
-            let FieldsView(FieldsHeld::Map(fields)) = view else {
-                panic!("a loaded fact keeps its map");
+            let FieldsView(FieldsHeld::Cells { names, .. }) = view else {
+                panic!("a loaded fact of a layout is in a table");
             };
-            fields.layout_number().and(fields.names.0.clone())
+            view.layout_number().map(|_| names.clone())
         };
         let (a, b) = (names("a").expect("shared"), names("b").expect("shared"));
         assert!(Arc::ptr_eq(&a, &b));
@@ -2359,7 +2568,7 @@ mod tests {
         assert_eq!(read(a, "to"), Some(Value::symbol("OpenAI")));
         assert_eq!(read(c, "from"), Some(Value::symbol("AMD")));
         assert_eq!(read(c, "to"), Some(Value::symbol("Oracle")));
-        let layout = |at: FactIndex| facts.get(at).map(|f| f.fields().layout());
+        let layout = |at: FactIndex| facts.get(at).map(|f| f.fields().layout_number());
         assert_eq!(layout(a), layout(b));
         assert_ne!(layout(a), layout(c));
     }
