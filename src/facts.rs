@@ -39,7 +39,7 @@ pub struct FieldMap {
 /// One field of a [`FieldMap`]: its value, and where its value and its name were written, as
 /// offsets from the map's base (unused when the map keeps its spans whole).
 #[derive(Clone, Debug)]
-struct Cell {
+pub(crate) struct Cell {
     value: Value,
     value_at: u16,
     value_len: u16,
@@ -605,7 +605,21 @@ impl Fact {
 
     /// [`Fact::from_decl`], taking the declaration: its values are moved, not copied.
     pub fn from_owned_decl(decl: FactDecl, diags: &mut Vec<Diagnostic>) -> Fact {
-        let mut fields = FieldMap::with_capacity(decl.fields.len());
+        let cells = Vec::with_capacity(decl.fields.len());
+        Fact::from_owned_decl_into(decl, diags, cells)
+    }
+
+    /// [`Fact::from_owned_decl`], its cells in `cells` (an empty buffer).
+    pub(crate) fn from_owned_decl_into(
+        decl: FactDecl,
+        diags: &mut Vec<Diagnostic>,
+        cells: Vec<Cell>,
+    ) -> Fact {
+        let mut fields = FieldMap {
+            names: Names::with_capacity(decl.fields.len()),
+            cells,
+            ..FieldMap::default()
+        };
         // A long declaration is checked for duplicates with a set, not by scanning.
         let mut seen: Option<crate::hash::FastMap<Name, usize>> =
             (decl.fields.len() > SCAN_FIELDS).then(Default::default);
@@ -1046,8 +1060,10 @@ impl Loaded {
         self.slots.len()
     }
 
-    /// Stores `fact`, whose names are shared already ([`FactBase::intern`]).
-    fn push(&mut self, fact: Fact) {
+    /// Stores `fact`, whose names are shared already ([`FactBase::intern`]); the buffer its
+    /// cells were in, emptied, goes to `emptied` when given.
+    fn push(&mut self, fact: Fact, emptied: Option<&mut Vec<Vec<Cell>>>) {
+        let mut fact = fact;
         let layout = fact.fields.layout();
         let fits = layout != BY_NAME
             && fact.fields.wide.is_none()
@@ -1083,7 +1099,10 @@ impl Loaded {
             base: fact.fields.base,
             title: fact.title.map(String::into_boxed_str),
         });
-        t.cells.extend(fact.fields.cells);
+        t.cells.append(&mut fact.fields.cells);
+        if let Some(emptied) = emptied {
+            emptied.push(std::mem::take(&mut fact.fields.cells));
+        }
         self.slots.push((table, at));
     }
 
@@ -1276,7 +1295,50 @@ const PARALLEL_COLUMN: usize = 1 << 16;
 #[derive(Debug, Default)]
 pub(crate) struct Shapes {
     known: Vec<Arc<NameList>>,
+    /// Buffers of cells taken from a [`SpareCells`], to read the next facts into.
+    cells: Vec<Vec<Cell>>,
 }
+
+impl Shapes {
+    /// An empty buffer for `n` cells: one handed back through `spare` when there is one, so
+    /// that a buffer is freed by no other thread than the one that made it while facts are
+    /// read (which makes threads wait on each other's memory).
+    pub(crate) fn cells_for(&mut self, n: usize, spare: &SpareCells) -> Vec<Cell> {
+        if self.cells.is_empty() {
+            let mut pool = spare
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let keep = pool.len().saturating_sub(SPARE_BATCH);
+            self.cells = pool.split_off(keep);
+        }
+        let mut cells = self.cells.pop().unwrap_or_default();
+        cells.clear();
+        cells.reserve_exact(n);
+        cells
+    }
+}
+
+/// Buffers of cells emptied into a fact table while a file is read on several threads, handed
+/// back to the threads that read facts ([`Shapes::cells_for`]) instead of freed. A buffer costs
+/// its capacity until the file is read.
+#[derive(Debug, Default)]
+pub(crate) struct SpareCells(std::sync::Mutex<Vec<Vec<Cell>>>);
+
+impl SpareCells {
+    /// Hands back the buffers of `emptied` once there are a batch of them.
+    pub(crate) fn give(&self, emptied: &mut Vec<Vec<Cell>>) {
+        if emptied.len() >= SPARE_BATCH {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .append(emptied);
+        }
+    }
+}
+
+/// How many buffers of cells move between threads at a time.
+const SPARE_BATCH: usize = 256;
 
 /// Most lists of field names a thread keeps in [`Shapes`]; the facts of any other shape keep a
 /// list of their own.
@@ -1530,6 +1592,16 @@ impl FactBase {
     /// ([`SymbolId`]; the symbol is learned if new), and shares its text with the same symbol
     /// elsewhere; the engine relies on it to read join keys without looking texts up.
     pub fn add(&mut self, fact: Fact) -> Result<FactIndex, Box<Diagnostic>> {
+        self.add_emptying(fact, None)
+    }
+
+    /// [`FactBase::add`], putting the emptied buffer of the fact's cells in `emptied` (when
+    /// given) once they are in a table.
+    pub(crate) fn add_emptying(
+        &mut self,
+        fact: Fact,
+        emptied: Option<&mut Vec<Vec<Cell>>>,
+    ) -> Result<FactIndex, Box<Diagnostic>> {
         let mut fact = fact;
         // The id is a symbol: one lookup finds (or makes) its number and tells whether a fact
         // already has it.
@@ -1574,7 +1646,7 @@ impl FactBase {
             .push(u32::try_from(symbol).unwrap_or(u32::MAX));
         self.index_kind(&fact, index);
         if self.rows.is_empty() {
-            Arc::make_mut(&mut self.facts).push(fact);
+            Arc::make_mut(&mut self.facts).push(fact, emptied);
         } else {
             self.rows.push(StoredRow {
                 id: fact.id.clone(),
@@ -2681,5 +2753,77 @@ mod tests {
             facts.provenance(at[4]).map(|p| p.sources.to_vec()),
             Some(vec![0])
         );
+    }
+
+    #[test]
+    fn loaded_facts_are_stored_in_tables_by_kind_and_layout_and_read_back_as_given() {
+        let file = crate::diag::FileId::new(0);
+        let at = |start: usize, len: usize| Span::new(file, start..start + len);
+        let field = |value: &str, at_value: Span, at_name: Span| FactField {
+            value: value.parse().expect("a value"),
+            span: at_value,
+            name_span: at_name,
+        };
+        let deal = |id: &str, start: usize, title: Option<&str>, far: bool| {
+            let mut fields = FieldMap::default();
+            fields.insert(
+                Name::from("amount"),
+                field("1B USD", at(start + 20, 6), at(start + 12, 6)),
+            );
+            // A value 64 KiB or more past the first: its spans do not fit as offsets.
+            let value_at = if far { start + 70_000 } else { start + 40 };
+            fields.insert(
+                Name::from("status"),
+                field("definitive", at(value_at, 10), at(start + 32, 6)),
+            );
+            Fact {
+                id: Arc::from(id),
+                kind: FactKind::Deal,
+                title: title.map(String::from),
+                fields,
+                span: at(start + 5, id.len()),
+            }
+        };
+        let entity = |id: &str, start: usize| {
+            let mut fact = Fact::entity(id);
+            fact.span = at(start, id.len());
+            fact.fields.insert(
+                Name::from("type"),
+                field("company", at(start + 20, 7), at(start + 14, 4)),
+            );
+            fact
+        };
+        let given = [
+            deal("a", 0, Some("Nvidia invests in OpenAI"), false),
+            entity("Nvidia", 100),
+            deal("b", 200, None, false),
+            deal("c", 300, None, true),
+            entity("OpenAI", 400),
+            deal("d", 500, Some("a title"), false),
+        ];
+        let mut facts = FactBase::default();
+        let mut emptied = Vec::new();
+        for f in &given {
+            assert!(facts.add_emptying(f.clone(), Some(&mut emptied)).is_ok());
+        }
+        // Every fact in a table hands back its emptied buffer; the one kept whole does not.
+        assert_eq!(emptied.len(), 5);
+        assert!(emptied.iter().all(|b| b.is_empty() && b.capacity() >= 1));
+        let slots: Vec<u32> = facts.facts.slots.iter().map(|&(t, _)| t).collect();
+        assert_eq!(slots, [0, 1, 0, OWN, 1, 0]);
+        for (i, f) in given.iter().enumerate() {
+            let view = facts.get(i).expect("added");
+            assert_eq!(view, *f);
+            assert_eq!(view.to_fact(), *f);
+            assert_eq!(view.title(), f.title.as_deref());
+            for (name, field) in &f.fields {
+                assert_eq!(view.fields().get(name), Some(field), "{} {name}", f.id);
+                let id = facts.field_id(name).expect("a field name");
+                assert_eq!(facts.field_by_id(view, id, name), Some(field.value));
+            }
+            assert_eq!(facts.find(&f.id), Some(i));
+        }
+        let listed: Vec<Fact> = facts.iter().map(|(_, f)| f.to_fact()).collect();
+        assert_eq!(listed, given);
     }
 }

@@ -591,8 +591,14 @@ impl Engine {
                 let mut diags = Vec::new();
                 (Fact::from_owned_decl(decl, &mut diags), diags)
             };
+            // The buffers of cells emptied into the fact base's tables here go back to the
+            // reading threads, which fill them again, instead of being freed on this thread.
+            let spare = facts::SpareCells::default();
+            let mut emptied = Vec::new();
             let convert = |decl: syntax::FactDecl, shapes: &mut facts::Shapes| {
-                let (mut fact, diags) = fact_of(decl);
+                let mut diags = Vec::new();
+                let cells = shapes.cells_for(decl.fields.len(), &spare);
+                let mut fact = Fact::from_owned_decl_into(decl, &mut diags, cells);
                 fact.fields.share_shape(shapes);
                 (fact, diags)
             };
@@ -611,9 +617,10 @@ impl Engine {
                     };
                     diags.extend(fact_diags);
                     fact.fields.intern_names(&mut self.names, &mut lists);
-                    if let Err(d) = self.facts.add(fact) {
+                    if let Err(d) = self.facts.add_emptying(fact, Some(&mut emptied)) {
                         diags.push(*d);
                     }
+                    spare.give(&mut emptied);
                 },
             );
         } else {
