@@ -300,51 +300,113 @@ pub fn sarif(report: &Report, sources: &SourceMap, rules: &RuleSet) -> String {
             Json::Object(r)
         })
         .collect();
-    let results: Vec<Json> = report
-        .findings
-        .iter()
-        .map(|f| result(f, sources, index(&f.rule)))
-        .collect();
-    let mut notifications: Vec<Json> = report
-        .errors
-        .iter()
-        .map(|e| error_notification(e, sources, index(&e.rule)))
-        .collect();
-    notifications.extend(
-        report
-            .data_gaps
-            .iter()
-            .map(|g| gap_notification(g, sources, index(&g.rule))),
-    );
-    let doc = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "dealrules",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": descriptors,
-                },
-            },
-            "invocations": [{
-                "executionSuccessful": report.errors.is_empty(),
-                "toolExecutionNotifications": notifications,
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-            "properties": {
-                "rules": report.rules,
-                "facts": report.facts,
-                "dataGaps": report.data_gaps.len(),
-                "errors": report.errors.len(),
-            },
-        }],
+    // The results and notifications are made one at a time while the log is written: a
+    // report of many findings, data gaps or errors is never held as one tree of JSON values
+    // (60,000 errors took 1.2 GB that way). The bytes are those of the whole tree
+    // pretty-printed: the same objects and lists in the same order.
+    let results = Part::Each(Box::new(|| {
+        Box::new(
+            report
+                .findings
+                .iter()
+                .map(|f| result(f, sources, index(&f.rule))),
+        )
+    }));
+    let notifications = Part::Each(Box::new(|| {
+        Box::new(
+            report
+                .errors
+                .iter()
+                .map(|e| error_notification(e, sources, index(&e.rule)))
+                .chain(
+                    report
+                        .data_gaps
+                        .iter()
+                        .map(|g| gap_notification(g, sources, index(&g.rule))),
+                ),
+        )
+    }));
+    let tool = json!({
+        "driver": {
+            "name": "dealrules",
+            "version": env!("CARGO_PKG_VERSION"),
+            "semanticVersion": env!("CARGO_PKG_VERSION"),
+            "rules": descriptors,
+        },
     });
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let properties = json!({
+        "rules": report.rules,
+        "facts": report.facts,
+        "dataGaps": report.data_gaps.len(),
+        "errors": report.errors.len(),
+    });
+    let invocation = Part::Object(vec![
+        (
+            "executionSuccessful",
+            Part::Value(json!(report.errors.is_empty())),
+        ),
+        ("toolExecutionNotifications", notifications),
+    ]);
+    let run = Part::Object(vec![
+        ("tool", Part::Value(tool)),
+        ("invocations", Part::List(vec![invocation])),
+        ("columnKind", Part::Value(json!("unicodeCodePoints"))),
+        ("results", results),
+        ("properties", Part::Value(properties)),
+    ]);
+    let doc = Part::Object(vec![
+        ("$schema", Part::Value(json!(SCHEMA))),
+        ("version", Part::Value(json!("2.1.0"))),
+        ("runs", Part::List(vec![run])),
+    ]);
+    let mut out = serde_json::to_vec_pretty(&doc)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// A part of the SARIF log, written by `serde_json` as the JSON value it stands for.
+enum Part<'a> {
+    /// A value made beforehand.
+    Value(Json),
+    /// A list of the values an iterator gives, each made when it is written.
+    Each(Box<dyn Fn() -> Box<dyn Iterator<Item = Json> + 'a> + 'a>),
+    /// An object of these entries, in order.
+    Object(Vec<(&'static str, Part<'a>)>),
+    /// A list of these parts.
+    List(Vec<Part<'a>>),
+}
+
+impl serde::Serialize for Part<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Part::Value(v) => v.serialize(s),
+            Part::Each(make) => {
+                let mut list = s.serialize_seq(None)?;
+                for item in make() {
+                    list.serialize_element(&item)?;
+                }
+                list.end()
+            }
+            Part::Object(entries) => {
+                let mut object = s.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    object.serialize_entry(key, value)?;
+                }
+                object.end()
+            }
+            Part::List(items) => {
+                let mut list = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    list.serialize_element(item)?;
+                }
+                list.end()
+            }
+        }
+    }
 }
 
 #[cfg(test)]
