@@ -764,24 +764,13 @@ impl<'f> FactView<'f> {
     pub fn to_fact(&self) -> Fact {
         match self.0 {
             Held::Fact(f) => f.clone(),
-            Held::Loaded { .. } => {
-                let fields = self.fields();
-                let mut map = FieldMap::with_capacity(fields.len());
-                for (name, field) in fields.iter() {
-                    map.push(name.clone(), field.to_field());
-                }
-                // Every fact of the table shares its names (and its layout).
-                if let FieldsHeld::Cells { names, .. } = fields.0 {
-                    map.share_names(names);
-                }
-                Fact {
-                    id: self.id().clone(),
-                    kind: self.kind().clone(),
-                    title: self.title().map(String::from),
-                    fields: map,
-                    span: self.span(),
-                }
-            }
+            Held::Loaded { table, at, .. } => Fact {
+                id: self.id().clone(),
+                kind: table.kind.clone(),
+                title: self.title().map(String::from),
+                fields: table.field_map(at as usize),
+                span: self.span(),
+            },
             Held::Row { id, table, values } => Fact {
                 id: id.clone(),
                 kind: table.kind.clone(),
@@ -1078,14 +1067,34 @@ struct TableRow {
 }
 
 impl FactTable {
+    /// The file and the base of fact `at`'s cells' offsets.
+    fn place(&self, at: usize) -> (Option<crate::diag::FileId>, u32) {
+        self.rows
+            .get(at)
+            .map_or((None, 0), |r| (r.span.file, r.base))
+    }
+
     /// The fields of fact `at`.
     fn fields(&self, at: usize) -> FieldsHeld<'_> {
-        let row = self.rows.get(at);
+        let (file, base) = self.place(at);
         FieldsHeld::Cells {
             names: &self.names,
             cells: self.cells.row(at).unwrap_or_default(),
-            file: row.and_then(|r| r.span.file),
-            base: row.map_or(0, |r| r.base),
+            file,
+            base,
+        }
+    }
+
+    /// The fields of fact `at` as a map of their own: the same names (and layout), cells, file
+    /// and base.
+    fn field_map(&self, at: usize) -> FieldMap {
+        let (file, base) = self.place(at);
+        FieldMap {
+            names: Names(Some(self.names.clone())),
+            cells: self.cells.row(at).unwrap_or_default().to_vec(),
+            file,
+            base,
+            wide: None,
         }
     }
 }
