@@ -35,6 +35,38 @@ struct Row {
 }
 
 impl Row {
+    /// The row read as `record` from `text` (file `file`); `last` is the previous row's end and
+    /// number (`None` for the first row). A row's number counts the empty lines the reader skips
+    /// before it, as a spreadsheet shows them.
+    fn of(
+        file: FileId,
+        text: &str,
+        record: &::csv::StringRecord,
+        last: Option<(usize, usize)>,
+    ) -> Row {
+        let position = record
+            .position()
+            .and_then(|p| usize::try_from(p.byte()).ok())
+            .unwrap_or(0);
+        let ranges = cell_ranges(text, position, record.len());
+        let start = ranges.first().map_or(position, |r| r.start);
+        let end = ranges.last().map_or(start, |r| r.end);
+        let (from, before) = last.unwrap_or((0, 0));
+        // Between the last row's end and this row: its line end, then one per empty line.
+        let breaks = line_breaks(text.get(from..start).unwrap_or(""));
+        let skipped = if last.is_some() {
+            breaks.saturating_sub(1)
+        } else {
+            breaks
+        };
+        Row {
+            cells: record.iter().map(str::to_string).collect(),
+            spans: ranges.into_iter().map(|r| Span::new(file, r)).collect(),
+            span: Span::new(file, start..end),
+            number: before + 1 + skipped,
+        }
+    }
+
     fn cell(&self, i: usize) -> (&str, Span) {
         (
             self.cells.get(i).map_or("", |c| c.trim()),
@@ -43,50 +75,67 @@ impl Row {
     }
 }
 
-/// Reads the rows of `text` (file `file`) into facts, with a diagnostic for each bad cell or
-/// row. A row with errors still becomes a fact with the fields that could be read, so that
-/// duplicate ids are reported too.
-pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
+/// Reads the rows of `text` (file `file`) into facts, handing each to `add` as soon as its row
+/// is read (so that no row or fact of the file is held besides the one being read), with a
+/// diagnostic for each bad cell or row. A row with errors still becomes a fact with the fields
+/// that could be read, so that duplicate ids are reported too.
+pub(super) fn read(file: FileId, text: &str, add: &mut dyn FnMut(Fact)) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut facts = Vec::new();
     let mut reader = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        match record {
-            Ok(record) => {
-                let start = record
-                    .position()
-                    .and_then(|p| usize::try_from(p.byte()).ok())
-                    .unwrap_or(0);
-                let ranges = cell_ranges(text, start, record.len());
-                let end = ranges.last().map_or(start, |r| r.end);
-                rows.push(Row {
-                    cells: record.iter().map(str::to_string).collect(),
-                    spans: ranges.into_iter().map(|r| Span::new(file, r)).collect(),
-                    span: Span::new(file, start..end),
-                    number: i + 1,
-                });
+    // The header's columns, once its row is read; `None` before it, and after a header with no
+    // `id` column (the rest of the file is still read for its CSV errors).
+    let mut header: Option<(Vec<Column>, Option<usize>, Span)> = None;
+    let mut record = ::csv::StringRecord::new();
+    // The last row's end and number.
+    let mut last: Option<(usize, usize)> = None;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let row = Row::of(file, text, &record, last);
+                last = Some((row.span.end as usize, row.number));
+                match &header {
+                    None => {
+                        let columns = columns(&row, &mut diags);
+                        let id_column = columns.iter().position(|c| *c == Column::Id);
+                        header = Some((columns, id_column, row.span));
+                    }
+                    Some((columns, Some(id_column), _)) => {
+                        if let Some(fact) = row_fact(&row, columns, *id_column, &mut diags) {
+                            add(fact);
+                        }
+                    }
+                    Some((_, None, _)) => {}
+                }
             }
             Err(e) => {
                 let at = e
                     .position()
                     .and_then(|p| usize::try_from(p.byte()).ok())
                     .unwrap_or(0);
+                let number = last.map_or(1, |(_, n)| n + 1);
+                last = Some((at, number));
                 diags.push(Diagnostic::error(
                     Code::BadInput,
-                    format!("row {}: cannot read CSV: {e}", i + 1),
+                    format!("row {number}: cannot read CSV: {e}"),
                     Span::new(file, at..at),
                     "here",
                 ));
+                // A reader error that is not about one record (an I/O error) ends the file.
+                if !matches!(
+                    e.kind(),
+                    ::csv::ErrorKind::Utf8 { .. } | ::csv::ErrorKind::UnequalLengths { .. }
+                ) {
+                    break;
+                }
             }
         }
     }
-    let mut rows = rows.into_iter();
-    let Some(header) = rows.next() else {
-        diags.push(
+    match header {
+        None => diags.push(
             Diagnostic::error(
                 Code::BadInput,
                 "the CSV file has no header row",
@@ -96,46 +145,48 @@ pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
             .with_help(
                 "the first row names the columns: `id`, `fact`, `title`, then one column per field",
             ),
-        );
-        return (facts, diags);
-    };
-    let columns = columns(&header, &mut diags);
-    let Some(id_column) = columns.iter().position(|c| *c == Column::Id) else {
-        diags.push(
+        ),
+        Some((_, None, span)) => diags.push(
             Diagnostic::error(
                 Code::BadInput,
                 "the header has no `id` column",
-                header.span,
+                span,
                 "header row",
             )
             .with_help("name one column `id`: each row's entity or deal id"),
-        );
-        return (facts, diags);
-    };
-    for row in rows {
-        if row.cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        if row.cells.len() != columns.len() {
-            diags.push(Diagnostic::error(
-                Code::BadInput,
-                format!(
-                    "row {} has {} cell{}, but the header has {} column{}",
-                    row.number,
-                    row.cells.len(),
-                    if row.cells.len() == 1 { "" } else { "s" },
-                    columns.len(),
-                    if columns.len() == 1 { "" } else { "s" },
-                ),
-                row.span,
-                "this row",
-            ));
-        }
-        if let Some(fact) = fact(&row, &columns, id_column, &mut diags) {
-            facts.push(fact);
-        }
+        ),
+        Some(_) => {}
     }
-    (facts, diags)
+    diags
+}
+
+/// One row as a fact (`None` when it has no id or no cell), with a diagnostic for each bad cell
+/// and for a row whose number of cells is not the header's.
+fn row_fact(
+    row: &Row,
+    columns: &[Column],
+    id_column: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Fact> {
+    if row.cells.iter().all(|c| c.trim().is_empty()) {
+        return None;
+    }
+    if row.cells.len() != columns.len() {
+        diags.push(Diagnostic::error(
+            Code::BadInput,
+            format!(
+                "row {} has {} cell{}, but the header has {} column{}",
+                row.number,
+                row.cells.len(),
+                if row.cells.len() == 1 { "" } else { "s" },
+                columns.len(),
+                if columns.len() == 1 { "" } else { "s" },
+            ),
+            row.span,
+            "this row",
+        ));
+    }
+    fact(row, columns, id_column, diags)
 }
 
 /// The meaning of each header cell; errors for duplicate names.
@@ -270,6 +321,18 @@ fn fact(
     Some(fact)
 }
 
+/// Line ends in `text`: `\r\n`, `\n` and `\r` each count once, as the CSV reader reads them.
+fn line_breaks(text: &str) -> usize {
+    let mut after_cr = false;
+    text.bytes()
+        .filter(|&b| {
+            let end = b == b'\r' || (b == b'\n' && !after_cr);
+            after_cr = b == b'\r';
+            end
+        })
+        .count()
+}
+
 /// Byte ranges of the first `count` cells of the record that starts at byte `start`, quotes
 /// included, following the CSV syntax the reader uses (`,` between cells, `"` around a cell,
 /// `""` for a quote inside one).
@@ -321,5 +384,38 @@ mod tests {
         assert_eq!(cell_ranges(text, 15, 2), [15..16, 16..16]);
         assert_eq!(cell_ranges("a\r\nb,c", 2, 2), [3..4, 5..6]);
         assert_eq!(cell_ranges("\u{feff}id,x", 0, 2), [3..5, 6..7]);
+    }
+
+    #[test]
+    fn each_row_is_handed_over_as_a_fact_in_file_order_bad_cells_and_all() {
+        let text =
+            "id,fact,amount\nE,entity,\na,,5 USD\n\nb,deal,not a value\n,deal,\nc,deal,1 GW\n";
+        let mut facts = Vec::new();
+        let diags = read(FileId::new(0), text, &mut |f| {
+            facts.push((f.id.to_string(), f.fields.len()))
+        });
+        let expected = [("E", 0), ("a", 1), ("b", 0), ("c", 1)];
+        let expected: Vec<_> = expected.map(|(i, n)| (i.to_string(), n)).into();
+        assert_eq!(facts, expected);
+        let messages: Vec<_> = diags.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[0].starts_with("row 5, column `amount`: "),
+            "{messages:?}"
+        );
+        assert_eq!(messages[1], "row 6: the `id` cell is empty");
+    }
+
+    #[test]
+    fn rows_are_numbered_as_a_spreadsheet_shows_them() {
+        // Empty lines are rows (skipped, but counted); a quoted cell over two lines is one row.
+        let text = "\r\nid,amount\r\n\r\n\r\na,x x\n\"b\nc\",y y\r\r\nd,z z";
+        let diags = read(FileId::new(0), text, &mut |_| {});
+        let rows: Vec<_> = diags
+            .iter()
+            .map(|d| d.message.split(',').next().unwrap_or_default())
+            .collect();
+        assert_eq!(rows, ["row 5", "row 6", "row 8"]);
+        assert_eq!(line_breaks("\r\n\n\r\rx\n"), 5);
     }
 }

@@ -149,18 +149,17 @@ impl<'a> Reader<'a> {
         serde_json::from_str::<String>(raw.get()).ok()
     }
 
-    /// The whole document.
-    fn document(&mut self) -> Vec<Fact> {
-        let mut facts = Vec::new();
+    /// The whole document; each fact is handed to `add` as soon as it is read.
+    fn document(&mut self, add: &mut dyn FnMut(Fact)) {
         let top = match serde_json::from_str::<&RawValue>(self.text) {
             Ok(raw) => raw,
             Err(e) => {
                 self.syntax_error(&e);
-                return facts;
+                return;
             }
         };
         let Some(entries) = self.object(top, "the document") else {
-            return facts;
+            return;
         };
         for (key, list) in entries {
             let kind = match key.as_str() {
@@ -179,11 +178,10 @@ impl<'a> Reader<'a> {
             for (i, item) in items.into_iter().enumerate() {
                 let what = format!("`{key}[{i}]`");
                 if let Some(fact) = self.fact(item, kind.clone(), &what) {
-                    facts.push(fact);
+                    add(fact);
                 }
             }
         }
-        facts
     }
 
     /// `{"id": ..., "title": ..., "fields": {...}}`.
@@ -363,13 +361,14 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
     offset
 }
 
-/// Reads the facts of JSON text `text` (file `file`), with a diagnostic for each problem.
-pub(super) fn read(file: FileId, text: &str) -> (Vec<Fact>, Vec<Diagnostic>) {
+/// Reads the facts of JSON text `text` (file `file`), handing each to `add` as soon as it is
+/// read, with a diagnostic for each problem.
+pub(super) fn read(file: FileId, text: &str, add: &mut dyn FnMut(Fact)) -> Vec<Diagnostic> {
     let mut reader = Reader {
         file,
         text,
         diags: Vec::new(),
     };
-    let facts = reader.document();
-    (facts, reader.diags)
+    reader.document(add);
+    reader.diags
 }

@@ -104,8 +104,9 @@ pub(crate) fn load_owned(
     load_with(engine, name, crate::Given::Owned(text), read)
 }
 
-/// A reader of one input form: the facts of a text, and a diagnostic for each problem.
-type Read = fn(FileId, &str) -> (Vec<Fact>, Vec<Diagnostic>);
+/// A reader of one input form: hands each fact of a text to the given function as soon as it is
+/// read, and returns a diagnostic for each problem.
+type Read = fn(FileId, &str, &mut dyn FnMut(Fact)) -> Vec<Diagnostic>;
 
 /// Registers the text, reads it with `read`, adds the facts and gathers every diagnostic.
 fn load_with(
@@ -123,13 +124,16 @@ fn load_with(
     if let Some(d) = crate::syntax::check_size(file, text) {
         diags.push(d);
     } else {
-        let (facts, read_diags) = read(file, text);
-        diags.extend(read_diags);
-        for fact in facts {
+        // Each fact is added as soon as it is read, so that the file's facts are never held
+        // twice; the diagnostics of adding them (duplicate ids) come after those of reading, as
+        // when the facts were read first.
+        let mut added = Vec::new();
+        diags = read(file, text, &mut |fact| {
             if let Err(e) = engine.add_fact(fact) {
-                diags.extend(e.diagnostics);
+                added.extend(e.diagnostics);
             }
-        }
+        });
+        diags.extend(added);
     }
     // Read: a large text is kept compressed from now on.
     let parallel = engine.threads.unwrap_or_else(crate::cores) > 1;
