@@ -732,7 +732,9 @@ impl<'f> FactView<'f> {
     pub fn fields(&self) -> FieldsView<'f> {
         match self.0 {
             Held::Fact(f) => FieldsView(FieldsHeld::Map(&f.fields)),
-            Held::Loaded { table, at, .. } => FieldsView(table.fields(at as usize)),
+            Held::Loaded {
+                base, table, at, ..
+            } => FieldsView(table.fields(at as usize, &base.facts.pool.values)),
             Held::Row { table, values, .. } => FieldsView(FieldsHeld::Row {
                 names: &table.names,
                 values,
@@ -764,11 +766,13 @@ impl<'f> FactView<'f> {
     pub fn to_fact(&self) -> Fact {
         match self.0 {
             Held::Fact(f) => f.clone(),
-            Held::Loaded { table, at, .. } => Fact {
+            Held::Loaded {
+                base, table, at, ..
+            } => Fact {
                 id: self.id().clone(),
                 kind: table.kind.clone(),
                 title: self.title().map(String::from),
-                fields: table.field_map(at as usize),
+                fields: table.field_map(at as usize, &base.facts.pool.values),
                 span: self.span(),
             },
             Held::Row { id, table, values } => Fact {
@@ -834,8 +838,10 @@ enum FieldsHeld<'f> {
     Map(&'f FieldMap),
     /// A loaded fact's cells in its table, their spans offsets from `base` in `file`.
     Cells {
-        names: &'f Arc<NameList>,
-        cells: &'f [Cell],
+        table: &'f FactTable,
+        at: usize,
+        /// The pool of the table's pooled columns.
+        pool: &'f [Value],
         file: Option<crate::diag::FileId>,
         base: u32,
     },
@@ -852,7 +858,7 @@ impl<'f> FieldsView<'f> {
     pub fn len(&self) -> usize {
         match self.0 {
             FieldsHeld::Map(m) => m.len(),
-            FieldsHeld::Cells { cells, .. } => cells.len(),
+            FieldsHeld::Cells { table, .. } => table.columns.len(),
             FieldsHeld::Row { values, .. } => values.len(),
         }
     }
@@ -865,7 +871,8 @@ impl<'f> FieldsView<'f> {
     fn names(&self) -> &'f [Name] {
         match self.0 {
             FieldsHeld::Map(m) => m.names.as_slice(),
-            FieldsHeld::Cells { names, .. } | FieldsHeld::Row { names, .. } => names.as_slice(),
+            FieldsHeld::Cells { table, .. } => table.names.as_slice(),
+            FieldsHeld::Row { names, .. } => names.as_slice(),
         }
     }
 
@@ -895,7 +902,9 @@ impl<'f> FieldsView<'f> {
     pub(crate) fn value_at(&self, index: usize) -> Option<&'f Value> {
         match self.0 {
             FieldsHeld::Map(m) => m.value_at(index),
-            FieldsHeld::Cells { cells, .. } => cells.get(index).map(|c| &c.value),
+            FieldsHeld::Cells {
+                table, at, pool, ..
+            } => table.columns.get(index)?.value(at, pool),
             FieldsHeld::Row { values, .. } => values.get(index),
         }
     }
@@ -905,15 +914,22 @@ impl<'f> FieldsView<'f> {
         match self.0 {
             FieldsHeld::Map(m) => m.get_index(index),
             FieldsHeld::Cells {
-                names,
-                cells,
+                table,
+                at,
+                pool,
                 file,
                 base,
-            } => names
+            } => table
+                .names
                 .as_slice()
                 .get(index)
-                .zip(cells.get(index))
-                .map(|(name, cell)| (name, cell.field(file, base))),
+                .zip(table.columns.get(index)?.field(
+                    at,
+                    pool,
+                    *table.offsets.row(at)?.get(index)?,
+                    file,
+                    base,
+                )),
             FieldsHeld::Row {
                 names,
                 values,
@@ -958,9 +974,8 @@ impl<'f> FieldsView<'f> {
     pub(crate) fn layout_number(&self) -> Option<u32> {
         match self.0 {
             FieldsHeld::Map(m) => m.layout_number(),
-            FieldsHeld::Cells { names, .. } | FieldsHeld::Row { names, .. } => {
-                Some(names.layout).filter(|&l| l != BY_NAME)
-            }
+            FieldsHeld::Cells { table, .. } => Some(table.names.layout).filter(|&l| l != BY_NAME),
+            FieldsHeld::Row { names, .. } => Some(names.layout).filter(|&l| l != BY_NAME),
         }
     }
 }
@@ -1030,6 +1045,25 @@ impl<T> Blocks<T> {
         self.rows += 1;
     }
 
+    /// Item `at` of a table one item wide.
+    #[inline]
+    fn get(&self, at: usize) -> Option<&T> {
+        self.blocks
+            .get(at / ROWS_PER_BLOCK)?
+            .get(at % ROWS_PER_BLOCK)
+    }
+
+    /// Appends `item` to a table one item wide.
+    fn push_one(&mut self, item: T) {
+        if self.rows.is_multiple_of(ROWS_PER_BLOCK) {
+            self.blocks.push(Vec::with_capacity(ROWS_PER_BLOCK));
+        }
+        if let Some(block) = self.blocks.last_mut() {
+            block.push(item);
+        }
+        self.rows += 1;
+    }
+
     /// Row `at`.
     fn row(&self, at: usize) -> Option<&[T]> {
         if at >= self.rows {
@@ -1043,55 +1077,155 @@ impl<T> Blocks<T> {
 }
 
 /// Loaded facts of one kind and layout, stored together: they share the list of field names
-/// (and so the layout), and keep their cells one fact after another, with each fact's span,
-/// title and the base its cells' offsets are from. A fact costs its cells and 32 bytes, not a
-/// [`Fact`] of 128 bytes and an allocation of its own for its cells.
+/// (and so the layout), and keep their fields by column, with each fact's span, title and the
+/// base its fields' offsets are from. A fact costs 32 bytes and, for each field, 12 bytes
+/// when its column holds symbols and dates (their places in the [`Pool`]) or 32 bytes (the
+/// value and its offsets), not a [`Fact`] of 128 bytes and an allocation of its own.
 #[derive(Clone, Debug)]
 struct FactTable {
     kind: FactKind,
     names: Arc<NameList>,
-    /// The cells, fact after fact, `names` long each.
-    cells: Blocks<Cell>,
-    /// Each fact's span, title and base, in the order of `cells`.
+    /// One column per name.
+    columns: Vec<Column>,
+    /// Where each field's value and name were written, as offsets from its row's base (value
+    /// at, value length, name at, name length), row after row, `names` long each.
+    offsets: Blocks<[u16; 4]>,
+    /// Each fact's span, title and base, in the order of the columns' rows.
     rows: Vec<TableRow>,
 }
 
-/// What a fact of a [`FactTable`] keeps besides its cells.
+/// The values of one field of every fact of a [`FactTable`].
+#[derive(Clone, Debug)]
+struct Column {
+    values: ColumnValues,
+}
+
+#[derive(Clone, Debug)]
+enum ColumnValues {
+    /// Every value so far a symbol or a date: its place in the [`Pool`].
+    Pooled(Blocks<u32>),
+    /// The values themselves (once one value is neither a symbol nor a date).
+    Whole(Blocks<Value>),
+}
+
+impl Column {
+    fn new() -> Column {
+        Column {
+            values: ColumnValues::Pooled(Blocks::new(1)),
+        }
+    }
+
+    /// The value of row `at`, whose pooled values are in `pool`.
+    #[inline]
+    fn value<'f>(&'f self, at: usize, pool: &'f [Value]) -> Option<&'f Value> {
+        match &self.values {
+            ColumnValues::Pooled(places) => pool.get(*places.get(at)? as usize),
+            ColumnValues::Whole(values) => values.get(at),
+        }
+    }
+
+    /// The field of row `at`, its spans at `offsets` from `base` in `file`.
+    fn field<'f>(
+        &'f self,
+        at: usize,
+        pool: &'f [Value],
+        offsets: [u16; 4],
+        file: Option<crate::diag::FileId>,
+        base: u32,
+    ) -> Option<FieldRef<'f>> {
+        let [value_at, value_len, name_at, name_len] = offsets;
+        let span = |at: u16, len: u16| {
+            let start = base.saturating_add(u32::from(at));
+            Span {
+                file,
+                start,
+                end: start.saturating_add(u32::from(len)),
+            }
+        };
+        Some(FieldRef {
+            value: self.value(at, pool)?,
+            span: span(value_at, value_len),
+            name_span: span(name_at, name_len),
+        })
+    }
+
+    /// Appends `cell`: its value to the pool when the column keeps its values there and the
+    /// pool takes it; else the column keeps its values whole from now on.
+    fn push(&mut self, cell: Cell, pool: &mut Pool) {
+        if let ColumnValues::Pooled(places) = &mut self.values {
+            if let Some(place) = pool.place(&cell.value) {
+                places.push_one(place);
+                return;
+            }
+            let mut whole = Blocks::new(1);
+            for at in 0..places.len() {
+                let value = places
+                    .get(at)
+                    .and_then(|&p| pool.values.get(p as usize))
+                    .cloned()
+                    .unwrap_or(Value::Bool(false));
+                whole.push_one(value);
+            }
+            self.values = ColumnValues::Whole(whole);
+        }
+        if let ColumnValues::Whole(values) = &mut self.values {
+            values.push_one(cell.value);
+        }
+    }
+}
+
+/// What a fact of a [`FactTable`] keeps besides its fields.
 #[derive(Clone, Debug)]
 struct TableRow {
-    /// Where the id was written; its file is the cells' file.
+    /// Where the id was written; its file is the fields' file.
     span: Span,
-    /// The offset the cells' offsets are from.
+    /// The offset the fields' offsets are from.
     base: u32,
     title: Option<Box<str>>,
 }
 
 impl FactTable {
-    /// The file and the base of fact `at`'s cells' offsets.
+    /// The file and the base of fact `at`'s offsets.
     fn place(&self, at: usize) -> (Option<crate::diag::FileId>, u32) {
         self.rows
             .get(at)
             .map_or((None, 0), |r| (r.span.file, r.base))
     }
 
-    /// The fields of fact `at`.
-    fn fields(&self, at: usize) -> FieldsHeld<'_> {
+    /// The fields of fact `at`, whose pooled values are in `pool`.
+    fn fields<'f>(&'f self, at: usize, pool: &'f [Value]) -> FieldsHeld<'f> {
         let (file, base) = self.place(at);
         FieldsHeld::Cells {
-            names: &self.names,
-            cells: self.cells.row(at).unwrap_or_default(),
+            table: self,
+            at,
+            pool,
             file,
             base,
         }
     }
 
-    /// The fields of fact `at` as a map of their own: the same names (and layout), cells, file
-    /// and base.
-    fn field_map(&self, at: usize) -> FieldMap {
+    /// The fields of fact `at` as a map of their own: the same names (and layout), values,
+    /// offsets, file and base.
+    fn field_map(&self, at: usize, pool: &[Value]) -> FieldMap {
         let (file, base) = self.place(at);
+        let offsets = self.offsets.row(at).unwrap_or_default();
+        let cells = self.columns.iter().enumerate().map(|(i, column)| {
+            let [value_at, value_len, name_at, name_len] =
+                offsets.get(i).copied().unwrap_or_default();
+            Cell {
+                value: column
+                    .value(at, pool)
+                    .cloned()
+                    .unwrap_or(Value::Bool(false)),
+                value_at,
+                value_len,
+                name_at,
+                name_len,
+            }
+        });
         FieldMap {
             names: Names(Some(self.names.clone())),
-            cells: self.cells.row(at).unwrap_or_default().to_vec(),
+            cells: cells.collect(),
             file,
             base,
             wide: None,
@@ -1111,6 +1245,85 @@ struct Loaded {
     /// Facts no table holds: with more fields than a layout places, or spans that do not fit
     /// as offsets.
     own: Vec<Fact>,
+    /// The symbols and dates of the tables' cells.
+    pool: Pool,
+}
+
+/// The symbols and dates of loaded facts' cells, each kept once (a deal's kind, status and
+/// parties) and read by every fact that holds it.
+#[derive(Clone, Debug, Default)]
+struct Pool {
+    values: Vec<Value>,
+    /// The place in `values` of each symbol there, by the symbol's number ([`NOT_POOLED`]
+    /// for a symbol not there).
+    symbols: Vec<u32>,
+    /// The place in `values` of each date there, by [`date_number`] from `first_date`
+    /// ([`NOT_POOLED`] for a date not there): the dates of two centuries around the first one
+    /// pooled, without hashing.
+    dates: Vec<u32>,
+    first_date: i32,
+    /// The place in `values` of each other date there.
+    far_dates: FastMap<crate::value::Date, u32>,
+}
+
+/// How many dates [`Pool::dates`] places: about two centuries.
+const POOL_DATES: usize = 200 * 372;
+
+/// A number for each date, in order (not a count of days: each month takes 31).
+fn date_number(d: crate::value::Date) -> i32 {
+    (i32::from(d.year()) * 12 + i32::from(d.month())) * 31 + i32::from(d.day())
+}
+
+/// The most values the pool holds.
+const POOLED: u32 = u32::MAX - 1;
+
+/// In [`Pool::symbols`]: a symbol not in the pool.
+const NOT_POOLED: u32 = u32::MAX;
+
+impl Pool {
+    /// The place of `value`, added if it is not there yet: for a symbol (with its number in
+    /// the fact base) or a date; `None` for any other value, kept by its table.
+    fn place(&mut self, value: &Value) -> Option<u32> {
+        let next = u32::try_from(self.values.len())
+            .ok()
+            .filter(|&n| n < POOLED)?;
+        let place = match value {
+            Value::Symbol(_, id) => {
+                let n = id.get()? as usize;
+                if self.symbols.len() <= n {
+                    self.symbols.resize(n + 1, NOT_POOLED);
+                }
+                let slot = self.symbols.get_mut(n)?;
+                if *slot == NOT_POOLED {
+                    *slot = next;
+                }
+                *slot
+            }
+            Value::Date(d) => {
+                if self.dates.is_empty() {
+                    self.dates.resize(POOL_DATES, NOT_POOLED);
+                    self.first_date = date_number(*d) - (POOL_DATES / 2) as i32;
+                }
+                let slot = usize::try_from(date_number(*d) - self.first_date)
+                    .ok()
+                    .and_then(|i| self.dates.get_mut(i));
+                match slot {
+                    Some(slot) => {
+                        if *slot == NOT_POOLED {
+                            *slot = next;
+                        }
+                        *slot
+                    }
+                    None => *self.far_dates.entry(*d).or_insert(next),
+                }
+            }
+            _ => return None,
+        };
+        if place == next {
+            self.values.push(value.clone());
+        }
+        Some(place)
+    }
 }
 
 /// In [`Loaded::slots`]: a fact kept whole.
@@ -1141,7 +1354,8 @@ impl Loaded {
                 };
                 self.tables.push(FactTable {
                     kind: fact.kind.clone(),
-                    cells: Blocks::new(names.as_slice().len()),
+                    columns: (0..names.as_slice().len()).map(|_| Column::new()).collect(),
+                    offsets: Blocks::new(names.as_slice().len()),
                     names,
                     rows: Vec::new(),
                 });
@@ -1149,13 +1363,14 @@ impl Loaded {
                 t
             }
         };
+        let pool = &mut self.pool;
         let Some(t) = self.tables.get_mut(table as usize) else {
             return self.push_own(fact);
         };
         let Ok(at) = u32::try_from(t.rows.len()) else {
             return self.push_own(fact);
         };
-        if fact.fields.cells.len() != t.cells.width {
+        if fact.fields.cells.len() != t.columns.len() {
             return self.push_own(fact);
         }
         t.rows.push(TableRow {
@@ -1163,7 +1378,15 @@ impl Loaded {
             base: fact.fields.base,
             title: fact.title.map(String::into_boxed_str),
         });
-        t.cells.push(fact.fields.cells.drain(..));
+        t.offsets.push(
+            fact.fields
+                .cells
+                .iter()
+                .map(|c| [c.value_at, c.value_len, c.name_at, c.name_len]),
+        );
+        for (column, cell) in t.columns.iter_mut().zip(fact.fields.cells.drain(..)) {
+            column.push(cell, pool);
+        }
         if let Some(emptied) = emptied {
             emptied.push(std::mem::take(&mut fact.fields.cells));
         }
@@ -2005,11 +2228,16 @@ impl FactBase {
                     fact.fields.value_at(pos)
                 }
             },
-            Held::Loaded { table, at, .. } => match table.names.layout {
+            Held::Loaded {
+                base, table, at, ..
+            } => match table.names.layout {
                 BY_NAME => fact.get(name),
                 layout => {
                     let pos = self.layouts.position(layout, id)?;
-                    table.cells.row(at as usize)?.get(pos).map(|c| &c.value)
+                    table
+                        .columns
+                        .get(pos)?
+                        .value(at as usize, &base.facts.pool.values)
                 }
             },
             Held::Row { table, values, .. } => match table.names.layout {
@@ -2582,10 +2810,10 @@ mod tests {
                 .get(facts.find(id).expect("added"))
                 .expect("a fact")
                 .fields();
-            let FieldsView(FieldsHeld::Cells { names, .. }) = view else {
+            let FieldsView(FieldsHeld::Cells { table, .. }) = view else {
                 panic!("a loaded fact of a layout is in a table");
             };
-            view.layout_number().map(|_| names.clone())
+            view.layout_number().map(|_| table.names.clone())
         };
         let (a, b) = (names("a").expect("shared"), names("b").expect("shared"));
         assert!(Arc::ptr_eq(&a, &b));
@@ -2882,5 +3110,77 @@ mod tests {
         }
         let listed: Vec<Fact> = facts.iter().map(|(_, f)| f.to_fact()).collect();
         assert_eq!(listed, given);
+    }
+
+    #[test]
+    fn symbols_and_dates_are_kept_once_in_the_pool_and_a_column_of_other_values_whole() {
+        let file = crate::diag::FileId::new(0);
+        let deal = |id: &str, start: usize, status: &str, when: &str| {
+            let mut fields = FieldMap::default();
+            for (i, (name, value)) in [("status", status), ("when", when), ("kind", "purchase")]
+                .into_iter()
+                .enumerate()
+            {
+                let at = start + 10 + 20 * i;
+                fields.insert(
+                    Name::from(name),
+                    FactField {
+                        value: value.parse().expect("a value"),
+                        span: Span::new(file, at + 8..at + 8 + value.len()),
+                        name_span: Span::new(file, at..at + name.len()),
+                    },
+                );
+            }
+            let mut fact = Fact::deal(id);
+            fact.span = Span::new(file, start..start + id.len());
+            fact.fields = fields;
+            fact
+        };
+        // `when` holds dates, then a symbol, then money written with trailing zeros: from then
+        // on its column keeps its values whole, the earlier ones read back as they were.
+        let given = [
+            deal("a", 0, "definitive", "2025-10-06"),
+            deal("b", 100, "definitive", "2025-10-06"),
+            deal("c", 200, "announced", "later"),
+            deal("d", 300, "definitive", "1.50 USD"),
+            deal("e", 400, "announced", "2026-01-01"),
+        ];
+        let mut facts = FactBase::default();
+        for f in &given {
+            assert!(facts.add(f.clone()).is_ok());
+        }
+        assert_eq!(facts.facts.tables.len(), 1);
+        let table = &facts.facts.tables[0];
+        let pooled: Vec<bool> = table
+            .columns
+            .iter()
+            .map(|c| matches!(c.values, ColumnValues::Pooled(_)))
+            .collect();
+        assert_eq!(pooled, [true, false, true]);
+        // `definitive`, `announced`, `purchase`, and the dates while `when` was pooled.
+        let texts: Vec<String> = facts
+            .facts
+            .pool
+            .values
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        assert_eq!(
+            texts,
+            ["definitive", "2025-10-06", "purchase", "announced", "later"]
+        );
+        for (i, f) in given.iter().enumerate() {
+            let view = facts.get(i).expect("added");
+            assert_eq!(view, *f);
+            assert_eq!(view.to_fact(), *f);
+            for (name, field) in &f.fields {
+                let read = view.fields().get(name).expect("present");
+                assert_eq!(read, field, "{} {name}", f.id);
+                assert_eq!(read.value.to_string(), field.value.to_string());
+                let id = facts.field_id(name).expect("a field name");
+                let by_id = facts.field_by_id(view, id, name).map(Value::to_string);
+                assert_eq!(by_id, Some(field.value.to_string()));
+            }
+        }
     }
 }

@@ -382,7 +382,10 @@ impl<'t> Reader<'t> {
                     "true" => Value::Bool(true),
                     "false" => Value::Bool(false),
                     // An identifier here is ASCII, which is in NFC already.
-                    _ => Value::Symbol(Arc::from(word), crate::value::SymbolId::NONE),
+                    _ => Value::Symbol(
+                        self.names.symbol_at(word, self.position),
+                        crate::value::SymbolId::NONE,
+                    ),
                 })
             }
         }

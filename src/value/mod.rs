@@ -146,6 +146,8 @@ pub struct Interner {
     names: crate::hash::FastSet<Name>,
     /// The name last interned at each position of a declaration ([`Interner::intern_at`]).
     recent: Vec<Name>,
+    /// The text of the symbol value last read at each position ([`Interner::symbol_at`]).
+    recent_symbols: Vec<Name>,
 }
 
 /// Positions remembered by [`Interner::intern_at`].
@@ -160,6 +162,28 @@ impl Interner {
         }
         let name: Name = Arc::from(text);
         self.names.insert(name.clone());
+        name
+    }
+
+    /// The text of a symbol value read at `position` in a declaration: the same `Arc` as the
+    /// last one read there when the text is the same (a deal's kind or status, which the next
+    /// deal often has too), else a new one. Unlike names, symbol values are not all kept: the
+    /// fact base keeps each once when the fact is added, so this only spares an allocation.
+    pub(crate) fn symbol_at(&mut self, text: &str, position: usize) -> Name {
+        if let Some(name) = self.recent_symbols.get(position)
+            && **name == *text
+        {
+            return name.clone();
+        }
+        let name: Name = Arc::from(text);
+        if position < MAX_RECENT {
+            if self.recent_symbols.len() <= position {
+                self.recent_symbols.resize(position + 1, name.clone());
+            }
+            if let Some(slot) = self.recent_symbols.get_mut(position) {
+                *slot = name.clone();
+            }
+        }
         name
     }
 
