@@ -50,19 +50,8 @@ pub(crate) struct Cell {
 impl Cell {
     /// The field, its spans at its offsets from `base` in `file`.
     fn field(&self, file: Option<crate::diag::FileId>, base: u32) -> FieldRef<'_> {
-        let span = |at: u16, len: u16| {
-            let start = base.saturating_add(u32::from(at));
-            Span {
-                file,
-                start,
-                end: start.saturating_add(u32::from(len)),
-            }
-        };
-        FieldRef {
-            value: &self.value,
-            span: span(self.value_at, self.value_len),
-            name_span: span(self.name_at, self.name_len),
-        }
+        let offsets = [self.value_at, self.value_len, self.name_at, self.name_len];
+        FieldRef::at_offsets(&self.value, offsets, file, base)
     }
 }
 
@@ -87,7 +76,31 @@ pub struct FieldRef<'m> {
     pub name_span: Span,
 }
 
-impl FieldRef<'_> {
+impl<'m> FieldRef<'m> {
+    /// `value`, written at `offsets` from `base` in `file` (value at, value length, name at,
+    /// name length).
+    fn at_offsets(
+        value: &'m Value,
+        offsets: [u16; 4],
+        file: Option<crate::diag::FileId>,
+        base: u32,
+    ) -> FieldRef<'m> {
+        let [value_at, value_len, name_at, name_len] = offsets;
+        let span = |at: u16, len: u16| {
+            let start = base.saturating_add(u32::from(at));
+            Span {
+                file,
+                start,
+                end: start.saturating_add(u32::from(len)),
+            }
+        };
+        FieldRef {
+            value,
+            span: span(value_at, value_len),
+            name_span: span(name_at, name_len),
+        }
+    }
+
     /// The field as an owned [`FactField`].
     pub fn to_field(&self) -> FactField {
         FactField {
@@ -1133,20 +1146,8 @@ impl Column {
         file: Option<crate::diag::FileId>,
         base: u32,
     ) -> Option<FieldRef<'f>> {
-        let [value_at, value_len, name_at, name_len] = offsets;
-        let span = |at: u16, len: u16| {
-            let start = base.saturating_add(u32::from(at));
-            Span {
-                file,
-                start,
-                end: start.saturating_add(u32::from(len)),
-            }
-        };
-        Some(FieldRef {
-            value: self.value(at, pool)?,
-            span: span(value_at, value_len),
-            name_span: span(name_at, name_len),
-        })
+        let value = self.value(at, pool)?;
+        Some(FieldRef::at_offsets(value, offsets, file, base))
     }
 
     /// Appends `cell`: its value to the pool when the column keeps its values there and the
