@@ -702,11 +702,12 @@ enum Held<'f> {
         table: &'f FactTable,
         at: u32,
     },
-    /// A row of a [`RowTable`]: its id, the table, its values.
+    /// Row `at` of a [`RowTable`], its id, and the pool of the table's pooled columns.
     Row {
         id: &'f Name,
         table: &'f RowTable,
-        values: &'f [Value],
+        at: u32,
+        pool: &'f [Value],
     },
 }
 
@@ -748,10 +749,12 @@ impl<'f> FactView<'f> {
             Held::Loaded {
                 base, table, at, ..
             } => FieldsView(table.fields(at as usize, &base.facts.pool.values)),
-            Held::Row { table, values, .. } => FieldsView(FieldsHeld::Row {
-                names: &table.names,
-                values,
-                span: table.span,
+            Held::Row {
+                table, at, pool, ..
+            } => FieldsView(FieldsHeld::Row {
+                table,
+                at: at as usize,
+                pool,
             }),
         }
     }
@@ -788,15 +791,20 @@ impl<'f> FactView<'f> {
                 fields: table.field_map(at as usize, &base.facts.pool.values),
                 span: self.span(),
             },
-            Held::Row { id, table, values } => Fact {
+            Held::Row {
+                id,
+                table,
+                at,
+                pool,
+            } => Fact {
                 id: id.clone(),
                 kind: table.kind.clone(),
                 title: None,
                 fields: FieldMap::from_columns(
                     &table.names,
-                    values.iter().map(|value| {
+                    table.columns.iter().map(|column| {
                         Some(FactField {
-                            value: value.clone(),
+                            value: column.value(at as usize, pool)?.clone(),
                             span: table.span,
                             name_span: table.span,
                         })
@@ -858,11 +866,13 @@ enum FieldsHeld<'f> {
         file: Option<crate::diag::FileId>,
         base: u32,
     },
-    /// A row of a table: every column present, all written at `span`.
+    /// Row `at` of a derived rows table: every column present, all written at the table's
+    /// span.
     Row {
-        names: &'f Arc<NameList>,
-        values: &'f [Value],
-        span: Span,
+        table: &'f RowTable,
+        at: usize,
+        /// The pool of the table's pooled columns.
+        pool: &'f [Value],
     },
 }
 
@@ -872,7 +882,7 @@ impl<'f> FieldsView<'f> {
         match self.0 {
             FieldsHeld::Map(m) => m.len(),
             FieldsHeld::Cells { table, .. } => table.columns.len(),
-            FieldsHeld::Row { values, .. } => values.len(),
+            FieldsHeld::Row { table, .. } => table.columns.len(),
         }
     }
 
@@ -885,7 +895,7 @@ impl<'f> FieldsView<'f> {
         match self.0 {
             FieldsHeld::Map(m) => m.names.as_slice(),
             FieldsHeld::Cells { table, .. } => table.names.as_slice(),
-            FieldsHeld::Row { names, .. } => names.as_slice(),
+            FieldsHeld::Row { table, .. } => table.names.as_slice(),
         }
     }
 
@@ -918,7 +928,7 @@ impl<'f> FieldsView<'f> {
             FieldsHeld::Cells {
                 table, at, pool, ..
             } => table.columns.get(index)?.value(at, pool),
-            FieldsHeld::Row { values, .. } => values.get(index),
+            FieldsHeld::Row { table, at, pool } => table.columns.get(index)?.value(at, pool),
         }
     }
 
@@ -943,15 +953,10 @@ impl<'f> FieldsView<'f> {
                     file,
                     base,
                 )),
-            FieldsHeld::Row {
-                names,
-                values,
-                span,
-            } => names
-                .as_slice()
-                .get(index)
-                .zip(values.get(index))
-                .map(|(name, value)| {
+            FieldsHeld::Row { table, at, pool } => {
+                let value = table.columns.get(index)?.value(at, pool)?;
+                let span = table.span;
+                table.names.as_slice().get(index).map(|name| {
                     (
                         name,
                         FieldRef {
@@ -960,7 +965,8 @@ impl<'f> FieldsView<'f> {
                             name_span: span,
                         },
                     )
-                }),
+                })
+            }
         }
     }
 
@@ -988,7 +994,7 @@ impl<'f> FieldsView<'f> {
         match self.0 {
             FieldsHeld::Map(m) => m.layout_number(),
             FieldsHeld::Cells { table, .. } => Some(table.names.layout).filter(|&l| l != BY_NAME),
-            FieldsHeld::Row { names, .. } => Some(names.layout).filter(|&l| l != BY_NAME),
+            FieldsHeld::Row { table, .. } => Some(table.names.layout).filter(|&l| l != BY_NAME),
         }
     }
 }
@@ -1403,16 +1409,19 @@ impl Loaded {
 
 /// Derived rows of one shape, stored together: the rows with every column of their relation,
 /// made by one derive, share the list of column names, the kind, and one span (the derive's),
-/// and keep only their values, one row after another. A row costs its values and its id, not
-/// a [`Fact`] and a map of its own.
+/// and keep only their values, by column (a column of symbols and dates as their places in the
+/// fact base's [`Pool`] of rows, 4 bytes a value). A row costs its values and its id, not a
+/// [`Fact`] and a map of its own.
 #[derive(Clone, Debug)]
 struct RowTable {
     kind: FactKind,
     names: Arc<NameList>,
     /// Where every row (each value, each name) was written: the derive.
     span: Span,
-    /// The values, row after row, `names` long each.
-    values: Blocks<Value>,
+    /// One column per name.
+    columns: Vec<Column>,
+    /// How many rows there are.
+    len: usize,
 }
 
 /// A derived row (or a fact added after the rows): its id and where it is stored.
@@ -1521,6 +1530,8 @@ pub struct FactBase {
     rows: Vec<StoredRow>,
     /// The tables most derived rows are stored in ([`RowPlace::Table`]).
     tables: Vec<RowTable>,
+    /// The symbols and dates of the columns of `tables` that keep them once.
+    row_pool: Pool,
     /// The facts of each kind, in load order.
     by_kind: FastMap<FactKind, Vec<FactIndex>>,
     /// The position in `by_kind` of the kind of the last fact added.
@@ -2147,10 +2158,14 @@ impl FactBase {
             RowPlace::Own(fact) => Some(FactView(Held::Fact(fact))),
             &RowPlace::Table { table, at } => {
                 let table = self.tables.get(table as usize)?;
+                if at as usize >= table.len {
+                    return None;
+                }
                 Some(FactView(Held::Row {
                     id: &row.id,
                     table,
-                    values: table.values.row(at as usize)?,
+                    at,
+                    pool: &self.row_pool.values,
                 }))
             }
         }
@@ -2241,9 +2256,14 @@ impl FactBase {
                         .value(at as usize, &base.facts.pool.values)
                 }
             },
-            Held::Row { table, values, .. } => match table.names.layout {
+            Held::Row {
+                table, at, pool, ..
+            } => match table.names.layout {
                 BY_NAME => fact.get(name),
-                layout => values.get(self.layouts.position(layout, id)?),
+                layout => table
+                    .columns
+                    .get(self.layouts.position(layout, id)?)?
+                    .value(at as usize, pool),
             },
         }
     }
@@ -2336,21 +2356,25 @@ impl FactBase {
                 kind: fact.kind.clone(),
                 names: names.clone(),
                 span,
-                values: Blocks::new(names.as_slice().len()),
+                columns: (0..names.as_slice().len()).map(|_| Column::new()).collect(),
+                len: 0,
             });
             self.tables.len() - 1
         });
         let (Ok(number), Some(t)) = (u32::try_from(table), self.tables.get_mut(table)) else {
             return own_row(fact);
         };
-        let Ok(at) = u32::try_from(t.values.len()) else {
+        let Ok(at) = u32::try_from(t.len) else {
             return own_row(fact);
         };
-        if fact.fields.cells.len() != t.values.width {
+        if fact.fields.cells.len() != t.columns.len() {
             return own_row(fact);
         }
         let Fact { id, fields, .. } = fact;
-        t.values.push(fields.cells.into_iter().map(|c| c.value));
+        for (column, cell) in t.columns.iter_mut().zip(fields.cells) {
+            column.push(cell, &mut self.row_pool);
+        }
+        t.len += 1;
         StoredRow {
             id,
             place: RowPlace::Table { table: number, at },
@@ -3012,7 +3036,7 @@ mod tests {
             })
             .collect();
         assert_eq!(places, ["table", "table", "table", "table", "table", "own"]);
-        let rows_per_table: Vec<usize> = facts.tables.iter().map(|t| t.values.len()).collect();
+        let rows_per_table: Vec<usize> = facts.tables.iter().map(|t| t.len).collect();
         assert_eq!(rows_per_table, [3, 1, 1]);
         for (f, &i) in given.iter().zip(&at) {
             let view = facts.get(i).expect("added");
