@@ -949,7 +949,7 @@ impl<'f> FieldsView<'f> {
                 .zip(table.columns.get(index)?.field(
                     at,
                     pool,
-                    *table.offsets.row(at)?.get(index)?,
+                    table.offsets.get(at, index)?,
                     file,
                     base,
                 )),
@@ -1106,11 +1106,120 @@ struct FactTable {
     names: Arc<NameList>,
     /// One column per name.
     columns: Vec<Column>,
-    /// Where each field's value and name were written, as offsets from its row's base (value
-    /// at, value length, name at, name length), row after row, `names` long each.
-    offsets: Blocks<[u16; 4]>,
+    /// Where each field's value and name were written, as offsets from its row's base.
+    offsets: Offsets,
     /// Each fact's span, title and base, in the order of the columns' rows.
     rows: Vec<TableRow>,
+}
+
+/// Where the fields of a [`FactTable`]'s facts were written, as offsets from each fact's base:
+/// for each field, where its value starts, its length, where its name starts, its length.
+#[derive(Clone, Debug)]
+enum Offsets {
+    /// Every field so far written as its column's first: 4 bytes a field (the other two
+    /// offsets follow from the column's [`PairForm`]).
+    Pairs {
+        /// Each column's form, from the first row.
+        forms: Vec<PairForm>,
+        /// Row after row: for each field, where its name starts (its value, for
+        /// [`PairForm::Same`]) and its value's length.
+        pairs: Blocks<[u16; 2]>,
+    },
+    /// All four offsets of each field, row after row: 8 bytes a field.
+    Full(Blocks<[u16; 4]>),
+}
+
+/// How the fields of one column of a table are written, in [`Offsets::Pairs`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PairForm {
+    /// The name (`name_len` bytes), then `gap` bytes, then the value: `kind: purchase` in a
+    /// deal file.
+    Named { name_len: u16, gap: u16 },
+    /// The name's place is the value's: a CSV cell, a JSON value.
+    Same,
+}
+
+impl PairForm {
+    /// The form of a field written at `offsets` (value at, value length, name at, name
+    /// length), if it has one.
+    fn of([value_at, value_len, name_at, name_len]: [u16; 4]) -> Option<PairForm> {
+        if value_at == name_at && value_len == name_len {
+            return Some(PairForm::Same);
+        }
+        let gap = value_at.checked_sub(name_at)?.checked_sub(name_len)?;
+        Some(PairForm::Named { name_len, gap })
+    }
+
+    /// The pair kept for a field of this form written at `offsets`, if it is of this form.
+    fn pair(self, offsets: [u16; 4]) -> Option<[u16; 2]> {
+        let [value_at, value_len, name_at, _] = offsets;
+        match (PairForm::of(offsets)?, self) {
+            (PairForm::Same, PairForm::Same) => Some([value_at, value_len]),
+            (named, _) if named == self => Some([name_at, value_len]),
+            _ => None,
+        }
+    }
+
+    /// The four offsets of a field of this form kept as `pair`.
+    fn offsets(self, [first, value_len]: [u16; 2]) -> [u16; 4] {
+        match self {
+            PairForm::Same => [first, value_len, first, value_len],
+            PairForm::Named { name_len, gap } => [
+                first.wrapping_add(name_len).wrapping_add(gap),
+                value_len,
+                first,
+                name_len,
+            ],
+        }
+    }
+}
+
+impl Offsets {
+    /// The offsets of field `index` of row `at`.
+    #[inline]
+    fn get(&self, at: usize, index: usize) -> Option<[u16; 4]> {
+        match self {
+            Offsets::Pairs { forms, pairs } => {
+                Some(forms.get(index)?.offsets(*pairs.row(at)?.get(index)?))
+            }
+            Offsets::Full(full) => full.row(at)?.get(index).copied(),
+        }
+    }
+
+    /// Appends the offsets of the fields `cells` (as many as the table's columns): as pairs
+    /// while each is of its column's form, else every row's four offsets from then on.
+    fn push(&mut self, cells: &[Cell]) {
+        let four = |c: &Cell| [c.value_at, c.value_len, c.name_at, c.name_len];
+        if let Offsets::Pairs { forms, pairs } = self {
+            if pairs.len() == 0 {
+                forms.clear();
+                forms.extend(cells.iter().map_while(|c| PairForm::of(four(c))));
+            }
+            let fits = forms.len() == cells.len()
+                && cells
+                    .iter()
+                    .zip(forms.iter())
+                    .all(|(c, form)| form.pair(four(c)).is_some());
+            if fits {
+                let row = cells.iter().zip(forms.iter());
+                pairs.push(row.map(|(c, form)| form.pair(four(c)).unwrap_or_default()));
+                return;
+            }
+            let mut full = Blocks::new(pairs.width);
+            for at in 0..pairs.len() {
+                let row = pairs.row(at).unwrap_or_default();
+                full.push(
+                    row.iter()
+                        .zip(forms.iter())
+                        .map(|(p, form)| form.offsets(*p)),
+                );
+            }
+            *self = Offsets::Full(full);
+        }
+        if let Offsets::Full(full) = self {
+            full.push(cells.iter().map(four));
+        }
+    }
 }
 
 /// The values of one field of every fact of a [`FactTable`].
@@ -1215,10 +1324,9 @@ impl FactTable {
     /// offsets, file and base.
     fn field_map(&self, at: usize, pool: &[Value]) -> FieldMap {
         let (file, base) = self.place(at);
-        let offsets = self.offsets.row(at).unwrap_or_default();
         let cells = self.columns.iter().enumerate().map(|(i, column)| {
             let [value_at, value_len, name_at, name_len] =
-                offsets.get(i).copied().unwrap_or_default();
+                self.offsets.get(at, i).unwrap_or_default();
             Cell {
                 value: column
                     .value(at, pool)
@@ -1362,7 +1470,10 @@ impl Loaded {
                 self.tables.push(FactTable {
                     kind: fact.kind.clone(),
                     columns: (0..names.as_slice().len()).map(|_| Column::new()).collect(),
-                    offsets: Blocks::new(names.as_slice().len()),
+                    offsets: Offsets::Pairs {
+                        forms: Vec::new(),
+                        pairs: Blocks::new(names.as_slice().len()),
+                    },
                     names,
                     rows: Vec::new(),
                 });
@@ -1385,12 +1496,7 @@ impl Loaded {
             base: fact.fields.base,
             title: fact.title.map(String::into_boxed_str),
         });
-        t.offsets.push(
-            fact.fields
-                .cells
-                .iter()
-                .map(|c| [c.value_at, c.value_len, c.name_at, c.name_len]),
-        );
+        t.offsets.push(&fact.fields.cells);
         for (column, cell) in t.columns.iter_mut().zip(fact.fields.cells.drain(..)) {
             column.push(cell, pool);
         }
@@ -3135,6 +3241,83 @@ mod tests {
         }
         let listed: Vec<Fact> = facts.iter().map(|(_, f)| f.to_fact()).collect();
         assert_eq!(listed, given);
+    }
+
+    #[test]
+    fn offsets_are_kept_as_pairs_while_fields_are_written_alike_and_read_back_exactly() {
+        let file = crate::diag::FileId::new(0);
+        // A fact of two fields at `start`, each written `name`, `gap` bytes, then its value
+        // (`gap` `None`: the name's place is the value's, as in a CSV cell).
+        let fact = |id: &str, start: usize, gaps: [Option<usize>; 2]| {
+            let mut fact = Fact::deal(id);
+            fact.span = Span::new(file, start..start + id.len());
+            for (i, (name, gap)) in ["kind", "buyer"].into_iter().zip(gaps).enumerate() {
+                let at = start + 10 + 30 * i;
+                let value = if i == 0 { "purchase" } else { "OpenAI" };
+                let (name_span, value_at) = match gap {
+                    Some(gap) => (Span::new(file, at..at + name.len()), at + name.len() + gap),
+                    None => (Span::new(file, at..at + value.len()), at),
+                };
+                fact.fields.insert(
+                    Name::from(name),
+                    FactField {
+                        value: Value::symbol(value),
+                        span: Span::new(file, value_at..value_at + value.len()),
+                        name_span,
+                    },
+                );
+            }
+            fact
+        };
+        let place = |s: Span| (s.file, s.start, s.end);
+        let check = |facts: &FactBase, given: &[Fact]| {
+            for (i, f) in given.iter().enumerate() {
+                let view = facts.get(i).expect("added");
+                for (name, field) in &f.fields {
+                    let read = view.fields().get(name).expect("present");
+                    assert_eq!(place(read.span), place(field.span), "{} {name}", f.id);
+                    assert_eq!(place(read.name_span), place(field.name_span));
+                }
+                let copied = view.to_fact();
+                for (name, field) in &copied.fields {
+                    let given = f.fields.get(name).expect("present");
+                    assert_eq!(place(field.span), place(given.span));
+                    assert_eq!(place(field.name_span), place(given.name_span));
+                }
+            }
+        };
+        let pairs = |facts: &FactBase| {
+            matches!(
+                facts.facts.tables.first().map(|t| &t.offsets),
+                Some(Offsets::Pairs { .. })
+            )
+        };
+        // Written alike (`kind: ...`, `buyer:  ...`; then CSV cells): pairs.
+        for gaps in [[Some(2), Some(3)], [None, None]] {
+            let given: Vec<Fact> = (0..3)
+                .map(|i| fact(&format!("d{i}"), 100 * i, gaps))
+                .collect();
+            let mut facts = FactBase::default();
+            for f in &given {
+                assert!(facts.add(f.clone()).is_ok());
+            }
+            assert!(pairs(&facts), "{gaps:?}");
+            check(&facts, &given);
+        }
+        // A third fact written otherwise: every row's four offsets from then on, the first
+        // two read back as they were written.
+        let given = [
+            fact("a", 0, [Some(2), Some(2)]),
+            fact("b", 100, [Some(2), Some(2)]),
+            fact("c", 200, [Some(2), Some(7)]),
+            fact("d", 300, [None, Some(2)]),
+        ];
+        let mut facts = FactBase::default();
+        for f in &given {
+            assert!(facts.add(f.clone()).is_ok());
+        }
+        assert!(!pairs(&facts));
+        check(&facts, &given);
     }
 
     #[test]
