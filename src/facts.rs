@@ -735,9 +735,7 @@ impl<'f> FactView<'f> {
     pub fn title(&self) -> Option<&'f str> {
         match self.0 {
             Held::Fact(f) => f.title.as_deref(),
-            Held::Loaded { table, at, .. } => {
-                table.rows.get(at as usize).and_then(|r| r.title.as_deref())
-            }
+            Held::Loaded { table, at, .. } => table.title(at as usize),
             Held::Row { .. } => None,
         }
     }
@@ -1110,6 +1108,8 @@ struct FactTable {
     offsets: Offsets,
     /// Each fact's span, title and base, in the order of the columns' rows.
     rows: Vec<TableRow>,
+    /// The titles, one after another.
+    titles: String,
 }
 
 /// Where the fields of a [`FactTable`]'s facts were written, as offsets from each fact's base:
@@ -1297,10 +1297,22 @@ struct TableRow {
     span: Span,
     /// The offset the fields' offsets are from.
     base: u32,
-    title: Option<Box<str>>,
+    /// Where the title starts in the table's titles ([`NO_TITLE`] for none), and its length.
+    title_at: u32,
+    title_len: u32,
 }
 
+/// In [`TableRow::title_at`]: the fact has no title.
+const NO_TITLE: u32 = u32::MAX;
+
 impl FactTable {
+    /// The title of fact `at`, if it has one.
+    fn title(&self, at: usize) -> Option<&str> {
+        let row = self.rows.get(at).filter(|r| r.title_at != NO_TITLE)?;
+        let start = row.title_at as usize;
+        self.titles.get(start..start + row.title_len as usize)
+    }
+
     /// The file and the base of fact `at`'s offsets.
     fn place(&self, at: usize) -> (Option<crate::diag::FileId>, u32) {
         self.rows
@@ -1476,6 +1488,7 @@ impl Loaded {
                     },
                     names,
                     rows: Vec::new(),
+                    titles: String::new(),
                 });
                 self.table_of.insert((layout, fact.kind.clone()), t);
                 t
@@ -1488,13 +1501,24 @@ impl Loaded {
         let Ok(at) = u32::try_from(t.rows.len()) else {
             return self.push_own(fact);
         };
-        if fact.fields.cells.len() != t.columns.len() {
+        let title = match &fact.title {
+            None => Some((NO_TITLE, 0)),
+            Some(title) => u32::try_from(t.titles.len())
+                .ok()
+                .zip(u32::try_from(title.len()).ok())
+                .filter(|&(start, len)| start.checked_add(len).is_some_and(|e| e < NO_TITLE)),
+        };
+        let (true, Some((title_at, title_len))) =
+            (fact.fields.cells.len() == t.columns.len(), title)
+        else {
             return self.push_own(fact);
-        }
+        };
+        t.titles.push_str(fact.title.as_deref().unwrap_or_default());
         t.rows.push(TableRow {
             span: fact.span,
             base: fact.fields.base,
-            title: fact.title.map(String::into_boxed_str),
+            title_at,
+            title_len,
         });
         t.offsets.push(&fact.fields.cells);
         for (column, cell) in t.columns.iter_mut().zip(fact.fields.cells.drain(..)) {
@@ -2623,6 +2647,8 @@ mod tests {
     #[test]
     fn a_field_takes_32_bytes() {
         assert_eq!(std::mem::size_of::<Cell>(), 32);
+        // A fact in a table: its span, base and the place of its title among the table's.
+        assert_eq!(std::mem::size_of::<TableRow>(), 24);
     }
 
     /// Columns made on several threads at once, each on several threads, by the tasks of one
