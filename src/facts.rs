@@ -6,6 +6,7 @@ use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, SymbolId, Value};
 use indexmap::{IndexMap, IndexSet};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// The fields of a fact by name, in written order.
@@ -702,9 +703,10 @@ enum Held<'f> {
         table: &'f FactTable,
         at: u32,
     },
-    /// Row `at` of a [`RowTable`], its id, and the pool of the table's pooled columns.
+    /// Row `at` of a [`RowTable`], its id (`None` when made from its relation and values,
+    /// [`write_row_id`]), and the pool of the table's pooled columns.
     Row {
-        id: &'f Name,
+        id: Option<&'f Name>,
         table: &'f RowTable,
         at: u32,
         pool: &'f [Value],
@@ -713,12 +715,29 @@ enum Held<'f> {
 
 impl<'f> FactView<'f> {
     /// Unique id across all facts (`nvidia_openai_loi`, `OpenAI`); a derived row's id is its
-    /// relation and values (`flow(Nvidia, OpenAI, ...)`).
-    pub fn id(&self) -> &'f Name {
+    /// relation and values (`flow(Nvidia, OpenAI, ...)`). Borrowed from the fact base, but for
+    /// a row of a derive, whose id is made from its relation and values when asked (it is not
+    /// stored: a million `flow` rows' ids took 66 MB).
+    pub fn id(&self) -> Cow<'f, Name> {
         match self.0 {
-            Held::Fact(f) => &f.id,
-            Held::Loaded { base, index, .. } => base.loaded_id(index),
-            Held::Row { id, .. } => id,
+            Held::Fact(f) => Cow::Borrowed(&f.id),
+            Held::Loaded { base, index, .. } => Cow::Borrowed(base.loaded_id(index)),
+            Held::Row { id: Some(id), .. } => Cow::Borrowed(id),
+            Held::Row {
+                id: None,
+                table,
+                at,
+                pool,
+            } => {
+                let mut id = String::new();
+                let relation = match &table.kind {
+                    FactKind::Row(relation) => &**relation,
+                    other => other.keyword(),
+                };
+                let values = table.columns.iter().map(|c| c.value(at as usize, pool));
+                write_row_id(&mut id, relation, values);
+                Cow::Owned(Name::from(id))
+            }
         }
     }
 
@@ -783,19 +802,16 @@ impl<'f> FactView<'f> {
             Held::Loaded {
                 base, table, at, ..
             } => Fact {
-                id: self.id().clone(),
+                id: self.id().into_owned(),
                 kind: table.kind.clone(),
                 title: self.title().map(String::from),
                 fields: table.field_map(at as usize, &base.facts.pool.values),
                 span: self.span(),
             },
             Held::Row {
-                id,
-                table,
-                at,
-                pool,
+                table, at, pool, ..
             } => Fact {
-                id: id.clone(),
+                id: self.id().into_owned(),
                 kind: table.kind.clone(),
                 title: None,
                 fields: FieldMap::from_columns(
@@ -1554,11 +1570,40 @@ struct RowTable {
     len: usize,
 }
 
-/// A derived row (or a fact added after the rows): its id and where it is stored.
+/// A derived row (or a fact added after the rows): its id, unless it is made from the row's
+/// relation and values ([`write_row_id`]), and where it is stored.
 #[derive(Clone, Debug)]
 struct StoredRow {
-    id: Name,
+    id: Option<Name>,
     place: RowPlace,
+}
+
+/// Writes the id of a row of relation `relation` with the given column values into `id`:
+/// `flow(Nvidia, OpenAI, nvidia_openai_loi, 100B USD, 2025-09-22)`, a name or a text as
+/// itself, any other value as displayed, a missing one as `missing`. A derive names each row
+/// so; a row stored in a table with its id made so keeps no id of its own.
+pub(crate) fn write_row_id<'v>(
+    id: &mut String,
+    relation: &str,
+    values: impl IntoIterator<Item = Option<&'v Value>>,
+) {
+    use std::fmt::Write as _;
+    id.push_str(relation);
+    id.push('(');
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            id.push_str(", ");
+        }
+        match v {
+            // A name or a text displays as itself.
+            Some(Value::Symbol(s, _) | Value::Text(s)) => id.push_str(s),
+            Some(v) => {
+                let _ = write!(id, "{v}");
+            }
+            None => id.push_str("missing"),
+        }
+    }
+    id.push(')');
 }
 
 #[derive(Clone, Debug)]
@@ -1897,7 +1942,7 @@ fn push_by_kind(
 /// A row stored whole.
 fn own_row(fact: Fact) -> StoredRow {
     StoredRow {
-        id: fact.id.clone(),
+        id: Some(fact.id.clone()),
         place: RowPlace::Own(Box::new(fact)),
     }
 }
@@ -2078,7 +2123,7 @@ impl FactBase {
             Arc::make_mut(&mut self.facts).push(fact, emptied);
         } else {
             self.rows.push(StoredRow {
-                id: fact.id.clone(),
+                id: Some(fact.id.clone()),
                 place: RowPlace::Own(Box::new(fact)),
             });
             self.provenance.push(None);
@@ -2292,7 +2337,7 @@ impl FactBase {
                     return None;
                 }
                 Some(FactView(Held::Row {
-                    id: &row.id,
+                    id: row.id.as_ref(),
                     table,
                     at,
                     pool: &self.row_pool.values,
@@ -2429,13 +2474,20 @@ impl FactBase {
     /// Adds a derived row (or a cycle): ids of rows need not be unique and are not looked up by
     /// [`FactBase::find`].
     pub fn add_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
-        self.add_row_numbered(fact, provenance, Numbering::Look)
+        self.add_row_numbered(fact, provenance, Numbering::Look, false)
     }
 
     /// [`FactBase::add_row`] of a row derived from this fact base's facts: the numbers its
     /// symbols hold are this fact base's (see [`Numbering::Trust`]).
-    pub(crate) fn add_derived_row(&mut self, fact: Fact, provenance: Provenance) -> FactIndex {
-        self.add_row_numbered(fact, provenance, Numbering::Trust)
+    /// `id_made` says that the row's id is [`write_row_id`] of its relation (its kind) and its
+    /// values, in the relation's column order: a row stored in a table then keeps no id.
+    pub(crate) fn add_derived_row(
+        &mut self,
+        fact: Fact,
+        provenance: Provenance,
+        id_made: bool,
+    ) -> FactIndex {
+        self.add_row_numbered(fact, provenance, Numbering::Trust, id_made)
     }
 
     fn add_row_numbered(
@@ -2443,6 +2495,7 @@ impl FactBase {
         fact: Fact,
         provenance: Provenance,
         numbering: Numbering,
+        id_made: bool,
     ) -> FactIndex {
         let mut fact = fact;
         self.intern(&mut fact, numbering);
@@ -2451,7 +2504,7 @@ impl FactBase {
         }
         let index = self.len();
         self.index_kind(&fact, index);
-        let row = self.store_row(fact);
+        let row = self.store_row(fact, id_made);
         self.rows.push(row);
         self.provenance.push(Some(provenance));
         self.id_symbol.push(u32::MAX);
@@ -2460,7 +2513,7 @@ impl FactBase {
 
     /// A row in the table of its shape (made on first sight) when it has no title and every
     /// field was written where the row was (a derive's rows), else whole.
-    fn store_row(&mut self, fact: Fact) -> StoredRow {
+    fn store_row(&mut self, fact: Fact, id_made: bool) -> StoredRow {
         let Some(names) = fact.fields.names.0.clone() else {
             return own_row(fact);
         };
@@ -2506,7 +2559,7 @@ impl FactBase {
         }
         t.len += 1;
         StoredRow {
-            id,
+            id: (!id_made).then_some(id),
             place: RowPlace::Table { table: number, at },
         }
     }
@@ -2605,7 +2658,7 @@ impl FactBase {
             .id_symbol
             .get(index)
             .map_or(SymbolId::NONE, |&n| SymbolId::new(n));
-        Some(Value::Symbol(fact.id().clone(), id))
+        Some(Value::Symbol(fact.id().into_owned(), id))
     }
 
     /// [`FactBase::find`] of symbol `name` numbered `id`: through the number when it is this
@@ -3155,7 +3208,7 @@ mod tests {
         };
         let at: Vec<FactIndex> = given
             .iter()
-            .map(|f| facts.add_derived_row(f.clone(), provenance()))
+            .map(|f| facts.add_derived_row(f.clone(), provenance(), false))
             .collect();
         // A fact added after the rows is kept whole.
         let late = facts.add(Fact::deal("late").with("from", Value::symbol("Nvidia")));
@@ -3174,7 +3227,7 @@ mod tests {
             let view = facts.get(i).expect("added");
             assert_eq!(view, *f);
             assert_eq!(view.to_fact(), *f);
-            assert_eq!(view.id(), &f.id);
+            assert_eq!(*view.id(), f.id);
             assert_eq!(view.span(), f.span);
             assert_eq!(view.fields().len(), f.fields.len());
             for (name, field) in &f.fields {
@@ -3188,7 +3241,9 @@ mod tests {
         assert_eq!(listed.len(), 7);
         assert_eq!(listed.get(1..6), Some(&given[..]));
         assert_eq!(
-            late.ok().and_then(|i| facts.get(i)).map(|f| f.id().clone()),
+            late.ok()
+                .and_then(|i| facts.get(i))
+                .map(|f| f.id().into_owned()),
             Some(Name::from("late"))
         );
         assert_eq!(
@@ -3267,6 +3322,65 @@ mod tests {
         }
         let listed: Vec<Fact> = facts.iter().map(|(_, f)| f.to_fact()).collect();
         assert_eq!(listed, given);
+    }
+
+    #[test]
+    fn a_derived_rows_id_made_from_its_values_is_not_stored_and_reads_back_the_same() {
+        let mut facts = FactBase::default();
+        facts
+            .add(Fact::entity("Nvidia"))
+            .and(facts.add(Fact::entity("OpenAI")))
+            .expect("unique ids");
+        let span = Span::new(crate::diag::FileId::new(0), 10..20);
+        let columns = NameList::shared([
+            Name::from("from"),
+            Name::from("to"),
+            Name::from("amount"),
+            Name::from("date"),
+        ]);
+        let values = |from: &str, amount: &str| {
+            vec![
+                Value::symbol(from),
+                Value::symbol("OpenAI"),
+                amount.parse::<Value>().expect("an amount"),
+                "2025-09-22".parse::<Value>().expect("a date"),
+            ]
+        };
+        let row = |values: &[Value], id: &str| Fact {
+            id: Arc::from(id),
+            kind: FactKind::Row(Arc::from("flow")),
+            title: None,
+            fields: FieldMap::from_columns(
+                &columns,
+                values.iter().map(|v| {
+                    Some(FactField {
+                        value: v.clone(),
+                        span,
+                        name_span: span,
+                    })
+                }),
+            ),
+            span,
+        };
+        let provenance = || Provenance {
+            by: "derive flow".into(),
+            span,
+            sources: vec![0],
+        };
+        let made = values("Nvidia", "100.50B USD");
+        let mut id = String::new();
+        write_row_id(&mut id, "flow", made.iter().map(Some));
+        assert_eq!(id, "flow(Nvidia, OpenAI, 100.5B USD, 2025-09-22)");
+        let a = facts.add_derived_row(row(&made, &id), provenance(), true);
+        // A row whose id is not made so keeps it.
+        let other = values("OpenAI", "1 USD");
+        let b = facts.add_derived_row(row(&other, "flow #2"), provenance(), false);
+        let ids: Vec<Option<&str>> = facts.rows.iter().map(|r| r.id.as_deref()).collect();
+        assert_eq!(ids, [None, Some("flow #2")]);
+        let view = facts.get(a).expect("a row");
+        assert_eq!(&**view.id(), id);
+        assert_eq!(&*view.to_fact().id, id);
+        assert_eq!(&**facts.get(b).expect("a row").id(), "flow #2");
     }
 
     #[test]

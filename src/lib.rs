@@ -456,7 +456,12 @@ impl Engine {
         let mut next = 0;
         for (var, fact) in given {
             let Some(f) = self.facts.find(fact) else {
-                let help = diag::did_you_mean(fact, self.facts.iter().map(|(_, f)| &**f.id()));
+                let ids: Vec<value::Name> = self
+                    .facts
+                    .iter()
+                    .map(|(_, f)| f.id().into_owned())
+                    .collect();
+                let help = diag::did_you_mean(fact, ids.iter().map(|n| &**n));
                 return Err(plain(format!("no fact `{fact}` is loaded"), help));
             };
             let slot = if var.is_empty() {

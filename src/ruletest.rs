@@ -229,11 +229,12 @@ fn check_fact_ids(engine: &Engine, expect: &Expect, diags: &mut Vec<Diagnostic>)
                     id.span,
                     "unknown fact",
                 );
-                let same_kind: Vec<&str> = facts
+                let same_kind: Vec<crate::value::Name> = facts
                     .iter()
                     .filter(|(_, f)| *f.kind() == *kind)
-                    .map(|(_, f)| &**f.id())
+                    .map(|(_, f)| f.id().into_owned())
                     .collect();
+                let same_kind: Vec<&str> = same_kind.iter().map(|n| &**n).collect();
                 d.help = did_you_mean(&id.name, same_kind.iter().copied()).or_else(|| {
                     match same_kind.len() {
                         0 => Some(format!("this test is given no {}", kind.keyword())),

@@ -125,7 +125,7 @@ fn convert_writes_a_deal_file_that_runs_the_same() {
     for (_, fact) in from_csv.facts().iter() {
         let other = from_json
             .facts()
-            .find(fact.id())
+            .find(&fact.id())
             .and_then(|i| from_json.facts().get(i))
             .unwrap();
         assert_eq!(other.title(), fact.title());

@@ -2,8 +2,6 @@
 //! in strata, each recursive stratum by a semi-naive fixpoint; then the simple cycles that rule
 //! patterns ask for (`c: cycle flow max 5 hops`), each found once.
 
-use std::fmt::Write as _;
-
 use super::errors::Distinct;
 use super::{Budgets, Conditions, Placeholders, collect_bindings};
 use crate::check::PackDefaults;
@@ -11,13 +9,14 @@ use crate::check::derive::{check_cycle_hops, check_derives, stratify};
 use crate::diag::{Diagnostic, Level, SourceMap, Span};
 use crate::explain::EvalError;
 use crate::facts::{Fact, FactBase, FactField, FactIndex, Provenance};
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastMap;
 use crate::ir::{CKind, CheckedDerive, CheckedRule, MessagePart};
 use crate::schema::Schema;
 use crate::syntax::{DeriveDecl, FactKind, RelationDecl, RuleDecl};
 use crate::value::{Name, SymbolId, Value};
 use indexmap::{IndexMap, IndexSet};
 use rayon::prelude::*;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 /// Derives every relation into a copy of `base`; derives take the pack's `defaults`. Check errors go to `diags` (and nothing is
@@ -49,7 +48,7 @@ pub fn derive_all(
     let Some(strata) = stratify(&checked, diags) else {
         return facts;
     };
-    let mut seen: FastSet<Name> = FastSet::default();
+    let mut seen = Seen::default();
     let mut total = 0usize;
     for stratum in strata {
         // Round 0: every derive of the stratum over everything known so far.
@@ -128,7 +127,7 @@ pub fn derive_all(
 /// Turns bindings into rows of the derive's relation; rows already known are skipped.
 /// The rows known so far (by id) and those added in the current round, per relation.
 struct Rows<'r> {
-    seen: &'r mut FastSet<Name>,
+    seen: &'r mut Seen,
     new: &'r mut IndexMap<Name, Vec<FactIndex>>,
     /// How many threads make rows.
     threads: usize,
@@ -196,7 +195,8 @@ fn derive_round(
                 }
             }
             id.clear();
-            write_row_id(&mut id, &d.relation, &values);
+            crate::facts::write_row_id(&mut id, &d.relation, values.iter().map(Option::as_ref));
+            let id_made = values.iter().all(Option::is_some);
             let fields = crate::facts::FieldMap::from_columns(
                 &columns,
                 values.into_iter().map(|v| {
@@ -215,6 +215,7 @@ fn derive_round(
                 .collect();
             out.push(Ok(Made {
                 id: Name::from(id.as_str()),
+                id_made,
                 fields,
                 sources,
             }));
@@ -247,10 +248,10 @@ fn derive_round(
                     continue;
                 }
             };
-            if seen.contains(&made.id) {
+            let hash = seen.hash(&made.id);
+            if seen.contains(facts, hash, &made.id) {
                 continue;
             }
-            seen.insert(made.id.clone());
             let fact = Fact {
                 id: made.id,
                 kind: FactKind::Row(d.relation.clone()),
@@ -263,15 +264,56 @@ fn derive_round(
                 span: d.span,
                 sources: made.sources,
             };
-            added.push(facts.add_derived_row(fact, provenance));
+            let index = facts.add_derived_row(fact, provenance, made.id_made);
+            seen.insert(hash, index);
+            added.push(index);
         }
     }
+}
+
+/// The rows derived so far, by id, without keeping the ids (a derive's rows' ids are made
+/// when read): each row's position and the hash of its id, in a table hashed by it; a row's
+/// id is made again only to tell two rows of one hash apart.
+#[derive(Default)]
+struct Seen {
+    rows: hashbrown::HashTable<(u32, FactIndex)>,
+    state: crate::hash::FastHasher,
+}
+
+impl Seen {
+    /// The hash of `id`.
+    fn hash(&self, id: &str) -> u32 {
+        // The low half of a 64-bit hash, spread again over 64 bits by `spread`.
+        self.state.hash_one(id) as u32
+    }
+
+    /// Whether a row with id `id`, of hash `hash`, was derived.
+    fn contains(&self, facts: &FactBase, hash: u32, id: &str) -> bool {
+        self.rows
+            .find(spread(hash), |&(h, i)| {
+                h == hash && facts.get(i).is_some_and(|f| **f.id() == *id)
+            })
+            .is_some()
+    }
+
+    /// Notes row `index`, whose id's hash is `hash`.
+    fn insert(&mut self, hash: u32, index: FactIndex) {
+        self.rows
+            .insert_unique(spread(hash), (hash, index), |&(h, _)| spread(h));
+    }
+}
+
+/// A 32-bit hash spread over 64 bits (the table reads both its high and its low bits).
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A row made from one binding, before it is added: its id, its fields and the facts it was
 /// derived from.
 struct Made {
     id: Name,
+    /// Whether the id is made from the relation and every column's value (then not stored).
+    id_made: bool,
     fields: crate::facts::FieldMap,
     sources: Vec<FactIndex>,
 }
@@ -281,27 +323,6 @@ const PARALLEL_ROWS: usize = 256;
 
 /// How many rows of one derive are made before they are added to the fact base.
 const ROWS_AT_ONCE: usize = 4096;
-
-/// Writes the id of a row of `relation` with these column values: `flow(Nvidia, OpenAI, d1,
-/// 100B USD, missing)`.
-fn write_row_id(id: &mut String, relation: &str, values: &[Option<Value>]) {
-    id.push_str(relation);
-    id.push('(');
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            id.push_str(", ");
-        }
-        match v {
-            // A name or a text displays as itself.
-            Some(Value::Symbol(s, _) | Value::Text(s)) => id.push_str(s),
-            Some(v) => {
-                let _ = write!(id, "{v}");
-            }
-            None => id.push_str("missing"),
-        }
-    }
-    id.push(')');
-}
 
 /// The relation name under which the cycles of one `cycle` pattern are stored.
 fn cycle_kind(relation: &str, n: usize) -> Name {
@@ -399,14 +420,13 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
     let mut adjacency = cyclic_edges(facts, &row_kind);
     // Edges from -> to, by node name, in (to, row id) order.
     for edges in adjacency.values_mut() {
-        edges.sort_by(|a, b| {
-            a.0.cmp(&b.0).then_with(|| {
-                facts
-                    .get(a.1)
-                    .map(|f| f.id().clone())
-                    .cmp(&facts.get(b.1).map(|f| f.id().clone()))
-            })
-        });
+        edges.sort_by(|a, b| a.0.cmp(&b.0));
+        // A derived row's id is made when read: only for edges to the same node, once each.
+        for same_to in edges.chunk_by_mut(|a, b| a.0 == b.0) {
+            if same_to.len() > 1 {
+                same_to.sort_by_cached_key(|e| facts.get(e.1).map(|f| f.id().into_owned()));
+            }
+        }
     }
     let mut starts: Vec<Name> = adjacency.keys().cloned().collect();
     starts.sort();

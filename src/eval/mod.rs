@@ -527,7 +527,7 @@ impl<'a> Evaluator<'a> {
             Some(v) => Some(Some(v)),
             None if matches!(&**name, "id" | "title") => None,
             None => {
-                self.note_missing(fact.id(), name, true);
+                self.note_missing(&fact.id(), name, true);
                 Some(None)
             }
         }
@@ -561,7 +561,7 @@ impl<'a> Evaluator<'a> {
                 None => Ev::Missing,
             },
             None => {
-                self.note_missing(fact.id(), name, true);
+                self.note_missing(&fact.id(), name, true);
                 Ev::Missing
             }
         }
@@ -1453,7 +1453,7 @@ impl<'a> Evaluator<'a> {
         let detail = detail.then(|| {
             let fact_ref = |f: FactIndex| {
                 self.fact(f).map(|x| FactRef {
-                    fact: x.id().clone(),
+                    fact: x.id().into_owned(),
                     span: x.span(),
                 })
             };
@@ -1666,7 +1666,7 @@ impl<'a> Evaluator<'a> {
         // Where the list comes from, when it is a field of a fact: for data gaps.
         let source = match &list.kind {
             CKind::Field(base, field, _) => match self.eval(base, bound) {
-                Ok(Ev::Fact(f)) => self.fact(f).map(|x| (x.id().clone(), field.clone())),
+                Ok(Ev::Fact(f)) => self.fact(f).map(|x| (x.id().into_owned(), field.clone())),
                 _ => None,
             },
             _ => None,
@@ -1794,7 +1794,7 @@ impl<'a> Evaluator<'a> {
         };
         let fact_ref = |f: FactIndex| {
             self.fact(f).map(|x| FactRef {
-                fact: x.id().clone(),
+                fact: x.id().into_owned(),
                 span: x.span(),
             })
         };
@@ -2146,7 +2146,7 @@ impl Evaluator<'_> {
                 let f = self.facts.find(id)?;
                 let x = self.fact(f)?;
                 Some(FactRef {
-                    fact: x.id().clone(),
+                    fact: x.id().into_owned(),
                     span: x.span(),
                 })
             });
@@ -2208,7 +2208,7 @@ impl Evaluator<'_> {
                 let fact = self.fact((*f)?)?;
                 Some(Binding {
                     var: var.name.clone(),
-                    fact: fact.id().clone(),
+                    fact: fact.id().into_owned(),
                     kind: fact.kind().clone(),
                     span: fact.span(),
                 })

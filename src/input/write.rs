@@ -151,7 +151,7 @@ fn keyword(fact: &FactView<'_>) -> Result<&'static str, WriteError> {
         Ok("deal")
     } else {
         Err(WriteError {
-            fact: fact.id().clone(),
+            fact: fact.id().into_owned(),
             message: format!(
                 "it is a `{}`; only entities and deals can be written",
                 fact.kind().keyword()
@@ -162,7 +162,7 @@ fn keyword(fact: &FactView<'_>) -> Result<&'static str, WriteError> {
 
 fn field_value(fact: &FactView<'_>, field: &str, value: &Value) -> Result<String, WriteError> {
     write_value(value).map_err(|message| WriteError {
-        fact: fact.id().clone(),
+        fact: fact.id().into_owned(),
         message: format!("field `{field}`: {message}"),
     })
 }
@@ -171,13 +171,13 @@ fn field_value(fact: &FactView<'_>, field: &str, value: &Value) -> Result<String
 /// field by field (field order aside).
 fn check(facts: &[FactView<'_>], back: &Engine) -> Result<(), WriteError> {
     let differs = |fact: &FactView<'_>, what: String| WriteError {
-        fact: fact.id().clone(),
+        fact: fact.id().into_owned(),
         message: format!("{what} does not read back as written"),
     };
     for fact in facts {
         let Some(read) = back
             .facts()
-            .find(fact.id())
+            .find(&fact.id())
             .and_then(|i| back.facts().get(i))
         else {
             return Err(differs(fact, "the fact".into()));
@@ -205,7 +205,9 @@ fn check(facts: &[FactView<'_>], back: &Engine) -> Result<(), WriteError> {
 
 fn first_error(facts: &[FactView<'_>], diags: &[crate::Diagnostic]) -> WriteError {
     WriteError {
-        fact: facts.first().map_or_else(|| "".into(), |f| f.id().clone()),
+        fact: facts
+            .first()
+            .map_or_else(|| "".into(), |f| f.id().into_owned()),
         message: diags.first().map_or_else(String::new, |d| {
             format!("the written text does not read back: {}", d.message)
         }),
@@ -236,7 +238,7 @@ pub fn to_deals<'a>(
         if i > 0 {
             out.push('\n');
         }
-        let _ = write!(out, "{} {}", keyword(fact)?, name(fact.id()));
+        let _ = write!(out, "{} {}", keyword(fact)?, name(&fact.id()));
         if let Some(title) = &fact.title() {
             let _ = write!(out, " {}", quote(title));
         }
@@ -275,7 +277,7 @@ pub fn to_csv<'a>(
         for field in fact.fields().keys() {
             if RESERVED.contains(&&**field) {
                 return Err(WriteError {
-                    fact: fact.id().clone(),
+                    fact: fact.id().into_owned(),
                     message: format!(
                         "field `{field}`: a CSV file cannot hold it, as column `{field}` is taken"
                     ),
@@ -393,7 +395,7 @@ pub fn to_json<'a>(
         let mut fields = Vec::new();
         for (field, f) in fact.fields().iter() {
             let value = json_value(f.value).map_err(|message| WriteError {
-                fact: fact.id().clone(),
+                fact: fact.id().into_owned(),
                 message: format!("field `{field}`: {message}"),
             })?;
             fields.push((field.to_string(), value));

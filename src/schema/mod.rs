@@ -737,11 +737,13 @@ impl Validator<'_> {
             Misfit::Reference {
                 what: target, name, ..
             } => {
-                let ids = self
+                let ids: Vec<Name> = self
                     .facts
                     .iter()
                     .filter(|(_, f)| f.kind().keyword() == target)
-                    .map(|(_, f)| &**f.id());
+                    .map(|(_, f)| f.id().into_owned())
+                    .collect();
+                let ids = ids.iter().map(|n| &**n);
                 let mut d = Diagnostic::error(
                     Code::UnknownReference,
                     format!(
