@@ -1067,15 +1067,23 @@ impl<T> Blocks<T> {
 
     /// Appends a row of the items of `row` (exactly `width` of them).
     fn push(&mut self, row: impl IntoIterator<Item = T>) {
-        let at = self.rows % ROWS_PER_BLOCK;
-        if at == 0 {
-            self.blocks
-                .push(Vec::with_capacity(ROWS_PER_BLOCK * self.width));
+        if self.rows.is_multiple_of(ROWS_PER_BLOCK) {
+            self.blocks.push(self.new_block());
         }
         if let Some(block) = self.blocks.last_mut() {
             block.extend(row.into_iter().take(self.width));
         }
         self.rows += 1;
+    }
+
+    /// A block for the next rows: the first grows as rows come (a table of a few rows takes
+    /// a few rows' memory), the others are made whole.
+    fn new_block(&self) -> Vec<T> {
+        if self.blocks.is_empty() {
+            Vec::new()
+        } else {
+            Vec::with_capacity(ROWS_PER_BLOCK * self.width)
+        }
     }
 
     /// Item `at` of a table one item wide.
@@ -1089,7 +1097,7 @@ impl<T> Blocks<T> {
     /// Appends `item` to a table one item wide.
     fn push_one(&mut self, item: T) {
         if self.rows.is_multiple_of(ROWS_PER_BLOCK) {
-            self.blocks.push(Vec::with_capacity(ROWS_PER_BLOCK));
+            self.blocks.push(self.new_block());
         }
         if let Some(block) = self.blocks.last_mut() {
             block.push(item);
@@ -1401,16 +1409,19 @@ struct Pool {
     /// for a symbol not there).
     symbols: Vec<u32>,
     /// The place in `values` of each date there, by [`date_number`] from `first_date`
-    /// ([`NOT_POOLED`] for a date not there): the dates of two centuries around the first one
-    /// pooled, without hashing.
+    /// ([`NOT_POOLED`] for a date not there): the dates from ten years before the first one
+    /// pooled to two centuries after, without hashing (grown to the latest date seen).
     dates: Vec<u32>,
     first_date: i32,
     /// The place in `values` of each other date there.
     far_dates: FastMap<crate::value::Date, u32>,
 }
 
-/// How many dates [`Pool::dates`] places: about two centuries.
+/// How many dates [`Pool::dates`] places at most: about two centuries.
 const POOL_DATES: usize = 200 * 372;
+
+/// How far before the first date pooled [`Pool::dates`] starts: ten years.
+const POOL_DATES_BEFORE: i32 = 10 * 372;
 
 /// A number for each date, in order (not a count of days: each month takes 31).
 fn date_number(d: crate::value::Date) -> i32 {
@@ -1444,12 +1455,18 @@ impl Pool {
             }
             Value::Date(d) => {
                 if self.dates.is_empty() {
-                    self.dates.resize(POOL_DATES, NOT_POOLED);
-                    self.first_date = date_number(*d) - (POOL_DATES / 2) as i32;
+                    // Ten years before the first date, grown as later dates come.
+                    self.first_date = date_number(*d) - POOL_DATES_BEFORE;
                 }
-                let slot = usize::try_from(date_number(*d) - self.first_date)
+                let i = usize::try_from(date_number(*d) - self.first_date)
                     .ok()
-                    .and_then(|i| self.dates.get_mut(i));
+                    .filter(|&i| i < POOL_DATES);
+                if let Some(i) = i
+                    && self.dates.len() <= i
+                {
+                    self.dates.resize(i + 1, NOT_POOLED);
+                }
+                let slot = i.and_then(|i| self.dates.get_mut(i));
                 match slot {
                     Some(slot) => {
                         if *slot == NOT_POOLED {

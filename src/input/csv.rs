@@ -24,6 +24,14 @@ enum Column {
     Duplicate,
 }
 
+/// The row read last: where it starts, its number, and the line ends inside its cells.
+#[derive(Clone, Copy)]
+struct Last {
+    start: usize,
+    number: usize,
+    inside: usize,
+}
+
 /// A row as read: its cells and where each is written.
 struct Row {
     cells: Vec<String>,
@@ -38,12 +46,7 @@ impl Row {
     /// The row read as `record` from `text` (file `file`); `last` is the previous row's end and
     /// number (`None` for the first row). A row's number counts the empty lines the reader skips
     /// before it, as a spreadsheet shows them.
-    fn of(
-        file: FileId,
-        text: &str,
-        record: &::csv::StringRecord,
-        last: Option<(usize, usize)>,
-    ) -> Row {
+    fn of(file: FileId, text: &str, record: &::csv::StringRecord, last: Option<Last>) -> Row {
         let position = record
             .position()
             .and_then(|p| usize::try_from(p.byte()).ok())
@@ -51,19 +54,30 @@ impl Row {
         let ranges = cell_ranges(text, position, record.len());
         let start = ranges.first().map_or(position, |r| r.start);
         let end = ranges.last().map_or(start, |r| r.end);
-        let (from, before) = last.unwrap_or((0, 0));
-        // Between the last row's end and this row: its line end, then one per empty line.
-        let breaks = line_breaks(text.get(from..start).unwrap_or(""));
-        let skipped = if last.is_some() {
-            breaks.saturating_sub(1)
-        } else {
-            breaks
+        // From the start of the last row to this one: the line ends inside the last row's
+        // quoted cells, its own line end, then one per empty line. (The reader's places are
+        // used, not a scan of the cells: a `"` inside an unquoted cell is a plain character
+        // to the reader.)
+        let skipped = match last {
+            None => line_breaks(text.get(..start).unwrap_or("")),
+            Some(last) => line_breaks(text.get(last.start..start).unwrap_or(""))
+                .saturating_sub(last.inside + 1),
         };
+        let before = last.map_or(0, |l| l.number);
         Row {
             cells: record.iter().map(str::to_string).collect(),
             spans: ranges.into_iter().map(|r| Span::new(file, r)).collect(),
             span: Span::new(file, start..end),
             number: before + 1 + skipped,
+        }
+    }
+
+    /// What the next row's number is counted from.
+    fn last(&self) -> Last {
+        Last {
+            start: self.span.start as usize,
+            number: self.number,
+            inside: self.cells.iter().map(|c| line_breaks(c)).sum(),
         }
     }
 
@@ -89,14 +103,14 @@ pub(super) fn read(file: FileId, text: &str, add: &mut dyn FnMut(Fact)) -> Vec<D
     // `id` column (the rest of the file is still read for its CSV errors).
     let mut header: Option<(Vec<Column>, Option<usize>, Span)> = None;
     let mut record = ::csv::StringRecord::new();
-    // The last row's end and number.
-    let mut last: Option<(usize, usize)> = None;
+    // The row read last.
+    let mut last: Option<Last> = None;
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 let row = Row::of(file, text, &record, last);
-                last = Some((row.span.end as usize, row.number));
+                last = Some(row.last());
                 match &header {
                     None => {
                         let columns = columns(&row, &mut diags);
@@ -116,8 +130,12 @@ pub(super) fn read(file: FileId, text: &str, add: &mut dyn FnMut(Fact)) -> Vec<D
                     .position()
                     .and_then(|p| usize::try_from(p.byte()).ok())
                     .unwrap_or(0);
-                let number = last.map_or(1, |(_, n)| n + 1);
-                last = Some((at, number));
+                let number = last.map_or(1, |l| l.number + 1);
+                last = Some(Last {
+                    start: at,
+                    number,
+                    inside: 0,
+                });
                 diags.push(Diagnostic::error(
                     Code::BadInput,
                     format!("row {number}: cannot read CSV: {e}"),
@@ -416,6 +434,15 @@ mod tests {
             .map(|d| d.message.split(',').next().unwrap_or_default())
             .collect();
         assert_eq!(rows, ["row 5", "row 6", "row 8"]);
+        // A `"` inside an unquoted cell is a plain character; a later quoted cell over two
+        // lines is still one row.
+        let text = "id,note,tags\nx, \"a \\\" b\",\"[a,\nb]\"\ny,,5 USX\n";
+        let diags = read(FileId::new(0), text, &mut |_| {});
+        let rows: Vec<_> = diags
+            .iter()
+            .map(|d| d.message.split(',').next().unwrap_or_default())
+            .collect();
+        assert_eq!(rows, ["row 3"], "{diags:?}");
         assert_eq!(line_breaks("\r\n\n\r\rx\n"), 5);
     }
 }
