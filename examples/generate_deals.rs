@@ -61,6 +61,20 @@ fn main() -> ExitCode {
     if let Some(n) = args.cycles {
         config.cycles = n;
     }
+    if config.entities < config.planted_entities() + 10 {
+        eprintln!(
+            "error: --entities must be at least {} for the planted structures (vendor-financing pairs and cycles)",
+            config.planted_entities() + 10
+        );
+        return ExitCode::from(2);
+    }
+    if config.deals <= config.planted_deals() {
+        eprintln!(
+            "error: --deals must be more than {}, the deals the planted structures take",
+            config.planted_deals()
+        );
+        return ExitCode::from(2);
+    }
     let data = generate::generate(&config);
     let text = if args.csv {
         data.to_csv()

@@ -224,14 +224,18 @@ impl Config {
     /// pair and one planted cycle per 1,000 deals (at least 5 each) and a 6-hop cycle per
     /// 10,000 (at least 1).
     pub fn new(deals: usize, seed: u64) -> Self {
-        Config {
+        let mut config = Config {
             entities: (deals / 5).max(50),
             deals,
             seed,
             vendor_pairs: (deals / 1000).max(5),
             cycles: (deals / 1000).max(5),
             long_cycles: (deals / 10_000).max(1),
-        }
+        };
+        // Enough background entities beside the planted ones (for fewer than 255 deals, 50
+        // were one short).
+        config.entities = config.entities.max(config.planted_entities() + 10);
+        config
     }
 
     /// Entities the planted structures use.
