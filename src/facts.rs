@@ -1096,13 +1096,12 @@ impl<T> Blocks<T> {
 
     /// Appends `item` to a table one item wide.
     fn push_one(&mut self, item: T) {
-        if self.rows.is_multiple_of(ROWS_PER_BLOCK) {
-            self.blocks.push(self.new_block());
-        }
-        if let Some(block) = self.blocks.last_mut() {
-            block.push(item);
-        }
-        self.rows += 1;
+        self.push(std::iter::once(item));
+    }
+
+    /// The items, row after row.
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.blocks.iter().flatten()
     }
 
     /// Row `at`.
@@ -1298,13 +1297,10 @@ impl Column {
                 return;
             }
             let mut whole = Blocks::new(1);
-            for at in 0..places.len() {
-                let value = places
-                    .get(at)
-                    .and_then(|&p| pool.values.get(p as usize))
-                    .cloned()
-                    .unwrap_or(Value::Bool(false));
-                whole.push_one(value);
+            for &place in places.iter() {
+                // Every place is in the pool: it was given by it.
+                let value = pool.values.get(place as usize).cloned();
+                whole.push_one(value.unwrap_or(Value::Bool(false)));
             }
             self.values = ColumnValues::Whole(whole);
         }
@@ -1429,7 +1425,7 @@ fn date_number(d: crate::value::Date) -> i32 {
 }
 
 /// The most values the pool holds.
-const POOLED: u32 = u32::MAX - 1;
+const POOL_MAX: u32 = u32::MAX - 1;
 
 /// In [`Pool::symbols`]: a symbol not in the pool.
 const NOT_POOLED: u32 = u32::MAX;
@@ -1440,7 +1436,7 @@ impl Pool {
     fn place(&mut self, value: &Value) -> Option<u32> {
         let next = u32::try_from(self.values.len())
             .ok()
-            .filter(|&n| n < POOLED)?;
+            .filter(|&n| n < POOL_MAX)?;
         let place = match value {
             Value::Symbol(_, id) => {
                 let n = id.get()? as usize;

@@ -153,6 +153,19 @@ pub struct Interner {
 /// Positions remembered by [`Interner::intern_at`].
 const MAX_RECENT: usize = 64;
 
+/// Keeps `name` as the last one read at `position` of a declaration (below [`MAX_RECENT`]).
+fn remember(recent: &mut Vec<Name>, position: usize, name: &Name) {
+    if position >= MAX_RECENT {
+        return;
+    }
+    if recent.len() <= position {
+        recent.resize(position + 1, name.clone());
+    }
+    if let Some(slot) = recent.get_mut(position) {
+        *slot = name.clone();
+    }
+}
+
 impl Interner {
     /// The shared name with text `text`, made on first sight. `text` must already be in the
     /// form names are compared in (NFC, as the readers make it).
@@ -176,14 +189,7 @@ impl Interner {
             return name.clone();
         }
         let name: Name = Arc::from(text);
-        if position < MAX_RECENT {
-            if self.recent_symbols.len() <= position {
-                self.recent_symbols.resize(position + 1, name.clone());
-            }
-            if let Some(slot) = self.recent_symbols.get_mut(position) {
-                *slot = name.clone();
-            }
-        }
+        remember(&mut self.recent_symbols, position, &name);
         name
     }
 
@@ -197,14 +203,7 @@ impl Interner {
             return name.clone();
         }
         let name = self.intern(text);
-        if position < MAX_RECENT {
-            if self.recent.len() <= position {
-                self.recent.resize(position + 1, name.clone());
-            }
-            if let Some(slot) = self.recent.get_mut(position) {
-                *slot = name.clone();
-            }
-        }
+        remember(&mut self.recent, position, &name);
         name
     }
 
@@ -1376,6 +1375,22 @@ mod tests {
         assert_eq!(&*names.intern_at("seller", 1), "seller");
         assert_eq!(names.len(), 3);
         assert_eq!(&*names.intern_at("x", MAX_RECENT + 5), "x");
+    }
+
+    /// A symbol value shares the text of the one last read at its position, and only that:
+    /// symbol values are not kept.
+    #[test]
+    fn symbol_values_share_the_last_text_read_at_their_position() {
+        let mut names = Interner::default();
+        let purchase = names.symbol_at("purchase", 0);
+        assert!(Arc::ptr_eq(&names.symbol_at("purchase", 0), &purchase));
+        // Another position, or another text in between: a text of its own.
+        assert!(!Arc::ptr_eq(&names.symbol_at("purchase", 1), &purchase));
+        let lease = names.symbol_at("lease", 0);
+        assert_eq!(&*lease, "lease");
+        assert!(!Arc::ptr_eq(&names.symbol_at("purchase", 0), &purchase));
+        assert_eq!(&*names.symbol_at("y", MAX_RECENT + 5), "y");
+        assert_eq!(names.len(), 0);
     }
 
     /// A symbol's number is a cache: it never makes two symbols equal or different, and a
