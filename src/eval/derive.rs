@@ -81,7 +81,7 @@ pub fn derive_all(
                 errors.push(EvalError {
                     rule: Arc::from("derive"),
                     span: Span::none(),
-                    expr: String::new(),
+                    expr: Name::from(""),
                     message: format!(
                         "derived relations stopped after {} rows; a recursive derive may not terminate: {}",
                         budgets.max_derived_rows,
@@ -273,10 +273,14 @@ fn derive_round(
 
 /// The rows derived so far, by id, without keeping the ids (a derive's rows' ids are made
 /// when read): each row's position and the hash of its id, in a table hashed by it; a row's
-/// id is made again only to tell two rows of one hash apart.
+/// id is made again only to tell two rows of one hash apart. A position is kept in 32 bits
+/// (8 bytes a row with the hash); one past them, in a fact base of more than 4 billion facts,
+/// in a table of its own.
 #[derive(Default)]
 struct Seen {
-    rows: hashbrown::HashTable<(u32, FactIndex)>,
+    rows: hashbrown::HashTable<(u32, u32)>,
+    /// Rows whose position does not fit in 32 bits.
+    wide: hashbrown::HashTable<(u32, FactIndex)>,
     state: crate::hash::FastHasher,
 }
 
@@ -289,17 +293,29 @@ impl Seen {
 
     /// Whether a row with id `id`, of hash `hash`, was derived.
     fn contains(&self, facts: &FactBase, hash: u32, id: &str) -> bool {
+        let is = |i: FactIndex| facts.get(i).is_some_and(|f| **f.id() == *id);
+        let spread = spread(hash);
         self.rows
-            .find(spread(hash), |&(h, i)| {
-                h == hash && facts.get(i).is_some_and(|f| **f.id() == *id)
-            })
+            .find(spread, |&(h, i)| h == hash && is(i as usize))
             .is_some()
+            || self
+                .wide
+                .find(spread, |&(h, i)| h == hash && is(i))
+                .is_some()
     }
 
     /// Notes row `index`, whose id's hash is `hash`.
     fn insert(&mut self, hash: u32, index: FactIndex) {
-        self.rows
-            .insert_unique(spread(hash), (hash, index), |&(h, _)| spread(h));
+        match u32::try_from(index) {
+            Ok(at) => {
+                self.rows
+                    .insert_unique(spread(hash), (hash, at), |&(h, _)| spread(h));
+            }
+            Err(_) => {
+                self.wide
+                    .insert_unique(spread(hash), (hash, index), |&(h, _)| spread(h));
+            }
+        }
     }
 }
 
@@ -458,7 +474,7 @@ fn find_cycles(facts: &mut FactBase, q: &CycleQuery<'_>, errors: &mut Vec<EvalEr
             errors.push_anyway(EvalError {
                 rule: q.hop_rule.id.clone(),
                 span: q.span,
-                expr: String::new(),
+                expr: Name::from(""),
                 message: format!("the cycle search stopped after {} steps; lower `max` or narrow the hop condition", q.max_steps),
                 bindings: Vec::new(),
             });
