@@ -45,7 +45,7 @@
 //! assert_eq!(finding.message, "Nvidia invests up to 100B USD in OpenAI, which buys 10 GW from Nvidia");
 //! assert_eq!(finding.facts().collect::<Vec<_>>(), ["nvidia_openai_loi", "openai_nvidia_systems"]);
 //! // Each condition with the values it compared:
-//! assert_eq!(finding.trace[2].condition, "buy.buyer == inv.investee");
+//! assert_eq!(&*finding.trace[2].condition, "buy.buyer == inv.investee");
 //! assert_eq!(finding.trace[2].operands[0].value, Some(Value::symbol("OpenAI")));
 //! // Renderers turn the report into text, JSON...
 //! let text = dealrules::report::text(&report, engine.sources(), dealrules::Colour::Never);

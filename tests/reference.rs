@@ -694,7 +694,7 @@ fn engine_results(case: &Case) -> Results {
             .map(|e| {
                 (
                     e.rule.to_string(),
-                    e.expr.clone(),
+                    e.expr.to_string(),
                     e.message.clone(),
                     e.bindings
                         .iter()

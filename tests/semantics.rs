@@ -304,7 +304,7 @@ fn a_missing_field_is_listed_as_a_data_gap() {
     let gap = &r.data_gaps[0];
     assert_eq!(&*gap.rule, "not_definitive");
     assert_eq!(&*gap.bindings[0].fact, "a");
-    assert_eq!(gap.condition, "d.status != definitive");
+    assert_eq!(&*gap.condition, "d.status != definitive");
     assert_eq!(gap.missing.len(), 1);
     assert_eq!(
         (&*gap.missing[0].fact, &*gap.missing[0].field),
@@ -477,7 +477,7 @@ fn currency_mismatch_is_an_error_and_the_run_goes_on() {
     assert_eq!(messages(&r), ["ok"]);
     assert_eq!(r.errors.len(), 1);
     assert_eq!(&*r.errors[0].rule, "bad");
-    assert_eq!(r.errors[0].expr, "d.amount == d.other");
+    assert_eq!(&*r.errors[0].expr, "d.amount == d.other");
     assert_eq!(
         r.errors[0].message,
         "cannot compare `USD` and `CNY`: different currencies and no exchange rate"
@@ -494,7 +494,7 @@ fn division_by_zero_is_an_error_naming_rule_deal_and_expression() {
     assert!(r.findings.is_empty());
     assert_eq!(r.errors.len(), 1);
     assert_eq!(r.errors[0].message, "division by zero");
-    assert_eq!(r.errors[0].expr, "d.amount / d.capacity");
+    assert_eq!(&*r.errors[0].expr, "d.amount / d.capacity");
     assert_eq!(&*r.errors[0].bindings[0].fact, "a");
 }
 
@@ -619,7 +619,7 @@ fn an_error_in_a_message_placeholder_is_an_evaluation_error() {
     );
     assert_eq!(messages(&r), ["(error: division by zero)"]);
     assert_eq!(r.errors.len(), 1);
-    assert_eq!(r.errors[0].expr, "d.x / d.z");
+    assert_eq!(&*r.errors[0].expr, "d.x / d.z");
 }
 
 #[test]

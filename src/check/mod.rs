@@ -350,7 +350,7 @@ impl Checker<'_> {
         CExpr {
             kind,
             span,
-            text: self.sources.slice(span).to_string(),
+            text: Name::from(self.sources.slice(span)),
         }
     }
 
@@ -568,11 +568,11 @@ impl Checker<'_> {
             // A `let` stands for its expression; the reference keeps its own text.
             let mut e = e.clone();
             e.span = head.span;
-            e.text = head.name.to_string();
+            e.text = head.name.clone();
             e
         } else if let Some(v) = self.params.get(&head.name) {
             let mut e = self.node(CKind::Literal(v.clone()), head.span);
-            e.text = head.name.to_string();
+            e.text = head.name.clone();
             e
         } else if self.implicit
             && (self.is_field(&head.name) || (field_position && unknown_name) || !rest.is_empty())

@@ -607,8 +607,8 @@ impl Typer<'_> {
                 continue;
             };
             let (path, value) = match (&a.kind, &b.kind) {
-                (CKind::Field(..), CKind::Literal(v)) => (a.text.as_str(), v),
-                (CKind::Literal(v), CKind::Field(..)) => (b.text.as_str(), v),
+                (CKind::Field(..), CKind::Literal(v)) => (&*a.text, v),
+                (CKind::Literal(v), CKind::Field(..)) => (&*b.text, v),
                 _ => continue,
             };
             if let Some((_, first, at)) = seen.iter().find(|(p, _, _)| *p == path) {

@@ -467,7 +467,7 @@ impl Reader<'_> {
             .map(|(i, o)| {
                 let at = format!("{at}/operands/{i}");
                 Operand {
-                    expr: o.expr,
+                    expr: o.expr.into(),
                     value: o.value.and_then(|v| self.value(&v, &format!("{at}/value"))),
                     detail: o
                         .detail
@@ -503,7 +503,7 @@ impl Reader<'_> {
             }
             if let (Some(timestamp), Some(date)) = (timestamp, date) {
                 dates.push(crate::explain::DateTaken {
-                    expr: d.expr,
+                    expr: d.expr.into(),
                     timestamp,
                     date,
                     zone: Name::from(d.zone),
@@ -512,7 +512,7 @@ impl Reader<'_> {
         }
         TraceStep {
             dates,
-            condition: s.condition,
+            condition: s.condition.into(),
             span: self.place(s.location),
             holds: s.holds,
             op,

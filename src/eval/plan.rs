@@ -943,7 +943,7 @@ impl<'r, 'a, 'x> Run<'r, 'a, 'x> {
         self.errors.push_anyway(EvalError {
             rule: self.rule.id.clone(),
             span: self.rule.span,
-            expr: String::new(),
+            expr: crate::value::Name::from(""),
             message,
             bindings: Vec::new(),
         });

@@ -106,7 +106,7 @@ pub struct Binding {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceStep {
     /// The condition as written (`buy.buyer == inv.investee`).
-    pub condition: String,
+    pub condition: Name,
     /// Where it is written.
     pub span: Span,
     /// Whether it held: `Some(true)`, `Some(false)`, or `None` when unknown because a field it
@@ -181,7 +181,7 @@ pub struct Conversion {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DateTaken {
     /// The call as written (`date(d.signed_at)`).
-    pub expr: String,
+    pub expr: Name,
     /// The timestamp.
     pub timestamp: Value,
     /// Its date in `zone`.
@@ -226,7 +226,7 @@ pub struct DataGap {
     /// The facts bound, in binding order.
     pub bindings: Vec<Binding>,
     /// The first condition that was unknown, as written.
-    pub condition: String,
+    pub condition: Name,
     /// Where that condition is written.
     pub span: Span,
     /// The missing fields behind the unknown conditions.
@@ -237,7 +237,7 @@ pub struct DataGap {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Operand {
     /// The sub-expression as written (`inv.investee`).
-    pub expr: String,
+    pub expr: Name,
     /// Its value; `None` when a field it reads is missing.
     pub value: Option<Value>,
     /// For an aggregate: the facts that went into it.
@@ -253,7 +253,7 @@ pub struct EvalError {
     /// The expression that failed.
     pub span: Span,
     /// The expression as written.
-    pub expr: String,
+    pub expr: Name,
     /// What went wrong.
     pub message: String,
     /// The facts bound when it failed.

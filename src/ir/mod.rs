@@ -86,8 +86,9 @@ pub struct Var {
 pub struct Condition {
     /// The resolved expression.
     pub expr: CExpr,
-    /// The source text, as written (`buy.buyer == inv.investee`).
-    pub text: String,
+    /// The source text, as written (`buy.buyer == inv.investee`), shared with every trace step
+    /// and data gap that quotes it.
+    pub text: Name,
     /// Bitmask of the bindings it reads (bit `i` for `vars[i]`).
     pub vars: u64,
 }
@@ -108,8 +109,8 @@ pub struct CExpr {
     pub kind: CKind,
     /// Where it was written.
     pub span: Span,
-    /// The source text.
-    pub text: String,
+    /// The source text, shared with every trace step and operand that quotes it.
+    pub text: Name,
 }
 
 /// The shapes of [`CExpr`].
