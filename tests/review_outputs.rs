@@ -267,3 +267,95 @@ fn sarif_log_of_the_main_job() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!(stdout(&out));
 }
+
+/// A writer that takes at most `step` bytes a call and fails once `fail_at` bytes are taken.
+struct Trickle {
+    taken: Vec<u8>,
+    step: usize,
+    fail_at: usize,
+}
+
+impl std::io::Write for Trickle {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.taken.len() >= self.fail_at {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "closed",
+            ));
+        }
+        let n = buf.len().min(self.step);
+        self.taken.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn reports_written_as_they_are_made_are_the_rendered_bytes_and_stop_at_a_failed_write() {
+    // Findings, data gaps and an evaluation error: every part of every format.
+    let mut engine = dealrules::Engine::new();
+    for dir in ["rules", "examples", "tests/fixtures/eval"] {
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .expect("a directory of the repository")
+            .map(|e| e.expect("an entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rules" || x == "deals"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("readable");
+            engine
+                .load(path.display().to_string(), text)
+                .expect("loads");
+        }
+    }
+    let report = engine.evaluate().expect("checks");
+    assert!(!report.findings.is_empty() && !report.data_gaps.is_empty());
+    assert!(!report.errors.is_empty());
+    let sources = engine.sources();
+    let rules = engine.rules();
+    type Write<'a> = Box<dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()> + 'a>;
+    let formats: [(String, Write<'_>); 4] = [
+        (
+            dealrules::report::text(&report, sources, dealrules::Colour::Never),
+            Box::new(|out| {
+                dealrules::report::write_text(out, &report, sources, dealrules::Colour::Never)
+            }),
+        ),
+        (
+            dealrules::report::json(&report, sources),
+            Box::new(|out| dealrules::report::write_json(out, &report, sources)),
+        ),
+        (
+            dealrules::report::sarif(&report, sources, rules),
+            Box::new(|out| dealrules::report::write_sarif(out, &report, sources, rules)),
+        ),
+        (
+            dealrules::report::markdown(&report, sources),
+            Box::new(|out| dealrules::report::write_markdown(out, &report, sources)),
+        ),
+    ];
+    for (whole, write) in &formats {
+        assert!(whole.ends_with('\n') && !whole.ends_with("\n\n"));
+        // Three bytes a call: the same bytes as the text rendered whole.
+        let mut out = Trickle {
+            taken: Vec::new(),
+            step: 3,
+            fail_at: usize::MAX,
+        };
+        write(&mut out).expect("written");
+        assert_eq!(String::from_utf8(out.taken).expect("UTF-8"), *whole);
+        // A write that fails halfway is the error, with what was taken before it.
+        let mut out = Trickle {
+            taken: Vec::new(),
+            step: 3,
+            fail_at: whole.len() / 2,
+        };
+        let error = write(&mut out).expect_err("the write fails");
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
+        assert!(whole.as_bytes().starts_with(&out.taken));
+        assert!(out.taken.len() >= whole.len() / 2 && out.taken.len() < whole.len());
+    }
+}

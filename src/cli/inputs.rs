@@ -78,8 +78,16 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, super::Exit> {
 /// Writes a command's output to standard output; a write that fails (a closed pipe) is exit
 /// code 2, never a panic.
 pub fn write_stdout(text: &str) -> Result<(), super::Exit> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
+    write_stdout_with(|out| out.write_all(text.as_bytes()))
+}
+
+/// Writes a command's output to standard output as `write` makes it, through a buffer; a write
+/// that fails (a closed pipe) is exit code 2, never a panic.
+pub fn write_stdout_with(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), super::Exit> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    write(&mut out)
         .and_then(|()| out.flush())
         .map_err(|_| super::Exit::Invalid)
 }

@@ -109,13 +109,17 @@ pub fn run(args: &RunArgs) -> Exit {
         let mut warnings = report.warnings.clone();
         inputs::print_diagnostics(&engine, &mut warnings, err_colour);
     }
-    let output = match args.format {
-        Format::Text => dealrules::report::text(&report, engine.sources(), out_colour),
-        Format::Json => dealrules::report::json(&report, engine.sources()),
-        Format::Sarif => dealrules::report::sarif(&report, engine.sources(), engine.rules()),
-        Format::Markdown => dealrules::report::markdown(&report, engine.sources()),
-    };
-    if let Err(exit) = inputs::write_stdout(&output) {
+    // The report is written as it is made, a finding at a time: never held whole in memory.
+    let written = inputs::write_stdout_with(|out| {
+        let sources = engine.sources();
+        match args.format {
+            Format::Text => dealrules::report::write_text(out, &report, sources, out_colour),
+            Format::Json => dealrules::report::write_json(out, &report, sources),
+            Format::Sarif => dealrules::report::write_sarif(out, &report, sources, engine.rules()),
+            Format::Markdown => dealrules::report::write_markdown(out, &report, sources),
+        }
+    });
+    if let Err(exit) = written {
         return exit;
     }
     let exit = if !report.errors.is_empty() {

@@ -208,7 +208,7 @@ impl Serialize for OperandView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let OperandView(o, sources) = *self;
         map!(s,
-            "expr" => o.expr,
+            "expr" => &*o.expr,
             "value" => opt(&o.value),
             "detail" => detail(&o.detail, sources),
         )
@@ -221,7 +221,7 @@ impl Serialize for DateView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = self.0;
         map!(s,
-            "expr" => d.expr,
+            "expr" => &*d.expr,
             "timestamp" => Val(&d.timestamp),
             "date" => d.date.to_string(),
             "zone" => &*d.zone,
@@ -235,7 +235,7 @@ impl Serialize for StepView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let StepView(t, sources) = *self;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("condition", &t.condition)?;
+        m.serialize_entry("condition", &*t.condition)?;
         m.serialize_entry("holds", &t.holds)?;
         m.serialize_entry("op", &t.op)?;
         m.serialize_entry("operands", &Each(&t.operands, |o| OperandView(o, sources)))?;
@@ -363,7 +363,7 @@ impl Serialize for GapView<'_> {
             "rule" => &*g.rule,
             "facts" => Each(&g.bindings, bound_fact),
             "bindings" => bindings(&g.bindings, sources),
-            "condition" => g.condition,
+            "condition" => &*g.condition,
             "location" => Loc(sources, g.span),
             "missing" => Each(&g.missing, MissingView),
         )
@@ -378,7 +378,7 @@ impl Serialize for ErrorView<'_> {
         map!(s,
             "rule" => &*e.rule,
             "message" => e.message,
-            "expr" => e.expr,
+            "expr" => &*e.expr,
             "location" => Loc(sources, e.span),
             "bindings" => bindings(&e.bindings, sources),
         )
@@ -431,11 +431,23 @@ impl Serialize for ReportView<'_> {
 
 /// Renders the report as pretty-printed JSON (see `docs/output.md` for the schema), ending with
 /// a newline. The text is written as the report is walked, with no tree of JSON values between.
+/// [`write_json`] writes the same text as it is made.
 pub fn json(report: &Report, sources: &SourceMap) -> String {
-    let mut out = Vec::with_capacity(4096);
-    let mut ser = serde_json::Serializer::pretty(&mut out);
-    // Writing to memory cannot fail, and every key is a string.
-    let _ = ReportView(report, sources).serialize(&mut ser);
-    out.push(b'\n');
-    String::from_utf8(out).unwrap_or_default()
+    super::to_string(|out| write_json(out, report, sources))
+}
+
+/// Writes the JSON of [`json`] to `out` as the report is walked, never holding the whole text.
+///
+/// # Errors
+/// The first error of writing to `out` (every key is a string: making the JSON cannot fail).
+pub fn write_json(
+    out: &mut dyn std::io::Write,
+    report: &Report,
+    sources: &SourceMap,
+) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    ReportView(report, sources)
+        .serialize(&mut ser)
+        .map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
 }

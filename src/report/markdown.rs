@@ -294,73 +294,98 @@ fn gap_row(out: &mut String, g: &DataGap, sources: &SourceMap) {
 /// Renders the report as GitHub-flavoured Markdown: a title and summary line, a table of
 /// findings by severity, each finding (message, bound facts with `file:line`, a "because"
 /// table of conditions and values, parameters, rule and reference), then data gaps (folded in
-/// a `<details>` block) and evaluation errors. Ends with a newline.
+/// a `<details>` block) and evaluation errors. Ends with a newline. [`write_markdown`] writes
+/// the same text as it is made.
 pub fn markdown(report: &Report, sources: &SourceMap) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# dealrules report\n");
-    let _ = writeln!(out, "{}\n", escape(&summary(report)));
-    summary_table(&mut out, report);
-    if !report.findings.is_empty() {
-        let _ = writeln!(out, "\n## Findings\n");
-        for f in &report.findings {
-            finding(&mut out, f, sources);
+    super::to_string(|out| write_markdown(out, report, sources))
+}
+
+/// Writes the Markdown of [`markdown`] to `out` a finding (or data gap, or error) at a time,
+/// never holding the whole text.
+///
+/// # Errors
+/// The first error of writing to `out`.
+pub fn write_markdown(
+    out: &mut dyn std::io::Write,
+    report: &Report,
+    sources: &SourceMap,
+) -> std::io::Result<()> {
+    // Ends with one line break, however many the last part ends with.
+    let mut out = super::Parts::new(out);
+    out.part(|out, _| {
+        let _ = writeln!(out, "# dealrules report\n");
+        let _ = writeln!(out, "{}\n", escape(&summary(report)));
+        summary_table(out, report);
+        if !report.findings.is_empty() {
+            let _ = writeln!(out, "\n## Findings\n");
         }
+    })?;
+    for f in &report.findings {
+        out.part(|out, _| finding(out, f, sources))?;
     }
     if !report.data_gaps.is_empty() {
-        let n = report.data_gaps.len();
-        let _ = writeln!(out, "\n## Data gaps\n");
-        let _ = writeln!(
-            out,
-            "{} could not be completed because a field is missing.\n",
-            plural(n, "check", "checks")
-        );
-        let show = if n == 1 {
-            "Show the data gap".to_string()
-        } else {
-            format!("Show all {n} data gaps")
-        };
-        let _ = writeln!(out, "<details>\n<summary>{show}</summary>\n");
-        let _ = writeln!(out, "| rule | facts | missing | first unknown condition |");
-        let _ = writeln!(out, "|---|---|---|---|");
+        out.part(|out, _| {
+            let n = report.data_gaps.len();
+            let _ = writeln!(out, "\n## Data gaps\n");
+            let _ = writeln!(
+                out,
+                "{} could not be completed because a field is missing.\n",
+                plural(n, "check", "checks")
+            );
+            let show = if n == 1 {
+                "Show the data gap".to_string()
+            } else {
+                format!("Show all {n} data gaps")
+            };
+            let _ = writeln!(out, "<details>\n<summary>{show}</summary>\n");
+            let _ = writeln!(out, "| rule | facts | missing | first unknown condition |");
+            let _ = writeln!(out, "|---|---|---|---|");
+        })?;
         for g in &report.data_gaps {
-            gap_row(&mut out, g, sources);
+            out.part(|out, _| gap_row(out, g, sources))?;
         }
-        let _ = writeln!(out, "\n</details>");
+        out.part(|out, _| {
+            let _ = writeln!(out, "\n</details>");
+        })?;
     }
     if !report.errors.is_empty() {
-        let _ = writeln!(out, "\n## Evaluation errors\n");
-        for e in &report.errors {
-            let facts: Vec<String> = e
-                .bindings
-                .iter()
-                .map(|b| {
-                    format!(
-                        "{} at {}",
-                        code(&format!("{} = {}", b.var, b.fact)),
-                        code(&place(sources, b.span))
-                    )
-                })
-                .collect();
-            let _ = write!(
-                out,
-                "- {} at {}: {}",
-                code(&e.rule),
-                code(&place(sources, e.span)),
-                message(&e.message)
-            );
-            if !e.expr.is_empty() {
-                let _ = write!(out, " in {}", code(&e.expr));
-            }
-            if !facts.is_empty() {
-                let _ = write!(out, " ({})", facts.join(", "));
-            }
-            out.push('\n');
-        }
+        out.part(|out, _| {
+            let _ = writeln!(out, "\n## Evaluation errors\n");
+        })?;
     }
-    while out.ends_with("\n\n") {
-        out.pop();
+    for e in &report.errors {
+        out.part(|out, _| error(out, e, sources))?;
     }
-    out
+    out.finish(1)
+}
+
+/// An evaluation error's item.
+fn error(out: &mut String, e: &crate::explain::EvalError, sources: &SourceMap) {
+    let facts: Vec<String> = e
+        .bindings
+        .iter()
+        .map(|b| {
+            format!(
+                "{} at {}",
+                code(&format!("{} = {}", b.var, b.fact)),
+                code(&place(sources, b.span))
+            )
+        })
+        .collect();
+    let _ = write!(
+        out,
+        "- {} at {}: {}",
+        code(&e.rule),
+        code(&place(sources, e.span)),
+        message(&e.message)
+    );
+    if !e.expr.is_empty() {
+        let _ = write!(out, " in {}", code(&e.expr));
+    }
+    if !facts.is_empty() {
+        let _ = write!(out, " ({})", facts.join(", "));
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

@@ -267,8 +267,22 @@ fn gap_notification(g: &DataGap, sources: &SourceMap, index: Option<usize>) -> J
 ///
 /// `rules` gives the metadata of every loaded rule (`tool.driver.rules`, sorted by id), also of
 /// rules without findings. The output depends only on the report and the rules: the same
-/// input gives the same bytes.
+/// input gives the same bytes. [`write_sarif`] writes the same log as it is made.
 pub fn sarif(report: &Report, sources: &SourceMap, rules: &RuleSet) -> String {
+    super::to_string(|out| write_sarif(out, report, sources, rules))
+}
+
+/// Writes the SARIF log of [`sarif`] to `out`, a result (or notification) at a time, never
+/// holding the whole log.
+///
+/// # Errors
+/// The first error of writing to `out`.
+pub fn write_sarif(
+    out: &mut dyn std::io::Write,
+    report: &Report,
+    sources: &SourceMap,
+    rules: &RuleSet,
+) -> std::io::Result<()> {
     let mut decls: Vec<&crate::syntax::RuleDecl> = rules.iter().collect();
     decls.sort_by(|a, b| a.id.name.cmp(&b.id.name));
     let index = |rule: &str| decls.iter().position(|d| &*d.id.name == rule);
@@ -359,12 +373,9 @@ pub fn sarif(report: &Report, sources: &SourceMap, rules: &RuleSet) -> String {
         ("version", Part::Value(json!("2.1.0"))),
         ("runs", Part::List(vec![run])),
     ]);
-    let mut out = serde_json::to_vec_pretty(&doc)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .unwrap_or_default();
-    out.push('\n');
-    out
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    serde::Serialize::serialize(&doc, &mut ser).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
 }
 
 /// A part of the SARIF log, written by `serde_json` as the JSON value it stands for.

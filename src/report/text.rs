@@ -281,57 +281,86 @@ pub(super) fn finding_body(out: &mut String, f: &Finding, sources: &dyn Locate) 
 }
 
 /// Renders the report as text: each finding with its message, bound facts (`file:line`) and the
-/// values behind each condition; then evaluation errors; then a summary line.
+/// values behind each condition; then data gaps; then evaluation errors; then a summary line.
+/// [`write_text`] writes the same text as it is made.
 pub fn text(report: &Report, sources: &SourceMap, colour: Colour) -> String {
-    let mut out = String::new();
+    super::to_string(|out| write_text(out, report, sources, colour))
+}
+
+/// Writes the text of [`text`] to `out` a finding (or data gap, or error) at a time, never
+/// holding the whole text.
+///
+/// # Errors
+/// The first error of writing to `out`.
+pub fn write_text(
+    out: &mut dyn std::io::Write,
+    report: &Report,
+    sources: &SourceMap,
+    colour: Colour,
+) -> std::io::Result<()> {
+    let mut parts = super::Parts::new(out);
     for (i, f) in report.findings.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        finding(&mut out, f, sources, colour);
+        parts.part(|out, _| {
+            if i > 0 {
+                out.push('\n');
+            }
+            finding(out, f, sources, colour);
+        })?;
     }
     if !report.data_gaps.is_empty() {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        data_gaps(&mut out, report, sources, colour);
-    }
-    if !report.errors.is_empty() {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        for e in &report.errors {
-            let facts: Vec<String> = e
-                .bindings
-                .iter()
-                .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
-                .collect();
-            let facts = if facts.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", facts.join(", "))
-            };
-            let _ = writeln!(
-                out,
-                "{} rule {} could not be evaluated at {}: {}{}{facts}",
-                paint(colour, AnsiColor::Red.on_default().bold(), "error:"),
-                e.rule,
-                place(sources, e.span),
-                e.message,
-                if e.expr.is_empty() {
-                    String::new()
-                } else {
-                    format!(" in `{}`", e.expr)
-                },
-            );
+        parts.part(|out, wrote| {
+            if wrote {
+                out.push('\n');
+            }
+            data_gaps_heading(out, report, colour);
+        })?;
+        for g in &report.data_gaps {
+            parts.part(|out, _| data_gap(out, g, sources))?;
         }
     }
-    if !out.is_empty() {
+    for (i, e) in report.errors.iter().enumerate() {
+        parts.part(|out, wrote| {
+            if i == 0 && wrote {
+                out.push('\n');
+            }
+            error(out, e, sources, colour);
+        })?;
+    }
+    parts.part(|out, wrote| {
+        if wrote {
+            out.push('\n');
+        }
+        out.push_str(&summary(report));
         out.push('\n');
-    }
-    out.push_str(&summary(report));
-    out.push('\n');
-    out
+    })?;
+    parts.finish(usize::MAX)
+}
+
+/// An evaluation error's line.
+fn error(out: &mut String, e: &crate::explain::EvalError, sources: &SourceMap, colour: Colour) {
+    let facts: Vec<String> = e
+        .bindings
+        .iter()
+        .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
+        .collect();
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", facts.join(", "))
+    };
+    let _ = writeln!(
+        out,
+        "{} rule {} could not be evaluated at {}: {}{}{facts}",
+        paint(colour, AnsiColor::Red.on_default().bold(), "error:"),
+        e.rule,
+        place(sources, e.span),
+        e.message,
+        if e.expr.is_empty() {
+            String::new()
+        } else {
+            format!(" in `{}`", e.expr)
+        },
+    );
 }
 
 /// `USD converted to CNY at 7.10 (fx USD/CNY on 2025-10-01, rates.deals:1)`.
@@ -353,7 +382,7 @@ pub(super) fn conversion(c: &crate::explain::Conversion, sources: &dyn Locate) -
     )
 }
 
-fn data_gaps(out: &mut String, report: &Report, sources: &SourceMap, colour: Colour) {
+fn data_gaps_heading(out: &mut String, report: &Report, colour: Colour) {
     let n = report.data_gaps.len();
     let _ = writeln!(
         out,
@@ -361,16 +390,17 @@ fn data_gaps(out: &mut String, report: &Report, sources: &SourceMap, colour: Col
         paint(colour, AnsiColor::Yellow.on_default().bold(), "DATA GAPS"),
         if n == 1 { "" } else { "s" }
     );
-    for g in &report.data_gaps {
-        let facts: Vec<String> = g
-            .bindings
-            .iter()
-            .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
-            .collect();
-        let missing: Vec<String> = g.missing.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "  {}  {}", g.rule, facts.join(", "));
-        let _ = writeln!(out, "    {}   in `{}`", missing.join("; "), g.condition);
-    }
+}
+
+fn data_gap(out: &mut String, g: &crate::explain::DataGap, sources: &SourceMap) {
+    let facts: Vec<String> = g
+        .bindings
+        .iter()
+        .map(|b| format!("{} = {} {}", b.var, b.fact, place(sources, b.span)))
+        .collect();
+    let missing: Vec<String> = g.missing.iter().map(ToString::to_string).collect();
+    let _ = writeln!(out, "  {}  {}", g.rule, facts.join(", "));
+    let _ = writeln!(out, "    {}   in `{}`", missing.join("; "), g.condition);
 }
 
 pub(super) fn summary(report: &Report) -> String {
