@@ -1583,13 +1583,22 @@ struct RowTable {
     len: usize,
 }
 
-/// A derived row (or a fact added after the rows): its id, unless it is made from the row's
-/// relation and values ([`write_row_id`]), and where it is stored.
-#[derive(Clone, Debug)]
+/// A derived row (or a fact added after the rows), in 12 bytes: where it is stored (row `at`
+/// of row table `table`, or, when `table` is [`OWN_ROW`], whole at `at` in the fact base's own
+/// rows) and where its id is kept ([`MADE_ID`] for an id made from the row's relation and
+/// values when read, [`write_row_id`]; a row kept whole has its own).
+#[derive(Clone, Copy, Debug)]
 struct StoredRow {
-    id: Option<Name>,
-    place: RowPlace,
+    table: u32,
+    at: u32,
+    id: u32,
 }
+
+/// In [`StoredRow::table`]: the row is kept whole.
+const OWN_ROW: u32 = u32::MAX;
+
+/// In [`StoredRow::id`]: the id is made when read (or, for a row kept whole, is its own).
+const MADE_ID: u32 = u32::MAX;
 
 /// Writes the id of a row of relation `relation` with the given column values into `id`:
 /// `flow(Nvidia, OpenAI, nvidia_openai_loi, 100B USD, 2025-09-22)`, a name or a text as
@@ -1617,15 +1626,6 @@ pub(crate) fn write_row_id<'v>(
         }
     }
     id.push(')');
-}
-
-#[derive(Clone, Debug)]
-enum RowPlace {
-    /// Row `at` of table `table`.
-    Table { table: u32, at: u32 },
-    /// A fact no table holds: a row with a title or with fields written apart from it, a fact
-    /// added after the rows.
-    Own(Box<Fact>),
 }
 
 /// How a derived row or a cycle came about: the derive rule (or cycle pattern) and the facts it
@@ -1716,7 +1716,12 @@ pub struct FactBase {
     facts: Arc<Loaded>,
     /// Derived rows (and any fact added after them), after `facts` in index order.
     rows: Vec<StoredRow>,
-    /// The tables most derived rows are stored in ([`RowPlace::Table`]).
+    /// The rows kept whole ([`OWN_ROW`]): with a title or with fields written apart from
+    /// the row, and facts added after the rows.
+    own_rows: Vec<Fact>,
+    /// The ids of rows whose id is not made from their relation and values.
+    row_ids: Vec<Name>,
+    /// The tables most derived rows are stored in ([`StoredRow::table`]).
     tables: Vec<RowTable>,
     /// The symbols and dates of the columns of `tables` that keep them once.
     row_pool: Pool,
@@ -1952,14 +1957,6 @@ fn push_by_kind(
     }
 }
 
-/// A row stored whole.
-fn own_row(fact: Fact) -> StoredRow {
-    StoredRow {
-        id: Some(fact.id.clone()),
-        place: RowPlace::Own(Box::new(fact)),
-    }
-}
-
 /// No fact: see [`FactBase::fact_of_symbol`].
 const NO_FACT: u32 = u32::MAX;
 
@@ -2135,10 +2132,8 @@ impl FactBase {
         if self.rows.is_empty() {
             Arc::make_mut(&mut self.facts).push(fact, emptied);
         } else {
-            self.rows.push(StoredRow {
-                id: Some(fact.id.clone()),
-                place: RowPlace::Own(Box::new(fact)),
-            });
+            let row = self.own_row(fact);
+            self.rows.push(row);
             self.provenance.push(None);
         }
         Ok(index)
@@ -2309,7 +2304,7 @@ impl FactBase {
             None => index
                 .checked_sub(self.facts.len())
                 .and_then(|i| self.rows.get(i))
-                .and_then(|row| self.row_view(row)),
+                .and_then(|&row| self.row_view(row)),
         }
     }
 
@@ -2341,21 +2336,34 @@ impl FactBase {
     }
 
     /// A row as stored, read in place.
-    fn row_view<'f>(&'f self, row: &'f StoredRow) -> Option<FactView<'f>> {
-        match &row.place {
-            RowPlace::Own(fact) => Some(FactView(Held::Fact(fact))),
-            &RowPlace::Table { table, at } => {
-                let table = self.tables.get(table as usize)?;
-                if at as usize >= table.len {
-                    return None;
-                }
-                Some(FactView(Held::Row {
-                    id: row.id.as_ref(),
-                    table,
-                    at,
-                    pool: &self.row_pool.values,
-                }))
-            }
+    fn row_view(&self, row: StoredRow) -> Option<FactView<'_>> {
+        let StoredRow { table, at, id } = row;
+        if table == OWN_ROW {
+            return self
+                .own_rows
+                .get(at as usize)
+                .map(|f| FactView(Held::Fact(f)));
+        }
+        let table = self.tables.get(table as usize)?;
+        if at as usize >= table.len {
+            return None;
+        }
+        Some(FactView(Held::Row {
+            id: self.row_ids.get(id as usize),
+            table,
+            at,
+            pool: &self.row_pool.values,
+        }))
+    }
+
+    /// Keeps `fact` whole among the own rows.
+    fn own_row(&mut self, fact: Fact) -> StoredRow {
+        let at = u32::try_from(self.own_rows.len()).unwrap_or(OWN_ROW);
+        self.own_rows.push(fact);
+        StoredRow {
+            table: OWN_ROW,
+            at,
+            id: MADE_ID,
         }
     }
 
@@ -2465,7 +2473,7 @@ impl FactBase {
     pub fn iter(&self) -> impl Iterator<Item = (FactIndex, FactView<'_>)> {
         (0..self.facts.len())
             .filter_map(|i| self.get(i))
-            .chain(self.rows.iter().filter_map(|row| self.row_view(row)))
+            .chain(self.rows.iter().filter_map(|&row| self.row_view(row)))
             .enumerate()
     }
 
@@ -2528,7 +2536,7 @@ impl FactBase {
     /// field was written where the row was (a derive's rows), else whole.
     fn store_row(&mut self, fact: Fact, id_made: bool) -> StoredRow {
         let Some(names) = fact.fields.names.0.clone() else {
-            return own_row(fact);
+            return self.own_row(fact);
         };
         let span = fact.span;
         let one_place = fact.title.is_none()
@@ -2537,7 +2545,7 @@ impl FactBase {
                 .values()
                 .all(|f| f.span.same_place(&span) && f.name_span.same_place(&span));
         if !one_place {
-            return own_row(fact);
+            return self.own_row(fact);
         }
         let same = |t: &RowTable| {
             Arc::ptr_eq(&t.names, &names) && t.kind == fact.kind && t.span.same_place(&span)
@@ -2558,22 +2566,31 @@ impl FactBase {
             self.tables.len() - 1
         });
         let (Ok(number), Some(t)) = (u32::try_from(table), self.tables.get_mut(table)) else {
-            return own_row(fact);
+            return self.own_row(fact);
         };
         let Ok(at) = u32::try_from(t.len) else {
-            return own_row(fact);
+            return self.own_row(fact);
         };
         if fact.fields.cells.len() != t.columns.len() {
-            return own_row(fact);
+            return self.own_row(fact);
         }
         let Fact { id, fields, .. } = fact;
         for (column, cell) in t.columns.iter_mut().zip(fields.cells) {
             column.push(cell, &mut self.row_pool);
         }
         t.len += 1;
+        let id = match id_made {
+            true => MADE_ID,
+            false => {
+                let at = u32::try_from(self.row_ids.len()).unwrap_or(MADE_ID);
+                self.row_ids.push(id);
+                at
+            }
+        };
         StoredRow {
-            id: (!id_made).then_some(id),
-            place: RowPlace::Table { table: number, at },
+            table: number,
+            at,
+            id,
         }
     }
 
@@ -2715,6 +2732,9 @@ mod tests {
         assert_eq!(std::mem::size_of::<Cell>(), 32);
         // A fact in a table: its span, base and the place of its title among the table's.
         assert_eq!(std::mem::size_of::<TableRow>(), 24);
+        // A derived row: its table and row there (or its place among those kept whole), and
+        // where its id is kept.
+        assert_eq!(std::mem::size_of::<StoredRow>(), 12);
     }
 
     /// Columns made on several threads at once, each on several threads, by the tasks of one
@@ -3228,9 +3248,9 @@ mod tests {
         let places: Vec<&str> = facts
             .rows
             .iter()
-            .map(|r| match r.place {
-                RowPlace::Table { .. } => "table",
-                RowPlace::Own(_) => "own",
+            .map(|r| match r.table {
+                OWN_ROW => "own",
+                _ => "table",
             })
             .collect();
         assert_eq!(places, ["table", "table", "table", "table", "table", "own"]);
@@ -3388,7 +3408,11 @@ mod tests {
         // A row whose id is not made so keeps it.
         let other = values("OpenAI", "1 USD");
         let b = facts.add_derived_row(row(&other, "flow #2"), provenance(), false);
-        let ids: Vec<Option<&str>> = facts.rows.iter().map(|r| r.id.as_deref()).collect();
+        let ids: Vec<Option<&str>> = facts
+            .rows
+            .iter()
+            .map(|r| facts.row_ids.get(r.id as usize).map(|id| &**id))
+            .collect();
         assert_eq!(ids, [None, Some("flow #2")]);
         let view = facts.get(a).expect("a row");
         assert_eq!(&**view.id(), id);
