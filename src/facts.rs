@@ -1,12 +1,13 @@
 //! The fact base: entities and deals, from deal files or built in code, indexed by id.
 
 use crate::diag::{Code, Diagnostic, Span};
-use crate::hash::{FastMap, FastSet};
+use crate::hash::FastMap;
 use crate::syntax::{FactDecl, FactKind, FxDecl};
 use crate::value::Currency;
 use crate::value::{Name, SymbolId, Value};
 use indexmap::{IndexMap, IndexSet};
 use std::borrow::Cow;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 /// The fields of a fact by name, in written order.
@@ -1740,7 +1741,7 @@ pub struct FactBase {
     layouts: Layouts,
     /// Every symbol value and id, numbered in first-seen order; shared with the copy made to
     /// derive rows (which learn no symbols), so that copy neither copies nor frees it.
-    symbols: Arc<FastSet<Name>>,
+    symbols: Arc<Symbols>,
     /// For each symbol (by its number in `symbols`), the loaded fact it is the id of
     /// ([`NO_FACT`] for none; shorter than `symbols` when the last ones are no fact's id);
     /// shared as `symbols` is.
@@ -1892,7 +1893,7 @@ enum Numbering {
 /// `symbols`, with [`Numbering::Learn`]), and gives it the number of its text there
 /// ([`SymbolId`]). A symbol that already holds its number here (a value copied from a fact into
 /// a derived row) is not looked up again.
-fn intern_symbol(symbols: &mut Arc<FastSet<Name>>, value: &mut Value, numbering: Numbering) {
+fn intern_symbol(symbols: &mut Arc<Symbols>, value: &mut Value, numbering: Numbering) {
     if let Value::Symbol(s, sid) = value {
         if sid
             .get()
@@ -1915,17 +1916,81 @@ fn intern_symbol(symbols: &mut Arc<FastSet<Name>>, value: &mut Value, numbering:
     }
 }
 
+/// Every symbol value and id of a fact base, numbered from 0 in first-seen order: their texts
+/// in a list, and their numbers in a table hashed by text, 4 bytes a place (an `IndexSet` keeps
+/// 8 more a symbol, its hash and a wider place; here a text's hash is made again when the
+/// table grows). A 4-billionth symbol and later ones are numbered but not found again.
+#[derive(Clone, Default)]
+pub(crate) struct Symbols {
+    names: Vec<Name>,
+    table: hashbrown::HashTable<u32>,
+    state: crate::hash::FastHasher,
+}
+
+impl std::fmt::Debug for Symbols {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Symbols")
+            .field("len", &self.names.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Symbols {
+    /// The number of `name` and its shared text, if it is there.
+    fn get_full(&self, name: &str) -> Option<(usize, &Name)> {
+        let hash = self.state.hash_one(name);
+        let &at = self.table.find(hash, |&at| {
+            self.names
+                .get(at as usize)
+                .is_some_and(|known| **known == *name)
+        })?;
+        Some((at as usize, self.names.get(at as usize)?))
+    }
+
+    /// The number of `name`, if it is there.
+    fn get_index_of(&self, name: &str) -> Option<usize> {
+        self.get_full(name).map(|(at, _)| at)
+    }
+
+    /// Whether `name` is there.
+    fn contains(&self, name: &str) -> bool {
+        self.get_full(name).is_some()
+    }
+
+    /// The text numbered `at`.
+    fn get_index(&self, at: usize) -> Option<&Name> {
+        self.names.get(at)
+    }
+
+    /// The number of `name`, added if it is not there yet, and whether it was added.
+    fn insert_full(&mut self, name: Name) -> (usize, bool) {
+        if let Some((at, _)) = self.get_full(&name) {
+            return (at, false);
+        }
+        let at = self.names.len();
+        if let Ok(number) = u32::try_from(at) {
+            let (names, state) = (&self.names, &self.state);
+            let hash = state.hash_one(&*name);
+            self.table.insert_unique(hash, number, |&i| {
+                state.hash_one(names.get(i as usize).map_or("", |n| &**n))
+            });
+        }
+        self.names.push(name);
+        (at, true)
+    }
+}
+
 /// Whether `i` is the number of `name` in `symbols`: the very same shared text is there.
-fn numbers(symbols: &FastSet<Name>, i: u32, name: &Name) -> bool {
+fn numbers(symbols: &Symbols, i: u32, name: &Name) -> bool {
     symbols
         .get_index(i as usize)
         .is_some_and(|known| Arc::ptr_eq(known, name))
 }
 
-fn collect_symbols(v: &Value, out: &mut FastSet<Name>) {
+fn collect_symbols(v: &Value, out: &mut Symbols) {
     match v {
         Value::Symbol(s, _) => {
-            out.insert(s.clone());
+            out.insert_full(s.clone());
         }
         Value::List(items) => items.iter().for_each(|i| collect_symbols(i, out)),
         Value::Record(fields) => fields.values().for_each(|i| collect_symbols(i, out)),
@@ -2727,6 +2792,29 @@ mod tests {
 
     /// A field is a value and the offsets of its spans; its name is kept once per shape, in
     /// the fact base.
+    #[test]
+    fn symbols_are_numbered_in_first_seen_order_and_found_again_as_the_table_grows() {
+        let mut symbols = Symbols::default();
+        let names: Vec<Name> = (0..50_000)
+            .map(|i| Name::from(format!("e{i:07}")))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            assert_eq!(symbols.insert_full(name.clone()), (i, true));
+        }
+        // A text given again, even as another allocation, keeps its number and is not added.
+        assert_eq!(symbols.insert_full(Name::from("e0000007")), (7, false));
+        for (i, name) in names.iter().enumerate() {
+            let (at, known) = symbols.get_full(name).expect("found");
+            assert_eq!(at, i);
+            assert!(Arc::ptr_eq(known, name), "the first text is the one shared");
+            assert_eq!(symbols.get_index(i), Some(name));
+        }
+        assert_eq!(symbols.get_index_of("e0049999"), Some(49_999));
+        assert!(symbols.contains("e0000000"));
+        assert!(!symbols.contains("e0050000") && !symbols.contains(""));
+        assert_eq!(symbols.get_index(50_000), None);
+    }
+
     #[test]
     fn a_field_takes_32_bytes() {
         assert_eq!(std::mem::size_of::<Cell>(), 32);
