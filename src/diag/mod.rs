@@ -237,10 +237,17 @@ impl Packed {
     /// current pool when `parallel`.
     fn pack_each(bytes: &[u8], cuts: &[Range<usize>], parallel: bool) -> Vec<PackedBlock> {
         use rayon::prelude::*;
+        // One compression context for each thread's run of blocks, not one for each block.
+        let context = || zstd::bulk::Compressor::new(PACK_LEVEL).ok();
         if parallel {
-            cuts.par_iter().map(|r| Packed::pack(bytes, r)).collect()
+            cuts.par_iter()
+                .map_init(context, |c, r| Packed::pack(c, bytes, r))
+                .collect()
         } else {
-            cuts.iter().map(|r| Packed::pack(bytes, r)).collect()
+            let mut c = context();
+            cuts.iter()
+                .map(|r| Packed::pack(&mut c, bytes, r))
+                .collect()
         }
     }
 
@@ -290,7 +297,11 @@ impl Packed {
 
     /// The block of `bytes` at `range`: its line breaks, its lines past ASCII, its bytes
     /// compressed.
-    fn pack(bytes: &[u8], range: &Range<usize>) -> PackedBlock {
+    fn pack(
+        context: &mut Option<zstd::bulk::Compressor<'static>>,
+        bytes: &[u8],
+        range: &Range<usize>,
+    ) -> PackedBlock {
         let part = bytes.get(range.clone()).unwrap_or_default();
         let at: Vec<usize> = memchr::memchr_iter(b'\n', part).collect();
         let breaks = match part.len() <= usize::from(u16::MAX) {
@@ -315,7 +326,9 @@ impl Packed {
         }
         // Compressing into memory fails only when memory does: the block then reads back as
         // spaces, as one that does not read back (`Packed::block`).
-        let data = zstd::bulk::compress(part, PACK_LEVEL)
+        let data = context
+            .as_mut()
+            .and_then(|c| c.compress(part).ok())
             .unwrap_or_default()
             .into_boxed_slice();
         (breaks, non_ascii.into_boxed_slice(), data)
