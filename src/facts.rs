@@ -1938,7 +1938,11 @@ impl std::fmt::Debug for Symbols {
 impl Symbols {
     /// The number of `name` and its shared text, if it is there.
     fn get_full(&self, name: &str) -> Option<(usize, &Name)> {
-        let hash = self.state.hash_one(name);
+        self.find(self.state.hash_one(name), name)
+    }
+
+    /// [`Symbols::get_full`] of `name`, whose hash is `hash`.
+    fn find(&self, hash: u64, name: &str) -> Option<(usize, &Name)> {
         let &at = self.table.find(hash, |&at| {
             self.names
                 .get(at as usize)
@@ -1964,13 +1968,13 @@ impl Symbols {
 
     /// The number of `name`, added if it is not there yet, and whether it was added.
     fn insert_full(&mut self, name: Name) -> (usize, bool) {
-        if let Some((at, _)) = self.get_full(&name) {
+        let hash = self.state.hash_one(&*name);
+        if let Some((at, _)) = self.find(hash, &name) {
             return (at, false);
         }
         let at = self.names.len();
         if let Ok(number) = u32::try_from(at) {
             let (names, state) = (&self.names, &self.state);
-            let hash = state.hash_one(&*name);
             self.table.insert_unique(hash, number, |&i| {
                 state.hash_one(names.get(i as usize).map_or("", |n| &**n))
             });
