@@ -43,8 +43,8 @@ struct Row {
 }
 
 impl Row {
-    /// The row read as `record` from `text` (file `file`); `last` is the previous row's end and
-    /// number (`None` for the first row). A row's number counts the empty lines the reader skips
+    /// The row read as `record` from `text` (file `file`); `last` is the row read before it
+    /// (`None` for the first row). A row's number counts the empty lines the reader skips
     /// before it, as a spreadsheet shows them.
     fn of(file: FileId, text: &str, record: &::csv::StringRecord, last: Option<Last>) -> Row {
         let position = record
@@ -424,25 +424,24 @@ mod tests {
         assert_eq!(messages[1], "row 6: the `id` cell is empty");
     }
 
+    /// The row each diagnostic of reading `text` names (`row 5`), in order.
+    fn rows_named(text: &str) -> Vec<String> {
+        let diags = read(FileId::new(0), text, &mut |_| {});
+        diags
+            .iter()
+            .map(|d| d.message.split(',').next().unwrap_or_default().to_string())
+            .collect()
+    }
+
     #[test]
     fn rows_are_numbered_as_a_spreadsheet_shows_them() {
         // Empty lines are rows (skipped, but counted); a quoted cell over two lines is one row.
         let text = "\r\nid,amount\r\n\r\n\r\na,x x\n\"b\nc\",y y\r\r\nd,z z";
-        let diags = read(FileId::new(0), text, &mut |_| {});
-        let rows: Vec<_> = diags
-            .iter()
-            .map(|d| d.message.split(',').next().unwrap_or_default())
-            .collect();
-        assert_eq!(rows, ["row 5", "row 6", "row 8"]);
+        assert_eq!(rows_named(text), ["row 5", "row 6", "row 8"]);
         // A `"` inside an unquoted cell is a plain character; a later quoted cell over two
         // lines is still one row.
         let text = "id,note,tags\nx, \"a \\\" b\",\"[a,\nb]\"\ny,,5 USX\n";
-        let diags = read(FileId::new(0), text, &mut |_| {});
-        let rows: Vec<_> = diags
-            .iter()
-            .map(|d| d.message.split(',').next().unwrap_or_default())
-            .collect();
-        assert_eq!(rows, ["row 3"], "{diags:?}");
+        assert_eq!(rows_named(text), ["row 3"]);
         assert_eq!(line_breaks("\r\n\n\r\rx\n"), 5);
     }
 }
