@@ -311,8 +311,8 @@ pub fn write_markdown(
     sources: &SourceMap,
 ) -> std::io::Result<()> {
     // Ends with one line break, however many the last part ends with.
-    let mut out = super::Parts::new(out);
-    out.part(|out, _| {
+    let mut parts = super::Parts::new(out);
+    parts.part(|out, _| {
         let _ = writeln!(out, "# dealrules report\n");
         let _ = writeln!(out, "{}\n", escape(&summary(report)));
         summary_table(out, report);
@@ -321,10 +321,10 @@ pub fn write_markdown(
         }
     })?;
     for f in &report.findings {
-        out.part(|out, _| finding(out, f, sources))?;
+        parts.part(|out, _| finding(out, f, sources))?;
     }
     if !report.data_gaps.is_empty() {
-        out.part(|out, _| {
+        parts.part(|out, _| {
             let n = report.data_gaps.len();
             let _ = writeln!(out, "\n## Data gaps\n");
             let _ = writeln!(
@@ -342,21 +342,21 @@ pub fn write_markdown(
             let _ = writeln!(out, "|---|---|---|---|");
         })?;
         for g in &report.data_gaps {
-            out.part(|out, _| gap_row(out, g, sources))?;
+            parts.part(|out, _| gap_row(out, g, sources))?;
         }
-        out.part(|out, _| {
+        parts.part(|out, _| {
             let _ = writeln!(out, "\n</details>");
         })?;
     }
     if !report.errors.is_empty() {
-        out.part(|out, _| {
+        parts.part(|out, _| {
             let _ = writeln!(out, "\n## Evaluation errors\n");
         })?;
     }
     for e in &report.errors {
-        out.part(|out, _| error(out, e, sources))?;
+        parts.part(|out, _| error(out, e, sources))?;
     }
-    out.finish(1)
+    parts.finish(1)
 }
 
 /// An evaluation error's item.

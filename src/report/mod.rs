@@ -56,7 +56,7 @@ impl<'w> Parts<'w> {
         self.made |= !self.buf.is_empty();
         let text = self.buf.trim_end_matches('\n');
         if !text.is_empty() {
-            self.out.write_all(&b"\n".repeat(self.breaks))?;
+            write_breaks(self.out, self.breaks)?;
             self.out.write_all(text.as_bytes())?;
             self.breaks = 0;
         }
@@ -66,8 +66,16 @@ impl<'w> Parts<'w> {
 
     /// Writes the line breaks held back, `at_most` of them.
     fn finish(self, at_most: usize) -> std::io::Result<()> {
-        self.out.write_all(&b"\n".repeat(self.breaks.min(at_most)))
+        write_breaks(self.out, self.breaks.min(at_most))
     }
+}
+
+/// Writes `n` line breaks.
+fn write_breaks(out: &mut dyn std::io::Write, n: usize) -> std::io::Result<()> {
+    for _ in 0..n {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 /// The text a renderer wrote into memory (which cannot fail) with `write`.
